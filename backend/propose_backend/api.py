@@ -1,0 +1,117 @@
+"""The public model API: network + analytical posterior + body model, one call per batch of crops.
+
+    model = propose_backend.load_model(checkpoint=..., body_model=..., device="cpu")
+    pred = model(images)                     # posterior mode
+    samples = model.sample(images, num_samples=8)
+
+Outputs follow the reference implementation (spec §2.3-§3.5) with two deliberate differences:
+`transl` is (B, 3) rather than (B, 1, 3), and samples are returned apart from the mode.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+
+from . import posterior as post
+from .body import BodyModelData, demo_body, load_body_model
+from .body.layer import BodyLayer
+from .model import NetworkOutput, ProPoseNet, load_checkpoint_state, load_network_weights
+from .skeleton import CROP_SIZE, FOCAL_LENGTH_PX
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Prediction:
+    """Per-crop results (B = batch). Tensors on the model's device, float32."""
+
+    rotmats: Tensor  # (B, 24, 3, 3) SMPL local rotations, posterior mode
+    betas: Tensor  # (B, 10)
+    prior_F: Tensor  # (B, 24, 3, 3)
+    posterior_F: Tensor  # (B, 24, 3, 3); index 0 is the root
+    heatmap_joints: Tensor  # (B, 35, 3) metres, root-relative, root first (zeros)
+    transl: Tensor  # (B, 3) metres, in the crop camera (f = 1000 px, 256 px crop)
+    cam: Tensor  # (B, 3) weak-perspective (scale, tx, ty)
+    vertices: Tensor  # (B, 6890, 3) root-relative
+    joints: Tensor  # (B, 24, 3) posterior SMPL joints, root-relative
+    points35: Tensor  # (B, 35, 3) posterior joints + 11 surface points, root-relative
+    points2d: Tensor  # (B, 35, 2) projection of points35 + transl, crop pixels
+    uncertainty_deg: Tensor  # (B, 24)
+    posterior: post.Posterior
+
+
+def project_to_crop(points: Tensor, transl: Tensor) -> Tensor:
+    """Pixel coordinates in the 256-px crop under the network's fixed camera (f = 1000 px)."""
+    p = points + transl[:, None]
+    return p[..., :2] / p[..., 2:3] * FOCAL_LENGTH_PX + CROP_SIZE / 2
+
+
+class ProPose(nn.Module):
+    """ProPose network with its analytical posterior and an SMPL-format body model."""
+
+    def __init__(self, net: ProPoseNet, body: BodyModelData, kappa: float = post.DEFAULT_KAPPA,
+                 weights: str = "random") -> None:
+        super().__init__()
+        self.net = net
+        self.body = BodyLayer(body)
+        self.kappa = kappa
+        self.weights = weights  # path of the loaded checkpoint, or "random"
+
+    @property
+    def device(self) -> torch.device:
+        return self.net.init_cam.device
+
+    def _posterior(self, images: Tensor) -> tuple[NetworkOutput, post.Posterior]:
+        out = self.net(images)
+        rest = self.body.rest_points(out.betas)
+        return out, post.analytical_posterior(out.prior_F, out.heatmap_joints, rest, self.kappa)
+
+    def forward(self, images: Tensor) -> Prediction:
+        """images: (B, 3, 256, 256) ImageNet-normalised RGB crops."""
+        out, posterior = self._posterior(images)
+        vertices, joints, points35 = self.body(out.betas, posterior.rotmats)
+        return Prediction(
+            rotmats=posterior.rotmats, betas=out.betas, prior_F=out.prior_F, posterior_F=posterior.F,
+            heatmap_joints=out.heatmap_joints, transl=out.transl, cam=out.cam, vertices=vertices,
+            joints=joints, points35=points35, points2d=project_to_crop(points35, out.transl),
+            uncertainty_deg=post.uncertainty_deg(posterior), posterior=posterior,
+        )
+
+    def sample(self, images: Tensor, num_samples: int = 8,
+               generator: torch.Generator | None = None) -> Tensor:
+        """Posterior samples as local rotations, (B, S, 24, 3, 3)."""
+        _, posterior = self._posterior(images)
+        return post.sample_rotmats(posterior, num_samples, generator)
+
+    def predict(self, images: Tensor, num_samples: int = 0,
+                generator: torch.Generator | None = None) -> tuple[Prediction, Tensor | None]:
+        """Mode and samples from a single network pass (what the inference pipeline uses)."""
+        pred = self(images)
+        samples = post.sample_rotmats(pred.posterior, num_samples, generator) if num_samples else None
+        return pred, samples
+
+
+def load_model(checkpoint: str | Path | None = None, body_model: str | Path | None = None,
+               device: str | torch.device = "cpu", kappa: float = post.DEFAULT_KAPPA) -> ProPose:
+    """Build ProPose in eval mode.
+
+    checkpoint: the released `propose_hr48_xyz.pth` (or a compatible state dict); None means
+    randomly initialised weights, for tests and plumbing only. body_model: SMPL neutral `.pkl`
+    or `.npz`; None means the procedural demo body.
+    """
+    net = ProPoseNet()
+    if checkpoint is None:
+        log.warning("ProPose is running on RANDOMLY INITIALISED weights: poses will be meaningless. "
+                    "Pass the released checkpoint to get real results.")
+        weights = "random"
+    else:
+        load_network_weights(net, load_checkpoint_state(checkpoint))
+        weights = str(checkpoint)
+    body = demo_body() if body_model is None else load_body_model(body_model)
+    if body_model is None:
+        log.info("Using the procedural demo body (no SMPL file given).")
+    return ProPose(net, body, kappa=kappa, weights=weights).to(device).eval()

@@ -1,0 +1,244 @@
+"""Reading and writing SMPL body-model files without chumpy and without trusting pickles.
+
+The official SMPL `.pkl` files are Python-2 pickles whose arrays are chumpy objects and whose
+joint regressor is a scipy sparse matrix. chumpy does not import on Python 3.11 / numpy >= 1.24,
+and a pickle can run arbitrary code, so we unpickle with an allow-list: numpy's own array
+reconstruction, stand-ins for chumpy arrays and scipy sparse matrices, and nothing else.
+smplx-style `.npz` files (dense regressor, uint32 faces) load with `allow_pickle=False`.
+"""
+from __future__ import annotations
+
+import io
+import pickle
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..skeleton import NUM_SMPL_JOINTS, SMPL_PARENTS
+
+
+class BodyModelError(RuntimeError):
+    """A body-model file is missing, unreadable, unsafe or not an SMPL model."""
+
+
+@dataclass(frozen=True)
+class BodyModelData:
+    """The arrays of an SMPL-format body model, as plain float32/int64 numpy."""
+
+    v_template: np.ndarray  # (V, 3) rest vertices, metres, y up
+    faces: np.ndarray  # (F, 3) int64
+    shapedirs: np.ndarray  # (V, 3, 10) shape blend shapes
+    posedirs: np.ndarray  # (V, 3, 207) pose blend shapes
+    J_regressor: np.ndarray  # (24, V) dense
+    weights: np.ndarray  # (V, 24) linear-blend-skinning weights
+    parents: np.ndarray  # (24,) int64, root = -1
+
+    @property
+    def num_vertices(self) -> int:
+        return int(self.v_template.shape[0])
+
+    def validate(self, source: str) -> "BodyModelData":
+        """Check shapes so a wrong file fails here with a readable message, not deep in LBS."""
+        V = self.num_vertices
+        expected = {
+            "v_template": (V, 3), "shapedirs": (V, 3, None), "posedirs": (V, 3, 207),
+            "J_regressor": (NUM_SMPL_JOINTS, V), "weights": (V, NUM_SMPL_JOINTS), "faces": (None, 3),
+        }
+        for name, shape in expected.items():
+            actual = getattr(self, name).shape
+            if len(actual) != len(shape) or any(e is not None and e != a for e, a in zip(shape, actual)):
+                raise BodyModelError(
+                    f"{source}: '{name}' has shape {actual}, expected {shape} (None = any). "
+                    "Is this an SMPL (24-joint) body model? SMPL-H/SMPL-X files are not supported.")
+        if self.shapedirs.shape[2] < 10:
+            raise BodyModelError(f"{source}: only {self.shapedirs.shape[2]} shape components; need 10.")
+        if tuple(int(p) for p in self.parents) != SMPL_PARENTS:
+            raise BodyModelError(f"{source}: kinematic tree {self.parents.tolist()} is not SMPL's.")
+        if V != 6890:
+            raise BodyModelError(f"{source}: {V} vertices; SMPL has 6890.")
+        return self
+
+    def to_smplx_dict(self) -> dict[str, np.ndarray]:
+        """Arrays under the key names SMPL files (and smplx) use."""
+        kintree = np.stack([self.parents, np.arange(NUM_SMPL_JOINTS)]).astype(np.int64)
+        kintree[0, 0] = 4294967295  # how the official files store "no parent"
+        return {
+            "v_template": self.v_template, "f": self.faces.astype(np.uint32),
+            "shapedirs": self.shapedirs, "posedirs": self.posedirs,
+            "J_regressor": self.J_regressor, "weights": self.weights, "kintree_table": kintree,
+        }
+
+
+# --- safe unpickling -------------------------------------------------------------------------
+
+class _Opaque:
+    """Stand-in for an allowed foreign class (chumpy array, scipy sparse matrix): keeps its state."""
+
+    kind = "opaque"
+
+    def __setstate__(self, state: object) -> None:
+        self.state = state
+
+
+class _ChumpyArray(_Opaque):
+    kind = "chumpy"
+
+
+class _SparseMatrix(_Opaque):
+    kind = "sparse"
+    layout = "csc"
+
+
+class _SparseCSR(_SparseMatrix):
+    layout = "csr"
+
+
+def _reconstruct_object(cls: type, base: type, state: object) -> object:
+    """What `copy_reg._reconstructor` does, restricted to our stand-in classes."""
+    if not (isinstance(cls, type) and issubclass(cls, _Opaque)) or base is not object:
+        raise pickle.UnpicklingError(f"refusing to reconstruct {cls!r}")
+    return cls.__new__(cls)
+
+
+_NUMPY_GLOBALS = {
+    ("numpy.core.multiarray", "_reconstruct"): np.core.multiarray._reconstruct,
+    ("numpy._core.multiarray", "_reconstruct"): np.core.multiarray._reconstruct,
+    ("numpy.core.multiarray", "scalar"): np.core.multiarray.scalar,
+    ("numpy._core.multiarray", "scalar"): np.core.multiarray.scalar,
+    ("numpy", "ndarray"): np.ndarray,
+    ("numpy", "dtype"): np.dtype,
+}
+
+
+# plain containers that chumpy's pickled state uses; none of them can run code
+_SAFE_BUILTINS = {"object": object, "set": set, "frozenset": frozenset}
+
+
+class _SafeUnpickler(pickle.Unpickler):
+    """Allow-list unpickler: numpy arrays, chumpy/scipy stand-ins, plain containers."""
+
+    def find_class(self, module: str, name: str) -> object:
+        if (module, name) in _NUMPY_GLOBALS:
+            return _NUMPY_GLOBALS[(module, name)]
+        if (module, name) == ("_codecs", "encode"):  # protocol-2 bytes from Python 3 writers
+            import codecs
+            return codecs.encode
+        if module in ("copy_reg", "copyreg") and name == "_reconstructor":
+            return _reconstruct_object
+        if module in ("__builtin__", "builtins") and name in _SAFE_BUILTINS:
+            return _SAFE_BUILTINS[name]
+        if module.startswith("chumpy"):
+            return _ChumpyArray
+        if module.startswith("scipy.sparse"):
+            if name.startswith("csr"):
+                return _SparseCSR
+            if name.startswith("csc"):
+                return _SparseMatrix
+        raise pickle.UnpicklingError(
+            f"the file asks to load '{module}.{name}', which an SMPL model file never needs; "
+            "refusing to continue (the file may be malicious or not a body model)")
+
+
+def _plain(value: object) -> object:
+    """Turn stand-ins into numpy arrays, recursively through dicts and lists."""
+    if isinstance(value, _ChumpyArray):
+        state = value.state
+        if isinstance(state, dict) and "x" in state:
+            return np.asarray(state["x"])
+        raise BodyModelError("unsupported chumpy object in the pickle (no stored array 'x')")
+    if isinstance(value, _SparseMatrix):
+        return _sparse_to_dense(value)
+    if isinstance(value, dict):
+        return {(k.decode("latin1") if isinstance(k, bytes) else k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain(v) for v in value)
+    return value
+
+
+def _sparse_to_dense(matrix: _SparseMatrix) -> np.ndarray:
+    state = matrix.state
+    if not isinstance(state, dict):
+        raise BodyModelError("unsupported sparse matrix layout in the pickle")
+    shape = tuple(state.get("_shape", state.get("shape", ())))
+    data, indices, indptr = (np.asarray(state[k]) for k in ("data", "indices", "indptr"))
+    dense = np.zeros(shape, dtype=np.float64)
+    outer = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
+    if matrix.layout == "csc":
+        np.add.at(dense, (indices, outer), data)
+    else:
+        np.add.at(dense, (outer, indices), data)
+    return dense
+
+
+def safe_unpickle(raw: bytes) -> object:
+    """Unpickle bytes with the allow-list above; returns plain numpy/dict/list values."""
+    return _plain(_SafeUnpickler(io.BytesIO(raw), encoding="latin1").load())
+
+
+# --- public loaders ---------------------------------------------------------------------------
+
+def _from_mapping(data: dict, source: str) -> BodyModelData:
+    missing = [k for k in ("v_template", "f", "shapedirs", "posedirs", "J_regressor", "weights",
+                           "kintree_table") if k not in data]
+    if missing:
+        raise BodyModelError(f"{source}: not an SMPL body model (missing {', '.join(missing)}).")
+    parents = np.asarray(data["kintree_table"], dtype=np.int64)[0].copy()
+    parents[0] = -1
+    body = BodyModelData(
+        v_template=np.asarray(data["v_template"], dtype=np.float32),
+        faces=np.asarray(data["f"], dtype=np.int64),
+        shapedirs=np.asarray(data["shapedirs"], dtype=np.float32)[:, :, :10],
+        posedirs=np.asarray(data["posedirs"], dtype=np.float32),
+        J_regressor=np.asarray(data["J_regressor"], dtype=np.float32),
+        weights=np.asarray(data["weights"], dtype=np.float32),
+        parents=parents,
+    )
+    return body.validate(source)
+
+
+def load_body_model(path: str | Path) -> BodyModelData:
+    """Load an SMPL neutral body model from the official `.pkl` or an smplx-style `.npz`."""
+    path = Path(path)
+    if not path.is_file():
+        raise BodyModelError(
+            f"body model file not found: {path}. Place SMPL_NEUTRAL.pkl (or a converted .npz) in "
+            "model_files/ — see model_files/README.md — or omit it to use the built-in demo body.")
+    raw = path.read_bytes()
+    if not raw:
+        raise BodyModelError(f"{path} is empty; download the SMPL model file again.")
+    if raw[:2] == b"PK":  # a zip archive: numpy .npz
+        try:
+            with np.load(io.BytesIO(raw), allow_pickle=False) as npz:
+                data = {k: npz[k] for k in npz.files}
+        except (ValueError, OSError, zipfile.BadZipFile) as exc:
+            raise BodyModelError(f"{path} is not a readable .npz body model ({exc}).") from exc
+    else:
+        try:
+            data = safe_unpickle(raw)
+        except pickle.UnpicklingError as exc:
+            raise BodyModelError(f"{path}: {exc}") from exc
+        except (EOFError, ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+            raise BodyModelError(f"{path} is corrupt or not a pickled SMPL model ({exc}).") from exc
+        if not isinstance(data, dict):
+            raise BodyModelError(f"{path} does not contain an SMPL model dictionary.")
+    return _from_mapping(data, str(path))
+
+
+def save_npz(body: BodyModelData, path: str | Path) -> Path:
+    """Write smplx-style `.npz` (what `propose-backend convert-body` produces)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as handle:
+        np.savez(handle, **body.to_smplx_dict())
+    return path
+
+
+def save_plain_pkl(body: BodyModelData, path: str | Path) -> Path:
+    """Write a chumpy-free SMPL pickle that smplx's own loader reads (used for the demo body)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as handle:
+        pickle.dump(body.to_smplx_dict(), handle, protocol=2)
+    return path

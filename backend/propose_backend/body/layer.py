@@ -1,0 +1,58 @@
+"""The SMPL skinning layer used by the network: rest skeleton from betas, posed mesh from rotations.
+
+Skinning itself is smplx's (`smplx.lbs.lbs`); this layer adds what ProPose needs around it:
+the 35-point rest skeleton (24 regressed joints + 11 surface points) for the posterior, and
+root-relative outputs (posed pelvis subtracted), as the reference computes them.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from smplx.lbs import blend_shapes, lbs, vertices2joints
+from torch import Tensor, nn
+
+from ..skeleton import EXTRA_VERTEX_IDS, NUM_SMPL_JOINTS
+from .files import BodyModelData
+
+
+class BodyLayer(nn.Module):
+    """SMPL neutral with 10 betas; buffers are rebuilt from a body-model file, never a checkpoint."""
+
+    def __init__(self, body: BodyModelData) -> None:
+        super().__init__()
+        f32 = lambda a: torch.as_tensor(np.ascontiguousarray(a), dtype=torch.float32)  # noqa: E731
+        self.register_buffer("v_template", f32(body.v_template), persistent=False)
+        self.register_buffer("shapedirs", f32(body.shapedirs[:, :, :10]), persistent=False)
+        self.register_buffer("posedirs", f32(body.posedirs.reshape(-1, body.posedirs.shape[-1]).T),
+                             persistent=False)
+        self.register_buffer("J_regressor", f32(body.J_regressor), persistent=False)
+        self.register_buffer("lbs_weights", f32(body.weights), persistent=False)
+        self.register_buffer("parents", torch.as_tensor(body.parents, dtype=torch.long), persistent=False)
+        self.register_buffer("extra_ids", torch.tensor(EXTRA_VERTEX_IDS, dtype=torch.long), persistent=False)
+        self.faces = np.asarray(body.faces, dtype=np.int64)
+
+    def shaped_vertices(self, betas: Tensor) -> Tensor:
+        """Rest-pose vertices for the given shape, (B, V, 3)."""
+        return self.v_template + blend_shapes(betas, self.shapedirs)
+
+    def rest_points(self, betas: Tensor) -> Tensor:
+        """Rest skeleton of 35 points (B, 35, 3): regressed joints, then the 11 surface points."""
+        v_shaped = self.shaped_vertices(betas)
+        joints = vertices2joints(self.J_regressor, v_shaped)
+        return torch.cat([joints, v_shaped[:, self.extra_ids]], dim=1)
+
+    def forward(self, betas: Tensor, rotmats: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Pose the body. rotmats: (B, 24, 3, 3) local rotations; betas (B, 10).
+
+        Returns root-relative (vertices (B, V, 3), joints (B, 24, 3), points35 (B, 35, 3)), the
+        posed pelvis subtracted without gradient as the reference does.
+        """
+        dtype = self.v_template.dtype
+        vertices, joints = lbs(betas.to(dtype), rotmats.to(dtype).reshape(-1, NUM_SMPL_JOINTS, 3, 3),
+                               self.v_template, self.shapedirs, self.posedirs, self.J_regressor,
+                               self.parents, self.lbs_weights, pose2rot=False)
+        root = joints[:, :1].detach()
+        vertices = vertices - root
+        joints = joints - root
+        points35 = torch.cat([joints, vertices[:, self.extra_ids]], dim=1)
+        return vertices, joints, points35

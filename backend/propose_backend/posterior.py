@@ -1,0 +1,117 @@
+"""The analytical matrix-Fisher posterior over SMPL joint rotations (ProPose, spec §3).
+
+Each joint has a learned prior F_j. Every observed bone c that hangs off the joint adds a
+von Mises-Fisher likelihood exp(kappa_c d_c^T R t_c), where d_c is the observed unit bone
+direction and t_c the rest (template) direction. Because d^T R t = tr((d t^T)^T R), the
+posterior is matrix-Fisher again: F_post = F_prior + sum_c kappa_c d_c t_c^T.
+
+Order of computation, as in the reference: solve the root first from its three children, rotate
+the template by the root, then solve every other joint independently (no chain) for its rotation
+relative to the root, and finally convert to SMPL's parent-relative (local) rotations.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from . import fisher
+from .skeleton import NUM_POINTS, NUM_SMPL_JOINTS, PARENTS, SMPL_PARENTS, children_of
+
+DEFAULT_KAPPA = 100.0
+# The reference samples from 3 * F_post (non-root joints) to sharpen the samples it trains on;
+# we sample the same way and compute uncertainty_deg from the same matrices so colours and
+# ghost poses tell one story.
+SAMPLE_SHARPNESS = 3.0
+
+
+@dataclass
+class Posterior:
+    """Posterior of one batch. `F[:, 0]` is the root; `F[:, j>0]` are root-relative."""
+
+    F: Tensor  # (B, 24, 3, 3) posterior matrix-Fisher parameters
+    root: Tensor  # (B, 3, 3) global orientation G_0 (posterior mode)
+    global_rotmats: Tensor  # (B, 24, 3, 3) world rotation of each joint, G_j = R_j G_0
+    rotmats: Tensor  # (B, 24, 3, 3) SMPL local rotations L_j = G_parent^T G_j
+
+
+def child_matrix(device: torch.device | None = None, dtype: torch.dtype = torch.float32) -> Tensor:
+    """(24, 35) indicator: which observed points constrain which joint (spec §3.2)."""
+    C = torch.zeros(NUM_SMPL_JOINTS, NUM_POINTS, dtype=dtype, device=device)
+    for joint in range(NUM_SMPL_JOINTS):
+        for child in children_of(joint):
+            C[joint, child] = 1.0
+    return C
+
+
+def bone_directions(points: Tensor, parents: tuple[int, ...] = PARENTS) -> Tensor:
+    """Unit direction from each point's parent to the point, (B, N, 3); the root's is zero."""
+    idx = torch.tensor([max(p, 0) for p in parents], device=points.device)
+    diff = points - points[:, idx]
+    return diff / (diff.norm(dim=-1, keepdim=True) + 1e-8)
+
+
+def local_from_global(global_rotmats: Tensor) -> Tensor:
+    """SMPL local rotations from world rotations over SMPL's tree (root keeps its own)."""
+    parents = torch.tensor([max(p, 0) for p in SMPL_PARENTS], device=global_rotmats.device)
+    local = global_rotmats[..., parents, :, :].transpose(-1, -2) @ global_rotmats
+    local[..., 0, :, :] = global_rotmats[..., 0, :, :]
+    return local
+
+
+def analytical_posterior(
+    prior_F: Tensor,
+    observed: Tensor,
+    rest: Tensor,
+    kappa: float | Tensor = DEFAULT_KAPPA,
+    children: Tensor | None = None,
+) -> Posterior:
+    """Fuse the learned prior with observed bone directions.
+
+    prior_F: (B, 24, 3, 3). observed, rest: (B, 35, 3) points (observed root-relative, rest any
+    origin). kappa: a scalar or per-point (B, 35) concentration (e.g. scaled by keypoint
+    visibility). children: (24, 35) weights of which points constrain which joint (default: the
+    released model's skeleton roles).
+    """
+    B = prior_F.shape[0]
+    dtype = prior_F.dtype
+    if children is None:
+        children = child_matrix(prior_F.device, dtype)
+    d = bone_directions(observed.to(dtype))
+    t = bone_directions(rest.to(dtype))
+    k = torch.as_tensor(kappa, dtype=dtype, device=prior_F.device)
+    k = k.expand(B, NUM_POINTS) if k.dim() < 2 else k
+    dk = d * k[..., None]
+    # root: its children in the un-rotated template
+    root_M = torch.einsum("c,bci,bck->bik", children[0], dk, t)
+    F_root = prior_F[:, 0] + root_M
+    G0 = fisher.mode(F_root)
+    # everything else: template rotated by the root, all joints solved in parallel
+    t_rot = t @ G0.transpose(-1, -2)
+    M = torch.einsum("jc,bci,bck->bjik", children[1:], dk, t_rot)
+    F_rest = prior_F[:, 1:] + M
+    R_rel = fisher.mode(F_rest)
+    F = torch.cat([F_root[:, None], F_rest], dim=1)
+    G = torch.cat([G0[:, None], R_rel @ G0[:, None]], dim=1)
+    return Posterior(F=F, root=G0, global_rotmats=G, rotmats=local_from_global(G))
+
+
+def sample_rotmats(
+    posterior: Posterior,
+    num_samples: int,
+    generator: torch.Generator | None = None,
+    sharpness: float = SAMPLE_SHARPNESS,
+) -> Tensor:
+    """Draw alternative poses: (B, S, 24, 3, 3) local rotations. The root stays at its mode."""
+    R_rel = fisher.sample(posterior.F[:, 1:] * sharpness, num_samples, generator=generator)
+    # (B, 23, S, 3, 3) -> (B, S, 23, 3, 3)
+    R_rel = R_rel.transpose(1, 2)
+    G0 = posterior.root[:, None, None]
+    G = torch.cat([G0.expand(-1, num_samples, 1, 3, 3), R_rel @ G0], dim=2)
+    return local_from_global(G)
+
+
+def uncertainty_deg(posterior: Posterior, sharpness: float = SAMPLE_SHARPNESS) -> Tensor:
+    """(B, 24) expected angle between a sample and the mode, the number bone colours show."""
+    return fisher.expected_angle_deg(posterior.F * sharpness)

@@ -1,0 +1,164 @@
+"""The results file: the one contract between the backend and the Blender add-on.
+
+numpy + stdlib only, so the add-on (which never imports torch) reads it with this very module.
+A results file is an `.npz` for one tracked person over T frames with S posterior samples.
+Long runs write numbered chunk files next to the target (`NAME.chunks/00000.npz`, ...) as they go,
+so a cancelled or crashed run keeps every finished chunk; `read_results` merges them, and
+`finalize` merges them into the single file and removes the chunks. Every write is atomic
+(temporary file + rename): a reader never sees half a file.
+
+Field-by-field documentation lives in docs/results-schema.md; keep the two in step.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+SCHEMA_VERSION = 1
+
+
+class ResultsError(RuntimeError):
+    """A results file is missing, unreadable, of another schema version, or inconsistent."""
+
+
+# name -> (shape with symbolic T/S, dtype). Per-frame arrays start with T.
+PER_FRAME_FIELDS: dict[str, tuple[tuple[str | int, ...], str]] = {
+    "frame_index": (("T",), "int64"),  # source frame numbers
+    "valid": (("T",), "bool"),  # False where no person was found (other fields hold zeros there)
+    "bbox": (("T", 4), "float32"),  # person box x, y, w, h in image pixels (square, enlarged x1.25)
+    "betas": (("T", 10), "float32"),
+    "rotmats": (("T", 24, 3, 3), "float32"),  # local SMPL rotations, posterior mode
+    "posterior_F": (("T", 24, 3, 3), "float32"),  # matrix-Fisher posterior; [:, 0] is the root
+    "samples": (("T", "S", 24, 3, 3), "float32"),  # local rotations of posterior samples, densest first
+    "sample_log_density": (("T", "S"), "float32"),  # unnormalised log posterior density of each sample
+    "transl": (("T", 3), "float32"),  # pelvis in the full-image camera frame, metres (x right, y down, z fwd)
+    "joints3d": (("T", 35, 3), "float32"),  # posterior 35 points, root-relative, camera axes, metres
+    "joints2d": (("T", 35, 2), "float32"),  # the same points projected to image pixels
+    "uncertainty_deg": (("T", 24), "float32"),  # expected angle sample-vs-mode per joint, degrees
+    "focal_px": (("T",), "float32"),  # pinhole focal length in image pixels
+    "principal_pt": (("T", 2), "float32"),  # principal point in image pixels
+}
+
+# Clip-wide fields.
+CLIP_FIELDS: dict[str, tuple[tuple[str | int, ...], str]] = {
+    "schema_version": ((), "int64"),
+    "fps": ((), "float32"),
+    "image_size": ((2,), "int64"),  # width, height
+    "rest_joints": ((24, 3), "float32"),  # rest skeleton for the clip's robust-average betas, y up
+    "rest_vertices": (("V", 3), "float32"),  # rest mesh for those betas
+    "faces": (("F", 3), "int32"),
+    "lbs_weights": (("V", 24), "float32"),
+}
+
+# Text metadata, stored as one JSON string under "meta".
+META_KEYS = ("estimator", "weights", "source", "body_model", "created_by")
+
+
+def empty_frames(num_frames: int, num_samples: int) -> dict[str, np.ndarray]:
+    """Zero-filled per-frame arrays (invalid frames) of the right shapes and dtypes."""
+    sizes = {"T": num_frames, "S": num_samples}
+    return {name: np.zeros(tuple(sizes.get(d, d) for d in shape), dtype=dtype)
+            for name, (shape, dtype) in PER_FRAME_FIELDS.items()}
+
+
+def validate(data: Mapping[str, Any], source: str = "results") -> None:
+    """Raise ResultsError unless every field exists with consistent shapes and the right version."""
+    version = int(np.asarray(data.get("schema_version", -1)))
+    if version != SCHEMA_VERSION:
+        raise ResultsError(f"{source}: schema version {version}, this reader understands {SCHEMA_VERSION}. "
+                           "Re-run the backend or update the add-on so both sides match.")
+    sizes: dict[str, int] = {}
+    for name, (shape, _dtype) in {**PER_FRAME_FIELDS, **CLIP_FIELDS}.items():
+        if name not in data:
+            raise ResultsError(f"{source}: field '{name}' is missing.")
+        actual = np.shape(data[name])
+        if len(actual) != len(shape):
+            raise ResultsError(f"{source}: field '{name}' has shape {actual}, expected {shape}.")
+        for dim, n in zip(shape, actual):
+            if isinstance(dim, str):
+                if sizes.setdefault(dim, n) != n:
+                    raise ResultsError(f"{source}: field '{name}' has {dim}={n}, other fields {sizes[dim]}.")
+            elif dim != n:
+                raise ResultsError(f"{source}: field '{name}' has shape {actual}, expected {shape}.")
+
+
+def _atomic_savez(path: Path, arrays: Mapping[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            np.savez_compressed(handle, **arrays)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _pack(data: Mapping[str, Any]) -> dict[str, Any]:
+    arrays = {k: np.asarray(v) for k, v in data.items() if k != "meta"}
+    arrays["meta"] = np.array(json.dumps(dict(data.get("meta", {}))))
+    return arrays
+
+
+def write_results(path: str | Path, data: Mapping[str, Any]) -> Path:
+    """Validate and write a complete results file atomically."""
+    path = Path(path)
+    validate(data, str(path))
+    _atomic_savez(path, _pack(data))
+    return path
+
+
+def chunk_dir(path: str | Path) -> Path:
+    return Path(str(path) + ".chunks")
+
+
+def write_chunk(path: str | Path, index: int, data: Mapping[str, Any]) -> Path:
+    """Write chunk `index` of a run in progress (a complete, valid results file of its own)."""
+    target = chunk_dir(path) / f"{index:05d}.npz"
+    write_results(target, data)
+    return target
+
+
+def _load_one(path: Path) -> dict[str, Any]:
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            data = {k: npz[k] for k in npz.files}
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+        raise ResultsError(f"{path} is not a readable results file ({exc}).") from exc
+    data["meta"] = json.loads(str(data["meta"])) if "meta" in data else {}
+    validate(data, str(path))
+    return data
+
+
+def merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """Concatenate per-frame fields of consecutive parts; clip fields come from the last part."""
+    merged = dict(parts[-1])
+    for name in PER_FRAME_FIELDS:
+        merged[name] = np.concatenate([p[name] for p in parts], axis=0)
+    return merged
+
+
+def read_results(path: str | Path) -> dict[str, Any]:
+    """Read a results file, or the finished chunks of an unfinished or interrupted run."""
+    path = Path(path)
+    chunks = sorted(chunk_dir(path).glob("[0-9]*.npz"))
+    if path.is_file() and not chunks:
+        return _load_one(path)
+    if not chunks:
+        raise ResultsError(f"no results at {path} (and no chunks of an unfinished run in {chunk_dir(path)}).")
+    return merge([_load_one(c) for c in chunks])
+
+
+def finalize(path: str | Path) -> Path:
+    """Merge a run's chunks into the single results file and remove the chunk folder."""
+    path = Path(path)
+    write_results(path, read_results(path))
+    shutil.rmtree(chunk_dir(path), ignore_errors=True)
+    return path
