@@ -12,6 +12,7 @@ relative to the root, and finally convert to SMPL's parent-relative (local) rota
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 from torch import Tensor
@@ -36,11 +37,16 @@ class Posterior:
     rotmats: Tensor  # (B, 24, 3, 3) SMPL local rotations L_j = G_parent^T G_j
 
 
-def child_matrix(device: torch.device | None = None, dtype: torch.dtype = torch.float32) -> Tensor:
-    """(24, 35) indicator: which observed points constrain which joint (spec §3.2)."""
-    C = torch.zeros(NUM_SMPL_JOINTS, NUM_POINTS, dtype=dtype, device=device)
+def child_matrix(
+    children: Callable[[int], tuple[int, ...]] = children_of,
+    num_points: int = NUM_POINTS,
+    device: torch.device | None = None,
+    dtype: torch.dtype = torch.float32,
+) -> Tensor:
+    """(24, N) indicator: which observed points constrain which joint (default: spec §3.2 roles)."""
+    C = torch.zeros(NUM_SMPL_JOINTS, num_points, dtype=dtype, device=device)
     for joint in range(NUM_SMPL_JOINTS):
-        for child in children_of(joint):
+        for child in children(joint):
             C[joint, child] = 1.0
     return C
 
@@ -66,22 +72,23 @@ def analytical_posterior(
     rest: Tensor,
     kappa: float | Tensor = DEFAULT_KAPPA,
     children: Tensor | None = None,
+    parents: tuple[int, ...] = PARENTS,
 ) -> Posterior:
     """Fuse the learned prior with observed bone directions.
 
-    prior_F: (B, 24, 3, 3). observed, rest: (B, 35, 3) points (observed root-relative, rest any
-    origin). kappa: a scalar or per-point (B, 35) concentration (e.g. scaled by keypoint
-    visibility). children: (24, 35) weights of which points constrain which joint (default: the
-    released model's skeleton roles).
+    prior_F: (B, 24, 3, 3). observed, rest: (B, N, 3) points, N = 35 for the network
+    (observed root-relative, rest any origin). kappa: a scalar or per-point (B, N) concentration
+    (e.g. scaled by keypoint visibility). children: (24, N) weights of which points constrain
+    which joint, and parents: each point's parent (defaults: the released model's skeleton).
     """
-    B = prior_F.shape[0]
+    B, N = observed.shape[:2]
     dtype = prior_F.dtype
     if children is None:
-        children = child_matrix(prior_F.device, dtype)
-    d = bone_directions(observed.to(dtype))
-    t = bone_directions(rest.to(dtype))
+        children = child_matrix(num_points=N, device=prior_F.device, dtype=dtype)
+    d = bone_directions(observed.to(dtype), parents)
+    t = bone_directions(rest.to(dtype), parents)
     k = torch.as_tensor(kappa, dtype=dtype, device=prior_F.device)
-    k = k.expand(B, NUM_POINTS) if k.dim() < 2 else k
+    k = k.expand(B, N) if k.dim() < 2 else k
     dk = d * k[..., None]
     # root: its children in the un-rotated template
     root_M = torch.einsum("c,bci,bck->bik", children[0], dk, t)

@@ -1,0 +1,113 @@
+"""The public API: load_model, Prediction fields, sampling, checkpoint and body-file loading."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import propose_backend
+from propose_backend.api import project_to_crop
+from propose_backend.body import demo_body, save_npz
+from propose_backend.model import CheckpointError
+from propose_backend.skeleton import EXTRA_VERTEX_IDS
+
+
+@pytest.fixture(scope="module")
+def model():
+    torch.manual_seed(0)
+    return propose_backend.load_model()
+
+
+@pytest.fixture(scope="module")
+def images():
+    return torch.randn(2, 3, 256, 256, generator=torch.Generator().manual_seed(1))
+
+
+@pytest.fixture(scope="module")
+def pred(model, images):
+    with torch.no_grad():
+        return model(images)
+
+
+def _is_rotation(R: torch.Tensor) -> bool:
+    eye = torch.eye(3).expand_as(R)
+    return bool(torch.allclose(R @ R.transpose(-1, -2), eye, atol=1e-4)
+                and torch.allclose(torch.linalg.det(R), torch.ones(R.shape[:-2]), atol=1e-4))
+
+
+def test_prediction_fields(pred) -> None:
+    shapes = {
+        "rotmats": (2, 24, 3, 3), "betas": (2, 10), "prior_F": (2, 24, 3, 3), "posterior_F": (2, 24, 3, 3),
+        "heatmap_joints": (2, 35, 3), "transl": (2, 3), "vertices": (2, 6890, 3), "joints": (2, 24, 3),
+        "uncertainty_deg": (2, 24), "points35": (2, 35, 3), "points2d": (2, 35, 2),
+    }
+    for name, shape in shapes.items():
+        assert tuple(getattr(pred, name).shape) == shape, name
+    assert _is_rotation(pred.rotmats)
+    assert pred.heatmap_joints[:, 0].abs().max() == 0 and pred.joints[:, 0].abs().max() == 0
+    torch.testing.assert_close(pred.points35[:, 24:], pred.vertices[:, list(EXTRA_VERTEX_IDS)])
+    assert ((pred.uncertainty_deg > 0) & (pred.uncertainty_deg < 180)).all()
+    assert (pred.transl[:, 2] > 0).all()
+
+
+def test_root_and_vertices_follow_the_posterior(model, pred) -> None:
+    # posterior_F[:, 0] is the root: its mode is the global orientation
+    from propose_backend import fisher
+    torch.testing.assert_close(fisher.mode(pred.posterior_F[:, 0]), pred.rotmats[:, 0])
+    vertices, joints, _ = model.body(pred.betas, pred.rotmats)
+    torch.testing.assert_close(vertices, pred.vertices)
+
+
+def test_projection_uses_the_crop_camera() -> None:
+    points = torch.tensor([[[0.0, 0.0, 0.0], [0.1, -0.2, 0.0]]])
+    transl = torch.tensor([[0.0, 0.0, 5.0]])
+    uv = project_to_crop(points, transl)
+    torch.testing.assert_close(uv, torch.tensor([[[128.0, 128.0], [148.0, 88.0]]]))
+
+
+def test_sample_and_predict_share_the_posterior(model, images, pred) -> None:
+    with torch.no_grad():
+        samples = model.sample(images, num_samples=4, generator=torch.Generator().manual_seed(3))
+        again, samples2 = model.predict(images, num_samples=4, generator=torch.Generator().manual_seed(3))
+    assert samples.shape == (2, 4, 24, 3, 3) and _is_rotation(samples)
+    torch.testing.assert_close(samples, samples2)
+    torch.testing.assert_close(again.rotmats, pred.rotmats)
+    torch.testing.assert_close(samples[:, :, 0], pred.rotmats[:, None, 0].expand(2, 4, 3, 3))
+
+
+def test_checkpoint_and_body_file_round_trip(tmp_path: Path, model, images, pred) -> None:
+    state = dict(model.net.state_dict())
+    state["init_shape"] = torch.linspace(-1, 1, 10)
+    state["smpl.v_template"] = torch.zeros(5, 3)  # from some other body file: must be ignored
+    ckpt = tmp_path / "propose_hr48_xyz.pth"
+    torch.save(state, ckpt)
+    body = save_npz(demo_body(), tmp_path / "SMPL_NEUTRAL.npz")
+    loaded = propose_backend.load_model(checkpoint=ckpt, body_model=body)
+    assert loaded.weights == str(ckpt)
+    with torch.no_grad():
+        out = loaded(images)
+    torch.testing.assert_close(out.betas, pred.betas + state["init_shape"])
+    torch.testing.assert_close(out.heatmap_joints, pred.heatmap_joints)
+
+
+def test_wrong_checkpoint_is_refused(tmp_path: Path) -> None:
+    bad = tmp_path / "resnet.pth"
+    torch.save({"conv1.weight": torch.zeros(64, 3, 7, 7)}, bad)
+    with pytest.raises(CheckpointError, match="missing"):
+        propose_backend.load_model(checkpoint=bad)
+
+
+def test_import_reads_no_files() -> None:
+    import subprocess
+    import sys
+    code = ("import builtins, io; opened = [];\n"
+            "orig = builtins.open\n"
+            "builtins.open = lambda f, *a, **k: (opened.append(str(f)), orig(f, *a, **k))[1]\n"
+            "import propose_backend, propose_backend.api\n"
+            "print([f for f in opened if 'model_files' in f or f.endswith(('.pkl', '.npz', '.pth'))])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={"PYTHONPATH": str(Path(__file__).resolve().parents[2] / "backend")})
+    assert out.stdout.strip() == "[]"
+    assert np.__name__  # numpy imported fine alongside
