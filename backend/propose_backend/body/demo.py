@@ -349,6 +349,7 @@ def _skinning(topo: _Topology, v: np.ndarray, j: np.ndarray) -> np.ndarray:
             dists.append(np.linalg.norm(v[ids] - (a + t[:, None] * ab), axis=1))
         dists = np.stack(dists, axis=1)
         soft = np.exp(-((dists - dists.min(axis=1, keepdims=True)) / 0.02) ** 2)
+        w[ids] = 0.0  # cap vertices started life as torso vertices: drop their torso weights
         w[np.ix_(ids, list(chain))] = soft
         # the first rings blend into the torso joint they hang from
         root = {"left_leg": 0, "right_leg": 0, "left_arm": 13, "right_arm": 14, "head": 9}[tube.name]
@@ -364,7 +365,9 @@ def _regressor(topo: _Topology, v: np.ndarray, j: np.ndarray) -> np.ndarray:
     labels = _part_labels(topo)
     tube_of = {c: t for t, chain in _TUBE_CHAINS.items() for c in chain}
     for joint in range(NUM_SMPL_JOINTS):
-        if joint in tube_of:  # the ring closest to the joint surrounds it
+        if joint in (1, 2):  # hips sit where thigh meets pelvis: no single ring surrounds them
+            reg[joint] = _regressor_row_at(v, j[joint], radius=0.12)
+        elif joint in tube_of:  # the ring closest to the joint surrounds it
             rings = topo.rings[tube_of[joint]]
             centers = v[rings].mean(axis=1)
             ring = rings[np.argmin(np.linalg.norm(centers - j[joint], axis=1))]
@@ -377,6 +380,28 @@ def _regressor(topo: _Topology, v: np.ndarray, j: np.ndarray) -> np.ndarray:
                 sel = torso[np.abs(v[torso, 1] - j[joint, 1]) < 0.02]
             reg[joint, sel] = 1.0 / len(sel)
     return reg.astype(np.float32)
+
+
+def _regressor_row_at(v: np.ndarray, target: np.ndarray, radius: float) -> np.ndarray:
+    """Non-negative vertex weights near `target` whose weighted mean is exactly `target`.
+
+    Start from a Gaussian weighting and apply the smallest correction that satisfies the
+    4 linear constraints (mean = target, sum = 1), re-solving without vertices that went negative.
+    """
+    support = np.flatnonzero(np.linalg.norm(v - target, axis=1) < radius)
+    w0 = np.exp(-(np.linalg.norm(v[support] - target, axis=1) / (radius / 2)) ** 2)
+    w0 /= w0.sum()
+    for _ in range(20):
+        A = np.vstack([v[support].T, np.ones(len(support))])
+        b = np.concatenate([target, [1.0]])
+        w = w0 + A.T @ np.linalg.solve(A @ A.T, b - A @ w0)
+        if (w >= 0).all():
+            break
+        keep = w > 0
+        support, w0 = support[keep], w0[keep] / w0[keep].sum()
+    row = np.zeros(len(v))
+    row[support] = np.clip(w, 0, None)
+    return row
 
 
 def _pose_correctives(topo: _Topology, v: np.ndarray, j: np.ndarray, w: np.ndarray) -> np.ndarray:

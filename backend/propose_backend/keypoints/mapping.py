@@ -73,7 +73,40 @@ def swap_left_right(landmarks: np.ndarray) -> np.ndarray:
     return landmarks[..., order, :]
 
 
-def landmarks_to_skeleton(world: np.ndarray, visibility: np.ndarray) -> SkeletonObservation:
+@dataclass(frozen=True)
+class DerivationFractions:
+    """Where the derived points sit between landmarks, measured on the body model's rest skeleton.
+
+    BlazePose's hip landmarks are wider and lower relative to the pelvis than SMPL's hip joints,
+    so a pelvis at the plain mid-hip point would tilt every pelvis-to-hip bone; measuring the
+    fractions on the rest skeleton makes the observed and rest bones comparable.
+    """
+
+    torso: tuple[float, float, float, float, float]  # pelvis, spine1, spine2, spine3, neck on mid-hip -> mid-shoulder
+    collar: float  # on neck -> shoulder
+    head: float  # on neck -> mid-ears
+    foot: float  # ball of the foot on heel -> big toe
+
+    @staticmethod
+    def from_rest(rest35: np.ndarray) -> "DerivationFractions":
+        r = np.asarray(rest35, dtype=np.float64).reshape(-1, 3)
+
+        def along(point: np.ndarray, start: np.ndarray, end: np.ndarray) -> float:
+            axis = end - start
+            return float((point - start) @ axis / (axis @ axis))
+
+        mid_hip, mid_shoulder = (r[1] + r[2]) / 2, (r[16] + r[17]) / 2
+        torso = tuple(along(r[j], mid_hip, mid_shoulder) for j in (0, 3, 6, 9, 12))
+        return DerivationFractions(
+            torso=torso,  # type: ignore[arg-type]
+            collar=along(r[13], r[12], r[16]),
+            head=along(r[15], r[12], (r[27] + r[28]) / 2),
+            foot=along(r[10], r[31], r[29]),
+        )
+
+
+def landmarks_to_skeleton(world: np.ndarray, visibility: np.ndarray,
+                          fractions: DerivationFractions) -> SkeletonObservation:
     """Map BlazePose world landmarks (N, 33, 3, metres) and visibility (N, 33) to 41 points.
 
     The result is root-relative (pelvis at the origin) in BlazePose's camera-aligned axes.
@@ -96,22 +129,21 @@ def landmarks_to_skeleton(world: np.ndarray, visibility: np.ndarray) -> Skeleton
 
     (lh, vlh), (rh, vrh) = lm("left_hip"), lm("right_hip")
     (ls, vls), (rs, vrs) = lm("left_shoulder"), lm("right_shoulder")
-    pelvis, mid_shoulder = (lh + rh) / 2, (ls + rs) / 2
+    mid_hip, mid_shoulder = (lh + rh) / 2, (ls + rs) / 2
     torso = (vlh, vrh, vls, vrs)
-    derive(0, pelvis, *torso)
-    # spine joints sit along the pelvis -> shoulder line, at SMPL's typical fractions
-    for point, fraction in ((3, 0.2), (6, 0.45), (9, 0.62), (12, 0.95)):
-        derive(point, pelvis + fraction * (mid_shoulder - pelvis), *torso)
-    derive(13, mid_shoulder + 0.45 * (ls - mid_shoulder), vls, vrs)
-    derive(14, mid_shoulder + 0.45 * (rs - mid_shoulder), vls, vrs)
+    for point, fraction in zip((0, 3, 6, 9, 12), fractions.torso):
+        derive(point, mid_hip + fraction * (mid_shoulder - mid_hip), *torso)
+    neck = pts[:, 12]
+    derive(13, neck + fractions.collar * (ls - neck), vls, vrs)
+    derive(14, neck + fractions.collar * (rs - neck), vls, vrs)
     (le, vle), (re, vre) = lm("left_ear"), lm("right_ear")
-    derive(15, (le + re) / 2, vle, vre)
+    derive(15, neck + fractions.head * ((le + re) / 2 - neck), vle, vre, vls, vrs)
     for hand, side in ((22, "left"), (23, "right")):
         (pk, vpk), (ix, vix) = lm(f"{side}_pinky"), lm(f"{side}_index")
         derive(hand, (pk + ix) / 2, vpk, vix)
     for foot, side in ((10, "left"), (11, "right")):
         (heel, vh), (toe, vt) = lm(f"{side}_heel"), lm(f"{side}_foot_index")
-        derive(foot, heel + 0.7 * (toe - heel), vh, vt)
+        derive(foot, heel + fractions.foot * (toe - heel), vh, vt)
     pts -= pts[:, :1]
     w[:, list(ABSENT)] = 0.0
     return SkeletonObservation(points=pts, weight=w)

@@ -12,6 +12,7 @@ from propose_backend.keypoints.mapping import (
     ABSENT,
     BP,
     DIRECT,
+    DerivationFractions,
     INSTANT_PARENTS,
     NUM_INSTANT_POINTS,
     instant_rest_points,
@@ -21,9 +22,16 @@ from propose_backend.keypoints.mapping import (
 from propose_backend.posterior import uncertainty_deg
 
 
-def _rest41() -> np.ndarray:
+def _rest35() -> np.ndarray:
     layer = BodyLayer(demo_body()).double()
-    return instant_rest_points(layer.rest_points(torch.zeros(1, 10, dtype=torch.float64)).numpy())
+    return layer.rest_points(torch.zeros(1, 10, dtype=torch.float64)).numpy()
+
+
+def _rest41() -> np.ndarray:
+    return instant_rest_points(_rest35())
+
+
+FRACTIONS = DerivationFractions.from_rest(_rest35())
 
 
 def _posed(rest: np.ndarray, G: np.ndarray) -> np.ndarray:
@@ -63,18 +71,28 @@ def test_mapping_direct_derived_and_absent_points() -> None:
     rng = np.random.default_rng(0)
     world = rng.normal(size=(2, 33, 3))
     vis = rng.uniform(0.5, 1.0, size=(2, 33))
-    obs = landmarks_to_skeleton(world, vis)
-    pelvis = (world[:, BP["left_hip"]] + world[:, BP["right_hip"]]) / 2
+    obs = landmarks_to_skeleton(world, vis, FRACTIONS)
+    mid_hip = (world[:, BP["left_hip"]] + world[:, BP["right_hip"]]) / 2
+    mid_shoulder = (world[:, BP["left_shoulder"]] + world[:, BP["right_shoulder"]]) / 2
+    pelvis = mid_hip + FRACTIONS.torso[0] * (mid_shoulder - mid_hip)
     np.testing.assert_allclose(obs.points[:, 0], 0, atol=1e-12)
     for point, name in DIRECT.items():
         np.testing.assert_allclose(obs.points[:, point], world[:, BP[name]] - pelvis, atol=1e-12)
         np.testing.assert_allclose(obs.weight[:, point], vis[:, BP[name]])
-    shoulders = (world[:, BP["left_shoulder"]] + world[:, BP["right_shoulder"]]) / 2 - pelvis
     spine = obs.points[:, [3, 6, 9, 12]]
-    cross = np.cross(spine, shoulders[:, None])
+    cross = np.cross(spine, (mid_shoulder - pelvis)[:, None])
     np.testing.assert_allclose(cross, 0, atol=1e-12)  # spine points lie on the pelvis-shoulder line
     assert (obs.weight[:, list(ABSENT)] == 0).all()
     assert (obs.weight[:, 3] <= 0.5).all()  # derived points count less
+
+
+def test_fractions_put_derived_points_where_the_rest_skeleton_has_them() -> None:
+    """Derived from landmarks placed on the rest skeleton itself, the torso points land on it."""
+    rest = _rest41()
+    obs = landmarks_to_skeleton(_landmarks_from(rest), np.ones((1, 33)), FRACTIONS)
+    rel = rest - rest[:, :1]
+    for point in (0, 3, 6, 9, 12, 15, 13, 14):  # exact along the axis; SMPL's small offsets remain
+        assert np.linalg.norm(obs.points[0, point] - rel[0, point]) < 0.05, point
 
 
 def test_swap_left_right() -> None:
@@ -89,7 +107,7 @@ def test_posterior_recovers_known_rotations_from_synthetic_landmarks() -> None:
     rest = _rest41()
     G = _known_pose(1)
     X = _posed(rest, G)
-    obs = landmarks_to_skeleton(_landmarks_from(X), np.ones((1, 33)))
+    obs = landmarks_to_skeleton(_landmarks_from(X), np.ones((1, 33)), FRACTIONS)
     post = instant_posterior(obs, rest)
     Gp = post.global_rotmats.numpy()
     # joints pinned by several landmarks: the full rotation comes back (wrists via hand points,
@@ -112,8 +130,8 @@ def test_low_visibility_raises_uncertainty() -> None:
     seen = np.ones((1, 33))
     hidden = seen.copy()
     hidden[:, [BP["left_knee"], BP["left_ankle"], BP["left_heel"], BP["left_foot_index"]]] = 0.05
-    u_seen = uncertainty_deg(instant_posterior(landmarks_to_skeleton(lm, seen), rest))[0]
-    u_hidden = uncertainty_deg(instant_posterior(landmarks_to_skeleton(lm, hidden), rest))[0]
+    u_seen = uncertainty_deg(instant_posterior(landmarks_to_skeleton(lm, seen, FRACTIONS), rest))[0]
+    u_hidden = uncertainty_deg(instant_posterior(landmarks_to_skeleton(lm, hidden, FRACTIONS), rest))[0]
     for joint in (1, 4, 7):  # left hip (its child, the knee, is hidden), left knee, left ankle
         assert u_hidden[joint] > u_seen[joint] + 10, joint
     for joint in (2, 5, 8, 16):  # untouched joints barely change
