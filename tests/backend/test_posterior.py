@@ -16,11 +16,11 @@ from propose_backend.posterior import (
 )
 from propose_backend.skeleton import MULTI_CHILD, PARENTS, PRIOR_ONLY, SINGLE_CHILD, children_of
 
-torch.set_default_dtype(torch.float64)
+D = torch.float64  # exactness checks need double precision
 
 
 def _rotations(n: int, scale: float, seed: int) -> torch.Tensor:
-    aa = torch.randn(n, 3, generator=torch.Generator().manual_seed(seed)) * scale
+    aa = torch.randn(n, 3, generator=torch.Generator().manual_seed(seed), dtype=D) * scale
     return smplx.lbs.batch_rodrigues(aa)
 
 
@@ -35,7 +35,7 @@ def _posed_skeleton(rest: torch.Tensor, G: torch.Tensor) -> torch.Tensor:
 
 def _rest(batch: int) -> torch.Tensor:
     layer = BodyLayer(demo_body()).double()
-    betas = torch.randn(batch, 10, generator=torch.Generator().manual_seed(7))
+    betas = torch.randn(batch, 10, generator=torch.Generator().manual_seed(7), dtype=D)
     return layer.rest_points(betas)
 
 
@@ -49,7 +49,7 @@ def test_noise_free_joints_are_recovered_with_zero_prior() -> None:
     rest = _rest(B)
     G = _rotations(B * 24, 0.8, seed=1).reshape(B, 24, 3, 3)
     observed = _posed_skeleton(rest, G)
-    post = analytical_posterior(torch.zeros(B, 24, 3, 3), observed, rest)
+    post = analytical_posterior(torch.zeros(B, 24, 3, 3, dtype=D), observed, rest)
     # root and multi-child joints (spine3 with 3 children, head with 5 face points): full rotations
     for j in (0, *MULTI_CHILD):  # (the mode's 1e-5 I regulariser tilts near-planar fits by ~1e-3 deg)
         assert _angle_deg(post.global_rotmats[:, j], G[:, j]).max() < 1e-2, j
@@ -93,9 +93,9 @@ def test_vectorised_posterior_equals_the_spec_loop() -> None:
     B = 3
     rest = _rest(B)
     observed = _posed_skeleton(rest, _rotations(B * 24, 0.7, 5).reshape(B, 24, 3, 3))
-    observed = observed + 0.01 * torch.randn(observed.shape, generator=torch.Generator().manual_seed(0))
+    observed = observed + 0.01 * torch.randn(observed.shape, generator=torch.Generator().manual_seed(0), dtype=D)
     observed[:, 0] = 0
-    prior = torch.randn(B, 24, 3, 3, generator=torch.Generator().manual_seed(9)) * 5
+    prior = torch.randn(B, 24, 3, 3, generator=torch.Generator().manual_seed(9), dtype=D) * 5
     post = analytical_posterior(prior, observed, rest, kappa=37.0)
     F, G = _loop_posterior(prior, observed, rest, 37.0)
     torch.testing.assert_close(post.F, F)
@@ -121,8 +121,8 @@ def test_per_point_kappa_zero_falls_back_to_the_prior() -> None:
     B = 1
     rest = _rest(B)
     observed = _posed_skeleton(rest, _rotations(24, 0.6, seed=13)[None])
-    prior = 30.0 * torch.eye(3).expand(B, 24, 3, 3).clone()
-    kappa = torch.full((B, 35), 100.0)
+    prior = 30.0 * torch.eye(3, dtype=D).expand(B, 24, 3, 3).clone()
+    kappa = torch.full((B, 35), 100.0, dtype=D)
     kappa[:, 18] = 0.0  # the left elbow is not observed: the left shoulder joint keeps its prior
     post = analytical_posterior(prior, observed, rest, kappa=kappa)
     assert _angle_deg(post.global_rotmats[:, 16], post.root).max() < 1e-3
@@ -135,12 +135,12 @@ def test_samples_are_local_rotations_around_the_mode() -> None:
     B, S = 2, 16
     rest = _rest(B)
     observed = _posed_skeleton(rest, _rotations(B * 24, 0.5, seed=17).reshape(B, 24, 3, 3))
-    prior = 5.0 * torch.eye(3).expand(B, 24, 3, 3).clone()
+    prior = 5.0 * torch.eye(3, dtype=D).expand(B, 24, 3, 3).clone()
     gen = torch.Generator().manual_seed(0)
     post = analytical_posterior(prior, observed, rest)
     samples = sample_rotmats(post, S, generator=gen)
     assert samples.shape == (B, S, 24, 3, 3)
-    eye = torch.eye(3).expand_as(samples)
+    eye = torch.eye(3, dtype=D).expand_as(samples)
     torch.testing.assert_close(samples @ samples.transpose(-1, -2), eye, atol=1e-6, rtol=0)
     torch.testing.assert_close(samples[:, :, 0], post.rotmats[:, None, 0].expand(B, S, 3, 3))  # root fixed
     # sample spread follows the posterior: observed single-child joints are sharper than leaves

@@ -113,7 +113,7 @@ def test_posterior_recovers_known_rotations_from_synthetic_landmarks() -> None:
     # joints pinned by several landmarks: the full rotation comes back (wrists via hand points,
     # ankles via toe + heel)
     for j in (7, 8, 20, 21):
-        assert _angle_deg(Gp[:, j], G[:, j]).max() < 2.0, j
+        assert _angle_deg(Gp[:, j], G[:, j]).max() < 3.0, j  # the weak rest prior pulls ~2 deg
     # single-child joints with directly seen children: the bone direction comes back
     rest_dirs = rest - rest[:, list(max(p, 0) for p in INSTANT_PARENTS)]
     for j, c in ((1, 4), (2, 5), (4, 7), (5, 8), (16, 18), (17, 19), (18, 20), (19, 21)):
