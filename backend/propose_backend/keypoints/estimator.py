@@ -1,0 +1,125 @@
+"""The `keypoints` estimator (instant mode) for the inference pipeline.
+
+Per frame: BlazePose landmarks (from the detector, or from its own BlazePose pass on the person
+crop when the detector had none) -> 41-point skeleton -> analytical posterior with a weak
+rest-pose prior -> mode, samples, uncertainty, and a camera translation solved from the 2D
+landmarks. The body keeps the body model's mean shape (betas = 0): BlazePose says nothing
+reliable about shape.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .. import posterior as post
+from ..body import demo_body, load_body_model
+from ..body.layer import BodyLayer
+from ..inference.detect import BlazePoseDetector, Detection
+from ..inference.errors import InferenceError
+from ..inference.estimator import EstimatorSettings, FrameBatch
+from ..inference.propose_estimator import sample_log_density
+from ..skeleton import CROP_SIZE
+from .instant import instant_posterior, solve_translation
+from .mapping import BP, DerivationFractions, instant_rest_points, landmarks_to_skeleton
+
+WEIGHTS_LABEL = "BlazePose full (mediapipe 0.10.14 wheel) + analytical posterior (instant mode)"
+
+
+class KeypointEstimator:
+    """Estimator protocol implementation for instant mode (see inference.estimator.Estimator)."""
+
+    name = "keypoints"
+    needs_crops = True  # only used when the detector brought no landmarks for a frame
+    needs_landmarks = True
+
+    def __init__(self, settings: EstimatorSettings) -> None:
+        files = settings.files
+        body = demo_body() if files.body_model is None else load_body_model(files.body_model)
+        self._body_label = "demo" if files.body_model is None else str(files.body_model)
+        self.layer = BodyLayer(body).double()
+        self.betas = torch.zeros(1, 10, dtype=torch.float64)
+        rest35 = self.layer.rest_points(self.betas).numpy()
+        self.rest41 = instant_rest_points(rest35)
+        self.fractions = DerivationFractions.from_rest(rest35)
+        self.seed = settings.seed
+        self.generator = torch.Generator().manual_seed(settings.seed)
+        self._crop_pose: BlazePoseDetector | None = None
+
+    def describe(self) -> dict[str, str]:
+        return {"weights": WEIGHTS_LABEL, "body_model": self._body_label}
+
+    def _landmarks(self, batch: FrameBatch, k: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """(image landmarks (33, 3) pixels + visibility, world landmarks (33, 3)) of frame k."""
+        det: Detection | None = batch.detections[k]
+        if det is not None and det.world_landmarks is not None and det.landmarks is not None:
+            size = np.array([batch.camera.principal_pt[0] * 2, batch.camera.principal_pt[1] * 2])
+            return (np.c_[det.landmarks[:, :2] * size, det.landmarks[:, 3]], det.world_landmarks[:, :3])
+        if batch.crops is None:
+            return None
+        if self._crop_pose is None:
+            self._crop_pose = BlazePoseDetector(video=False)
+        found = self._crop_pose.detect(np.ascontiguousarray(batch.crops[k][:, :, ::-1]))
+        if not found:
+            return None
+        cx, cy, side = batch.boxes[k]
+        pixels = (found[0].landmarks[:, :2] * CROP_SIZE - CROP_SIZE / 2) * side / CROP_SIZE + (cx, cy)
+        return np.c_[pixels, found[0].landmarks[:, 3]], found[0].world_landmarks[:, :3]
+
+    def estimate(self, batch: FrameBatch) -> dict[str, np.ndarray]:
+        count, samples = len(batch.frame_index), batch.num_samples
+        seen = [self._landmarks(batch, k) for k in range(count)]
+        valid = np.array([s is not None for s in seen])
+        image = np.zeros((count, 33, 3))
+        world = np.zeros((count, 33, 3))
+        for k, s in enumerate(seen):
+            if s is not None:
+                image[k], world[k] = s
+        obs = landmarks_to_skeleton(world, image[..., 2], self.fractions)
+        posterior = instant_posterior(obs, np.repeat(self.rest41, count, axis=0))
+        betas = self.betas.expand(count, 10)
+        _, _, points35 = self.layer(betas, posterior.rotmats)
+        pelvis_world = world[:, [BP["left_hip"], BP["right_hip"]]].mean(axis=1) \
+            + self.fractions.torso[0] * (world[:, [BP["left_shoulder"], BP["right_shoulder"]]].mean(axis=1)
+                                         - world[:, [BP["left_hip"], BP["right_hip"]]].mean(axis=1))
+        transl = solve_translation(world - pelvis_world[:, None], image[..., :2], image[..., 2],
+                                   batch.camera.focal_px, batch.camera.principal_pt)
+        transl[~valid] = (0.0, 0.0, 1.0)
+        out = {
+            "betas": betas.numpy(),
+            "rotmats": posterior.rotmats.numpy(),
+            "posterior_F": posterior.F.numpy(),
+            "joints3d": points35.numpy(),
+            "uncertainty_deg": post.uncertainty_deg(posterior).numpy(),
+            "transl": transl,
+            "joints2d": batch.camera.project(points35.numpy() + transl[:, None]),
+            "valid": valid,
+        }
+        if samples:
+            drawn = post.sample_rotmats(posterior, samples, self.generator)
+            density = sample_log_density(posterior, drawn)
+            order = density.argsort(dim=1, descending=True)
+            out["samples"] = drawn[torch.arange(count)[:, None], order].numpy()
+            out["sample_log_density"] = density.gather(1, order).numpy()
+        else:
+            out["samples"] = np.zeros((count, 0, 24, 3, 3))
+            out["sample_log_density"] = np.zeros((count, 0))
+        return {k: (v if v.dtype == bool else v.astype(np.float32)) for k, v in out.items()}
+
+    def rest_geometry(self, betas: np.ndarray) -> dict[str, np.ndarray]:
+        layer = self.layer
+        vertices = layer.shaped_vertices(torch.as_tensor(betas, dtype=torch.float64)[None])[0]
+        return {"rest_joints": (layer.J_regressor @ vertices).numpy().astype(np.float32),
+                "rest_vertices": vertices.numpy().astype(np.float32),
+                "faces": layer.faces.astype(np.int32),
+                "lbs_weights": layer.lbs_weights.numpy().astype(np.float32)}
+
+
+def create_estimator(settings: EstimatorSettings) -> KeypointEstimator:
+    """Entry point the pipeline looks up (inference.estimator._keypoints_factory)."""
+    try:
+        return KeypointEstimator(settings)
+    except RuntimeError as exc:  # body-model problems, missing mediapipe
+        raise InferenceError("bad_model", str(exc)) from exc
+
+
+__all__ = ["KeypointEstimator", "create_estimator"]
