@@ -75,7 +75,7 @@ def main(argv: list[str]) -> int:
         return 0
     if job == "test":
         return run([py, "-m", "pytest", *rest])
-    return run([py, "-m", "propose_backend.demo", *rest])
+    return run([py, str(ROOT / "scripts" / "demo.py"), *rest])
 
 
 if __name__ == "__main__":

@@ -1,0 +1,37 @@
+"""ProPose for Blender: footage in, an SMPL-rigged body out, with per-bone uncertainty and ghost poses.
+
+This file only registers; see the modules for what each part does.
+"""
+from __future__ import annotations
+
+import bpy
+
+from . import ghosts, operators, panel, preferences, properties, uncertainty
+
+_CLASSES = (*properties.CLASSES, preferences.ProposePreferences, *operators.CLASSES, *panel.CLASSES)
+_HANDLERS = (
+    ("frame_change_post", uncertainty.on_frame_change),
+    ("frame_change_post", ghosts.on_frame_change),
+    ("load_post", uncertainty.on_load),
+)
+
+
+def register() -> None:
+    for cls in _CLASSES:
+        bpy.utils.register_class(cls)
+    properties.attach()
+    for name, function in _HANDLERS:
+        handlers = getattr(bpy.app.handlers, name)
+        if function not in handlers:
+            handlers.append(function)
+
+
+def unregister() -> None:
+    operators.stop_all_jobs()
+    for name, function in _HANDLERS:
+        handlers = getattr(bpy.app.handlers, name)
+        if function in handlers:
+            handlers.remove(function)
+    properties.detach()
+    for cls in reversed(_CLASSES):
+        bpy.utils.unregister_class(cls)

@@ -1,0 +1,205 @@
+"""The backend's own Python: the private environment the add-on can make, and what a check finds.
+
+The backend needs torch, which must never go into Blender's Python. "Set up backend" makes a
+virtual environment with Blender's interpreter and pip-installs the backend's dependencies
+(read from the bundled pyproject.toml) into it; the backend code itself always runs from the
+source bundled with the add-on, so both sides have the same version.
+"""
+from __future__ import annotations
+
+import collections
+import os
+import subprocess
+import sys
+import threading
+import time
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import bpy
+
+from .client import BackendProcess, new_request_id
+from .results import backend_source_dir
+from .runner import FAILED, FINISHED, RUNNING
+
+CHECKPOINT_NAMES = ("propose_hr48_xyz.pth",)
+BODY_MODEL_NAMES = ("SMPL_NEUTRAL.npz", "SMPL_NEUTRAL.pkl", "basicModel_neutral_lbs_10_207_0_v1.0.0.pkl")
+CHECK_TIMEOUT_S = 180.0  # first torch import on a cold disk can be slow
+
+
+def private_env_dir() -> Path:
+    """Where 'Set up backend' puts the environment: the extension's user folder."""
+    package = __package__ or "propose_blender"
+    try:
+        return Path(bpy.utils.extension_path_user(package, path="backend-env", create=False))
+    except ValueError:  # running from the repository, not as an installed extension
+        return Path(bpy.utils.user_resource("DATAFILES", path="propose_blender")) / "backend-env"
+
+
+def env_python(env: Path) -> Path:
+    return env / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def requirements() -> list[str]:
+    """The backend's dependencies, from its pyproject.toml."""
+    pyproject = backend_source_dir() / "pyproject.toml"
+    with pyproject.open("rb") as handle:
+        return list(tomllib.load(handle)["project"]["dependencies"])
+
+
+def setup_commands(env: Path) -> list[list[str]]:
+    """Make the environment with Blender's own interpreter, then install the dependencies into it."""
+    python = str(env_python(env))
+    return [[sys.executable, "-m", "venv", str(env)],
+            [python, "-m", "pip", "install", "--upgrade", "pip"],
+            [python, "-m", "pip", "install", *requirements()]]
+
+
+def offline_instructions(env: Path) -> str:
+    deps = " ".join(f'"{r}"' for r in requirements())
+    return (f"Blender is set to work offline, so the add-on will not download anything. Either allow online "
+            f"access (Preferences > System > Network) and press 'Set up backend' again, or make the "
+            f"environment yourself:  python3.11 -m venv {env}  then  {env_python(env)} -m pip install {deps}  "
+            f"and set 'Backend Python' to {env_python(env)}.")
+
+
+def find_model_files(folder: str | Path) -> tuple[Path | None, Path | None]:
+    """(checkpoint, body model) found in the model files folder; None for each that is missing."""
+    folder = Path(bpy.path.abspath(str(folder))) if folder else None
+    if folder is None or not folder.is_dir():
+        return None, None
+    pick = lambda names: next((folder / n for n in names if (folder / n).is_file()), None)  # noqa: E731
+    return pick(CHECKPOINT_NAMES), pick(BODY_MODEL_NAMES)
+
+
+@dataclass
+class SetupRun:
+    """The set-up commands, one after another, in child processes read by a helper thread."""
+
+    env: Path
+    state: str = RUNNING
+    error: str = ""
+    log: collections.deque = field(default_factory=lambda: collections.deque(maxlen=40))
+    _commands: list[list[str]] = field(default_factory=list)
+    _process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.env.parent.mkdir(parents=True, exist_ok=True)
+        self._commands = setup_commands(self.env)
+        self._next()
+
+    def _next(self) -> None:
+        command = self._commands.pop(0)
+        self.log.append("$ " + " ".join(command))
+        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONHOME", "PYTHONPATH")}
+        self._process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                         errors="replace", env=env)
+        threading.Thread(target=self._pump, args=(self._process,), daemon=True).start()
+
+    def _pump(self, process: subprocess.Popen) -> None:
+        for line in process.stdout:
+            self.log.append(line.rstrip())
+
+    @property
+    def done(self) -> bool:
+        return self.state != RUNNING
+
+    @property
+    def status(self) -> str:
+        return self.log[-1] if self.log else "starting"
+
+    def step(self) -> None:
+        if self.done or self._process.poll() is None:
+            return
+        if self._process.returncode != 0:
+            self.state = FAILED
+            self.error = "Setting up the backend failed:\n" + "\n".join(list(self.log)[-8:])
+        elif self._commands:
+            self._next()
+        else:
+            self.state = FINISHED
+
+    def cancel(self) -> None:
+        if not self.done:
+            self._process.terminate()
+            self.state, self.error = FAILED, "Set-up cancelled; press 'Set up backend' to start again."
+
+    def close(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+
+
+@dataclass
+class CheckRun:
+    """Start the backend, ask for its version, and describe what it and the model folder offer."""
+
+    python: str
+    model_folder: str
+    state: str = RUNNING
+    error: str = ""
+    report: list[str] = field(default_factory=list)
+    _process: BackendProcess | None = None
+    _ready: dict[str, Any] | None = None
+    _started: float = 0.0
+
+    def start(self) -> None:
+        self._started = time.monotonic()
+        self._process = BackendProcess(self.python)
+        self._process.start()  # raises LaunchFailed with advice
+        self._process.send({"type": "version", "id": new_request_id("check")})
+
+    @property
+    def done(self) -> bool:
+        return self.state != RUNNING
+
+    @property
+    def status(self) -> str:
+        return "asking the backend for its version" if self._ready else "starting the backend"
+
+    def step(self) -> None:
+        if self.done:
+            return
+        for event in self._process.events():
+            if event.get("type") == "ready":
+                self._ready = event
+            elif event.get("type") == "version":
+                self._finish(event)
+                return
+            elif event.get("type") == "error":
+                self._fail(event.get("message") or "The backend answered with an error.")
+                return
+        if self._process.exited:
+            self._fail(f"The backend exited (code {self._process.exit_code}) before answering. Is torch "
+                       "installed for this interpreter? Press 'Set up backend' to make an environment that has it.")
+        elif time.monotonic() - self._started > CHECK_TIMEOUT_S:
+            self._fail(f"The backend did not answer within {CHECK_TIMEOUT_S:.0f} s.")
+
+    def _finish(self, version: dict[str, Any]) -> None:
+        devices = ", ".join((self._ready or {}).get("devices") or []) or "unknown"
+        checkpoint, body = find_model_files(self.model_folder)
+        self.report = [
+            f"Backend {version.get('version')} (protocol {version.get('protocol')}) with torch {version.get('torch')}",
+            f"CUDA: {'available' if version.get('cuda') else 'not available, the CPU will be used'}; devices: {devices}",
+            f"Checkpoint: {checkpoint}" if checkpoint else
+            "Checkpoint: not found in the model files folder (the backend falls back to keypoint mode)",
+            f"Body model: {body}" if body else "Body model: not found (the procedural demo body is used)",
+        ]
+        self.state = FINISHED
+        self._process.stop()
+
+    def _fail(self, message: str) -> None:
+        log = self._process.log_tail() if self._process else ""
+        self.error = f"{message}\nBackend log:\n{log}" if log else message
+        self.state = FAILED
+        if self._process is not None:
+            self._process.stop(timeout=1.0)
+
+    def cancel(self) -> None:
+        self._fail("Check cancelled.")
+
+    def close(self) -> None:
+        if self._process is not None:
+            self._process.stop(timeout=1.0)
+

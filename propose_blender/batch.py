@@ -1,0 +1,168 @@
+"""Headless entry point: footage (or a results file) in, a .blend (and optionally an FBX) out.
+
+    blender --background --python propose_blender/batch.py -- --input clip.mp4 --output clip.blend \
+        [--fbx clip.fbx] [--samples N] [--python /path/to/backend/python] [--device cpu]
+    python -m propose_blender.batch --input clip.mp4 --output clip.blend      # under the bpy module
+
+Works from the repository and from the installed extension folder. An --input ending in .npz is
+imported as a results file without running the backend. On failure it exits non-zero with a
+one-line reason on stderr; if the backend died mid-run, the frames it finished are still saved.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from pathlib import Path
+
+import bpy
+
+
+def _script_package() -> str:
+    """The package to run when this file is a script: the enabled extension it belongs to (so its
+    preferences apply), else the folder it sits in, imported as `propose_blender`."""
+    here = Path(__file__).resolve().parent
+    for name in (a.module for a in bpy.context.preferences.addons if a.module.endswith("." + here.name)):
+        if Path(importlib.import_module(name).__file__).resolve().parent == here:
+            return name
+    sys.path.insert(0, str(here.parent))
+    return here.name
+
+
+if __name__ == "__main__" and not __package__:  # `blender --python .../batch.py -- ...`
+    sys.exit(importlib.import_module(_script_package() + ".batch").main())
+
+import numpy as np  # noqa: E402
+
+from . import ghosts, importer, preferences, runner, snapshot, uncertainty  # noqa: E402  (relative imports need the package above)
+from .backend_env import find_model_files  # noqa: E402
+from .client import LaunchFailed  # noqa: E402
+
+
+class BatchFailed(RuntimeError):
+    """Ends the batch with exit code 1 and this one-line reason."""
+
+
+def _arguments(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="propose_blender.batch", description="ProPose headless batch")
+    parser.add_argument("--input", required=True, type=Path, help="image, video, or a results .npz")
+    parser.add_argument("--output", required=True, type=Path, help=".blend file to write")
+    parser.add_argument("--fbx", type=Path, help="also export the rig, body and camera as FBX")
+    parser.add_argument("--results", type=Path, help="where the backend writes its .npz (default: beside --output)")
+    parser.add_argument("--samples", type=int, help="posterior samples per frame (ghost poses)")
+    parser.add_argument("--python", help="backend interpreter (default: preferences, $PROPOSE_BACKEND_PYTHON, "
+                                         "or the environment made by 'Set up backend')")
+    parser.add_argument("--device", choices=["auto", "cuda", "cpu"])
+    parser.add_argument("--estimator", choices=["auto", "propose", "keypoints"],
+                        help="propose: the network (needs the checkpoint); keypoints: instant mode")
+    parser.add_argument("--frames", help='source frames as "A:B:STEP" (0-based, end exclusive)')
+    parser.add_argument("--bbox", help="person box in pixels as x,y,w,h")
+    parser.add_argument("--model-files", help="folder with the checkpoint and body model")
+    parser.add_argument("--allow-random-weights", action="store_true", help="testing only: no checkpoint")
+    parser.add_argument("--render", type=Path, help="also render the camera view (bones coloured by uncertainty "
+                                                      "over the footage) to this PNG")
+    parser.add_argument("--render-ghosts", type=Path, help="also render the pose beside its posterior samples "
+                                                             "to this PNG")
+    parser.add_argument("--frame", type=int, help="scene frame for the renders (default: the first with a person)")
+    return parser.parse_args(argv)
+
+
+def _estimate(args: argparse.Namespace) -> tuple[Path, str]:
+    """Run the backend; returns the results path and a warning ('' if the run completed)."""
+    prefs = preferences.settings()
+    checkpoint, body_model = find_model_files(args.model_files or prefs.model_folder)
+    request = runner.EstimateRequest(
+        input=args.input, output=args.results or args.output.with_suffix(".npz"),
+        samples=prefs.samples if args.samples is None else args.samples, device=args.device or prefs.device,
+        frames=args.frames, checkpoint=checkpoint, body_model=body_model,
+        allow_random_weights=args.allow_random_weights or prefs.allow_random_weights,
+        bbox=tuple(float(v) for v in args.bbox.split(",")) if args.bbox else None,
+        estimator=args.estimator or prefs.estimator)
+    run = runner.EstimateRun(args.python or prefs.python, request)
+    try:
+        run.start()
+    except LaunchFailed as exc:
+        raise BatchFailed(str(exc)) from exc
+    runner.wait(run, on_progress=lambda p: print(f"propose: {p.describe()}", file=sys.stderr, flush=True))
+    if run.state == runner.FINISHED:
+        return run.request.output, ""
+    partial = run.partial_output()
+    reason = run.error.splitlines()[0] if run.error else f"the run was {run.state}"
+    if partial is None:
+        raise BatchFailed(reason)
+    return partial, reason
+
+
+def _export_fbx(path: Path) -> None:
+    if not hasattr(bpy.ops.export_scene, "fbx"):
+        import addon_utils
+
+        addon_utils.enable("io_scene_fbx", default_set=False)
+    if not hasattr(bpy.ops.export_scene, "fbx"):
+        raise BatchFailed("FBX export is not available in this Blender build (io_scene_fbx is missing).")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    bpy.ops.export_scene.fbx(filepath=str(path), object_types={"ARMATURE", "MESH", "CAMERA"}, bake_anim=True,
+                             add_leaf_bones=False, use_armature_deform_only=True, bake_anim_use_all_actions=False)
+
+
+def _render_stills(rig: bpy.types.Object, args: argparse.Namespace, footage: Path | None) -> None:
+    scene = bpy.context.scene
+    scene.frame_set(args.frame if args.frame is not None else _first_valid_frame(rig, scene))
+    if args.render:
+        snapshot.render_overlay(rig, footage, args.render.resolve())
+    if args.render_ghosts:
+        if not ghosts.sample_count(rig):
+            raise BatchFailed("--render-ghosts needs posterior samples; run with --samples 1 or more.")
+        snapshot.render_ghosts(rig, args.render_ghosts.resolve())
+
+
+def _first_valid_frame(rig: bpy.types.Object, scene: bpy.types.Scene) -> int:
+    for frame in range(scene.frame_start, scene.frame_end + 1):
+        degrees = uncertainty.at_frame(rig, frame)
+        if degrees is not None and not np.isnan(degrees).all():
+            return frame
+    return scene.frame_start
+
+
+def run(argv: list[str]) -> str:
+    """The whole batch; returns a warning ('' when all went well), raises BatchFailed."""
+    args = _arguments(argv)
+    if not args.input.exists():
+        raise BatchFailed(f"--input {args.input} does not exist.")
+    if args.output.suffix.lower() != ".blend":
+        raise BatchFailed(f"--output must be a .blend file, not {args.output.name}.")
+    if args.input.suffix.lower() == ".npz" or args.input.name.endswith(".npz.chunks"):
+        results_path, warning, footage = Path(str(args.input).removesuffix(".chunks")), "", None
+    else:
+        (results_path, warning), footage = _estimate(args), args.input
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    try:
+        rig = importer.import_results(bpy.context, results_path, footage=footage)
+    except importer.ImportFailed as exc:
+        raise BatchFailed(str(exc).splitlines()[0]) from exc
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    bpy.ops.wm.save_as_mainfile(filepath=str(args.output.resolve()))
+    if args.render or args.render_ghosts:
+        _render_stills(rig, args, footage)
+    if args.fbx:
+        _export_fbx(args.fbx.resolve())
+    return f"{warning}; saved the frames done so far to {args.output}" if warning else ""
+
+
+def main(argv: list[str] | None = None) -> int:
+    if argv is None:
+        argv = sys.argv[sys.argv.index("--") + 1:] if "--" in sys.argv else sys.argv[1:]
+    try:
+        warning = run(argv)
+    except BatchFailed as exc:
+        print(f"propose batch failed: {exc}", file=sys.stderr)
+        return 1
+    if warning:
+        print(f"propose batch failed: {warning}", file=sys.stderr)
+        return 1
+    print("propose batch: done", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,72 @@
+"""The camera the backend estimated, with the footage behind it, so the body overlays the video.
+
+The camera sits at the world origin looking along +y (see axes.py). Its lens and shift
+reproduce the pinhole focal length and principal point in pixels; the scene's render size is set
+to the image size so one Blender pixel is one footage pixel.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import bpy
+import numpy as np
+from mathutils import Matrix
+
+from . import axes
+
+SENSOR_WIDTH_MM = 36.0
+VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".ogv"}
+
+
+def lens_and_shift(focal_px: float, principal_pt: tuple[float, float],
+                   image_size: tuple[int, int]) -> tuple[float, float, float]:
+    """Blender lens (mm, horizontal sensor fit) and shift_x / shift_y for a pinhole camera in pixels.
+
+    Shift is measured in units of the larger image side; a positive shift moves the frame right/up,
+    so the optical axis (the principal point) lands left of/below the image centre.
+    """
+    width, height = image_size
+    largest = float(max(width, height))
+    lens = focal_px * SENSOR_WIDTH_MM / width
+    shift_x = (width / 2.0 - principal_pt[0]) / largest
+    shift_y = (principal_pt[1] - height / 2.0) / largest
+    return lens, shift_x, shift_y
+
+
+def build_camera(name: str, focal_px: float, principal_pt: tuple[float, float], image_size: tuple[int, int],
+                 footage: Path | None, collection: bpy.types.Collection) -> bpy.types.Object:
+    """A camera object matching the estimate, with `footage` (image or video) as its background."""
+    data = bpy.data.cameras.new(f"{name} camera")
+    data.sensor_fit = "HORIZONTAL"
+    data.sensor_width = SENSOR_WIDTH_MM
+    data.lens, data.shift_x, data.shift_y = lens_and_shift(focal_px, principal_pt, image_size)
+    data.clip_start, data.clip_end = 0.01, 1000.0
+    camera = bpy.data.objects.new(f"{name} camera", data)
+    camera.matrix_world = Matrix(np.asarray(axes.CAMERA_OBJECT_ROTATION).tolist()).to_4x4()
+    collection.objects.link(camera)
+    if footage is not None and footage.is_file():
+        try:
+            set_background(data, footage)
+        except RuntimeError as exc:  # a format Blender cannot read: the rig is still worth having
+            print(f"ProPose: no camera background, Blender cannot open {footage}: {exc}")
+    return camera
+
+
+def set_background(data: bpy.types.Camera, footage: Path) -> None:
+    """Show `footage` behind the scene in camera view (a movie clip for videos, else an image)."""
+    background = data.background_images.new()
+    if footage.suffix.lower() in VIDEO_SUFFIXES:
+        background.source = "MOVIE_CLIP"
+        background.clip = bpy.data.movieclips.load(str(footage), check_existing=True)
+    else:
+        background.source = "IMAGE"
+        background.image = bpy.data.images.load(str(footage), check_existing=True)
+    background.alpha = 1.0
+    background.frame_method = "FIT"
+    data.show_background_images = True
+
+
+def match_render_size(scene: bpy.types.Scene, image_size: tuple[int, int]) -> None:
+    scene.render.resolution_x, scene.render.resolution_y = int(image_size[0]), int(image_size[1])
+    scene.render.resolution_percentage = 100
+    scene.render.pixel_aspect_x = scene.render.pixel_aspect_y = 1.0

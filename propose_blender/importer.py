@@ -1,0 +1,89 @@
+"""Results file -> scene: the rig, its body, its keys, uncertainty curves, samples and camera.
+
+This is the one place that turns the backend's arrays into Blender data; the run operator, the
+"Import results" operator and the headless batch all end here.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import bpy
+import numpy as np
+
+from . import camera, ghosts, motion, results, rig as rig_module, uncertainty
+
+RESULTS_PATH = "propose_results"  # on the rig: the file it was imported from
+META = "propose_meta"  # on the rig: the results' metadata, as JSON
+_SAMPLE_ROWS_PER_STEP = 512  # bounds the memory of converting (T, S, 24) sample rotations
+
+
+class ImportFailed(RuntimeError):
+    """The results cannot become a rig; the message says why and what to do."""
+
+
+def footage_from_meta(data: dict[str, Any]) -> Path | None:
+    """The source image or video named in the results' metadata, if it is still there."""
+    source = data.get("meta", {}).get("source")
+    path = Path(source) if isinstance(source, str) and source else None
+    return path if path is not None and path.is_file() else None
+
+
+def import_results(context: bpy.types.Context, path: str | Path, footage: Path | None = None) -> bpy.types.Object:
+    """Build everything for one results file (or a run's finished chunks) and return the rig."""
+    path = Path(path)
+    try:
+        data = results.read(path)
+    except results.schema().ResultsError as exc:
+        raise ImportFailed(str(exc)) from exc
+    return import_data(context, data, path.stem, footage or footage_from_meta(data),
+                       source=path)
+
+
+def import_data(context: bpy.types.Context, data: dict[str, Any], name: str, footage: Path | None,
+                source: Path | None = None) -> bpy.types.Object:
+    """Build the rig, body, keys, uncertainty curves, samples and camera from results arrays."""
+    valid = np.asarray(data["valid"], dtype=bool)
+    if not valid.any():
+        raise ImportFailed(f"No frame of '{name}' has a person in it, so there is nothing to animate. "
+                           "Check that the person is fully visible, or give the backend a bounding box.")
+    scene = context.scene
+    collection = bpy.data.collections.new(f"ProPose {name}")
+    scene.collection.children.link(collection)
+
+    rig = rig_module.build_armature(context, name, data["rest_joints"], collection)
+    rig_module.build_body(name, rig, data["rest_vertices"], data["faces"], data["lbs_weights"], collection)
+    frames = results.scene_frames(data)
+    motion.write_motion(rig, frames[valid], data["rotmats"][valid], data["transl"][valid])
+    uncertainty.write_curves(rig, frames, valid, np.asarray(data["uncertainty_deg"], dtype=np.float32))
+    _store_samples(rig, frames[valid], data["samples"][valid], data["sample_log_density"][valid])
+    rig[RESULTS_PATH] = str(source) if source is not None else ""
+    rig[META] = json.dumps(data.get("meta", {}))
+
+    image_size = tuple(int(v) for v in np.asarray(data["image_size"]))
+    focal, principal = results.clip_camera(data)
+    scene.camera = camera.build_camera(name, focal, principal, image_size, footage, collection)
+    camera.match_render_size(scene, image_size)
+    _follow_clip(scene, float(data["fps"]), frames)
+    scene.frame_set(int(np.clip(scene.frame_current, scene.frame_start, scene.frame_end)))
+    uncertainty.refresh(scene)  # handlers are not registered when running headless
+    return rig
+
+
+def _store_samples(rig: bpy.types.Object, frames: np.ndarray, samples: np.ndarray, log_density: np.ndarray) -> None:
+    if samples.shape[1] == 0:
+        return
+    quats = np.empty(samples.shape[:3] + (4,), dtype=np.float32)
+    for start in range(0, len(samples), _SAMPLE_ROWS_PER_STEP):
+        rows = slice(start, start + _SAMPLE_ROWS_PER_STEP)
+        quats[rows] = motion.bone_quaternions(rig, samples[rows])
+    ghosts.store_samples(rig, frames, quats, log_density)
+
+
+def _follow_clip(scene: bpy.types.Scene, fps: float, frames: np.ndarray) -> None:
+    """Scene frame rate and range from the clip (NTSC rates become fps / fps_base, e.g. 30 / 1.001)."""
+    if fps > 0:
+        whole = max(1, round(fps))
+        scene.render.fps, scene.render.fps_base = whole, whole / fps
+    scene.frame_start, scene.frame_end = int(frames.min()), int(frames.max())

@@ -1,0 +1,110 @@
+"""The "ProPose" tab of the 3D viewport's side panel (N): run, import, uncertainty legend, ghosts."""
+from __future__ import annotations
+
+import bpy
+
+from . import ghosts, rig as rig_module, uncertainty
+from .operators import active_rig
+
+_ERROR_LINES = 6
+
+
+class _ProposePanel:
+    bl_space_type = "VIEW_3D"
+    bl_region_type = "UI"
+    bl_category = "ProPose"
+
+
+class PROPOSE_PT_estimate(_ProposePanel, bpy.types.Panel):
+    bl_label = "ProPose"
+
+    def draw(self, context: bpy.types.Context) -> None:
+        layout = self.layout
+        settings, state = context.scene.propose, context.window_manager.propose
+        column = layout.column()
+        column.enabled = not state.running
+        column.prop(settings, "input_path")
+        row = column.row(align=True)
+        row.prop(settings, "use_frame_range")
+        if settings.use_frame_range:
+            row = column.row(align=True)
+            row.prop(settings, "frame_first")
+            row.prop(settings, "frame_last")
+            row.prop(settings, "frame_step")
+        if state.running:
+            layout.progress(factor=state.progress, text=state.status or "working...")
+            layout.operator("propose.cancel", icon="CANCEL")
+            layout.label(text="Esc also cancels; finished frames are kept.")
+        else:
+            layout.operator("propose.run", icon="PLAY")
+        layout.operator("propose.import_results", icon="IMPORT")
+        if state.last_error:
+            box = layout.box()
+            for i, line in enumerate(state.last_error.splitlines()[:_ERROR_LINES]):
+                box.label(text=line, icon="ERROR" if i == 0 else "BLANK1")
+
+
+class PROPOSE_PT_uncertainty(_ProposePanel, bpy.types.Panel):
+    bl_label = "Uncertainty"
+    bl_parent_id = "PROPOSE_PT_estimate"
+
+    def draw(self, context: bpy.types.Context) -> None:
+        layout = self.layout
+        state = context.window_manager.propose
+        layout.label(text="Bone colour = expected error of the pose:")
+        grid = layout.grid_flow(columns=2, even_columns=True, align=True)
+        for i, (label, _color) in enumerate(uncertainty.legend()):
+            row = grid.row(align=True)
+            row.prop(state, f"legend_{i}", text="")
+            row.label(text=label)
+        rig = active_rig(context)
+        bone = context.active_pose_bone
+        if rig is not None and bone is not None and bone.id_data == rig:
+            degrees = uncertainty.at_frame(rig, context.scene.frame_current)
+            if degrees is not None:
+                value = degrees[rig_module.joint_names().index(bone.name)]
+                layout.label(text=f"{bone.name}: " + ("no person" if value != value else f"{value:.1f}°"))
+        layout.label(text="Curves: Graph Editor > propose_unc_<bone>", icon="GRAPH")
+
+
+class PROPOSE_PT_ghosts(_ProposePanel, bpy.types.Panel):
+    bl_label = "Ghost poses"
+    bl_parent_id = "PROPOSE_PT_estimate"
+
+    def draw(self, context: bpy.types.Context) -> None:
+        layout = self.layout
+        rig = active_rig(context)
+        if rig is None:
+            layout.label(text="Select a ProPose body to see its alternatives.")
+            return
+        settings = context.scene.propose
+        row = layout.row(align=True)
+        row.operator("propose.show_ghosts", icon="GHOST_ENABLED")
+        row.operator("propose.hide_ghosts", icon="GHOST_DISABLED")
+        row = layout.row(align=True)
+        row.prop(settings, "ghosts_follow_frame")
+        row.operator("propose.refresh_ghosts", text="", icon="FILE_REFRESH")
+        layout.prop(settings, "ghost_spacing")
+        shown = ghosts.ghosts_of(rig)
+        found = ghosts.samples_at(rig, context.scene.frame_current)
+        if not shown:
+            return
+        if found is None:
+            layout.label(text="No samples on this frame (no person found).", icon="INFO")
+            return
+        selected = ghosts.ghost_index(context.active_object)
+        column = layout.column(align=True)
+        for ghost in shown:
+            index = ghosts.ghost_index(ghost)
+            row = column.row(align=True)
+            pick = row.operator("propose.select_ghost", text=f"Ghost {index + 1}",
+                                icon="RADIOBUT_ON" if index == selected else "RADIOBUT_OFF", depress=index == selected)
+            pick.index = index
+            row.label(text=f"log p {found[1][index]:.1f}")
+            row.operator("propose.apply_ghost", text="", icon="CHECKMARK").index = index
+        if selected is not None:
+            layout.operator("propose.apply_ghost", text=f"Apply ghost {selected + 1} to frame "
+                                                        f"{context.scene.frame_current}", icon="KEYFRAME").index = -1
+
+
+CLASSES = (PROPOSE_PT_estimate, PROPOSE_PT_uncertainty, PROPOSE_PT_ghosts)

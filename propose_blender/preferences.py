@@ -1,0 +1,94 @@
+"""Add-on preferences: which Python runs the backend, where the model files are, device, samples."""
+
+import os
+from dataclasses import dataclass
+
+import bpy
+from bpy.props import BoolProperty, EnumProperty, IntProperty, StringProperty
+
+from . import backend_env
+
+ADDON_ID = __package__ or "propose_blender"
+PYTHON_ENV_VAR = "PROPOSE_BACKEND_PYTHON"  # lets scripts and CI point at a backend without preferences
+
+DEVICES = [
+    ("auto", "Auto", "The GPU if the backend finds one, else the CPU"),
+    ("cuda", "GPU (CUDA)", "Fail if no CUDA GPU is available"),
+    ("cpu", "CPU", "Slow, but works everywhere"),
+]
+ESTIMATORS = [
+    ("auto", "Auto", "ProPose when its checkpoint is in the model files folder, else instant mode"),
+    ("propose", "ProPose", "The ProPose network with its posterior (needs propose_hr48_xyz.pth)"),
+    ("keypoints", "Instant (keypoints)", "Fast keypoint-based estimate, without the network"),
+]
+
+
+@dataclass
+class BackendSettings:
+    """The preferences as plain values, so headless code needs no registered add-on."""
+
+    python: str = ""
+    model_folder: str = ""
+    device: str = "auto"
+    estimator: str = "auto"
+    samples: int = 8
+    allow_random_weights: bool = False
+
+
+class ProposePreferences(bpy.types.AddonPreferences):
+    bl_idname = ADDON_ID
+
+    backend_python: StringProperty(
+        name="Backend Python", subtype="FILE_PATH",
+        description="Interpreter that runs the backend (needs torch). Empty: the environment made by "
+                    "'Set up backend'")
+    model_folder: StringProperty(
+        name="Model files", subtype="DIR_PATH",
+        description="Folder with propose_hr48_xyz.pth and SMPL_NEUTRAL.pkl/.npz (see model_files/README.md)")
+    device: EnumProperty(name="Device", items=DEVICES, default="auto")
+    estimator: EnumProperty(name="Estimator", items=ESTIMATORS, default="auto")
+    samples: IntProperty(name="Ghost samples", default=8, min=0, max=64,
+                         description="Posterior samples drawn per frame, shown as ghost poses")
+    allow_random_weights: BoolProperty(
+        name="Allow random weights (testing only)", default=False,
+        description="Run without the checkpoint on random network weights: the poses mean nothing")
+
+    def draw(self, context: bpy.types.Context) -> None:
+        layout = self.layout
+        layout.prop(self, "backend_python")
+        env = backend_env.env_python(backend_env.private_env_dir())
+        if not self.backend_python:
+            layout.label(text=f"Using {env}" if env.is_file() else "No backend environment yet: press Set up backend",
+                         icon="INFO")
+        layout.prop(self, "model_folder")
+        row = layout.row()
+        row.prop(self, "estimator")
+        row.prop(self, "device")
+        row.prop(self, "samples")
+        layout.prop(self, "allow_random_weights")
+        row = layout.row()
+        row.operator("propose.setup_backend", icon="IMPORT")
+        row.operator("propose.check_backend", icon="CHECKMARK")
+        state = context.window_manager.propose
+        if state.running:
+            layout.label(text=state.status, icon="TIME")
+        for line in state.backend_report.splitlines():
+            layout.label(text=line)
+
+
+def settings(context: bpy.types.Context | None = None) -> BackendSettings:
+    """Current preferences; defaults (plus $PROPOSE_BACKEND_PYTHON) when the add-on is not enabled."""
+    context = context or bpy.context
+    addon = context.preferences.addons.get(ADDON_ID)
+    if addon is not None and isinstance(addon.preferences, ProposePreferences):
+        prefs = addon.preferences
+        found = BackendSettings(prefs.backend_python, prefs.model_folder, prefs.device, prefs.estimator,
+                                prefs.samples, prefs.allow_random_weights)
+    else:
+        found = BackendSettings()
+    if not found.python:
+        env = backend_env.env_python(backend_env.private_env_dir())
+        found.python = os.environ.get(PYTHON_ENV_VAR) or (str(env) if env.is_file() else "")
+    found.python = bpy.path.abspath(found.python) if found.python.startswith("//") else found.python
+    return found
+

@@ -1,0 +1,198 @@
+"""One job on the backend service, from request to outcome, driven by polling.
+
+`step()` never blocks, so the same run object serves the modal operator (called from its timer)
+and the headless batch (called in a loop by `wait`). A run ends in one of three states:
+finished (the results file is complete), cancelled or failed; in the last two the frames done so
+far are still on disk as chunks, and `partial_output()` says whether there are any.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from . import results
+from .client import PROTOCOL, BackendProcess, new_request_id
+
+RUNNING, FINISHED, CANCELLED, FAILED = "running", "finished", "cancelled", "failed"
+CANCEL_GRACE_S = 15.0  # how long a cancelled backend may take to stop before it is killed
+
+_ADVICE = {
+    "missing_file": "Check the input path and the model files folder in the add-on preferences.",
+    "bad_model": "The checkpoint or body model is not the one ProPose expects; see model_files/README.md.",
+    "bad_input": "Blender could not get frames from this file; try converting it to MP4 (H.264) or PNG.",
+    "internal": "This is a bug in the backend; please report it with the log below.",
+}
+
+
+@dataclass
+class Progress:
+    phase: str = "starting"
+    done: int = 0
+    total: int | None = None
+    fps: float = 0.0
+    eta_s: float | None = None
+    message: str = ""
+
+    @property
+    def fraction(self) -> float:
+        return min(1.0, self.done / self.total) if self.total else 0.0
+
+    def describe(self) -> str:
+        """One line for the panel and the console, e.g. 'estimating 40/120 frames, 3.1 fps, 26 s left'."""
+        parts = [self.phase.replace("_", " ")]
+        if self.total:
+            parts.append(f"{self.done}/{self.total} frames")
+        elif self.done:
+            parts.append(f"{self.done} frames")
+        if self.fps:
+            parts.append(f"{self.fps:.1f} fps")
+        if self.eta_s is not None:
+            parts.append(f"{self.eta_s:.0f} s left")
+        return ", ".join(parts)
+
+
+@dataclass
+class EstimateRequest:
+    """What to estimate; None fields are left to the backend's defaults."""
+
+    input: Path
+    output: Path
+    samples: int = 8
+    device: str = "auto"
+    frames: str | None = None  # "A:B:STEP", as in docs/protocol.md
+    checkpoint: Path | None = None
+    body_model: Path | None = None
+    allow_random_weights: bool = False
+    bbox: tuple[float, ...] | None = None  # the person in the first frame (x, y, w, h px), not detected
+    estimator: str = "auto"  # auto / propose / keypoints (instant mode)
+
+    def message(self, job_id: str) -> dict[str, Any]:
+        msg: dict[str, Any] = {"type": "estimate", "id": job_id, "input": str(self.input),
+                               "output": str(self.output), "samples": int(self.samples), "device": self.device,
+                               "estimator": self.estimator}
+        for key in ("frames", "checkpoint", "body_model"):
+            value = getattr(self, key)
+            if value is not None:
+                msg[key] = str(value)
+        if self.bbox is not None:
+            msg["bbox"] = [float(v) for v in self.bbox]
+        if self.allow_random_weights:
+            msg["allow_random_weights"] = True
+        return msg
+
+
+@dataclass
+class EstimateRun:
+    """An estimate job on its own backend process."""
+
+    python: str
+    request: EstimateRequest
+    state: str = RUNNING
+    progress: Progress = field(default_factory=Progress)
+    error: str = ""
+    warnings: list[str] = field(default_factory=list)
+    job_id: str = field(default_factory=new_request_id)
+    process: BackendProcess | None = None
+    _cancel_sent_at: float | None = None
+
+    def start(self) -> None:
+        """Launch the backend and send the job (raises client.LaunchFailed if it cannot start)."""
+        self.request.output.parent.mkdir(parents=True, exist_ok=True)
+        self.process = BackendProcess(self.python)
+        self.process.start()
+        self.process.send(self.request.message(self.job_id))
+
+    @property
+    def done(self) -> bool:
+        return self.state != RUNNING
+
+    @property
+    def status(self) -> str:
+        if self._cancel_sent_at is not None:
+            return f"cancelling after the current batch ({self.progress.done} frames done)"
+        return self.progress.describe()
+
+    def step(self) -> None:
+        """Handle whatever the backend said since the last call; notice if it died."""
+        if self.done or self.process is None:
+            return
+        for event in self.process.events():
+            self._handle(event)
+            if self.done:
+                break
+        if self.done:
+            self.process.stop()
+        elif self.process.exited:
+            self._fail(f"The backend stopped unexpectedly (exit code {self.process.exit_code}).")
+        elif self._cancel_sent_at is not None and time.monotonic() - self._cancel_sent_at > CANCEL_GRACE_S:
+            self.process.stop(timeout=1.0)
+            self.state = CANCELLED
+
+    def _handle(self, event: dict[str, Any]) -> None:
+        kind = event.get("type")
+        if kind == "ready" and event.get("protocol") != PROTOCOL:
+            self._fail(f"The backend speaks protocol {event.get('protocol')}, this add-on {PROTOCOL}. "
+                       "Install matching versions (the add-on bundles its own backend source).")
+        elif event.get("id") not in (self.job_id, None):
+            return
+        elif kind == "progress":
+            self.progress = Progress(phase=event.get("phase") or "", done=int(event.get("done") or 0),
+                                     total=event.get("total"), fps=float(event.get("fps") or 0.0),
+                                     eta_s=event.get("eta_s"), message=event.get("message") or "")
+        elif kind == "result":
+            self.state = FINISHED
+            self.request.output = Path(event.get("output") or self.request.output)
+            self.warnings = list(event.get("warnings") or [])
+            self.progress.done = int(event.get("frames") or self.progress.done)
+        elif kind == "cancelled":
+            self.state = CANCELLED
+            self.progress.done = int(event.get("frames_done") or 0)
+        elif kind == "error":
+            advice = _ADVICE.get(event.get("kind"), "")
+            self._fail(" ".join(filter(None, [event.get("message") or "The backend reported an error.", advice])))
+
+    def _fail(self, message: str) -> None:
+        log = self.process.log_tail() if self.process else ""
+        self.error = f"{message}\nBackend log:\n{log}" if log else message
+        self.state = FAILED
+
+    def cancel(self) -> None:
+        """Ask the backend to stop after its current batch; finished frames stay on disk."""
+        if self.done:
+            return
+        if self.process is None or not self.process.send({"type": "cancel", "id": self.job_id}):
+            self.state = CANCELLED
+        elif self._cancel_sent_at is None:
+            self._cancel_sent_at = time.monotonic()
+
+    def close(self) -> None:
+        if self.process is not None:
+            self.process.stop(timeout=2.0)
+
+    def partial_output(self) -> Path | None:
+        """The output path if it holds frames (complete file or finished chunks), else None."""
+        try:
+            results.read(self.request.output)
+        except (results.schema().ResultsError, OSError):
+            return None
+        return self.request.output
+
+
+def wait(run: EstimateRun, timeout: float | None = None, on_progress: Callable[[Progress], None] | None = None,
+         poll_s: float = 0.05) -> str:
+    """Drive `run` to its end from a plain loop (headless use); returns the final state."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    last = None
+    while not run.done:
+        run.step()
+        if on_progress is not None and run.progress != last:
+            on_progress(run.progress)
+            last = Progress(**vars(run.progress))
+        if deadline is not None and time.monotonic() > deadline:
+            run.cancel()
+            deadline = None
+        time.sleep(poll_s)
+    run.close()
+    return run.state

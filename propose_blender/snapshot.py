@@ -1,0 +1,201 @@
+"""Still pictures of an imported rig, for headless runs: the camera view and the ghost poses.
+
+Bones do not render, so each bone gets a small octahedron in its uncertainty colour, parented to
+the bone. The overlay is rendered with Workbench on a transparent film and composited over the
+footage with numpy (camera background images do not render). Everything here adds temporary
+objects and removes them again, so the saved .blend stays clean.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import bpy
+import numpy as np
+from mathutils import Vector
+
+from . import ghosts, rig as rig_module, uncertainty
+
+MARKER_TAG = "propose_marker"
+_OCTAHEDRON_FACES = [(0, 2, 1), (0, 3, 2), (0, 4, 3), (0, 1, 4), (5, 1, 2), (5, 2, 3), (5, 3, 4), (5, 4, 1)]
+
+
+def _material(name: str, rgb: tuple[float, float, float]) -> bpy.types.Material:
+    material = bpy.data.materials.get(name) or bpy.data.materials.new(name)
+    material.diffuse_color = (*rgb, 1.0)
+    return material
+
+
+def add_bone_markers(rig: bpy.types.Object, degrees: np.ndarray | None) -> list[bpy.types.Object]:
+    """An octahedron along every bone, coloured by `degrees` (24,) like the bone colours."""
+    made = []
+    for j, name in enumerate(rig_module.joint_names()):
+        length = rig.data.bones[name].length
+        w = 0.12 * length
+        # a bone-parented object sits at the bone's tail with y along the bone
+        verts = [(0, -length, 0), (w, -0.8 * length, 0), (0, -0.8 * length, w), (-w, -0.8 * length, 0),
+                 (0, -0.8 * length, -w), (0, 0, 0)]
+        mesh = bpy.data.meshes.new(f"ProPose marker {name}")
+        mesh.from_pydata(verts, [], _OCTAHEDRON_FACES)
+        if degrees is None or np.isnan(degrees[j]):
+            rgb = uncertainty.NO_PERSON_COLOR
+        else:
+            rgb = uncertainty.CLASS_COLORS[int(uncertainty.class_of(np.asarray(degrees[j])))]
+        mesh.materials.append(_material(f"ProPose marker {tuple(round(c, 3) for c in rgb)}", rgb))
+        marker = bpy.data.objects.new(f"ProPose marker {name}", mesh)
+        marker[MARKER_TAG] = True
+        bpy.context.scene.collection.objects.link(marker)
+        marker.parent, marker.parent_type, marker.parent_bone = rig, "BONE", name
+        made.append(marker)
+    return made
+
+
+def _remove(objects: list[bpy.types.Object]) -> None:
+    for obj in objects:
+        mesh = obj.data if obj.type == "MESH" else None
+        bpy.data.objects.remove(obj)
+        if mesh is not None and mesh.users == 0:
+            bpy.data.meshes.remove(mesh)
+
+
+@contextmanager
+def _workbench(scene: bpy.types.Scene, transparent: bool) -> Iterator[None]:
+    """Workbench with material colours, restoring the scene's render settings afterwards."""
+    render, shading = scene.render, scene.display.shading
+    saved = (render.engine, render.film_transparent, shading.light, shading.color_type,
+             render.image_settings.file_format, render.image_settings.color_mode, render.filepath)
+    render.engine = "BLENDER_WORKBENCH"
+    render.film_transparent = transparent
+    shading.light, shading.color_type = "STUDIO", "MATERIAL"
+    render.image_settings.file_format, render.image_settings.color_mode = "PNG", "RGBA"
+    try:
+        yield
+    finally:
+        (render.engine, render.film_transparent, shading.light, shading.color_type,
+         render.image_settings.file_format, render.image_settings.color_mode, render.filepath) = saved
+
+
+def _render_rgba(scene: bpy.types.Scene, path: Path) -> np.ndarray:
+    """Render to `path` and return the picture as (H, W, 4) floats, top row first."""
+    scene.render.filepath = str(path)
+    bpy.ops.render.render(write_still=True)
+    return _read_png(path)
+
+
+def _read_png(path: Path) -> np.ndarray:
+    image = bpy.data.images.load(str(path), check_existing=False)
+    try:
+        w, h = image.size
+        pixels = np.empty(w * h * 4, np.float32)
+        image.pixels.foreach_get(pixels)  # always RGBA, bottom row first
+        return pixels.reshape(h, w, 4)[::-1]
+    finally:
+        bpy.data.images.remove(image)
+
+
+def _write_png(rgb: np.ndarray, path: Path) -> None:
+    h, w = rgb.shape[:2]
+    image = bpy.data.images.new("ProPose still", w, h, alpha=False)
+    try:
+        rgba = np.concatenate([rgb[::-1], np.ones((h, w, 1), np.float32)], axis=2)
+        image.pixels.foreach_set(rgba.astype(np.float32).ravel())
+        image.filepath_raw = str(path)
+        image.file_format = "PNG"
+        image.save()
+    finally:
+        bpy.data.images.remove(image)
+
+
+def render_overlay(rig: bpy.types.Object, footage: Path | None, path: str | Path) -> Path:
+    """The camera view at the current frame: coloured bone markers over the footage."""
+    scene = bpy.context.scene
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    body = [c for c in rig.children if c.type == "MESH" and ghosts.GHOST_OF not in c]
+    hidden = [b.hide_render for b in body]
+    for b in body:
+        b.hide_render = True  # the footage shows the person; the still shows the skeleton on it
+    markers = add_bone_markers(rig, uncertainty.at_frame(rig, scene.frame_current))
+    try:
+        with _workbench(scene, transparent=True):
+            layer = _render_rgba(scene, path)
+    finally:
+        _remove(markers)
+        for b, h in zip(body, hidden):
+            b.hide_render = h
+    alpha = layer[..., 3:]
+    if footage is not None and Path(footage).is_file():
+        background = _read_png_any(Path(footage), layer.shape[1], layer.shape[0])
+    else:
+        background = np.full(layer.shape[:2] + (3,), 0.35, np.float32)
+    _write_png(layer[..., :3] * alpha + background * (1 - alpha), path)
+    return path
+
+
+def _read_png_any(path: Path, width: int, height: int) -> np.ndarray:
+    """Footage picture as (H, W, 3) floats at the render size (Blender reads most image formats)."""
+    image = bpy.data.images.load(str(path), check_existing=False)
+    try:
+        if tuple(image.size) != (width, height):
+            image.scale(width, height)
+        pixels = np.empty(width * height * 4, np.float32)
+        image.pixels.foreach_get(pixels)
+        return pixels.reshape(height, width, 4)[::-1, :, :3]
+    finally:
+        bpy.data.images.remove(image)
+
+
+def render_ghosts(rig: bpy.types.Object, path: str | Path, spacing: float = 0.9,
+                  resolution: tuple[int, int] = (1600, 600)) -> Path:
+    """The pose at the current frame beside its posterior samples (densest first), seen from the
+    footage camera's side with an orthographic camera that frames them all."""
+    scene = bpy.context.scene
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    made = ghosts.show(rig, scene.frame_current, spacing)
+    shells = [c for g in made for c in g.children]
+    body = [c for c in rig.children if c.type == "MESH" and ghosts.GHOST_OF not in c]
+    markers = add_bone_markers(rig, uncertainty.at_frame(rig, scene.frame_current))
+    saved_camera, saved_res = scene.camera, (scene.render.resolution_x, scene.render.resolution_y)
+    camera_data = bpy.data.cameras.new("ProPose ghost camera")
+    camera = bpy.data.objects.new("ProPose ghost camera", camera_data)
+    scene.collection.objects.link(camera)
+    try:
+        for shell in shells:
+            shell.hide_render = False
+        bpy.context.view_layer.update()
+        lo, hi = _bounds([*body, *shells])
+        forward = (saved_camera.matrix_world.to_3x3() @ Vector((0, 0, -1))) if saved_camera else Vector((0, 1, 0))
+        forward.z = 0.0
+        forward = forward.normalized() if forward.length > 1e-6 else Vector((0, 1, 0))
+        center = (lo + hi) / 2
+        camera_data.type = "ORTHO"
+        camera_data.ortho_scale = 1.1 * max(hi.x - lo.x, (hi.z - lo.z) * resolution[0] / resolution[1])
+        camera.location = center - forward * (10.0 + (hi - lo).length)
+        camera.rotation_euler = forward.to_track_quat("-Z", "Z").to_euler()
+        camera_data.clip_end = 100.0
+        scene.camera = camera
+        scene.render.resolution_x, scene.render.resolution_y = resolution
+        with _workbench(scene, transparent=False):
+            scene.display.shading.background_type = "VIEWPORT"
+            _render_rgba(scene, path)
+    finally:
+        scene.camera = saved_camera
+        scene.render.resolution_x, scene.render.resolution_y = saved_res
+        bpy.data.objects.remove(camera)
+        bpy.data.cameras.remove(camera_data)
+        _remove(markers)
+        ghosts.hide(rig)
+    return path
+
+
+def _bounds(objects: list[bpy.types.Object]) -> tuple[Vector, Vector]:
+    """World-space bounding box of the evaluated (posed) objects."""
+    depsgraph = bpy.context.evaluated_depsgraph_get()
+    points = []
+    for obj in objects:
+        evaluated = obj.evaluated_get(depsgraph)
+        points += [evaluated.matrix_world @ Vector(corner) for corner in evaluated.bound_box]
+    xs, ys, zs = zip(*points)
+    return Vector((min(xs), min(ys), min(zs))), Vector((max(xs), max(ys), max(zs)))

@@ -1,0 +1,62 @@
+"""The shipped artefact: build the zip, install it as an extension, enable it, use its operators."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+
+import bpy
+import pytest
+
+import build_addon
+from propose_blender import ghosts
+
+from addon_testing import EXTENSION_MODULE as MODULE, ROOT
+
+def test_zip_holds_manifest_addon_and_backend_but_no_caches(tmp_path):
+    package = build_addon.build(tmp_path / "propose_blender.zip")
+    names = zipfile.ZipFile(package).namelist()
+    assert {"blender_manifest.toml", "__init__.py", "batch.py", "backend_src/pyproject.toml",
+            "backend_src/propose_backend/results.py", "backend_src/propose_backend/skeleton.py"} <= set(names)
+    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+
+
+def test_installed_extension_runs_its_operators(installed, results_file, tmp_path):
+    assert MODULE in bpy.context.preferences.addons
+    prefs = bpy.context.preferences.addons[MODULE].preferences
+    assert (prefs.device, prefs.samples) == ("auto", 8)
+    assert (installed / "backend_src" / "propose_backend" / "results.py").is_file()
+
+    path, _ = results_file(num_frames=3, num_samples=2)
+    assert bpy.ops.propose.import_results(filepath=str(path)) == {"FINISHED"}
+    rig = bpy.context.scene.objects[path.stem]
+    bpy.context.view_layer.objects.active = rig
+    bpy.context.scene.frame_set(2)
+    assert bpy.ops.propose.show_ghosts() == {"FINISHED"}
+    assert len(ghosts.ghosts_of(rig)) == 2
+    assert bpy.ops.propose.select_ghost(index=1) == {"FINISHED"}
+    assert bpy.ops.propose.apply_ghost() == {"FINISHED"}
+    assert bpy.ops.propose.hide_ghosts() == {"FINISHED"}
+    assert not ghosts.ghosts_of(rig)
+    bpy.context.preferences.system.use_online_access = False  # "Set up backend" must explain, not download
+    with pytest.raises(RuntimeError, match="offline"):
+        bpy.ops.propose.setup_backend()
+
+    blend = tmp_path / "from_extension.blend"  # the headless entry point, run from the installed folder
+    done = subprocess.run([sys.executable, str(installed / "batch.py"), "--", "--input", str(path),
+                           "--output", str(blend)], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert blend.is_file()
+
+
+def test_batch_runs_as_a_module_and_fails_with_one_line(results_file, tmp_path):
+    path, _ = results_file(num_frames=2, num_samples=1)
+    env_cmd = [sys.executable, "-m", "propose_blender.batch"]
+    done = subprocess.run([*env_cmd, "--input", str(path), "--output", str(tmp_path / "a.blend"),
+                           "--fbx", str(tmp_path / "a.fbx")], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "a.blend").is_file() and (tmp_path / "a.fbx").stat().st_size > 10_000
+    failed = subprocess.run([*env_cmd, "--input", str(tmp_path / "missing.mp4"), "--output", str(tmp_path / "b.blend")],
+                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    reason = [line for line in failed.stderr.splitlines() if line.startswith("propose batch failed")]
+    assert failed.returncode == 1 and len(reason) == 1 and "missing.mp4" in reason[0]

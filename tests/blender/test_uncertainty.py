@@ -1,0 +1,54 @@
+"""Bone colours follow the posterior uncertainty per frame, through the persistent frame handler."""
+from __future__ import annotations
+
+import numpy as np
+
+from propose_backend.results import write_results
+from propose_blender import importer, uncertainty
+
+from addon_testing import make_results
+
+
+def _classes(rig) -> dict[str, int]:
+    """Legend entry (0..4 by uncertainty, 5 = no person) nearest to each bone's colour (stored as 8 bit)."""
+    palette = np.array([color for _, color in uncertainty.legend()])
+    return {b.name: int(np.argmin(np.abs(palette - np.array(b.color.custom.normal)).sum(1))) for b in rig.pose.bones}
+
+
+def test_colours_differ_for_low_and_high_uncertainty_and_follow_frames(blender, tmp_path):
+    data = make_results(num_frames=4, num_samples=0, invalid=(3,))
+    data["uncertainty_deg"][0] = 2.0  # frame 1: every bone certain
+    data["uncertainty_deg"][1] = 60.0  # frame 2: every bone uncertain
+    data["uncertainty_deg"][2, :12], data["uncertainty_deg"][2, 12:] = 7.0, 25.0  # frame 3: mixed
+    rig = importer.import_results(blender, write_results(tmp_path / "clip.npz", data))
+    scene = blender.scene
+
+    scene.frame_set(1)
+    assert set(_classes(rig).values()) == {0}
+    assert all(b.color.palette == "CUSTOM" for b in rig.pose.bones)
+    scene.frame_set(2)
+    assert set(_classes(rig).values()) == {4}
+    scene.frame_set(3)
+    mixed = _classes(rig)
+    assert (mixed["pelvis"], mixed["neck"]) == (1, 3)  # joints 0..11 at 7 deg, 12.. at 25 deg
+    scene.frame_set(4)  # no person found
+    assert set(_classes(rig).values()) == {5}
+    scene.frame_set(1)
+    assert set(_classes(rig).values()) == {0}
+
+
+def test_uncertainty_is_an_animated_custom_property_per_bone(blender, results_file):
+    path, data = results_file(num_frames=3, num_samples=0)
+    rig = importer.import_results(blender, path)
+    for frame in (1, 2, 3):
+        blender.scene.frame_set(frame)
+        np.testing.assert_allclose(uncertainty.at_frame(rig, frame), data["uncertainty_deg"][frame - 1], atol=1e-4)
+        assert abs(rig["propose_unc_left_elbow"] - data["uncertainty_deg"][frame - 1, 18]) < 1e-4
+
+
+def test_legend_covers_every_class_with_degree_ranges():
+    labels = [label for label, _ in uncertainty.legend()]
+    assert labels[0].startswith("0–5") and labels[4].startswith("≥ 40") and len(labels) == 6
+    lightness = [0.2126 * r + 0.7152 * g + 0.0722 * b for r, g, b in uncertainty.CLASS_COLORS]
+    assert lightness == sorted(lightness)  # readable without hue: brighter means less certain
+    assert list(uncertainty.class_of([0.0, 4.9, 5.0, 19.0, 39.0, 90.0])) == [0, 0, 1, 2, 3, 4]
