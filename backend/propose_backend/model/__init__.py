@@ -1,6 +1,6 @@
 """The ProPose network (HRNet-W48 + heads) and strict loading of the released checkpoint."""
 from propose_backend.model.checkpoint import CheckpointError, load_checkpoint_state, load_network_weights
-from propose_backend.model.hrnet import HRNetW48
+from propose_backend.model.hrnet import W48_LAYOUT, HRNetLayout, HRNetW48
 from propose_backend.model.network import (
     NetworkOutput,
     ProPoseNet,
@@ -12,6 +12,7 @@ from propose_backend.model.network import (
 
 __all__ = [
     "CheckpointError",
+    "HRNetLayout",
     "HRNetW48",
     "NetworkOutput",
     "ProPoseNet",
@@ -21,4 +22,5 @@ __all__ = [
     "load_network_weights",
     "root_relative_joints",
     "soft_argmax",
+    "W48_LAYOUT",
 ]

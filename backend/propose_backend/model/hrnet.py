@@ -6,6 +6,8 @@ are kept so that positional indices (and therefore key names) line up.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
@@ -17,12 +19,26 @@ BN_EPS = 1e-5
 HEATMAP_DEPTH = 64
 FEATURE_DIM = 2048
 
-STEM_CHANNELS = 64
-LAYER1_BLOCKS = 4
-BLOCKS_PER_BRANCH = 4
-STAGE_CHANNELS: tuple[tuple[int, ...], ...] = ((48, 96), (48, 96, 192), (48, 96, 192, 384))
-STAGE_MODULES: tuple[int, ...] = (1, 4, 3)
-INCRE_PLANES: tuple[int, ...] = (32, 64, 128, 256)  # classification head, ×4 by the bottleneck
+
+@dataclass(frozen=True)
+class HRNetLayout:
+    """Widths and depths of the HRNet; the defaults are the released W48 layout (spec §2.2).
+
+    Other layouts exist for CPU smoke runs and tests, where W48 at 256 px is far too slow;
+    they keep the module tree (and thus the key pattern) and only shrink the numbers.
+    """
+
+    stem_channels: int = 64
+    layer1_blocks: int = 4
+    blocks_per_branch: int = 4
+    stage_channels: tuple[tuple[int, ...], ...] = ((48, 96), (48, 96, 192), (48, 96, 192, 384))
+    stage_modules: tuple[int, ...] = (1, 4, 3)
+    incre_planes: tuple[int, ...] = (32, 64, 128, 256)  # classification head, ×4 by the bottleneck
+    feature_dim: int = FEATURE_DIM
+    heatmap_depth: int = HEATMAP_DEPTH
+
+
+W48_LAYOUT = HRNetLayout()
 
 
 def _batch_norm(channels: int) -> nn.BatchNorm2d:
@@ -107,10 +123,10 @@ def _fuse_path(channels: tuple[int, ...], target: int, source: int) -> nn.Module
 class HighResolutionModule(nn.Module):
     """Parallel multi-resolution branches followed by all-to-all fusion (multi-scale output)."""
 
-    def __init__(self, channels: tuple[int, ...]) -> None:
+    def __init__(self, channels: tuple[int, ...], blocks: int) -> None:
         super().__init__()
         self.branches = nn.ModuleList(
-            nn.Sequential(*(BasicBlock(c) for _ in range(BLOCKS_PER_BRANCH))) for c in channels
+            nn.Sequential(*(BasicBlock(c) for _ in range(blocks))) for c in channels
         )
         self.fuse_layers = nn.ModuleList(
             nn.ModuleList(_fuse_path(channels, i, j) for j in range(len(channels)))
@@ -154,34 +170,41 @@ def _apply_transition(transition: nn.ModuleList, xs: list[Tensor]) -> list[Tenso
 
 
 class HRNetW48(nn.Module):
-    """Pose-HRNet-W48 returning (heatmap logits (B, 34·64, H/4, W/4), feature (B, 2048))."""
+    """Pose-HRNet returning (heatmap logits (B, 34·D, H/4, W/4), feature (B, feature_dim)).
 
-    def __init__(self) -> None:
+    W48 (D = 64, feature 2048) unless another `layout` is given.
+    """
+
+    def __init__(self, layout: HRNetLayout = W48_LAYOUT) -> None:
         super().__init__()
-        self.conv1 = _conv3x3(3, STEM_CHANNELS, stride=2)
-        self.bn1 = _batch_norm(STEM_CHANNELS)
-        self.conv2 = _conv3x3(STEM_CHANNELS, STEM_CHANNELS, stride=2)
-        self.bn2 = _batch_norm(STEM_CHANNELS)
-        layer1_out = STEM_CHANNELS * Bottleneck.expansion
+        self.layout = layout
+        stem = layout.stem_channels
+        self.conv1 = _conv3x3(3, stem, stride=2)
+        self.bn1 = _batch_norm(stem)
+        self.conv2 = _conv3x3(stem, stem, stride=2)
+        self.bn2 = _batch_norm(stem)
+        layer1_out = stem * Bottleneck.expansion
         self.layer1 = nn.Sequential(
-            Bottleneck(STEM_CHANNELS, STEM_CHANNELS),
-            *(Bottleneck(layer1_out, STEM_CHANNELS) for _ in range(LAYER1_BLOCKS - 1)),
+            Bottleneck(stem, stem),
+            *(Bottleneck(layer1_out, stem) for _ in range(layout.layer1_blocks - 1)),
         )
 
         prev: tuple[int, ...] = (layer1_out,)
-        for index, (channels, modules) in enumerate(zip(STAGE_CHANNELS, STAGE_MODULES), start=1):
+        stages = zip(layout.stage_channels, layout.stage_modules)
+        for index, (channels, modules) in enumerate(stages, start=1):
             setattr(self, f"transition{index}", _transition(prev, channels))
             setattr(
                 self,
                 f"stage{index + 1}",
-                nn.Sequential(*(HighResolutionModule(channels) for _ in range(modules))),
+                nn.Sequential(*(HighResolutionModule(channels, layout.blocks_per_branch)
+                                for _ in range(modules))),
             )
             prev = channels
 
-        final_channels = STAGE_CHANNELS[-1]
-        incre_out = [p * Bottleneck.expansion for p in INCRE_PLANES]
+        final_channels = layout.stage_channels[-1]
+        incre_out = [p * Bottleneck.expansion for p in layout.incre_planes]
         self.incre_modules = nn.ModuleList(
-            nn.Sequential(Bottleneck(c, p)) for c, p in zip(final_channels, INCRE_PLANES)
+            nn.Sequential(Bottleneck(c, p)) for c, p in zip(final_channels, layout.incre_planes)
         )
         self.downsamp_modules = nn.ModuleList(
             nn.Sequential(
@@ -192,11 +215,13 @@ class HRNetW48(nn.Module):
             for i in range(len(incre_out) - 1)
         )
         self.final_feat_layer = nn.Sequential(
-            _conv1x1(incre_out[-1], FEATURE_DIM, bias=True),
-            _batch_norm(FEATURE_DIM),
+            _conv1x1(incre_out[-1], layout.feature_dim, bias=True),
+            _batch_norm(layout.feature_dim),
             nn.ReLU(inplace=True),
         )
-        self.final_layer = _conv1x1(final_channels[0], NUM_HEATMAP_JOINTS * HEATMAP_DEPTH, bias=True)
+        self.final_layer = _conv1x1(
+            final_channels[0], NUM_HEATMAP_JOINTS * layout.heatmap_depth, bias=True
+        )
         self._init_weights()
 
     def _init_weights(self) -> None:

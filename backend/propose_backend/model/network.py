@@ -11,7 +11,7 @@ from typing import NamedTuple
 import torch
 from torch import Tensor, nn
 
-from propose_backend.model.hrnet import FEATURE_DIM, HEATMAP_DEPTH, HRNetW48
+from propose_backend.model.hrnet import W48_LAYOUT, HRNetLayout, HRNetW48
 from propose_backend.skeleton import (
     CROP_SIZE,
     DEPTH_FACTOR_M,
@@ -72,23 +72,30 @@ def camera_translation(cam: Tensor) -> Tensor:
 
 
 class ProPoseNet(nn.Module):
-    """Backbone `preact` plus the three linear heads, named as in the released checkpoint."""
+    """Backbone `preact` plus the three linear heads, named as in the released checkpoint.
 
-    def __init__(self) -> None:
+    `layout` defaults to the released HRNet-W48; smaller layouts serve CPU smoke runs.
+    """
+
+    def __init__(self, layout: HRNetLayout = W48_LAYOUT) -> None:
         super().__init__()
-        self.preact = HRNetW48()
+        self.preact = HRNetW48(layout)
         # The mean shape is only known from the checkpoint; zeros until weights are loaded.
         self.register_buffer("init_shape", torch.zeros(NUM_BETAS))
         self.register_buffer("init_cam", torch.tensor(INIT_CAM))
-        self.decshape = nn.Linear(FEATURE_DIM, NUM_BETAS)
-        self.decF = nn.Linear(FEATURE_DIM, NUM_SMPL_JOINTS * 9)
-        self.deccam = nn.Linear(FEATURE_DIM, 3)
+        self.decshape = nn.Linear(layout.feature_dim, NUM_BETAS)
+        self.decF = nn.Linear(layout.feature_dim, NUM_SMPL_JOINTS * 9)
+        self.deccam = nn.Linear(layout.feature_dim, 3)
 
     def forward(self, images: Tensor) -> NetworkOutput:
-        """images: (B, 3, 256, 256) ImageNet-normalised RGB crops."""
+        """images: (B, 3, S, S) ImageNet-normalised RGB crops, S = 256 for the released model.
+
+        Smaller crops are the same 256-px camera seen at a lower resolution: all outputs are in
+        normalised crop units, so the camera model does not change.
+        """
         logits, feature = self.preact(images)
         with torch.autocast(device_type=images.device.type, enabled=False):
-            coords = soft_argmax(heatmap_probabilities(logits, depth=HEATMAP_DEPTH))
+            coords = soft_argmax(heatmap_probabilities(logits, depth=self.preact.layout.heatmap_depth))
             feature = feature.float()
             betas = self.decshape(feature) + self.init_shape
             prior_F = self.decF(feature).reshape(-1, NUM_SMPL_JOINTS, 3, 3)
