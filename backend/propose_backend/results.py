@@ -31,13 +31,13 @@ class ResultsError(RuntimeError):
 # name -> (shape with symbolic T/S, dtype). Per-frame arrays start with T.
 PER_FRAME_FIELDS: dict[str, tuple[tuple[str | int, ...], str]] = {
     "frame_index": (("T",), "int64"),  # source frame numbers
-    "valid": (("T",), "bool"),  # False where no person was found (other fields hold zeros there)
-    "bbox": (("T", 4), "float32"),  # person box x, y, w, h in image pixels (square, enlarged x1.25)
+    "valid": (("T",), "bool"),  # False where no person was found (estimates and bbox hold zeros there)
+    "bbox": (("T", 4), "float32"),  # the square crop x, y, w, h in image pixels (person box enlarged x1.25)
     "betas": (("T", 10), "float32"),
     "rotmats": (("T", 24, 3, 3), "float32"),  # local SMPL rotations, posterior mode
     "posterior_F": (("T", 24, 3, 3), "float32"),  # matrix-Fisher posterior; [:, 0] is the root
     "samples": (("T", "S", 24, 3, 3), "float32"),  # local rotations of posterior samples, densest first
-    "sample_log_density": (("T", "S"), "float32"),  # unnormalised log posterior density of each sample
+    "sample_log_density": (("T", "S"), "float32"),  # log posterior density relative to the mode (<= 0)
     "transl": (("T", 3), "float32"),  # pelvis in the full-image camera frame, metres (x right, y down, z fwd)
     "joints3d": (("T", 35, 3), "float32"),  # posterior 35 points, root-relative, camera axes, metres
     "joints2d": (("T", 35, 2), "float32"),  # the same points projected to image pixels
@@ -89,12 +89,12 @@ def validate(data: Mapping[str, Any], source: str = "results") -> None:
                 raise ResultsError(f"{source}: field '{name}' has shape {actual}, expected {shape}.")
 
 
-def _atomic_savez(path: Path, arrays: Mapping[str, Any]) -> None:
+def _atomic_savez(path: Path, arrays: Mapping[str, Any], compress: bool = True) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
-            np.savez_compressed(handle, **arrays)
+            (np.savez_compressed if compress else np.savez)(handle, **arrays)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -102,16 +102,19 @@ def _atomic_savez(path: Path, arrays: Mapping[str, Any]) -> None:
 
 
 def _pack(data: Mapping[str, Any]) -> dict[str, Any]:
-    arrays = {k: np.asarray(v) for k, v in data.items() if k != "meta"}
+    """Arrays in their schema dtypes (whatever the producer computed in) plus meta as JSON."""
+    schema = {**PER_FRAME_FIELDS, **CLIP_FIELDS}
+    arrays = {k: np.asarray(v, dtype=schema[k][1]) if k in schema else np.asarray(v)
+              for k, v in data.items() if k != "meta"}
     arrays["meta"] = np.array(json.dumps(dict(data.get("meta", {}))))
     return arrays
 
 
-def write_results(path: str | Path, data: Mapping[str, Any]) -> Path:
+def write_results(path: str | Path, data: Mapping[str, Any], compress: bool = True) -> Path:
     """Validate and write a complete results file atomically."""
     path = Path(path)
     validate(data, str(path))
-    _atomic_savez(path, _pack(data))
+    _atomic_savez(path, _pack(data), compress)
     return path
 
 
@@ -120,9 +123,13 @@ def chunk_dir(path: str | Path) -> Path:
 
 
 def write_chunk(path: str | Path, index: int, data: Mapping[str, Any]) -> Path:
-    """Write chunk `index` of a run in progress (a complete, valid results file of its own)."""
+    """Write chunk `index` of a run in progress (a complete, valid results file of its own).
+
+    Uncompressed: chunks are short-lived and written on the estimating thread, where zlib would
+    cost more time than the network on a GPU.
+    """
     target = chunk_dir(path) / f"{index:05d}.npz"
-    write_results(target, data)
+    write_results(target, data, compress=False)
     return target
 
 
@@ -140,8 +147,12 @@ def _load_one(path: Path) -> dict[str, Any]:
 def merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
     """Concatenate per-frame fields of consecutive parts; clip fields come from the last part."""
     merged = dict(parts[-1])
-    for name in PER_FRAME_FIELDS:
-        merged[name] = np.concatenate([p[name] for p in parts], axis=0)
+    try:
+        for name in PER_FRAME_FIELDS:
+            merged[name] = np.concatenate([p[name] for p in parts], axis=0)
+    except ValueError as exc:
+        raise ResultsError(f"the chunks do not fit together ({exc}); they come from different runs. "
+                           "Delete the .chunks folder and run again.") from exc
     return merged
 
 

@@ -1,0 +1,295 @@
+"""The `propose-backend` command line: estimate, serve, convert-body, bench (and train/evaluate when installed).
+
+Errors the user can act on print as one line without a traceback (`--debug` shows it); the
+exit status is 0 on success, 1 on such errors, 2 for bad usage, 3 for a bug, 130 when interrupted.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+from . import __version__
+
+log = logging.getLogger("propose_backend")
+
+EXIT_ERROR, EXIT_USAGE, EXIT_BUG, EXIT_INTERRUPTED = 1, 2, 3, 130
+
+
+class ProgressPrinter:
+    """A one-line progress bar on a terminal; plain lines at most every few seconds otherwise."""
+
+    LINE_INTERVAL_S = 5.0
+
+    def __init__(self, stream=sys.stderr) -> None:
+        self.stream = stream
+        self.tty = stream.isatty()
+        self._last = 0.0
+        self._bar_open = False
+
+    def __call__(self, name: str, progress) -> None:
+        if progress.phase != "estimating":
+            return
+        total = progress.total
+        eta = "?" if progress.eta_s is None else time.strftime("%M:%S", time.gmtime(progress.eta_s))
+        counts = f"{progress.done}/{total if total is not None else '?'} frames  {progress.fps:5.1f} fps  ETA {eta}"
+        if self.tty:
+            width = 30
+            filled = int(width * progress.done / total) if total else 0
+            self.stream.write(f"\r{name}: [{'#' * filled}{'.' * (width - filled)}] {counts}\033[K")
+            self.stream.flush()
+            self._bar_open = True
+            return
+        now = time.monotonic()
+        if now - self._last >= self.LINE_INTERVAL_S or (total is not None and progress.done >= total):
+            self._last = now
+            print(f"{name}: {counts}", file=self.stream, flush=True)
+
+    def end_line(self) -> None:
+        """Move off the bar's line before other output."""
+        if self._bar_open:
+            self.stream.write("\n")
+            self.stream.flush()
+            self._bar_open = False
+
+
+def _bbox(text: str) -> tuple[float, float, float, float]:
+    try:
+        x, y, w, h = (float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not x,y,w,h (four numbers, e.g. 100,50,300,600)") from None
+    if w <= 0 or h <= 0:
+        raise argparse.ArgumentTypeError("the box width and height must be positive")
+    return (x, y, w, h)
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """Flags shared by estimate and bench: which model files, on which device, how fast."""
+    parser.add_argument("--checkpoint", help="ProPose checkpoint (default: propose_hr48_xyz.pth in "
+                                             "$PROPOSE_MODEL_FILES or model_files/)")
+    parser.add_argument("--body-model", help="SMPL neutral .npz/.pkl (default: SMPL_NEUTRAL.npz/.pkl there, "
+                                             "else the demo body)")
+    parser.add_argument("--device", default="auto", help="auto (first GPU, else CPU), cuda, cuda:N or cpu")
+    parser.add_argument("--fp32", action="store_true", help="on CUDA, run the network in fp32 instead of bf16")
+    parser.add_argument("--cuda-graphs", action="store_true",
+                        help="on CUDA, capture the network as a CUDA graph for the batch size")
+    parser.add_argument("--seed", type=int, default=0, help="random seed of the posterior samples")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .inference.detect import DETECTORS
+    from .inference.estimator import ESTIMATORS
+    from .inference.recorder import CHUNK_FRAMES
+    from .inference.track import REDETECT_EVERY
+
+    parser = argparse.ArgumentParser(prog="propose-backend",
+                                     description="ProPose human mesh recovery with per-joint uncertainty.")
+    parser.add_argument("--version", action="version", version=f"propose-backend {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    est = commands.add_parser("estimate", help="images/videos in, results files out",
+                              description="Estimate the body pose in images or videos; one results file "
+                                          "(.npz, see docs/results-schema.md) per input.")
+    est.add_argument("--input", "-i", nargs="+", required=True, metavar="PATH",
+                     help="image(s), video(s) or folder(s) of them")
+    est.add_argument("--output", "-o", metavar="PATH",
+                     help="results file for one input, folder for several (default: NAME.propose.npz "
+                          "next to each input)")
+    _add_model_arguments(est)
+    est.add_argument("--estimator", choices=ESTIMATORS, default="auto",
+                     help="propose (the network), keypoints (instant mode), or auto: propose when its "
+                          "checkpoint is present, else keypoints")
+    est.add_argument("--allow-random-weights", action="store_true",
+                     help="run ProPose without a checkpoint on random weights (plumbing tests only)")
+    est.add_argument("--samples", type=int, default=8, help="posterior samples per frame (default 8; 0 = none)")
+    est.add_argument("--batch-size", type=_positive, default=None,
+                     help="frames per network pass (default 32 on CUDA, 1 on CPU); smaller batches "
+                          "follow fast motion more closely")
+    est.add_argument("--frames", metavar="A:B:STEP", help="video frame range, Python slice rules (e.g. 0:300:2)")
+    est.add_argument("--bbox", type=_bbox, metavar="X,Y,W,H",
+                     help="the person's box in the (first) frame, image pixels")
+    est.add_argument("--detector", choices=DETECTORS, default="auto",
+                     help="auto: BlazePose, HOG where it finds nobody; full-frame: no detection")
+    est.add_argument("--focal-px", type=float, default=None,
+                     help="focal length of the footage in pixels (default: the image diagonal, ~53° "
+                          "diagonal field of view)")
+    est.add_argument("--chunk-frames", type=_positive, default=CHUNK_FRAMES,
+                     help="frames per chunk written while running (kept if the run stops)")
+    est.add_argument("--redetect-every", type=_positive, default=REDETECT_EVERY,
+                     help="frames between detector checks that the person is still there")
+    est.set_defaults(func=_run_estimate)
+
+    srv = commands.add_parser("serve", help="JSON-lines service for the Blender add-on (docs/protocol.md)",
+                              description="Serve the JSON-lines protocol on stdin/stdout (or, with --port, "
+                                          "on 127.0.0.1 only).")
+    srv.add_argument("--port", type=int, default=None,
+                     help="listen on 127.0.0.1:PORT for one client instead of stdin/stdout")
+    srv.set_defaults(func=_run_serve)
+
+    conv = commands.add_parser("convert-body", help="convert an SMPL .pkl to a plain .npz",
+                               description="Read an official SMPL .pkl (without chumpy, without running "
+                                           "pickled code) and write a plain smplx-style .npz.")
+    conv.add_argument("source", metavar="IN.pkl")
+    conv.add_argument("target", metavar="OUT.npz")
+    conv.set_defaults(func=_run_convert_body)
+
+    bench = commands.add_parser("bench", help="speed figures of this machine (docs/performance.md)",
+                                description="Measure backbone, network + posterior + samples, latency "
+                                            "and end-to-end throughput on this device.")
+    _add_model_arguments(bench)
+    bench.add_argument("--quick", action="store_true", help="small batches and a short clip (CPU-sized)")
+    bench.add_argument("--batches", help="comma-separated batch sizes (default 1,64,256; --quick: 1,4)")
+    bench.add_argument("--clip-frames", type=_positive, default=None,
+                       help="frames of the generated 1080p clip (default 600; --quick: 8)")
+    bench.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    bench.set_defaults(func=_run_bench)
+
+    if importlib.util.find_spec("propose_backend.train.cli") is not None:
+        from .train.cli import register
+
+        register(commands)
+    return parser
+
+
+def _settings(args: argparse.Namespace, batch_size: int):
+    from .inference import EstimatorSettings, find_model_files
+
+    return EstimatorSettings(find_model_files(args.checkpoint, args.body_model), device=args.device,
+                             batch_size=batch_size, bf16=not args.fp32, cuda_graphs=args.cuda_graphs,
+                             seed=args.seed)
+
+
+def _warn(message: str) -> None:
+    print(f"WARNING: {message}", file=sys.stderr, flush=True)
+
+
+def _run_estimate(args: argparse.Namespace) -> int:
+    from .inference import EstimateOptions
+    from .inference.device import resolve_device
+    from .inference.estimator import RANDOM_WEIGHTS_WARNING
+    from .inference.footage import FrameRange
+    from .inference.jobs import plan_jobs, run_jobs, worker_devices
+
+    jobs = plan_jobs(args.input, args.output)
+    batch_size = args.batch_size or (32 if resolve_device(args.device).type == "cuda" else 1)
+    options = EstimateOptions(frames=FrameRange.parse(args.frames) if args.frames else None, bbox=args.bbox,
+                              detector=args.detector, samples=max(0, args.samples), batch_size=batch_size,
+                              focal_px=args.focal_px, chunk_frames=args.chunk_frames,
+                              redetect_every=args.redetect_every)
+    cancel = threading.Event()
+
+    def interrupt(_signum, _frame) -> None:
+        cancel.set()
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # a second Ctrl-C stops at once
+        _warn("interrupted: finishing the current batch and writing the frames done so far")
+
+    signal.signal(signal.SIGINT, interrupt)
+    printer = ProgressPrinter()
+    startup: list[str] = []
+
+    def loaded(warnings: list[str]) -> None:
+        startup.extend(warnings)
+        for warning in warnings:
+            _warn(warning)
+
+    def finished(outcome) -> None:
+        printer.end_line()
+        if outcome.error is not None:
+            print(f"error: {outcome.error.message}", file=sys.stderr, flush=True)
+            return
+        summary = outcome.summary
+        for warning in summary.warnings:
+            _warn(f"{outcome.job.input}: {warning}")
+        state = "stopped early, kept" if summary.cancelled else "wrote"
+        where = summary.output if summary.output is not None else "nothing (no frame was finished)"
+        print(f"{outcome.job.input}: {state} {summary.frames} frames ({summary.valid_frames} with a person) "
+              f"in {summary.seconds:.1f} s -> {where}", file=sys.stderr, flush=True)
+
+    outcomes = run_jobs(jobs, args.estimator, _settings(args, batch_size), options, args.allow_random_weights,
+                        devices=worker_devices(args.device, len(jobs)),
+                        progress=lambda job, p: printer(job.input.name, p), cancel=cancel,
+                        on_loaded=loaded, on_finished=finished)
+    if RANDOM_WEIGHTS_WARNING in startup:
+        _warn(RANDOM_WEIGHTS_WARNING)  # once more, after the results, so it cannot scroll away
+    if cancel.is_set():
+        return EXIT_INTERRUPTED
+    return EXIT_ERROR if any(o.error is not None for o in outcomes) else 0
+
+
+def _run_serve(args: argparse.Namespace) -> int:
+    from .serve import serve_socket, serve_stdio
+
+    return serve_socket(args.port) if args.port is not None else serve_stdio()
+
+
+def _run_convert_body(args: argparse.Namespace) -> int:
+    from .body import load_body_model, save_npz
+
+    body = load_body_model(args.source)
+    print(f"wrote {save_npz(body, args.target)} ({body.num_vertices} vertices)", file=sys.stderr)
+    return 0
+
+
+def _run_bench(args: argparse.Namespace) -> int:
+    from .bench import run_bench
+
+    return run_bench(args, _settings(args, batch_size=1))
+
+
+def _user_error(exc: BaseException) -> str | None:
+    """The message of an error the user can act on, or None for a bug."""
+    from .body import BodyModelError
+    from .inference import InferenceError
+    from .model import CheckpointError
+    from .results import ResultsError
+
+    if isinstance(exc, InferenceError):
+        return exc.message
+    if isinstance(exc, (CheckpointError, BodyModelError, ResultsError)):
+        return str(exc)
+    if isinstance(exc, OSError) and exc.filename:
+        return f"{exc.filename}: {exc.strerror or exc}"
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, stream=sys.stderr,
+                        format="%(levelname)s: %(message)s")
+    if not args.debug:
+        logging.getLogger("propose_backend.api").setLevel(logging.ERROR)  # we print our own warnings
+        os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # our messages say what FFmpeg's would
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # the one place where every failure becomes a message
+        if args.debug:
+            raise
+        message = _user_error(exc)
+        if message is None:
+            print(f"internal error: {type(exc).__name__}: {exc}. This is a bug; run again with --debug "
+                  "and report the traceback.", file=sys.stderr)
+            return EXIT_BUG
+        print(f"error: {message}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,64 @@
+"""Where the licence-gated model files are looked for, and what to tell the user when they are not.
+
+Order: an explicit path (flag or request field), else the folder in $PROPOSE_MODEL_FILES, else
+the repository's model_files/ folder. The body model falls back to the procedural demo body.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import InferenceError
+
+CHECKPOINT_NAME = "propose_hr48_xyz.pth"
+BODY_MODEL_NAMES = ("SMPL_NEUTRAL.npz", "SMPL_NEUTRAL.pkl")  # the converted .npz loads faster
+ENV_VAR = "PROPOSE_MODEL_FILES"
+REPO_MODEL_FILES = Path(__file__).resolve().parents[3] / "model_files"
+
+
+@dataclass
+class ModelFiles:
+    """The files found (None = absent) and the folder searched, for messages."""
+
+    checkpoint: Path | None
+    body_model: Path | None
+    folder: Path
+    warnings: list[str] = field(default_factory=list)
+
+    def missing_checkpoint_message(self) -> str:
+        return (f"The ProPose checkpoint {CHECKPOINT_NAME} was not found in {self.folder}. Download it "
+                f"(link in the ProPose authors' README, NetEase-GameAI/ProPose) into that folder, or pass "
+                f"--checkpoint PATH, or set {ENV_VAR} to the folder that holds it. To try the pipeline without "
+                "it, add --allow-random-weights (the poses will be meaningless).")
+
+
+def model_folder() -> Path:
+    env = os.environ.get(ENV_VAR, "").strip()
+    return Path(env).expanduser() if env else REPO_MODEL_FILES
+
+
+def _explicit(path: str | os.PathLike[str], what: str) -> Path:
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise InferenceError("missing_file", f"The {what} {path} does not exist; check the path.")
+    return path
+
+
+def find_model_files(checkpoint: str | os.PathLike[str] | None = None,
+                     body_model: str | os.PathLike[str] | None = None) -> ModelFiles:
+    """Resolve the checkpoint and body model; explicit paths must exist, defaults may be absent."""
+    folder = model_folder()
+    found = ModelFiles(None, None, folder)
+    if checkpoint:
+        found.checkpoint = _explicit(checkpoint, "checkpoint")
+    elif (folder / CHECKPOINT_NAME).is_file():
+        found.checkpoint = folder / CHECKPOINT_NAME
+    if body_model:
+        found.body_model = _explicit(body_model, "body model")
+    else:
+        found.body_model = next((folder / n for n in BODY_MODEL_NAMES if (folder / n).is_file()), None)
+        if found.body_model is None:
+            found.warnings.append(f"No SMPL body model ({' or '.join(BODY_MODEL_NAMES)}) in {folder}: using "
+                                  "the procedural demo body, which is not SMPL (shapes will look generic).")
+    return found

@@ -1,0 +1,237 @@
+"""Footage in, results file out: the loop that ties reading, tracking, estimating and writing.
+
+Decoding, the slow part of reading a video, runs on a background thread up to one batch ahead
+of the estimator (OpenCV releases the GIL, so it overlaps the network). Each batch's crops are
+placed only once the previous batch's results are in, so the tracker can centre every crop on
+where the person just was: with one frame per batch, on the previous frame's projected joints.
+Crops are cut on a small thread pool. Memory is one batch of decoded frames and its crops,
+whatever the clip length. The main thread estimates, feeds the results back to the tracker,
+records them in chunks and reports progress; a cancellation is honoured between batches and
+keeps every finished frame.
+"""
+from __future__ import annotations
+
+import os
+import queue
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+
+from .. import __version__, results
+from .crop import CropBox, ImageCamera, cut
+from .detect import Detection, make_detector
+from .errors import InferenceError
+from .estimator import ESTIMATED_FIELDS, Estimator, FrameBatch
+from .footage import Footage, Frame, FrameRange, open_footage
+from .recorder import CHUNK_FRAMES, ResultsRecorder
+from .track import REDETECT_EVERY, PersonTracker
+
+CROP_THREADS = min(8, os.cpu_count() or 1)
+
+
+@dataclass
+class EstimateOptions:
+    """How to run one input (the command-line flags and protocol fields map onto these)."""
+
+    frames: FrameRange | None = None
+    bbox: tuple[float, float, float, float] | None = None  # person in the first frame, x, y, w, h
+    detector: str = "auto"
+    samples: int = 8
+    batch_size: int = 1
+    focal_px: float | None = None
+    chunk_frames: int = CHUNK_FRAMES
+    redetect_every: int = REDETECT_EVERY
+
+
+@dataclass
+class Progress:
+    phase: str  # loading_model, reading, estimating, writing
+    done: int
+    total: int | None
+    fps: float
+    eta_s: float | None
+    message: str = ""
+
+
+@dataclass
+class RunSummary:
+    output: Path | None  # None when nothing was finished (cancelled before the first batch)
+    frames: int
+    valid_frames: int
+    cancelled: bool
+    estimator: str
+    seconds: float
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Prepared:
+    """One frame after tracking: its box and crop, or no box when nobody was found."""
+
+    index: int
+    box: CropBox | None
+    detection: Detection | None
+    crop: np.ndarray | None
+
+
+class _Decoder(threading.Thread):
+    """Decodes frames on its own thread into a queue of one batch; errors are handed over, not lost."""
+
+    _END = object()
+
+    def __init__(self, footage: Footage, batch_size: int) -> None:
+        super().__init__(name="propose-decoder", daemon=True)
+        self.footage = footage
+        self.batch_size = max(1, batch_size)
+        self.frames: queue.Queue = queue.Queue(maxsize=self.batch_size)
+        self.stop = threading.Event()
+
+    def _put(self, item: object) -> bool:
+        while not self.stop.is_set():
+            try:
+                self.frames.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run(self) -> None:
+        try:
+            for frame in self.footage.frames():
+                if not self._put(frame):
+                    return
+            self._put(self._END)
+        except BaseException as exc:  # reported by the estimating thread
+            self._put(exc)
+
+    def batches(self) -> Iterator[list[Frame]]:
+        """Lists of up to batch_size frames, as soon as that many are decoded (or the clip ends)."""
+        batch: list[Frame] = []
+        while True:
+            item = self.frames.get()
+            if isinstance(item, BaseException):
+                raise item
+            if item is self._END:
+                if batch:
+                    yield batch
+                return
+            batch.append(item)
+            if len(batch) == self.batch_size:
+                yield batch
+                batch = []
+
+    def close(self) -> None:
+        self.stop.set()
+        self.join(timeout=10)
+
+
+def _prepare(frames: list[Frame], tracker: PersonTracker, needs_crops: bool,
+             pool: ThreadPoolExecutor) -> list[_Prepared]:
+    """Boxes from the tracker (in frame order: it may run the detector), then the crops in parallel."""
+    placed = [(frame, *tracker.propose(frame)) for frame in frames]
+    wanted = [(frame.image, box) for frame, box, _ in placed if box is not None and needs_crops]
+    crops = iter(pool.map(lambda job: cut(*job), wanted) if len(wanted) > 1 else [cut(*j) for j in wanted])
+    return [_Prepared(frame.index, box, detection, next(crops) if box is not None and needs_crops else None)
+            for frame, box, detection in placed]
+
+
+def _frame_arrays(prepared: list[_Prepared], estimated: dict[str, np.ndarray] | None, num_samples: int,
+                  camera: ImageCamera) -> dict[str, np.ndarray]:
+    """Per-frame results fields for a batch: estimates where a person was found, zeros elsewhere."""
+    frames = results.empty_frames(len(prepared), num_samples)
+    frames["frame_index"][:] = [p.index for p in prepared]
+    frames["focal_px"][:] = camera.focal_px
+    frames["principal_pt"][:] = camera.principal_pt
+    rows = [i for i, p in enumerate(prepared) if p.box is not None]
+    if rows and estimated is not None:
+        ok = np.asarray(estimated.get("valid", np.ones(len(rows), bool)), bool)
+        kept = [row for row, good in zip(rows, ok) if good]
+        frames["valid"][kept] = True
+        frames["bbox"][kept] = [prepared[i].box.xywh() for i in kept]
+        for name in ESTIMATED_FIELDS:
+            frames[name][kept] = estimated[name][ok]
+    return frames
+
+
+def _estimate_batch(estimator: Estimator, prepared: list[_Prepared], tracker: PersonTracker,
+                    camera: ImageCamera, num_samples: int) -> dict[str, np.ndarray] | None:
+    """Run the estimator on the frames that hold a person and tell the tracker where they were."""
+    with_person = [p for p in prepared if p.box is not None]
+    if not with_person:
+        return None
+    batch = FrameBatch(
+        frame_index=np.array([p.index for p in with_person]),
+        boxes=np.array([(p.box.cx, p.box.cy, p.box.side) for p in with_person]),
+        crops=np.stack([p.crop for p in with_person]) if estimator.needs_crops else None,
+        detections=[p.detection for p in with_person], camera=camera, num_samples=num_samples)
+    estimated = estimator.estimate(batch)
+    ok = estimated.get("valid", np.ones(len(with_person), bool))
+    for i, p in enumerate(with_person):
+        if ok[i]:
+            tracker.observe(p.index, estimated["joints2d"][i], p.box)
+    return estimated
+
+
+def estimate_file(input_path: str | Path, output_path: str | Path, estimator: Estimator,
+                  options: EstimateOptions | None = None,
+                  progress: Callable[[Progress], None] | None = None,
+                  cancel: threading.Event | None = None) -> RunSummary:
+    """Run the estimator over an image or a video and write the results file.
+
+    Raises InferenceError for anything the user can fix (unreadable input, nobody in any frame).
+    A set `cancel` stops after the current batch; the frames finished so far are written.
+    """
+    options = options or EstimateOptions()
+    cancel = cancel or threading.Event()
+    report = progress or (lambda _p: None)
+    started = time.perf_counter()
+    report(Progress("reading", 0, None, 0.0, None, f"opening {input_path}"))
+    footage = open_footage(input_path, options.frames)
+    width, height = footage.image_size
+    camera = ImageCamera.for_image(width, height, options.focal_px)
+    every_frame = estimator.needs_landmarks or options.detector == "full-frame"
+    detector = make_detector(options.detector, every_frame=every_frame and footage.kind == "video")
+    tracker = PersonTracker(detector, every_frame=every_frame, redetect_every=options.redetect_every,
+                            seed_box=options.bbox)
+    meta = {"estimator": estimator.name, **estimator.describe(), "source": str(Path(input_path).resolve()),
+            "created_by": f"propose-backend {__version__}"}
+    recorder = ResultsRecorder(output_path, {"fps": footage.fps, "image_size": (width, height)}, meta,
+                               estimator.rest_geometry, options.chunk_frames)
+    decoder = _Decoder(footage, options.batch_size)
+    decoder.start()
+    cancelled = False
+    estimating_since = time.perf_counter()
+    try:
+        with ThreadPoolExecutor(CROP_THREADS, thread_name_prefix="propose-crop") as pool:
+            for frames in decoder.batches():
+                prepared = _prepare(frames, tracker, estimator.needs_crops, pool)
+                estimated = _estimate_batch(estimator, prepared, tracker, camera, options.samples)
+                recorder.add(_frame_arrays(prepared, estimated, options.samples, camera))
+                elapsed = time.perf_counter() - estimating_since
+                fps = recorder.frames_done / elapsed if elapsed > 0 else 0.0
+                total = footage.frame_count
+                eta = (total - recorder.frames_done) / fps if total is not None and fps > 0 else None
+                report(Progress("estimating", recorder.frames_done, total, fps, eta))
+                if cancel.is_set():
+                    cancelled = True
+                    break
+    except BaseException:
+        recorder.flush()  # keep what was finished, even when failing
+        raise
+    finally:
+        decoder.close()
+        detector.close()
+    if not cancelled and recorder.frames_done and not recorder.valid_frames:
+        recorder.discard()
+        what = "the image" if footage.kind == "image" else "any frame of the video"
+        raise InferenceError("no_person", f"No person was found in {what} {input_path}. If there is one, "
+                                          "give its box with --bbox x,y,w,h or use --detector full-frame.")
+    report(Progress("writing", recorder.frames_done, footage.frame_count, 0.0, None, f"writing {output_path}"))
+    output = recorder.finish()
+    return RunSummary(output, recorder.frames_done, recorder.valid_frames, cancelled, estimator.name,
+                      time.perf_counter() - started, footage.warnings)

@@ -1,0 +1,149 @@
+"""The ProPose estimator: network → analytical posterior → mode, samples and camera, per frame.
+
+The network runs through `NetworkRunner` (bf16/channels-last/CUDA graphs on a GPU); the
+posterior, the body model and sampling run outside autocast in fp32 (fp64 inside the sampler),
+so the fast path changes nothing that the rotations or the uncertainty depend on numerically
+beyond the backbone's own precision.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from .. import posterior as post
+from ..api import ProPose, load_model
+from ..body import BodyModelError
+from ..model import CheckpointError, NetworkOutput
+from ..skeleton import CROP_SIZE, SMPL_PARENTS
+from .crop import image_translation, normalize
+from .device import NetworkRunner, resolve_device
+from .errors import InferenceError
+from .estimator import EstimatorSettings, FrameBatch
+
+
+def global_from_local(local: Tensor) -> Tensor:
+    """World rotations G_j = G_parent L_j from SMPL local rotations (..., 24, 3, 3)."""
+    world = [local[..., 0, :, :]]
+    for joint in range(1, len(SMPL_PARENTS)):
+        world.append(world[SMPL_PARENTS[joint]] @ local[..., joint, :, :])
+    return torch.stack(world, dim=-3)
+
+
+def sample_log_density(posterior: post.Posterior, samples: Tensor,
+                       sharpness: float = post.SAMPLE_SHARPNESS) -> Tensor:
+    """(B, S) unnormalised log density of each sample relative to the posterior mode (≤ 0, 0 = mode).
+
+    Σ over non-root joints of tr(F̃ᵀR̃) − tr(F̃ᵀR̃_mode), with R̃ = G_j G_0ᵀ the root-relative rotation
+    and F̃ = sharpness·F the matrices the samples were drawn from. The root is not sampled.
+    Computed in fp64: it is a small difference of two sums of hundreds of large terms.
+    """
+    F = posterior.F[:, None, 1:].double() * sharpness  # (B, 1, 23, 3, 3)
+    world = global_from_local(samples.double())
+    relative = world[:, :, 1:] @ world[:, :, :1].transpose(-1, -2)
+    mode_world = posterior.global_rotmats.double()
+    mode = mode_world[:, None, 1:] @ mode_world[:, None, :1].transpose(-1, -2)
+    return ((F * relative).sum(dim=(-1, -2)) - (F * mode).sum(dim=(-1, -2))).sum(dim=-1).float()
+
+
+class ProPoseEstimator:
+    """Estimator protocol implementation for the ProPose network (see estimator.Estimator)."""
+
+    name = "propose"
+    needs_crops = True
+    needs_landmarks = False
+
+    def __init__(self, model: ProPose, settings: EstimatorSettings, body_label: str) -> None:
+        self.model = model
+        self.device = model.device
+        graph_batch = settings.batch_size if settings.cuda_graphs else None
+        self.network = NetworkRunner(model.net, self.device, bf16=settings.bf16, graph_batch=graph_batch)
+        self.seed = settings.seed
+        self.generator = torch.Generator(self.device).manual_seed(self.seed)
+        self._body_label = body_label
+        self._staging: Tensor | None = None  # pinned host buffer for crops, reused across batches
+
+    def describe(self) -> dict[str, str]:
+        return {"weights": self.model.weights, "body_model": self._body_label}
+
+    def _to_device(self, crops: np.ndarray) -> Tensor:
+        """Crops as a uint8 tensor on the device; on CUDA via a reused pinned buffer (asynchronous copy).
+
+        The buffer is free again by the next call: every batch ends with its results copied back.
+        """
+        pixels = torch.from_numpy(crops)
+        if self.device.type != "cuda":
+            return pixels
+        if self._staging is None or self._staging.shape[0] < len(crops):
+            self._staging = torch.empty(pixels.shape, dtype=torch.uint8).pin_memory()
+        staging = self._staging[:len(crops)]
+        staging.copy_(pixels)
+        return staging.to(self.device, non_blocking=True)
+
+    @torch.inference_mode()
+    def forward(self, crops: np.ndarray) -> NetworkOutput:
+        """The network on (B, 256, 256, 3) uint8 RGB crops; only bytes are copied to the device."""
+        return self.network(normalize(self._to_device(crops)))
+
+    @torch.inference_mode()
+    def decode(self, out: NetworkOutput, num_samples: int) -> dict[str, Tensor]:
+        """Posterior, posed skeleton, uncertainty and density-sorted samples, all in fp32 (fp64 sampler)."""
+        body = self.model.body
+        posterior = post.analytical_posterior(out.prior_F, out.heatmap_joints, body.rest_points(out.betas),
+                                              self.model.kappa)
+        _, _, points35 = body(out.betas, posterior.rotmats)
+        result = {"betas": out.betas, "rotmats": posterior.rotmats, "posterior_F": posterior.F,
+                  "crop_transl": out.transl, "joints3d": points35,
+                  "uncertainty_deg": post.uncertainty_deg(posterior)}
+        if num_samples:
+            samples = post.sample_rotmats(posterior, num_samples, self.generator)
+            density = sample_log_density(posterior, samples)
+            order = density.argsort(dim=1, descending=True)
+            result["samples"] = samples[torch.arange(samples.shape[0], device=self.device)[:, None], order]
+            result["sample_log_density"] = density.gather(1, order)
+        return result
+
+    def warm_up(self, batch_size: int, num_samples: int = 8) -> None:
+        """One full pass on blank crops, so that one-off costs (CPU kernel selection, cuDNN autotuning,
+        CUDA-graph capture) are paid while loading rather than on the user's first frame."""
+        crops = np.zeros((batch_size, CROP_SIZE, CROP_SIZE, 3), np.uint8)
+        result = self.decode(self.forward(crops), num_samples)
+        result["rotmats"].cpu()
+        self.generator.manual_seed(self.seed)  # runs draw the same samples with or without a warm-up
+
+    def estimate(self, batch: FrameBatch) -> dict[str, np.ndarray]:
+        predicted = self.decode(self.forward(batch.crops), batch.num_samples)
+        arrays = {k: v.float().cpu().numpy() for k, v in predicted.items()}
+        count = len(batch.frame_index)
+        if not batch.num_samples:
+            arrays["samples"] = np.zeros((count, 0, 24, 3, 3), np.float32)
+            arrays["sample_log_density"] = np.zeros((count, 0), np.float32)
+        transl = image_translation(arrays.pop("crop_transl"), batch.boxes, batch.camera)
+        arrays["transl"] = transl.astype(np.float32)
+        arrays["joints2d"] = batch.camera.project(arrays["joints3d"] + transl[:, None]).astype(np.float32)
+        return arrays
+
+    @torch.inference_mode()
+    def rest_geometry(self, betas: np.ndarray) -> dict[str, np.ndarray]:
+        body = self.model.body
+        vertices = body.shaped_vertices(torch.as_tensor(betas, dtype=torch.float32, device=self.device)[None])[0]
+        return {"rest_joints": (body.J_regressor @ vertices).cpu().numpy(),
+                "rest_vertices": vertices.cpu().numpy(),
+                "faces": body.faces.astype(np.int32),
+                "lbs_weights": body.lbs_weights.cpu().numpy()}
+
+
+def load_propose_estimator(settings: EstimatorSettings) -> ProPoseEstimator:
+    """Load the network and body model onto the device, with user-facing errors for bad files."""
+    files = settings.files
+    device = resolve_device(settings.device)
+    try:
+        model = load_model(files.checkpoint, files.body_model, device=device)
+    except CheckpointError as exc:
+        raise InferenceError("bad_model", str(exc)) from exc
+    except BodyModelError as exc:
+        raise InferenceError("bad_model", str(exc)) from exc
+    body_label = str(files.body_model) if files.body_model is not None else "demo"
+    estimator = ProPoseEstimator(model, settings, body_label)
+    estimator.warm_up(settings.batch_size)
+    return estimator

@@ -1,0 +1,78 @@
+"""Writing a run's results as it goes: chunks while running, one file at the end.
+
+Every `chunk_frames` frames the finished frames go to disk as a chunk (a complete results file
+of its own), so a cancelled or crashed run keeps them; `results.read_results` merges the chunks
+and `finish` turns them into the single results file. The rig's rest geometry is rebuilt at every
+chunk from the per-component median of all valid frames' betas so far (robust to the odd bad
+frame), so the newest chunk always carries the best clip-wide body.
+"""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from .. import results
+
+CHUNK_FRAMES = 256
+
+
+class ResultsRecorder:
+    def __init__(self, output: str | Path, clip: dict[str, Any], meta: dict[str, Any],
+                 rest_geometry: Callable[[np.ndarray], dict[str, np.ndarray]],
+                 chunk_frames: int = CHUNK_FRAMES) -> None:
+        self.output = Path(output)
+        self.clip = clip  # fps, image_size
+        self.meta = meta
+        self.rest_geometry = rest_geometry
+        self.chunk_frames = max(1, chunk_frames)
+        self.frames_done = 0
+        self.valid_frames = 0
+        self._pending: list[dict[str, np.ndarray]] = []
+        self._pending_frames = 0
+        self._chunks = 0
+        self._betas: list[np.ndarray] = []
+        shutil.rmtree(results.chunk_dir(self.output), ignore_errors=True)  # leftovers of an older run
+
+    def add(self, frames: dict[str, np.ndarray]) -> None:
+        """Append consecutive frames (every per-frame field); writes a chunk when enough are pending."""
+        count = len(frames["frame_index"])
+        self._pending.append(frames)
+        self._pending_frames += count
+        self.frames_done += count
+        valid = frames["valid"]
+        self.valid_frames += int(valid.sum())
+        self._betas.append(frames["betas"][valid])
+        if self._pending_frames >= self.chunk_frames:
+            self.flush()
+
+    def clip_betas(self) -> np.ndarray:
+        betas = np.concatenate(self._betas) if self._betas else np.zeros((0, 10), np.float32)
+        return np.median(betas, axis=0) if len(betas) else np.zeros(10, np.float32)
+
+    def _take_pending(self) -> dict[str, Any]:
+        """The pending frames as a complete results mapping (clip fields from all frames so far)."""
+        data = {name: np.concatenate([p[name] for p in self._pending]) for name in results.PER_FRAME_FIELDS}
+        data.update(self.clip, schema_version=results.SCHEMA_VERSION, meta=self.meta)
+        data.update(self.rest_geometry(self.clip_betas()))
+        self._pending, self._pending_frames = [], 0
+        return data
+
+    def flush(self) -> None:
+        """Write the pending frames as the next chunk."""
+        if self._pending_frames:
+            results.write_chunk(self.output, self._chunks, self._take_pending())
+            self._chunks += 1
+
+    def finish(self) -> Path | None:
+        """Merge everything written into the results file; None when no frame was finished."""
+        if not self._chunks:  # a short run: straight into the results file, no chunk round trip
+            return results.write_results(self.output, self._take_pending()) if self._pending_frames else None
+        self.flush()
+        return results.finalize(self.output)
+
+    def discard(self) -> None:
+        """Forget the run (e.g. nobody was found in any frame)."""
+        shutil.rmtree(results.chunk_dir(self.output), ignore_errors=True)

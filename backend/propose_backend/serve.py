@@ -1,0 +1,285 @@
+"""`propose-backend serve`: the JSON-lines service the Blender add-on talks to (docs/protocol.md).
+
+One request per line in, one event per line out. Requests are handled on the reading thread;
+a job runs on its own thread so that `cancel`, `ping` and friends are answered while it works.
+The loaded model is kept for the next job (loading takes seconds, a job may take less). Every
+malformed request gets an `error` reply; nothing a client sends ends the service except
+`shutdown` or the end of its input.
+"""
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import socket
+import sys
+import threading
+import traceback
+from dataclasses import asdict
+from typing import Any, Callable, Iterable, TextIO
+
+import torch
+
+from . import __version__
+from .inference import EstimateOptions, EstimatorSettings, InferenceError, Progress, estimate_file
+from .inference.detect import DETECTORS
+from .inference.device import available_devices, resolve_device
+from .inference.estimator import ESTIMATORS, Estimator, choose_estimator, open_estimator
+from .inference.footage import FrameRange
+from .inference.model_files import find_model_files
+
+log = logging.getLogger(__name__)
+
+PROTOCOL_VERSION = 1
+PROGRESS_INTERVAL_S = 0.5  # the protocol promises at least one progress event per second
+
+
+class _BadRequest(Exception):
+    pass
+
+
+def _field(request: dict, name: str, kind: type | tuple, default: Any = None, required: bool = False) -> Any:
+    """A request field of the right JSON type, or _BadRequest naming what is wrong."""
+    if name not in request or request[name] is None:
+        if required:
+            raise _BadRequest(f"'{name}' is missing")
+        return default
+    value = request[name]
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):  # JSON true is no number
+        raise _BadRequest(f"'{name}' must be {' or '.join(k.__name__ for k in kinds)}, got {type(value).__name__}")
+    return value
+
+
+class _ProgressTicker:
+    """Sends the job's newest progress at a steady rate, also while a slow step gives no news."""
+
+    def __init__(self, send: Callable[[dict], None], job_id: str) -> None:
+        self._send, self._id = send, job_id
+        self._latest = Progress("reading", 0, None, 0.0, None)
+        self._lock = threading.Lock()
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="propose-progress", daemon=True)
+        self._thread.start()
+
+    def update(self, progress: Progress) -> None:
+        with self._lock:
+            changed = progress.phase != self._latest.phase
+            self._latest = progress
+        if changed:
+            self._emit()
+
+    def _emit(self) -> None:
+        with self._lock:
+            if not self._stopped.is_set():
+                self._send({"type": "progress", "id": self._id, **asdict(self._latest)})
+
+    def _run(self) -> None:
+        while not self._stopped.wait(PROGRESS_INTERVAL_S):
+            self._emit()
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopped.set()
+        self._thread.join()
+
+
+class Service:
+    """Protocol state: the writer, the running job and the cached estimator."""
+
+    def __init__(self, out: TextIO) -> None:
+        self._out = out
+        self._write_lock = threading.Lock()
+        self._job: tuple[str, threading.Thread, threading.Event] | None = None
+        self._job_lock = threading.Lock()
+        self._cached: tuple[tuple, Estimator, list[str]] | None = None
+
+    def send(self, event: dict) -> None:
+        with self._write_lock:
+            self._out.write(json.dumps(event) + "\n")
+            self._out.flush()
+
+    def _error(self, job_id: Any, kind: str, message: str) -> None:
+        self.send({"type": "error", "id": job_id, "kind": kind, "message": message})
+
+    # --- requests ----------------------------------------------------------------------------
+
+    def handle(self, line: str) -> bool:
+        """Answer one request line; False when the service should stop."""
+        if not line.strip():
+            return True
+        try:
+            request = json.loads(line)
+        except json.JSONDecodeError as exc:
+            self._error(None, "bad_request", f"not valid JSON ({exc.msg} at column {exc.colno}); send one JSON "
+                                             "object per line.")
+            return True
+        if not isinstance(request, dict):
+            self._error(None, "bad_request", "a request must be a JSON object with a \"type\".")
+            return True
+        job_id = request.get("id")
+        try:
+            kind = _field(request, "type", str, required=True)
+            if kind == "ping":
+                self.send({"type": "pong", "id": job_id})
+            elif kind == "version":
+                self.send({"type": "version", "id": job_id, "version": __version__, "protocol": PROTOCOL_VERSION,
+                           "torch": torch.__version__, "cuda": torch.cuda.is_available()})
+            elif kind == "estimate":
+                self._start(request)
+            elif kind == "cancel":
+                self._cancel(_field(request, "id", str, required=True))
+            elif kind == "shutdown":
+                return False
+            else:
+                raise _BadRequest(f"unknown request type '{kind}' (known: ping, version, estimate, cancel, shutdown)")
+        except _BadRequest as exc:
+            self._error(job_id, "bad_request", f"bad request: {exc}.")
+        return True
+
+    def _cancel(self, job_id: str) -> None:
+        with self._job_lock:
+            job = self._job
+        if job is None or job[0] != job_id:
+            raise _BadRequest(f"no running job has id '{job_id}'")
+        job[2].set()
+
+    def _start(self, request: dict) -> None:
+        job_id = _field(request, "id", str, required=True)
+        spec = self._parse_estimate(request)
+        with self._job_lock:
+            if self._job is not None:
+                self._error(job_id, "busy", f"job '{self._job[0]}' is still running; one job at a time. "
+                                            "Wait for its result or cancel it.")
+                return
+            cancel = threading.Event()
+            thread = threading.Thread(target=self._run_job, args=(job_id, spec, cancel), name="propose-job",
+                                      daemon=True)
+            self._job = (job_id, thread, cancel)
+        self.send({"type": "accepted", "id": job_id})
+        thread.start()
+
+    @staticmethod
+    def _parse_estimate(request: dict) -> dict:
+        spec = {
+            "input": _field(request, "input", str, required=True),
+            "output": _field(request, "output", str, required=True),
+            "checkpoint": _field(request, "checkpoint", str),
+            "body_model": _field(request, "body_model", str),
+            "device": _field(request, "device", str, "auto"),
+            "samples": _field(request, "samples", int, 8),
+            "batch_size": _field(request, "batch_size", int),
+            "frames": _field(request, "frames", str),
+            "bbox": _field(request, "bbox", list),
+            "estimator": _field(request, "estimator", str, "auto"),
+            "detector": _field(request, "detector", str, "auto"),
+            "focal_px": _field(request, "focal_px", (int, float)),
+            "allow_random_weights": _field(request, "allow_random_weights", bool, False),
+        }
+        if spec["frames"] is not None:
+            try:
+                spec["frames"] = FrameRange.parse(spec["frames"])
+            except InferenceError as exc:
+                raise _BadRequest(exc.message.rstrip(".")) from None
+        if spec["samples"] < 0:
+            raise _BadRequest("'samples' must be 0 or more")
+        if spec["batch_size"] is not None and spec["batch_size"] < 1:
+            raise _BadRequest("'batch_size' must be at least 1")
+        if spec["bbox"] is not None and (len(spec["bbox"]) != 4 or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) for v in spec["bbox"])):
+            raise _BadRequest("'bbox' must be [x, y, w, h], four numbers in image pixels")
+        if spec["estimator"] not in ESTIMATORS:
+            raise _BadRequest(f"'estimator' must be one of {', '.join(ESTIMATORS)}")
+        if spec["detector"] not in DETECTORS:
+            raise _BadRequest(f"'detector' must be one of {', '.join(DETECTORS)}")
+        return spec
+
+    # --- the job thread ----------------------------------------------------------------------
+
+    def _estimator(self, spec: dict, batch_size: int, ticker: _ProgressTicker) -> tuple[Estimator, list[str]]:
+        """The estimator for this job: the cached one when the model settings are unchanged."""
+        files = find_model_files(spec["checkpoint"], spec["body_model"])
+        name = choose_estimator(spec["estimator"], files, spec["allow_random_weights"])
+        key = (name, files.checkpoint, files.body_model, spec["device"], batch_size)
+        if self._cached is not None and self._cached[0] == key:
+            return self._cached[1], self._cached[2]
+        self._cached = None  # free the old model before loading another
+        ticker.update(Progress("loading_model", 0, None, 0.0, None, f"loading the {name} estimator"))
+        settings = EstimatorSettings(files, device=spec["device"], batch_size=batch_size)
+        estimator, warnings = open_estimator(name, settings, spec["allow_random_weights"])
+        self._cached = (key, estimator, warnings)
+        return estimator, warnings
+
+    def _run_job(self, job_id: str, spec: dict, cancel: threading.Event) -> None:
+        ticker = _ProgressTicker(self.send, job_id)
+        final: dict
+        try:
+            batch_size = spec["batch_size"] or (32 if resolve_device(spec["device"]).type == "cuda" else 1)
+            estimator, warnings = self._estimator(spec, batch_size, ticker)
+            options = EstimateOptions(
+                frames=spec["frames"],
+                bbox=tuple(float(v) for v in spec["bbox"]) if spec["bbox"] else None,
+                detector=spec["detector"], samples=spec["samples"], batch_size=batch_size,
+                focal_px=spec["focal_px"])
+            summary = estimate_file(spec["input"], spec["output"], estimator, options, ticker.update, cancel)
+            output = str(summary.output) if summary.output is not None else None
+            if summary.cancelled:
+                final = {"type": "cancelled", "id": job_id, "output": output, "frames_done": summary.frames}
+            else:
+                final = {"type": "result", "id": job_id, "output": output, "frames": summary.frames,
+                         "valid_frames": summary.valid_frames, "estimator": summary.estimator,
+                         "warnings": warnings + summary.warnings}
+        except InferenceError as exc:
+            final = {"type": "error", "id": job_id, "kind": exc.kind, "message": exc.message}
+        except OSError as exc:  # e.g. the output folder is not writable
+            final = {"type": "error", "id": job_id, "kind": "bad_request",
+                     "message": f"{exc.filename or spec['output']}: {exc.strerror or exc}"}
+        except Exception as exc:  # a bug: report it, log the traceback, keep serving
+            log.error("job %s failed:\n%s", job_id, traceback.format_exc())
+            final = {"type": "error", "id": job_id, "kind": "internal",
+                     "message": f"internal error ({type(exc).__name__}: {exc}); this is a bug. The backend "
+                                "keeps running; its log (stderr) has the details."}
+        finally:
+            ticker.stop()
+        with self._job_lock:  # the final event goes out before another job can be accepted
+            self._job = None
+            self.send(final)
+
+    def finish(self) -> None:
+        """Cancel a running job and wait for its final event (shutdown and end of input)."""
+        with self._job_lock:
+            job = self._job
+        if job is not None:
+            job[2].set()
+            job[1].join()
+
+    def serve(self, lines: Iterable[str]) -> int:
+        self.send({"type": "ready", "version": __version__, "protocol": PROTOCOL_VERSION,
+                   "devices": available_devices()})
+        for line in lines:
+            if not self.handle(line):
+                break
+        self.finish()
+        return 0
+
+
+def serve_stdio() -> int:
+    """Serve on stdin/stdout. Anything else that writes to stdout is redirected to stderr first."""
+    protocol_out = io.TextIOWrapper(os.fdopen(os.dup(sys.stdout.fileno()), "wb"), encoding="utf-8",
+                                    line_buffering=True)
+    sys.stdout.flush()
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # stray prints (libraries) must not corrupt the protocol
+    sys.stdout = sys.stderr
+    requests = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
+    return Service(protocol_out).serve(requests)
+
+
+def serve_socket(port: int) -> int:
+    """Serve one client on 127.0.0.1:port (0 = any free port; the port is printed on stderr)."""
+    with socket.create_server(("127.0.0.1", port)) as server:
+        print(f"listening on 127.0.0.1:{server.getsockname()[1]}", file=sys.stderr, flush=True)
+        connection, _ = server.accept()
+        with connection, connection.makefile("r", encoding="utf-8", errors="replace") as reader, \
+                connection.makefile("w", encoding="utf-8") as writer:
+            return Service(writer).serve(reader)

@@ -1,0 +1,77 @@
+"""The results file: schema validation, atomic writes, chunks of unfinished runs, merging."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from propose_backend import results
+
+
+def _clip_part(frames: range, samples: int = 2) -> dict:
+    data = results.empty_frames(len(frames), samples)
+    data["frame_index"][:] = list(frames)
+    data["valid"][:] = True
+    data["betas"][:] = np.arange(len(frames))[:, None]
+    data.update(schema_version=results.SCHEMA_VERSION, fps=25.0, image_size=(640, 480),
+                rest_joints=np.zeros((24, 3)), rest_vertices=np.zeros((10, 3)), faces=np.zeros((4, 3)),
+                lbs_weights=np.zeros((10, 24)), meta={"estimator": "test", "weights": "random"})
+    return data
+
+
+def test_round_trip_keeps_schema_dtypes_and_meta(tmp_path: Path) -> None:
+    data = _clip_part(range(3))
+    data["transl"] = np.ones((3, 3), np.float64)  # computed in float64, stored as float32
+    path = results.write_results(tmp_path / "r.npz", data)
+    assert [p.name for p in tmp_path.iterdir()] == ["r.npz"]  # no temporary file left behind
+    back = results.read_results(path)
+    assert back["transl"].dtype == np.float32 and back["faces"].dtype == np.int32
+    assert back["meta"] == {"estimator": "test", "weights": "random"}
+    with np.load(path, allow_pickle=False) as raw:  # readable without pickle, meta is JSON text
+        assert json.loads(str(raw["meta"]))["estimator"] == "test"
+
+
+def test_validation_names_the_problem(tmp_path: Path) -> None:
+    data = _clip_part(range(3))
+    del data["samples"]
+    with pytest.raises(results.ResultsError, match="samples"):
+        results.write_results(tmp_path / "r.npz", data)
+    data = _clip_part(range(3))
+    data["joints2d"] = np.zeros((2, 35, 2))
+    with pytest.raises(results.ResultsError, match="T=2"):
+        results.validate(data)
+    data = _clip_part(range(3))
+    data["schema_version"] = 99
+    with pytest.raises(results.ResultsError, match="schema version 99"):
+        results.validate(data)
+    assert not (tmp_path / "r.npz").exists()
+
+
+def test_chunks_of_an_unfinished_run_are_merged_then_finalized(tmp_path: Path) -> None:
+    out = tmp_path / "run.npz"
+    results.write_chunk(out, 0, _clip_part(range(0, 4)))
+    results.write_chunk(out, 1, _clip_part(range(4, 6)))
+    partial = results.read_results(out)
+    assert partial["frame_index"].tolist() == list(range(6))
+    assert not out.exists()
+    results.finalize(out)
+    assert out.is_file() and not results.chunk_dir(out).exists()
+    assert results.read_results(out)["frame_index"].tolist() == list(range(6))
+
+
+def test_chunks_from_different_runs_do_not_merge_silently(tmp_path: Path) -> None:
+    out = tmp_path / "run.npz"
+    results.write_chunk(out, 0, _clip_part(range(0, 2), samples=2))
+    results.write_chunk(out, 1, _clip_part(range(2, 4), samples=4))
+    with pytest.raises(results.ResultsError, match="different runs"):
+        results.read_results(out)
+
+
+def test_missing_and_corrupt_files(tmp_path: Path) -> None:
+    with pytest.raises(results.ResultsError, match="no results"):
+        results.read_results(tmp_path / "none.npz")
+    (tmp_path / "bad.npz").write_bytes(b"not a zip")
+    with pytest.raises(results.ResultsError, match="not a readable results file"):
+        results.read_results(tmp_path / "bad.npz")
