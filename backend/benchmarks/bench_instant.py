@@ -20,12 +20,12 @@ import torch
 
 from propose_backend.body import demo_body
 from propose_backend.body.layer import BodyLayer
-from propose_backend.keypoints.blazepose import BlazePose
+from propose_backend.inference.detect import BlazePoseDetector
 from propose_backend.keypoints.instant import instant_posterior
 from propose_backend.keypoints.mapping import DerivationFractions, instant_rest_points, landmarks_to_skeleton
-from propose_backend.posterior import uncertainty_deg
+from propose_backend.posterior import global_from_local, uncertainty_deg
 from propose_backend.render import clothed_face_colors, render_mesh
-from propose_backend.skeleton import EXTRA_VERTEX_IDS
+from propose_backend.skeleton import EXTRA_VERTEX_IDS, SMPL_JOINT_NAMES
 
 SIZE, FOCAL = 512, 600.0
 SMPL_TO_CAMERA = np.diag([1.0, -1.0, -1.0])  # y up / facing +z  ->  y down / facing the camera
@@ -73,13 +73,14 @@ def main() -> None:
     layer = BodyLayer(body).double()
     betas = torch.zeros(1, 10, dtype=torch.float64)
     rest35 = layer.rest_points(betas).numpy()
-    rest41, fractions = instant_rest_points(rest35), DerivationFractions.from_rest(rest35)
+    rest_points, fractions = instant_rest_points(rest35), DerivationFractions.from_rest(rest35)
     colors = clothed_face_colors(body.v_template, body.faces, body.weights,
                                  eyes=(EXTRA_VERTEX_IDS[1], EXTRA_VERTEX_IDS[2]), nose=EXTRA_VERTEX_IDS[0])
     mpjpe, pa_mpjpe, angle_err, errs, uncs = [], [], [], [], []
     detected = 0
     t0 = time.perf_counter()
-    with BlazePose() as blazepose:
+    blazepose = BlazePoseDetector()
+    try:
         for _ in range(args.poses):
             aa = torch.as_tensor(random_pose(rng))
             camera = SMPL_TO_CAMERA @ yaw(rng.uniform(-0.8, 0.8))
@@ -91,23 +92,26 @@ def main() -> None:
             cam_vertices = vertices[0].numpy() + np.array([0, 0.05, depth])
             background = np.full((SIZE, SIZE, 3), rng.integers(90, 200, size=3), np.uint8)
             image = render_mesh(cam_vertices, body.faces, image=background, focal=FOCAL, face_colors=colors)
-            landmarks = blazepose(image[:, :, ::-1])
-            if landmarks is None:
+            found = blazepose.detect(image)
+            if not found:
                 continue
             detected += 1
-            obs = landmarks_to_skeleton(landmarks.world[None], landmarks.visibility[None], fractions)
-            post = instant_posterior(obs, rest41)
+            world, visibility = found[0].world_landmarks[:, :3], found[0].landmarks[:, 3]
+            obs = landmarks_to_skeleton(world[None], visibility[None], fractions)
+            post = instant_posterior(obs, rest_points)
             _, pred_joints, _ = layer(betas, post.rotmats)
             p, g = pred_joints[0].numpy(), joints[0].numpy()
             mpjpe.append(np.linalg.norm(p - g, axis=1).mean() * 1000)
             pa_mpjpe.append(np.linalg.norm(procrustes_aligned(p, g) - g, axis=1).mean() * 1000)
-            G_gt = global_rotations(rot[0].numpy())
+            G_gt = global_from_local(rot[0]).numpy()
             G_pred = post.global_rotmats[0].numpy()
             cos = (np.einsum("jab,jab->j", G_gt, G_pred) - 1) / 2
             err = np.degrees(np.arccos(np.clip(cos, -1, 1)))
             angle_err.append(err.mean())
             errs.append(err)
             uncs.append(uncertainty_deg(post)[0].numpy())
+    finally:
+        blazepose.close()
     elapsed = time.perf_counter() - t0
     print(f"poses rendered: {args.poses}, BlazePose detected the figure in {detected} "
           f"({100 * detected / args.poses:.0f}%), {elapsed / args.poses * 1000:.0f} ms per pose incl. rendering")
@@ -121,6 +125,9 @@ def main() -> None:
     print(f"Spearman(per-joint rotation error, uncertainty_deg) = {spearman(errs_all, uncs_all):+.2f} "
           f"over {len(errs_all)} joint estimates")
     per_joint_err, per_joint_unc = np.mean(errs, axis=0), np.mean(uncs, axis=0)
+    print("per joint: mean rotation error / mean uncertainty_deg")
+    for name, e, u in zip(SMPL_JOINT_NAMES, per_joint_err, per_joint_unc):
+        print(f"  {name:15s} {e:6.1f} / {u:5.1f}")
     print(f"Spearman across the 24 joints (mean error vs mean uncertainty) = "
           f"{spearman(per_joint_err, per_joint_unc):+.2f}")
 
@@ -137,14 +144,6 @@ def camera_axis_angle(camera: np.ndarray, root_aa: np.ndarray) -> np.ndarray:
         return axis / np.linalg.norm(axis) * angle
     axis = np.array([R[2, 1] - R[1, 2], R[0, 2] - R[2, 0], R[1, 0] - R[0, 1]]) / (2 * np.sin(angle))
     return axis * angle
-
-
-def global_rotations(local: np.ndarray) -> np.ndarray:
-    from propose_backend.skeleton import SMPL_PARENTS
-    G = np.zeros_like(local)
-    for j, parent in enumerate(SMPL_PARENTS):
-        G[j] = local[j] if parent < 0 else G[parent] @ local[j]
-    return G
 
 
 if __name__ == "__main__":

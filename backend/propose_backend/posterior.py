@@ -66,6 +66,14 @@ def local_from_global(global_rotmats: Tensor) -> Tensor:
     return local
 
 
+def global_from_local(local: Tensor) -> Tensor:
+    """World rotations G_j = G_parent L_j from SMPL local rotations (..., 24, 3, 3)."""
+    world = [local[..., 0, :, :]]
+    for joint in range(1, len(SMPL_PARENTS)):
+        world.append(world[SMPL_PARENTS[joint]] @ local[..., joint, :, :])
+    return torch.stack(world, dim=-3)
+
+
 def analytical_posterior(
     prior_F: Tensor,
     observed: Tensor,
@@ -122,3 +130,29 @@ def sample_rotmats(
 def uncertainty_deg(posterior: Posterior, sharpness: float = SAMPLE_SHARPNESS) -> Tensor:
     """(B, 24) expected angle between a sample and the mode, the number bone colours show."""
     return fisher.expected_angle_deg(posterior.F * sharpness)
+
+
+def sample_log_density(posterior: Posterior, samples: Tensor,
+                       sharpness: float = SAMPLE_SHARPNESS) -> Tensor:
+    """(B, S) unnormalised log density of each sample relative to the posterior mode (≤ 0, 0 = mode).
+
+    Σ over non-root joints of tr(F̃ᵀR̃) − tr(F̃ᵀR̃_mode), with R̃ = G_j G_0ᵀ the root-relative rotation
+    and F̃ = sharpness·F the matrices the samples were drawn from. The root is not sampled.
+    Computed in fp64: it is a small difference of two sums of hundreds of large terms.
+    """
+    F = posterior.F[:, None, 1:].double() * sharpness  # (B, 1, 23, 3, 3)
+    world = global_from_local(samples.double())
+    relative = world[:, :, 1:] @ world[:, :, :1].transpose(-1, -2)
+    mode_world = posterior.global_rotmats.double()
+    mode = mode_world[:, None, 1:] @ mode_world[:, None, :1].transpose(-1, -2)
+    return ((F * relative).sum(dim=(-1, -2)) - (F * mode).sum(dim=(-1, -2))).sum(dim=-1).float()
+
+
+def sorted_samples(posterior: Posterior, num_samples: int,
+                   generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
+    """Samples (B, S, 24, 3, 3) and their log densities (B, S), densest first (ghost order)."""
+    samples = sample_rotmats(posterior, num_samples, generator)
+    density = sample_log_density(posterior, samples)
+    order = density.argsort(dim=1, descending=True)
+    batch = torch.arange(samples.shape[0], device=samples.device)[:, None]
+    return samples[batch, order], density.gather(1, order)

@@ -37,6 +37,7 @@ class FrameBatch:
     detections: list[Detection | None]  # the detection of each frame, where the detector ran
     camera: ImageCamera  # the clip's full-image camera
     num_samples: int  # S, posterior samples wanted per frame
+    image_size: tuple[int, int]  # width, height of the source frames
 
 
 @dataclass

@@ -15,35 +15,11 @@ from .. import posterior as post
 from ..api import ProPose, load_model
 from ..body import BodyModelError
 from ..model import CheckpointError, NetworkOutput
-from ..skeleton import CROP_SIZE, SMPL_PARENTS
+from ..skeleton import CROP_SIZE
 from .crop import image_translation, normalize
 from .device import NetworkRunner, resolve_device
 from .errors import InferenceError
 from .estimator import EstimatorSettings, FrameBatch
-
-
-def global_from_local(local: Tensor) -> Tensor:
-    """World rotations G_j = G_parent L_j from SMPL local rotations (..., 24, 3, 3)."""
-    world = [local[..., 0, :, :]]
-    for joint in range(1, len(SMPL_PARENTS)):
-        world.append(world[SMPL_PARENTS[joint]] @ local[..., joint, :, :])
-    return torch.stack(world, dim=-3)
-
-
-def sample_log_density(posterior: post.Posterior, samples: Tensor,
-                       sharpness: float = post.SAMPLE_SHARPNESS) -> Tensor:
-    """(B, S) unnormalised log density of each sample relative to the posterior mode (≤ 0, 0 = mode).
-
-    Σ over non-root joints of tr(F̃ᵀR̃) − tr(F̃ᵀR̃_mode), with R̃ = G_j G_0ᵀ the root-relative rotation
-    and F̃ = sharpness·F the matrices the samples were drawn from. The root is not sampled.
-    Computed in fp64: it is a small difference of two sums of hundreds of large terms.
-    """
-    F = posterior.F[:, None, 1:].double() * sharpness  # (B, 1, 23, 3, 3)
-    world = global_from_local(samples.double())
-    relative = world[:, :, 1:] @ world[:, :, :1].transpose(-1, -2)
-    mode_world = posterior.global_rotmats.double()
-    mode = mode_world[:, None, 1:] @ mode_world[:, None, :1].transpose(-1, -2)
-    return ((F * relative).sum(dim=(-1, -2)) - (F * mode).sum(dim=(-1, -2))).sum(dim=-1).float()
 
 
 class ProPoseEstimator:
@@ -96,11 +72,8 @@ class ProPoseEstimator:
                   "crop_transl": out.transl, "joints3d": points35,
                   "uncertainty_deg": post.uncertainty_deg(posterior)}
         if num_samples:
-            samples = post.sample_rotmats(posterior, num_samples, self.generator)
-            density = sample_log_density(posterior, samples)
-            order = density.argsort(dim=1, descending=True)
-            result["samples"] = samples[torch.arange(samples.shape[0], device=self.device)[:, None], order]
-            result["sample_log_density"] = density.gather(1, order)
+            result["samples"], result["sample_log_density"] = post.sorted_samples(posterior, num_samples,
+                                                                                 self.generator)
         return result
 
     def warm_up(self, batch_size: int, num_samples: int = 8) -> None:

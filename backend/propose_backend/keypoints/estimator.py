@@ -1,7 +1,7 @@
 """The `keypoints` estimator (instant mode) for the inference pipeline.
 
 Per frame: BlazePose landmarks (from the detector, or from its own BlazePose pass on the person
-crop when the detector had none) -> 41-point skeleton -> analytical posterior with a weak
+crop when the detector had none) -> 43-point skeleton -> analytical posterior with a weak
 rest-pose prior -> mode, samples, uncertainty, and a camera translation solved from the 2D
 landmarks. The body keeps the body model's mean shape (betas = 0): BlazePose says nothing
 reliable about shape.
@@ -17,7 +17,6 @@ from ..body.layer import BodyLayer
 from ..inference.detect import BlazePoseDetector, Detection
 from ..inference.errors import InferenceError
 from ..inference.estimator import EstimatorSettings, FrameBatch
-from ..inference.propose_estimator import sample_log_density
 from ..skeleton import CROP_SIZE
 from .instant import instant_posterior, solve_translation
 from .mapping import BP, DerivationFractions, instant_rest_points, landmarks_to_skeleton
@@ -39,7 +38,7 @@ class KeypointEstimator:
         self.layer = BodyLayer(body).double()
         self.betas = torch.zeros(1, 10, dtype=torch.float64)
         rest35 = self.layer.rest_points(self.betas).numpy()
-        self.rest41 = instant_rest_points(rest35)
+        self.rest_points = instant_rest_points(rest35)
         self.fractions = DerivationFractions.from_rest(rest35)
         self.seed = settings.seed
         self.generator = torch.Generator().manual_seed(settings.seed)
@@ -52,8 +51,8 @@ class KeypointEstimator:
         """(image landmarks (33, 3) pixels + visibility, world landmarks (33, 3)) of frame k."""
         det: Detection | None = batch.detections[k]
         if det is not None and det.world_landmarks is not None and det.landmarks is not None:
-            size = np.array([batch.camera.principal_pt[0] * 2, batch.camera.principal_pt[1] * 2])
-            return (np.c_[det.landmarks[:, :2] * size, det.landmarks[:, 3]], det.world_landmarks[:, :3])
+            pixels = det.landmarks[:, :2] * np.asarray(batch.image_size, dtype=np.float64)
+            return np.c_[pixels, det.landmarks[:, 3]], det.world_landmarks[:, :3]
         if batch.crops is None:
             return None
         if self._crop_pose is None:
@@ -75,7 +74,7 @@ class KeypointEstimator:
             if s is not None:
                 image[k], world[k] = s
         obs = landmarks_to_skeleton(world, image[..., 2], self.fractions)
-        posterior = instant_posterior(obs, np.repeat(self.rest41, count, axis=0))
+        posterior = instant_posterior(obs, np.repeat(self.rest_points, count, axis=0))
         betas = self.betas.expand(count, 10)
         _, _, points35 = self.layer(betas, posterior.rotmats)
         pelvis_world = world[:, [BP["left_hip"], BP["right_hip"]]].mean(axis=1) \
@@ -95,11 +94,8 @@ class KeypointEstimator:
             "valid": valid,
         }
         if samples:
-            drawn = post.sample_rotmats(posterior, samples, self.generator)
-            density = sample_log_density(posterior, drawn)
-            order = density.argsort(dim=1, descending=True)
-            out["samples"] = drawn[torch.arange(count)[:, None], order].numpy()
-            out["sample_log_density"] = density.gather(1, order).numpy()
+            drawn, density = post.sorted_samples(posterior, samples, self.generator)
+            out["samples"], out["sample_log_density"] = drawn.numpy(), density.numpy()
         else:
             out["samples"] = np.zeros((count, 0, 24, 3, 3))
             out["sample_log_density"] = np.zeros((count, 0))

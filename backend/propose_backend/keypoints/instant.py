@@ -2,10 +2,11 @@
 
 Without the licence-gated ProPose checkpoint there is no learned prior, so every joint gets a
 weak rest-pose prior F = c I (on its rotation relative to the root, as in the network), and each
-observed bone adds kappa_c d_c t_c^T with kappa_c = KEYPOINT_KAPPA * weight_c^2, where weight is
-the landmark visibility (x 0.5 for derived points). A limb BlazePose cannot see therefore keeps
+observed bone adds kappa_c d_c t_c^T with kappa_c = (length_c / KEYPOINT_NOISE_M)^2 * weight_c^2,
+where weight is the landmark visibility (x 0.5 for derived points). A limb BlazePose cannot see therefore keeps
 the broad prior and shows up as uncertain; twist stays uncertain unless several points pin it
-(root, spine3, head, wrists via hand points, ankles via toe + heel).
+(root, spine3, head, wrists via hand points, ankles via toe + heel), and short bones count less
+than long ones because landmark noise tilts them more.
 """
 from __future__ import annotations
 
@@ -16,7 +17,11 @@ from torch import Tensor
 from ..posterior import Posterior, analytical_posterior, child_matrix
 from .mapping import INSTANT_PARENTS, NUM_INSTANT_POINTS, SkeletonObservation, instant_children
 
-KEYPOINT_KAPPA = 100.0
+# BlazePose's typical 3D landmark error, metres (its world landmarks are off by several cm).
+# A bone's direction is only as precise as its length allows: kappa_c = (length / noise)^2, a
+# von Mises-Fisher with angular spread noise / length, so a 40 cm shin counts far more than a
+# 7 cm eye-to-ear offset. 5 cm ranked errors best on the synthetic benchmark (2-5 cm tried).
+KEYPOINT_NOISE_M = 0.05
 # Concentration of the rest-pose prior. With the sampling sharpness of 3 an unobserved joint has
 # F = 3 I: an expected deviation of about 40 degrees ("we do not know"); a joint whose bone is
 # seen keeps only its twist from the prior (about 21 degrees); multi-child joints drop to a few.
@@ -32,18 +37,27 @@ def rest_prior(batch: int, dtype: torch.dtype = torch.float64) -> Tensor:
     return F
 
 
-def instant_posterior(observation: SkeletonObservation, rest41: np.ndarray | Tensor,
-                      kappa: float = KEYPOINT_KAPPA) -> Posterior:
+def bone_kappa(rest_points: Tensor, noise_m: float = KEYPOINT_NOISE_M) -> Tensor:
+    """(B, 43) concentration of each bone direction from its rest length and the landmark noise."""
+    parents = [max(p, 0) for p in INSTANT_PARENTS]
+    length = (rest_points - rest_points[:, parents]).norm(dim=-1)
+    return (length / noise_m) ** 2
+
+
+def instant_posterior(observation: SkeletonObservation, rest_points: np.ndarray | Tensor,
+                      noise_m: float = KEYPOINT_NOISE_M) -> Posterior:
     """Posterior over the 24 SMPL joint rotations from an instant-mode skeleton observation.
 
-    rest41: (B, 41, 3) rest skeleton in SMPL's frame (see mapping.instant_rest_points). The
+    rest_points: (B, 43, 3) rest skeleton in SMPL's frame (see mapping.instant_rest_points). The
     observation is in camera axes, so the root rotation carries the body into the camera frame.
+    Each bone's concentration is bone_kappa() times the squared landmark weight (visibility).
     """
     observed = torch.as_tensor(observation.points, dtype=torch.float64)
     weight = torch.as_tensor(observation.weight, dtype=torch.float64)
-    rest = torch.as_tensor(np.asarray(rest41), dtype=torch.float64)
+    rest = torch.as_tensor(np.asarray(rest_points), dtype=torch.float64)
     children = child_matrix(instant_children, NUM_INSTANT_POINTS, dtype=torch.float64)
-    return analytical_posterior(rest_prior(observed.shape[0]), observed, rest, kappa=kappa * weight ** 2,
+    kappa = bone_kappa(rest, noise_m) * weight ** 2
+    return analytical_posterior(rest_prior(observed.shape[0]), observed, rest, kappa=kappa,
                                 children=children, parents=INSTANT_PARENTS)
 
 

@@ -1,8 +1,10 @@
-"""BlazePose's 33 landmarks onto the ProPose skeleton, extended by 6 hand points.
+"""BlazePose's 33 landmarks onto the ProPose skeleton, extended by hand and shoulder points.
 
 Instant mode feeds bone directions from BlazePose into the same analytical posterior the
-network uses. The 41-point skeleton here is the 35-point ProPose skeleton followed by the
-pinky, index and thumb points of each hand, which hang off the wrists. Points BlazePose does
+network uses. The 43-point skeleton here is the 35-point ProPose skeleton followed by the
+pinky, index and thumb points of each hand, which hang off the wrists, and the two shoulders
+seen from the pelvis, which let the clearly visible upper body steady the pelvis orientation
+when the hips are barely in view (they assume a spine near its rest shape, so they count less). Points BlazePose does
 not see directly (pelvis, spine, neck, collars, head centre, hand centre, ball of the foot) are
 derived from those it does and count as less reliable; the small toes have no landmark at all.
 """
@@ -26,8 +28,9 @@ BP = {name: i for i, name in enumerate((
 NUM_LANDMARKS = 33
 
 HAND_POINTS = ("left_pinky", "left_index", "left_thumb", "right_pinky", "right_index", "right_thumb")
-NUM_INSTANT_POINTS = NUM_POINTS + len(HAND_POINTS)  # 41
-INSTANT_PARENTS: tuple[int, ...] = PARENTS + (20, 20, 20, 21, 21, 21)
+PELVIS_SHOULDERS = (NUM_POINTS + len(HAND_POINTS), NUM_POINTS + len(HAND_POINTS) + 1)  # 41, 42
+NUM_INSTANT_POINTS = NUM_POINTS + len(HAND_POINTS) + len(PELVIS_SHOULDERS)  # 43
+INSTANT_PARENTS: tuple[int, ...] = PARENTS + (20, 20, 20, 21, 21, 21, 0, 0)
 
 # Points read straight from one landmark.
 DIRECT: dict[int, str] = {
@@ -46,7 +49,7 @@ DERIVED_WEIGHT = 0.5
 # roles, the wrists use the hand points and the ankles use toe and heel, so that twist is
 # constrained where BlazePose sees it; the feet and hands themselves stay prior-only.
 INSTANT_CHILDREN: dict[int, tuple[int, ...]] = {
-    0: (1, 2, 3), **{j: (c,) for j, c in SINGLE_CHILD.items()}, **MULTI_CHILD,
+    0: (1, 2, 3, *PELVIS_SHOULDERS), **{j: (c,) for j, c in SINGLE_CHILD.items()}, **MULTI_CHILD,
     7: (29, 31), 8: (32, 34), 20: (35, 36, 37), 21: (38, 39, 40),
 }
 
@@ -57,7 +60,7 @@ def instant_children(joint: int) -> tuple[int, ...]:
 
 @dataclass
 class SkeletonObservation:
-    """Observed instant-mode skeleton: points (N, 41, 3) and reliability weights (N, 41) in [0, 1]."""
+    """Observed instant-mode skeleton: points (N, 43, 3) and reliability weights (N, 43) in [0, 1]."""
 
     points: np.ndarray
     weight: np.ndarray
@@ -107,7 +110,7 @@ class DerivationFractions:
 
 def landmarks_to_skeleton(world: np.ndarray, visibility: np.ndarray,
                           fractions: DerivationFractions) -> SkeletonObservation:
-    """Map BlazePose world landmarks (N, 33, 3, metres) and visibility (N, 33) to 41 points.
+    """Map BlazePose world landmarks (N, 33, 3, metres) and visibility (N, 33) to 43 points.
 
     The result is root-relative (pelvis at the origin) in BlazePose's camera-aligned axes.
     """
@@ -133,6 +136,8 @@ def landmarks_to_skeleton(world: np.ndarray, visibility: np.ndarray,
     torso = (vlh, vrh, vls, vrs)
     for point, fraction in zip((0, 3, 6, 9, 12), fractions.torso):
         derive(point, mid_hip + fraction * (mid_shoulder - mid_hip), *torso)
+    derive(PELVIS_SHOULDERS[0], ls, vls)
+    derive(PELVIS_SHOULDERS[1], rs, vrs)
     neck = pts[:, 12]
     derive(13, neck + fractions.collar * (ls - neck), vls, vrs)
     derive(14, neck + fractions.collar * (rs - neck), vls, vrs)
@@ -160,11 +165,11 @@ _HAND_REST_OFFSETS = np.array([
 
 
 def instant_rest_points(rest35: np.ndarray) -> np.ndarray:
-    """Extend a (N, 35, 3) SMPL-frame rest skeleton with the 6 hand points -> (N, 41, 3)."""
+    """Extend a (N, 35, 3) SMPL-frame rest skeleton with hand and shoulder points -> (N, 43, 3)."""
     rest35 = np.asarray(rest35)
     extra = []
     for wrist, elbow, sign in ((20, 18, 1.0), (21, 19, -1.0)):
         forearm = np.linalg.norm(rest35[:, wrist] - rest35[:, elbow], axis=-1)[:, None, None]
         offsets = _HAND_REST_OFFSETS * np.array([sign, 1.0, 1.0])
         extra.append(rest35[:, wrist, None] + forearm * offsets[None])
-    return np.concatenate([rest35, *extra], axis=1)
+    return np.concatenate([rest35, *extra, rest35[:, [16, 17]]], axis=1)

@@ -10,7 +10,7 @@ from propose_backend import posterior as post
 from propose_backend.inference import estimator as estimators
 from propose_backend.inference.errors import InferenceError
 from propose_backend.inference.model_files import CHECKPOINT_NAME, ModelFiles, find_model_files
-from propose_backend.inference.propose_estimator import global_from_local, sample_log_density
+from propose_backend.posterior import global_from_local, sample_log_density
 
 
 def _files(tmp_path: Path, checkpoint: bool) -> ModelFiles:

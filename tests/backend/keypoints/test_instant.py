@@ -27,7 +27,7 @@ def _rest35() -> np.ndarray:
     return layer.rest_points(torch.zeros(1, 10, dtype=torch.float64)).numpy()
 
 
-def _rest41() -> np.ndarray:
+def _instant_rest() -> np.ndarray:
     return instant_rest_points(_rest35())
 
 
@@ -88,7 +88,7 @@ def test_mapping_direct_derived_and_absent_points() -> None:
 
 def test_fractions_put_derived_points_where_the_rest_skeleton_has_them() -> None:
     """Derived from landmarks placed on the rest skeleton itself, the torso points land on it."""
-    rest = _rest41()
+    rest = _instant_rest()
     obs = landmarks_to_skeleton(_landmarks_from(rest), np.ones((1, 33)), FRACTIONS)
     rel = rest - rest[:, :1]
     for point in (0, 3, 6, 9, 12, 15, 13, 14):  # exact along the axis; SMPL's small offsets remain
@@ -104,11 +104,11 @@ def test_swap_left_right() -> None:
 
 
 def test_posterior_recovers_known_rotations_from_synthetic_landmarks() -> None:
-    rest = _rest41()
+    rest = _instant_rest()
     G = _known_pose(1)
     X = _posed(rest, G)
     obs = landmarks_to_skeleton(_landmarks_from(X), np.ones((1, 33)), FRACTIONS)
-    post = instant_posterior(obs, rest)
+    post = instant_posterior(obs, rest, noise_m=0.005)  # exact landmarks: millimetre-level noise
     Gp = post.global_rotmats.numpy()
     # joints pinned by several landmarks: the full rotation comes back (wrists via hand points,
     # ankles via toe + heel)
@@ -124,7 +124,7 @@ def test_posterior_recovers_known_rotations_from_synthetic_landmarks() -> None:
 
 
 def test_low_visibility_raises_uncertainty() -> None:
-    rest = _rest41()
+    rest = _instant_rest()
     X = _posed(rest, _known_pose(2))
     lm = _landmarks_from(X)
     seen = np.ones((1, 33))
