@@ -124,6 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="the person's box in the (first) frame, image pixels")
     est.add_argument("--detector", choices=DETECTORS, default="auto",
                      help="auto: BlazePose, HOG where it finds nobody; full-frame: no detection")
+    est.add_argument("--mirrored", action="store_true",
+                     help="the footage is mirrored (selfie camera): swap the landmarks' left/right labels")
     est.add_argument("--focal-px", type=float, default=None,
                      help="focal length of the footage in pixels (default: the image diagonal, ~53° "
                           "diagonal field of view)")
@@ -189,7 +191,7 @@ def _run_estimate(args: argparse.Namespace) -> int:
     options = EstimateOptions(frames=FrameRange.parse(args.frames) if args.frames else None, bbox=args.bbox,
                               detector=args.detector, samples=max(0, args.samples), batch_size=batch_size,
                               focal_px=args.focal_px, chunk_frames=args.chunk_frames,
-                              redetect_every=args.redetect_every)
+                              redetect_every=args.redetect_every, mirrored=args.mirrored)
     cancel = threading.Event()
 
     def interrupt(_signum, _frame) -> None:

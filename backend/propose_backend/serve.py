@@ -176,6 +176,7 @@ class Service:
             "detector": _field(request, "detector", str, "auto"),
             "focal_px": _field(request, "focal_px", (int, float)),
             "allow_random_weights": _field(request, "allow_random_weights", bool, False),
+            "mirrored": _field(request, "mirrored", bool, False),
         }
         if spec["frames"] is not None:
             try:
@@ -221,7 +222,7 @@ class Service:
                 frames=spec["frames"],
                 bbox=tuple(float(v) for v in spec["bbox"]) if spec["bbox"] else None,
                 detector=spec["detector"], samples=spec["samples"], batch_size=batch_size,
-                focal_px=spec["focal_px"])
+                focal_px=spec["focal_px"], mirrored=spec["mirrored"])
             summary = estimate_file(spec["input"], spec["output"], estimator, options, ticker.update, cancel)
             output = str(summary.output) if summary.output is not None else None
             if summary.cancelled:

@@ -38,6 +38,7 @@ class FrameBatch:
     camera: ImageCamera  # the clip's full-image camera
     num_samples: int  # S, posterior samples wanted per frame
     image_size: tuple[int, int]  # width, height of the source frames
+    mirrored: bool = False  # mirrored footage: detectors' left/right labels are swapped
 
 
 @dataclass

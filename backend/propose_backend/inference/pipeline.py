@@ -46,6 +46,7 @@ class EstimateOptions:
     focal_px: float | None = None
     chunk_frames: int = CHUNK_FRAMES
     redetect_every: int = REDETECT_EVERY
+    mirrored: bool = False  # selfie-style footage: the person's left appears on their left
 
 
 @dataclass
@@ -159,7 +160,8 @@ def _frame_arrays(prepared: list[_Prepared], estimated: dict[str, np.ndarray] | 
 
 
 def _estimate_batch(estimator: Estimator, prepared: list[_Prepared], tracker: PersonTracker,
-                    camera: ImageCamera, num_samples: int, image_size: tuple[int, int]) -> dict[str, np.ndarray] | None:
+                    camera: ImageCamera, options: EstimateOptions,
+                    image_size: tuple[int, int]) -> dict[str, np.ndarray] | None:
     """Run the estimator on the frames that hold a person and tell the tracker where they were."""
     with_person = [p for p in prepared if p.box is not None]
     if not with_person:
@@ -168,8 +170,8 @@ def _estimate_batch(estimator: Estimator, prepared: list[_Prepared], tracker: Pe
         frame_index=np.array([p.index for p in with_person]),
         boxes=np.array([(p.box.cx, p.box.cy, p.box.side) for p in with_person]),
         crops=np.stack([p.crop for p in with_person]) if estimator.needs_crops else None,
-        detections=[p.detection for p in with_person], camera=camera, num_samples=num_samples,
-        image_size=image_size)
+        detections=[p.detection for p in with_person], camera=camera, num_samples=options.samples,
+        image_size=image_size, mirrored=options.mirrored)
     estimated = estimator.estimate(batch)
     ok = estimated.get("valid", np.ones(len(with_person), bool))
     for i, p in enumerate(with_person):
@@ -211,7 +213,7 @@ def estimate_file(input_path: str | Path, output_path: str | Path, estimator: Es
         with ThreadPoolExecutor(CROP_THREADS, thread_name_prefix="propose-crop") as pool:
             for frames in decoder.batches():
                 prepared = _prepare(frames, tracker, estimator.needs_crops, pool)
-                estimated = _estimate_batch(estimator, prepared, tracker, camera, options.samples, footage.image_size)
+                estimated = _estimate_batch(estimator, prepared, tracker, camera, options, footage.image_size)
                 recorder.add(_frame_arrays(prepared, estimated, options.samples, camera))
                 elapsed = time.perf_counter() - estimating_since
                 fps = recorder.frames_done / elapsed if elapsed > 0 else 0.0

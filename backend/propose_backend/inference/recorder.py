@@ -1,7 +1,8 @@
 """Writing a run's results as it goes: chunks while running, one file at the end.
 
-Every `chunk_frames` frames the finished frames go to disk as a chunk (a complete results file
-of its own), so a cancelled or crashed run keeps them; `results.read_results` merges the chunks
+Every `chunk_frames` frames, or every `chunk_seconds` seconds on slow devices, whichever comes
+first, the finished frames go to disk as a chunk (a complete results file of its own), so a
+cancelled or crashed run keeps them and loses at most a few seconds of work; `results.read_results` merges the chunks
 and `finish` turns them into the single results file. The rig's rest geometry is rebuilt at every
 chunk from the per-component median of all valid frames' betas so far (robust to the odd bad
 frame), so the newest chunk always carries the best clip-wide body.
@@ -9,6 +10,7 @@ frame), so the newest chunk always carries the best clip-wide body.
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -17,17 +19,20 @@ import numpy as np
 from .. import results
 
 CHUNK_FRAMES = 256
+CHUNK_SECONDS = 10.0
 
 
 class ResultsRecorder:
     def __init__(self, output: str | Path, clip: dict[str, Any], meta: dict[str, Any],
                  rest_geometry: Callable[[np.ndarray], dict[str, np.ndarray]],
-                 chunk_frames: int = CHUNK_FRAMES) -> None:
+                 chunk_frames: int = CHUNK_FRAMES, chunk_seconds: float = CHUNK_SECONDS) -> None:
         self.output = Path(output)
         self.clip = clip  # fps, image_size
         self.meta = meta
         self.rest_geometry = rest_geometry
         self.chunk_frames = max(1, chunk_frames)
+        self.chunk_seconds = chunk_seconds
+        self._last_flush = time.monotonic()
         self.frames_done = 0
         self.valid_frames = 0
         self._pending: list[dict[str, np.ndarray]] = []
@@ -45,7 +50,8 @@ class ResultsRecorder:
         valid = frames["valid"]
         self.valid_frames += int(valid.sum())
         self._betas.append(frames["betas"][valid])
-        if self._pending_frames >= self.chunk_frames:
+        if (self._pending_frames >= self.chunk_frames
+                or time.monotonic() - self._last_flush >= self.chunk_seconds):
             self.flush()
 
     def clip_betas(self) -> np.ndarray:
@@ -65,6 +71,7 @@ class ResultsRecorder:
         if self._pending_frames:
             results.write_chunk(self.output, self._chunks, self._take_pending())
             self._chunks += 1
+        self._last_flush = time.monotonic()
 
     def finish(self) -> Path | None:
         """Merge everything written into the results file; None when no frame was finished."""

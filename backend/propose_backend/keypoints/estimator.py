@@ -19,7 +19,7 @@ from ..inference.errors import InferenceError
 from ..inference.estimator import EstimatorSettings, FrameBatch
 from ..skeleton import CROP_SIZE
 from .instant import instant_posterior, solve_translation
-from .mapping import BP, DerivationFractions, instant_rest_points, landmarks_to_skeleton
+from .mapping import BP, DerivationFractions, instant_rest_points, landmarks_to_skeleton, swap_left_right
 
 WEIGHTS_LABEL = "BlazePose full (mediapipe 0.10.14 wheel) + analytical posterior (instant mode)"
 
@@ -73,6 +73,8 @@ class KeypointEstimator:
         for k, s in enumerate(seen):
             if s is not None:
                 image[k], world[k] = s
+        if batch.mirrored:  # BlazePose names limbs as if the person were seen, not reflected
+            image, world = swap_left_right(image), swap_left_right(world)
         obs = landmarks_to_skeleton(world, image[..., 2], self.fractions)
         posterior = instant_posterior(obs, np.repeat(self.rest_points, count, axis=0))
         betas = self.betas.expand(count, 10)

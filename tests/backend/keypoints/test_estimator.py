@@ -60,3 +60,21 @@ def test_no_person_in_a_blank_image(tmp_path: Path) -> None:
     cv2.imwrite(str(blank), np.full((240, 320, 3), 128, np.uint8))
     done = _estimate(tmp_path, blank, "--estimator", "keypoints")
     assert done.returncode != 0 and "person" in done.stderr.lower() and "Traceback" not in done.stderr
+
+
+def test_mirrored_footage_swaps_left_and_right(tmp_path: Path, photo: Path) -> None:
+    done = _estimate(tmp_path, photo, "--samples", "0")
+    assert done.returncode == 0, done.stderr
+    plain = read_results(tmp_path / "out.npz")["joints2d"][0]
+    flipped = tmp_path / "selfie.png"
+    cv2.imwrite(str(flipped), cv2.imread(str(photo))[:, ::-1])
+    done = _estimate(tmp_path, flipped, "--samples", "0", "--mirrored")
+    assert done.returncode == 0, done.stderr
+    mirrored = read_results(tmp_path / "out.npz")["joints2d"][0]
+    width = cv2.imread(str(photo)).shape[1]
+    # her left shoulder is seen reflected: still labelled left, at the mirrored position
+    for joint in (16, 17):
+        assert abs(mirrored[joint, 0] - (width - plain[joint, 0])) < 25, joint
+    done = _estimate(tmp_path, flipped, "--samples", "0")  # not told: the labels follow the picture
+    unaware = read_results(tmp_path / "out.npz")["joints2d"][0]
+    assert abs(unaware[16, 0] - mirrored[16, 0]) > 100

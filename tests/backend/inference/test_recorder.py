@@ -1,0 +1,44 @@
+"""Chunked results: chunks are written by frame count or by elapsed time, whichever comes first."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from propose_backend import results
+from propose_backend.inference.recorder import ResultsRecorder
+
+
+def _rest(_betas: np.ndarray) -> dict[str, np.ndarray]:
+    return {"rest_joints": np.zeros((24, 3), np.float32), "rest_vertices": np.zeros((5, 3), np.float32),
+            "faces": np.zeros((2, 3), np.int32), "lbs_weights": np.zeros((5, 24), np.float32)}
+
+
+def _frames(start: int, count: int) -> dict[str, np.ndarray]:
+    frames = results.empty_frames(count, 2)
+    frames["frame_index"][:] = np.arange(start, start + count)
+    return frames
+
+
+def _recorder(tmp_path: Path, **kwargs) -> ResultsRecorder:
+    return ResultsRecorder(tmp_path / "r.npz", {"fps": 25.0, "image_size": (64, 48)}, {"estimator": "test"}, _rest,
+                           **kwargs)
+
+
+def test_slow_runs_write_a_chunk_every_few_seconds(tmp_path: Path) -> None:
+    recorder = _recorder(tmp_path, chunk_frames=1000, chunk_seconds=0.0)
+    recorder.add(_frames(0, 3))
+    recorder.add(_frames(3, 2))
+    chunks = sorted(results.chunk_dir(tmp_path / "r.npz").glob("*.npz"))
+    assert len(chunks) == 2  # a crash now would keep all 5 frames
+    assert results.read_results(tmp_path / "r.npz")["frame_index"].tolist() == [0, 1, 2, 3, 4]
+
+
+def test_fast_runs_chunk_by_frame_count(tmp_path: Path) -> None:
+    recorder = _recorder(tmp_path, chunk_frames=4, chunk_seconds=3600.0)
+    for start in range(0, 6, 2):
+        recorder.add(_frames(start, 2))
+    assert len(list(results.chunk_dir(tmp_path / "r.npz").glob("*.npz"))) == 1  # 4 frames in, 2 pending
+    path = recorder.finish()
+    assert results.read_results(path)["frame_index"].tolist() == list(range(6))
+    assert not results.chunk_dir(tmp_path / "r.npz").exists()
