@@ -1,11 +1,16 @@
 """Speed and accuracy figures for propose_backend.fisher at ProPose's batch size.
 
-Run from the repository root:  PYTHONPATH=backend python backend/benchmarks/bench_fisher.py
+Run from the repository root:  python benchmarks/bench_fisher.py
 Timings are the best of a few repeats on CPU. On a machine shared with other jobs set
 OMP_NUM_THREADS=1: contended OpenMP threads slow the batched calls by up to ~30×. Accuracy uses
 exact references: E[R] = ∇_F log c(F) for the sampler, Monte Carlo for the expected angle.
 """
 from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "backend"))  # run from a checkout
 
 import math
 import time

@@ -7,9 +7,14 @@ whether uncertainty ranks the wrong joints higher (Spearman correlation between 
 rotation error and uncertainty_deg). The renders are of a mannequin, not a person, so the
 figures measure the plumbing and the posterior, not BlazePose's accuracy on real footage.
 
-    python backend/benchmarks/bench_instant.py [--poses 60] [--seed 0]
+    python benchmarks/bench_instant.py [--poses 60] [--seed 0]
 """
 from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "backend"))  # run from a checkout
 
 import argparse
 import time
