@@ -21,9 +21,14 @@ MARKER_TAG = "propose_marker"
 _OCTAHEDRON_FACES = [(0, 2, 1), (0, 3, 2), (0, 4, 3), (0, 1, 4), (5, 1, 2), (5, 2, 3), (5, 3, 4), (5, 4, 1)]
 
 
+def _linear(srgb: tuple[float, float, float]) -> tuple[float, ...]:
+    """Material colours are linear; the palette is given in sRGB like bone colour sets."""
+    return tuple(c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in srgb)
+
+
 def _material(name: str, rgb: tuple[float, float, float]) -> bpy.types.Material:
     material = bpy.data.materials.get(name) or bpy.data.materials.new(name)
-    material.diffuse_color = (*rgb, 1.0)
+    material.diffuse_color = (*_linear(rgb), 1.0)
     return material
 
 
@@ -60,20 +65,24 @@ def _remove(objects: list[bpy.types.Object]) -> None:
 
 
 @contextmanager
-def _workbench(scene: bpy.types.Scene, transparent: bool) -> Iterator[None]:
-    """Workbench with material colours, restoring the scene's render settings afterwards."""
-    render, shading = scene.render, scene.display.shading
+def _workbench(scene: bpy.types.Scene, transparent: bool, light: str = "STUDIO") -> Iterator[None]:
+    """Workbench with material colours and the Standard view transform (so the palette keeps its
+    colours), restoring the scene's render settings afterwards."""
+    render, shading, view = scene.render, scene.display.shading, scene.view_settings
     saved = (render.engine, render.film_transparent, shading.light, shading.color_type,
-             render.image_settings.file_format, render.image_settings.color_mode, render.filepath)
+             render.image_settings.file_format, render.image_settings.color_mode, render.filepath,
+             view.view_transform, view.look)
     render.engine = "BLENDER_WORKBENCH"
     render.film_transparent = transparent
-    shading.light, shading.color_type = "STUDIO", "MATERIAL"
+    shading.light, shading.color_type = light, "MATERIAL"
     render.image_settings.file_format, render.image_settings.color_mode = "PNG", "RGBA"
+    view.view_transform, view.look = "Standard", "None"
     try:
         yield
     finally:
         (render.engine, render.film_transparent, shading.light, shading.color_type,
-         render.image_settings.file_format, render.image_settings.color_mode, render.filepath) = saved
+         render.image_settings.file_format, render.image_settings.color_mode, render.filepath,
+         view.view_transform, view.look) = saved
 
 
 def _render_rgba(scene: bpy.types.Scene, path: Path) -> np.ndarray:
@@ -118,7 +127,7 @@ def render_overlay(rig: bpy.types.Object, footage: Path | None, path: str | Path
         b.hide_render = True  # the footage shows the person; the still shows the skeleton on it
     markers = add_bone_markers(rig, uncertainty.at_frame(rig, scene.frame_current))
     try:
-        with _workbench(scene, transparent=True):
+        with _workbench(scene, transparent=True, light="FLAT"):  # flat: markers show the legend's colours
             layer = _render_rgba(scene, path)
     finally:
         _remove(markers)
