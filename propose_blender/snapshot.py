@@ -187,7 +187,6 @@ def render_ghosts(rig: bpy.types.Object, path: str | Path, spacing: float = 0.9,
         scene.camera = camera
         scene.render.resolution_x, scene.render.resolution_y = resolution
         with _workbench(scene, transparent=False):
-            scene.display.shading.background_type = "VIEWPORT"
             _render_rgba(scene, path)
     finally:
         scene.camera = saved_camera

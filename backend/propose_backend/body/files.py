@@ -102,11 +102,14 @@ def _reconstruct_object(cls: type, base: type, state: object) -> object:
     return cls.__new__(cls)
 
 
+# numpy 2 moved numpy.core to numpy._core (the old name still imports, with a warning); pickles
+# written by either version name either module.
+NUMPY_MULTIARRAY = np.core.multiarray if np.__version__.startswith("1.") else np._core.multiarray
 _NUMPY_GLOBALS = {
-    ("numpy.core.multiarray", "_reconstruct"): np.core.multiarray._reconstruct,
-    ("numpy._core.multiarray", "_reconstruct"): np.core.multiarray._reconstruct,
-    ("numpy.core.multiarray", "scalar"): np.core.multiarray.scalar,
-    ("numpy._core.multiarray", "scalar"): np.core.multiarray.scalar,
+    ("numpy.core.multiarray", "_reconstruct"): NUMPY_MULTIARRAY._reconstruct,
+    ("numpy._core.multiarray", "_reconstruct"): NUMPY_MULTIARRAY._reconstruct,
+    ("numpy.core.multiarray", "scalar"): NUMPY_MULTIARRAY.scalar,
+    ("numpy._core.multiarray", "scalar"): NUMPY_MULTIARRAY.scalar,
     ("numpy", "ndarray"): np.ndarray,
     ("numpy", "dtype"): np.dtype,
 }

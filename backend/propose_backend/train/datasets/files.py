@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ...body.files import safe_unpickle
+from ...body.files import NUMPY_MULTIARRAY, safe_unpickle
 
 
 class DatasetError(RuntimeError):
@@ -25,7 +25,7 @@ class DatasetError(RuntimeError):
 
 # numpy's array reconstruction and plain (non-object) dtypes: enough for annotation arrays.
 _NUMPY_SAFE_GLOBALS = [
-    np.core.multiarray._reconstruct, np.core.multiarray.scalar, np.ndarray, np.dtype,
+    NUMPY_MULTIARRAY._reconstruct, NUMPY_MULTIARRAY.scalar, np.ndarray, np.dtype,
     *{type(np.dtype(code)) for code in "?bhilqBHILQefdgFDGUS"},
 ]
 
