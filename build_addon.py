@@ -27,9 +27,9 @@ EXCLUDED_SUFFIXES = {".pyc", ".pyo", ".orig", ".rej", ".swp"}
 
 
 def _wanted(path: Path, base: Path) -> bool:
-    parts = path.relative_to(base).parts
-    return (path.is_file() and not any(p in EXCLUDED_DIRS or p.endswith(".egg-info") for p in parts)
-            and path.suffix not in EXCLUDED_SUFFIXES and not path.name.startswith("."))
+    parts = path.relative_to(base).parts  # hidden files and hidden folders (.ipynb_checkpoints, ...) stay out
+    return (path.is_file() and path.suffix not in EXCLUDED_SUFFIXES
+            and not any(p in EXCLUDED_DIRS or p.endswith(".egg-info") or p.startswith(".") for p in parts))
 
 
 def _files(base: Path) -> list[Path]:

@@ -65,6 +65,21 @@ def offline_instructions(env: Path) -> str:
             f"and set 'Backend Python' to {env_python(env)}.")
 
 
+def model_folder_problem(folder: str | Path) -> str:
+    """What is wrong with the model files folder setting, or '' (an empty setting is fine).
+
+    A mistyped folder must not pass silently: the backend would fall back to instant mode and the
+    procedural demo body, and the animator would get a plausible-looking but wrong result.
+    """
+    if not folder:
+        return ""
+    path = Path(bpy.path.abspath(str(folder)))
+    if not path.is_dir():
+        return (f"The model files folder '{path}' does not exist. Fix 'Model files' in the add-on "
+                "preferences, or clear it to run without the checkpoint and SMPL files.")
+    return ""
+
+
 def find_model_files(folder: str | Path) -> tuple[Path | None, Path | None]:
     """(checkpoint, body model) found in the model files folder; None for each that is missing."""
     folder = Path(bpy.path.abspath(str(folder))) if folder else None
@@ -179,9 +194,11 @@ class CheckRun:
     def _finish(self, version: dict[str, Any]) -> None:
         devices = ", ".join((self._ready or {}).get("devices") or []) or "unknown"
         checkpoint, body = find_model_files(self.model_folder)
+        problem = model_folder_problem(self.model_folder)
         self.report = [
             f"Backend {version.get('version')} (protocol {version.get('protocol')}) with torch {version.get('torch')}",
             f"CUDA: {'available' if version.get('cuda') else 'not available, the CPU will be used'}; devices: {devices}",
+            *([problem] if problem else []),
             f"Checkpoint: {checkpoint}" if checkpoint else
             "Checkpoint: not found in the model files folder (the backend falls back to keypoint mode)",
             f"Body model: {body}" if body else "Body model: not found (the procedural demo body is used)",

@@ -35,7 +35,7 @@ if __name__ == "__main__" and not __package__:  # `blender --python .../batch.py
 import numpy as np  # noqa: E402
 
 from . import ghosts, importer, preferences, runner, snapshot, uncertainty  # noqa: E402  (relative imports need the package above)
-from .backend_env import find_model_files  # noqa: E402
+from .backend_env import find_model_files, model_folder_problem  # noqa: E402
 from .client import LaunchFailed  # noqa: E402
 
 
@@ -43,8 +43,23 @@ class BatchFailed(RuntimeError):
     """Ends the batch with exit code 1 and this one-line reason."""
 
 
+def _bbox(text: str) -> tuple[float, float, float, float]:
+    try:
+        x, y, w, h = (float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected four numbers x,y,w,h in pixels, got '{text}'") from None
+    if w <= 0 or h <= 0:
+        raise argparse.ArgumentTypeError(f"the box's width and height must be positive, got '{text}'")
+    return x, y, w, h
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # a bad argument is a failure like any other: exit 1, one line
+        raise BatchFailed(f"{message} (see --help)")
+
+
 def _arguments(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="propose_blender.batch", description="ProPose headless batch")
+    parser = _Parser(prog="propose_blender.batch", description="ProPose headless batch")
     parser.add_argument("--input", required=True, type=Path, help="image, video, or a results .npz")
     parser.add_argument("--output", required=True, type=Path, help=".blend file to write")
     parser.add_argument("--fbx", type=Path, help="also export the rig, body and camera as FBX")
@@ -56,7 +71,7 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--estimator", choices=["auto", "propose", "keypoints"],
                         help="propose: the network (needs the checkpoint); keypoints: instant mode")
     parser.add_argument("--frames", help='source frames as "A:B:STEP" (0-based, end exclusive)')
-    parser.add_argument("--bbox", help="person box in pixels as x,y,w,h")
+    parser.add_argument("--bbox", type=_bbox, help="person box in pixels as x,y,w,h")
     parser.add_argument("--model-files", help="folder with the checkpoint and body model")
     parser.add_argument("--allow-random-weights", action="store_true", help="testing only: no checkpoint")
     parser.add_argument("--render", type=Path, help="also render the camera view (bones coloured by uncertainty "
@@ -70,13 +85,17 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
 def _estimate(args: argparse.Namespace) -> tuple[Path, str]:
     """Run the backend; returns the results path and a warning ('' if the run completed)."""
     prefs = preferences.settings()
-    checkpoint, body_model = find_model_files(args.model_files or prefs.model_folder)
+    model_folder = args.model_files or prefs.model_folder
+    problem = model_folder_problem(model_folder)
+    if problem:
+        raise BatchFailed(problem)
+    checkpoint, body_model = find_model_files(model_folder)
     request = runner.EstimateRequest(
         input=args.input, output=args.results or args.output.with_suffix(".npz"),
         samples=prefs.samples if args.samples is None else args.samples, device=args.device or prefs.device,
         frames=args.frames, checkpoint=checkpoint, body_model=body_model,
         allow_random_weights=args.allow_random_weights or prefs.allow_random_weights,
-        bbox=tuple(float(v) for v in args.bbox.split(",")) if args.bbox else None,
+        bbox=args.bbox,
         estimator=args.estimator or prefs.estimator)
     run = runner.EstimateRun(args.python or prefs.python, request)
     try:

@@ -56,7 +56,12 @@ class BackendProcess:
         self._stdout_closed = False
 
     def start(self) -> None:
-        executable = self.python if Path(self.python).is_file() else shutil.which(self.python or "")
+        given = Path(self.python).expanduser() if self.python else None
+        executable = str(given) if given is not None and given.is_file() else shutil.which(self.python or "")
+        if not executable and given is not None and given.is_dir():
+            raise LaunchFailed(
+                f"Backend Python '{self.python}' is a folder. Set 'Backend Python' in the add-on preferences to "
+                "the interpreter inside it (bin/python, or Scripts\\python.exe on Windows).")
         if not executable:
             raise LaunchFailed(
                 f"Backend Python '{self.python or '(not set)'}' does not exist. Press 'Set up backend' in the "

@@ -7,6 +7,7 @@ the same job runs to its end in a loop. Either way, only the main thread touches
 
 import tempfile
 import time
+import traceback
 from pathlib import Path
 
 import bpy
@@ -41,6 +42,12 @@ def stop_all_jobs() -> None:
     _live_jobs.clear()
 
 
+def _forget(job) -> None:
+    """Stop tracking `job`; unregister() may already have stopped and forgotten it."""
+    if job in _live_jobs:
+        _live_jobs.remove(job)
+
+
 class _JobOperator:
     """Mix-in: drive a job (start / step / done / cancel / close) modally or, headless, in a loop."""
 
@@ -71,7 +78,7 @@ class _JobOperator:
 
     def _end(self, context: bpy.types.Context, job) -> set[str]:
         job.close()
-        _live_jobs.remove(job)
+        _forget(job)
         state = context.window_manager.propose
         state.running, state.cancel_requested, state.status = False, False, ""
         if job.error:
@@ -108,29 +115,49 @@ class _JobOperator:
                 return {"RUNNING_MODAL"}
         if event.type != "TIMER":
             return {"PASS_THROUGH"}
-        self._job.step()
-        state.status = self._job.status
-        fraction = getattr(getattr(self._job, "progress", None), "fraction", 0.0)
-        state.progress = fraction
-        context.window_manager.progress_update(int(fraction * 100))
-        _redraw(context)
-        if not self._job.done:
-            return {"PASS_THROUGH"}
-        self._stop_timer(context)
-        result = self._end(context, self._job)
-        _redraw(context)
-        return result
+        try:
+            self._job.step()
+            state.status = self._job.status
+            fraction = getattr(getattr(self._job, "progress", None), "fraction", 0.0)
+            state.progress = fraction
+            context.window_manager.progress_update(int(fraction * 100))
+            _redraw(context)
+            if not self._job.done:
+                return {"PASS_THROUGH"}
+            self._stop_timer(context)
+            return self._end(context, self._job)
+        except Exception as exc:  # noqa: BLE001 - a bug must not leave the timer and "running" behind
+            return self._crashed(context, exc)
+        finally:
+            _redraw(context)
+
+    def _crashed(self, context: bpy.types.Context, exc: Exception) -> set[str]:
+        """An unexpected error while driving the job: clean up, say it in words, keep the trace in the console."""
+        traceback.print_exc()
+        if self._timer is not None:
+            self._stop_timer(context)
+        self._job.cancel()
+        self._job.close()
+        _forget(self._job)
+        state = context.window_manager.propose
+        state.running, state.cancel_requested, state.status = False, False, ""
+        state.last_error = (f"ProPose stopped because of an unexpected error: {exc or type(exc).__name__}\n"
+                            "The full report is in Blender's system console; please include it in a bug report.")
+        self.report({"ERROR"}, state.last_error.splitlines()[0])
+        return {"CANCELLED"}
 
     def cancel(self, context: bpy.types.Context) -> None:
         """Blender ends modal operators on file load or quit: stop the backend, import nothing."""
-        self._stop_timer(context)
+        if self._timer is not None:
+            self._stop_timer(context)
         self._job.cancel()
         self._job.close()
-        _live_jobs.remove(self._job)
+        _forget(self._job)
         context.window_manager.propose.running = False
 
     def _stop_timer(self, context: bpy.types.Context) -> None:
         context.window_manager.event_timer_remove(self._timer)
+        self._timer = None
         context.window_manager.progress_end()
 
 
@@ -146,7 +173,7 @@ class PROPOSE_OT_run(_JobOperator, bpy.types.Operator):
 
     bl_idname = "propose.run"
     bl_label = "Run ProPose"
-    bl_options = {"REGISTER"}
+    bl_options = {"REGISTER", "UNDO"}  # the import is one undo step, not folded into the next one
 
     def make_job(self, context: bpy.types.Context) -> runner.EstimateRun | None:
         settings = context.scene.propose
@@ -155,6 +182,10 @@ class PROPOSE_OT_run(_JobOperator, bpy.types.Operator):
             self.report({"ERROR"}, "Pick an image or a video first (the Footage field in the ProPose panel).")
             return None
         prefs = preferences.settings(context)
+        problem = backend_env.model_folder_problem(prefs.model_folder)
+        if problem:
+            self.report({"ERROR"}, problem)
+            return None
         checkpoint, body_model = backend_env.find_model_files(prefs.model_folder)
         request = runner.EstimateRequest(
             input=footage, output=results_path(footage), samples=prefs.samples, device=prefs.device,

@@ -60,3 +60,23 @@ def test_batch_runs_as_a_module_and_fails_with_one_line(results_file, tmp_path):
                             cwd=ROOT, capture_output=True, text=True, timeout=120)
     reason = [line for line in failed.stderr.splitlines() if line.startswith("propose batch failed")]
     assert failed.returncode == 1 and len(reason) == 1 and "missing.mp4" in reason[0]
+
+
+def test_zip_leaves_out_hidden_folders(tmp_path):
+    (tmp_path / ".ipynb_checkpoints").mkdir()
+    (tmp_path / ".ipynb_checkpoints" / "rig-checkpoint.py").write_text("")
+    (tmp_path / "rig.py").write_text("")
+    assert [p.name for p in build_addon._files(tmp_path)] == ["rig.py"]
+
+
+def test_batch_refuses_a_missing_model_folder_and_a_bad_box(tmp_path):
+    from propose_blender import batch
+
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"not decoded: the checks come before the backend starts")
+    common = ["--input", str(clip), "--output", str(tmp_path / "a.blend")]
+    with pytest.raises(batch.BatchFailed, match="model files folder .*does not exist"):
+        batch.run([*common, "--model-files", str(tmp_path / "typo")])
+    with pytest.raises(batch.BatchFailed, match="--bbox.*four numbers"):
+        batch.run([*common, "--bbox", "10,20,30"])
+    assert not (tmp_path / "a.blend").exists()
