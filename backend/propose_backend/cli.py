@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import logging
+import math
 import os
 import signal
 import sys
@@ -27,9 +28,9 @@ class ProgressPrinter:
 
     LINE_INTERVAL_S = 5.0
 
-    def __init__(self, stream=sys.stderr) -> None:
-        self.stream = stream
-        self.tty = stream.isatty()
+    def __init__(self, stream=None) -> None:
+        self.stream = stream or sys.stderr  # looked up now: sys.stderr may have been replaced since import
+        self.tty = self.stream.isatty()
         self._last = 0.0
         self._bar_open = False
 
@@ -64,8 +65,8 @@ def _bbox(text: str) -> tuple[float, float, float, float]:
         x, y, w, h = (float(v) for v in text.split(","))
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{text}' is not x,y,w,h (four numbers, e.g. 100,50,300,600)") from None
-    if w <= 0 or h <= 0:
-        raise argparse.ArgumentTypeError("the box width and height must be positive")
+    if not all(math.isfinite(v) for v in (x, y, w, h)) or w <= 0 or h <= 0:
+        raise argparse.ArgumentTypeError("the box must be four finite numbers with a positive width and height")
     return (x, y, w, h)
 
 
@@ -74,6 +75,23 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
     return value
+
+
+def _focal(text: str) -> float:
+    value = float(text)
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError("the focal length must be a number of pixels above 0")
+    return value
+
+
+def _frames(text: str):
+    from .inference import InferenceError
+    from .inference.footage import FrameRange
+
+    try:
+        return FrameRange.parse(text)
+    except InferenceError as exc:
+        raise argparse.ArgumentTypeError(exc.message) from None
 
 
 def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
@@ -119,14 +137,15 @@ def build_parser() -> argparse.ArgumentParser:
     est.add_argument("--batch-size", type=_positive, default=None,
                      help="frames per network pass (default 32 on CUDA, 1 on CPU); smaller batches "
                           "follow fast motion more closely")
-    est.add_argument("--frames", metavar="A:B:STEP", help="video frame range, Python slice rules (e.g. 0:300:2)")
+    est.add_argument("--frames", type=_frames, metavar="A:B:STEP",
+                     help="video frame range, Python slice rules (e.g. 0:300:2)")
     est.add_argument("--bbox", type=_bbox, metavar="X,Y,W,H",
                      help="the person's box in the (first) frame, image pixels")
     est.add_argument("--detector", choices=DETECTORS, default="auto",
                      help="auto: BlazePose, HOG where it finds nobody; full-frame: no detection")
     est.add_argument("--mirrored", action="store_true",
                      help="the footage is mirrored (selfie camera): swap the landmarks' left/right labels")
-    est.add_argument("--focal-px", type=float, default=None,
+    est.add_argument("--focal-px", type=_focal, default=None,
                      help="focal length of the footage in pixels (default: the image diagonal, ~53° "
                           "diagonal field of view)")
     est.add_argument("--chunk-frames", type=_positive, default=CHUNK_FRAMES,
@@ -183,12 +202,11 @@ def _run_estimate(args: argparse.Namespace) -> int:
     from .inference import EstimateOptions
     from .inference.device import resolve_device
     from .inference.estimator import RANDOM_WEIGHTS_WARNING
-    from .inference.footage import FrameRange
     from .inference.jobs import plan_jobs, run_jobs, worker_devices
 
     jobs = plan_jobs(args.input, args.output)
     batch_size = args.batch_size or (32 if resolve_device(args.device).type == "cuda" else 1)
-    options = EstimateOptions(frames=FrameRange.parse(args.frames) if args.frames else None, bbox=args.bbox,
+    options = EstimateOptions(frames=args.frames, bbox=args.bbox,
                               detector=args.detector, samples=max(0, args.samples), batch_size=batch_size,
                               focal_px=args.focal_px, chunk_frames=args.chunk_frames,
                               redetect_every=args.redetect_every, mirrored=args.mirrored)
@@ -199,7 +217,6 @@ def _run_estimate(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGINT, signal.default_int_handler)  # a second Ctrl-C stops at once
         _warn("interrupted: finishing the current batch and writing the frames done so far")
 
-    signal.signal(signal.SIGINT, interrupt)
     printer = ProgressPrinter()
     startup: list[str] = []
 
@@ -221,10 +238,14 @@ def _run_estimate(args: argparse.Namespace) -> int:
         print(f"{outcome.job.input}: {state} {summary.frames} frames ({summary.valid_frames} with a person) "
               f"in {summary.seconds:.1f} s -> {where}", file=sys.stderr, flush=True)
 
-    outcomes = run_jobs(jobs, args.estimator, _settings(args, batch_size), options, args.allow_random_weights,
-                        devices=worker_devices(args.device, len(jobs)),
-                        progress=lambda job, p: printer(job.input.name, p), cancel=cancel,
-                        on_loaded=loaded, on_finished=finished)
+    previous_handler = signal.signal(signal.SIGINT, interrupt)
+    try:
+        outcomes = run_jobs(jobs, args.estimator, _settings(args, batch_size), options, args.allow_random_weights,
+                            devices=worker_devices(args.device, len(jobs)),
+                            progress=lambda job, p: printer(job.input.name, p), cancel=cancel,
+                            on_loaded=loaded, on_finished=finished)
+    finally:
+        signal.signal(signal.SIGINT, previous_handler)  # main() may be called again from Python
     if RANDOM_WEIGHTS_WARNING in startup:
         _warn(RANDOM_WEIGHTS_WARNING)  # once more, after the results, so it cannot scroll away
     if cancel.is_set():

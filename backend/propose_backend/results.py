@@ -16,6 +16,7 @@ import os
 import shutil
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -137,9 +138,11 @@ def _load_one(path: Path) -> dict[str, Any]:
     try:
         with np.load(path, allow_pickle=False) as npz:
             data = {k: npz[k] for k in npz.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+        data["meta"] = json.loads(str(data["meta"])) if "meta" in data else {}
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError, zlib.error) as exc:  # JSON errors are ValueErrors
         raise ResultsError(f"{path} is not a readable results file ({exc}).") from exc
-    data["meta"] = json.loads(str(data["meta"])) if "meta" in data else {}
+    if not isinstance(data["meta"], dict):
+        raise ResultsError(f"{path} is not a readable results file (its meta is not a JSON object).")
     validate(data, str(path))
     return data
 
@@ -159,12 +162,14 @@ def merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
 def read_results(path: str | Path) -> dict[str, Any]:
     """Read a results file, or the finished chunks of an unfinished or interrupted run."""
     path = Path(path)
-    chunks = sorted(chunk_dir(path).glob("[0-9]*.npz"))
-    if path.is_file() and not chunks:
-        return _load_one(path)
-    if not chunks:
-        raise ResultsError(f"no results at {path} (and no chunks of an unfinished run in {chunk_dir(path)}).")
-    return merge([_load_one(c) for c in chunks])
+    if chunk_dir(path).is_dir():  # a run is writing (or was writing) this output: only its frames count
+        chunks = sorted(chunk_dir(path).glob("[0-9]*.npz"))
+        if not chunks:
+            raise ResultsError(f"the run writing {path} has not finished any frame yet (or stopped before it did).")
+        return merge([_load_one(c) for c in chunks])
+    if not path.is_file():
+        raise ResultsError(f"no results at {path}.")
+    return _load_one(path)
 
 
 def finalize(path: str | Path) -> Path:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import math
 import os
 import socket
 import sys
@@ -94,11 +95,21 @@ class Service:
         self._job: tuple[str, threading.Thread, threading.Event] | None = None
         self._job_lock = threading.Lock()
         self._cached: tuple[tuple, Estimator, list[str]] | None = None
+        self._client_gone = False
 
     def send(self, event: dict) -> None:
+        """Write one event. Once the client has gone (closed pipe or socket) events are dropped, so that
+        a running job still finishes and writes its results instead of failing on a progress event."""
+        line = json.dumps(event) + "\n"
         with self._write_lock:
-            self._out.write(json.dumps(event) + "\n")
-            self._out.flush()
+            if self._client_gone:
+                return
+            try:
+                self._out.write(line)
+                self._out.flush()
+            except (OSError, ValueError) as exc:  # ValueError: the stream was closed
+                self._client_gone = True
+                log.warning("the client has gone (%s); events are no longer sent", exc)
 
     def _error(self, job_id: Any, kind: str, message: str) -> None:
         self.send({"type": "error", "id": job_id, "kind": kind, "message": message})
@@ -188,8 +199,11 @@ class Service:
         if spec["batch_size"] is not None and spec["batch_size"] < 1:
             raise _BadRequest("'batch_size' must be at least 1")
         if spec["bbox"] is not None and (len(spec["bbox"]) != 4 or not all(
-                isinstance(v, (int, float)) and not isinstance(v, bool) for v in spec["bbox"])):
-            raise _BadRequest("'bbox' must be [x, y, w, h], four numbers in image pixels")
+                isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in spec["bbox"])
+                or min(spec["bbox"][2:]) <= 0):
+            raise _BadRequest("'bbox' must be [x, y, w, h], four numbers in image pixels with w and h above 0")
+        if spec["focal_px"] is not None and not (math.isfinite(spec["focal_px"]) and spec["focal_px"] > 0):
+            raise _BadRequest("'focal_px' must be a number of pixels above 0")
         if spec["estimator"] not in ESTIMATORS:
             raise _BadRequest(f"'estimator' must be one of {', '.join(ESTIMATORS)}")
         if spec["detector"] not in DETECTORS:
@@ -205,7 +219,7 @@ class Service:
         key = (name, files.checkpoint, files.body_model, spec["device"], batch_size)
         if self._cached is not None and self._cached[0] == key:
             return self._cached[1], self._cached[2]
-        self._cached = None  # free the old model before loading another
+        self._drop_estimator()  # free the old model before loading another
         ticker.update(Progress("loading_model", 0, None, 0.0, None, f"loading the {name} estimator"))
         settings = EstimatorSettings(files, device=spec["device"], batch_size=batch_size)
         estimator, warnings = open_estimator(name, settings, spec["allow_random_weights"])
@@ -247,6 +261,11 @@ class Service:
             self._job = None
             self.send(final)
 
+    def _drop_estimator(self) -> None:
+        if self._cached is not None:
+            estimator, self._cached = self._cached[1], None
+            estimator.close()
+
     def finish(self) -> None:
         """Cancel a running job and wait for its final event (shutdown and end of input)."""
         with self._job_lock:
@@ -254,6 +273,7 @@ class Service:
         if job is not None:
             job[2].set()
             job[1].join()
+        self._drop_estimator()
 
     def serve(self, lines: Iterable[str]) -> int:
         self.send({"type": "ready", "version": __version__, "protocol": PROTOCOL_VERSION,

@@ -127,3 +127,27 @@ def test_convert_body(no_model_files: Path, tmp_path: Path) -> None:
     np.testing.assert_array_equal(converted.faces, body.faces)
     run = _cli(["convert-body", str(tmp_path / "nope.pkl"), str(tmp_path / "x.npz")], no_model_files)
     assert run.returncode == 1 and "nope.pkl" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_bad_option_values_are_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    """Exit status 2 and argparse's one line, before anything is loaded."""
+    from propose_backend import cli
+
+    for extra, words in [(["--frames", "10:5"], "selects no frames"), (["--frames", "a:b"], "whole numbers"),
+                         (["--focal-px", "0"], "above 0"), (["--focal-px", "nan"], "above 0"),
+                         (["--bbox", "nan,0,10,10"], "finite")]:
+        with pytest.raises(SystemExit) as exited:
+            cli.main(["estimate", "--input", "clip.mp4", *extra])
+        assert exited.value.code == 2, extra
+        assert words in capsys.readouterr().err, extra
+
+
+def test_estimate_restores_the_interrupt_handler(monkeypatch, tmp_path: Path) -> None:
+    """main() called from Python must not leave its Ctrl-C handler (bound to a finished run) behind."""
+    from propose_backend import cli
+    from propose_backend.inference import jobs
+
+    monkeypatch.setattr(jobs, "run_jobs", lambda *args, **kwargs: [])
+    before = signal.getsignal(signal.SIGINT)
+    assert cli.main(["estimate", "--input", str(tmp_path / "a.png"), "--device", "cpu"]) == 0
+    assert signal.getsignal(signal.SIGINT) is before

@@ -75,3 +75,27 @@ def test_missing_and_corrupt_files(tmp_path: Path) -> None:
     (tmp_path / "bad.npz").write_bytes(b"not a zip")
     with pytest.raises(results.ResultsError, match="not a readable results file"):
         results.read_results(tmp_path / "bad.npz")
+
+
+def test_damaged_files_are_results_errors_not_crashes(tmp_path: Path) -> None:
+    """What the add-on catches is ResultsError: bad meta or damaged compressed data must become one."""
+    data = _clip_part(range(3))
+    path = results.write_results(tmp_path / "meta.npz", data)
+    arrays = dict(np.load(path, allow_pickle=False))
+    arrays["meta"] = np.array("{not json")
+    np.savez(path, **arrays)
+    with pytest.raises(results.ResultsError, match="not a readable results file"):
+        results.read_results(path)
+    arrays["meta"] = np.array("[1, 2]")
+    np.savez(path, **arrays)
+    with pytest.raises(results.ResultsError, match="meta"):
+        results.read_results(path)
+
+    data["lbs_weights"] = np.random.default_rng(0).normal(size=(10, 24))  # a compressed member to damage
+    path = results.write_results(tmp_path / "damaged.npz", data)
+    raw = bytearray(path.read_bytes())
+    start = raw.index(b"lbs_weights.npy") + 60  # inside that member's deflate stream: a zlib.error
+    raw[start:start + 8] = b"\xff" * 8
+    path.write_bytes(bytes(raw))
+    with pytest.raises(results.ResultsError, match="not a readable results file"):
+        results.read_results(path)

@@ -12,10 +12,13 @@ import time
 from pathlib import Path
 
 import cv2
+import numpy as np
 import pytest
 
 from propose_backend import results
+from propose_backend import serve as serve_module
 from propose_backend.bench import write_demo_clip
+from propose_backend.inference.estimator import ESTIMATED_FIELDS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -167,3 +170,130 @@ def test_socket_mode_is_local_only(model_files: Path) -> None:
     finally:
         if backend.process.poll() is None:
             backend.process.kill()
+
+
+# --- the service in-process, with a trivially fast estimator ------------------------------------
+
+class _Client:
+    """The client's end of the event stream; with `break_after`, the pipe breaks after that many events."""
+
+    def __init__(self, break_after: int | None = None) -> None:
+        self.events: list[dict] = []
+        self.break_after = break_after
+        self._changed = threading.Condition()
+
+    def write(self, text: str) -> None:
+        if self.break_after is not None and len(self.events) >= self.break_after:
+            raise BrokenPipeError(32, "Broken pipe")
+        with self._changed:
+            self.events.append(json.loads(text))
+            self._changed.notify_all()
+
+    def flush(self) -> None:
+        pass
+
+    def wait_for(self, kind: str, job_id: str, timeout: float = 60) -> dict:
+        def found() -> dict | None:
+            return next((e for e in self.events if e["type"] == kind and e.get("id") == job_id), None)
+
+        with self._changed:
+            assert self._changed.wait_for(found, timeout), self.events
+            return found()
+
+
+class _StubEstimator:
+    name, needs_crops, needs_landmarks = "stub", False, False
+
+    def __init__(self, started: threading.Event, delay_s: float) -> None:
+        self.started, self.delay_s, self.closed = started, delay_s, False
+
+    def describe(self) -> dict[str, str]:
+        return {"weights": "none", "body_model": "none"}
+
+    def estimate(self, batch) -> dict:
+        self.started.set()
+        time.sleep(self.delay_s)
+        count = len(batch.frame_index)
+        frames = results.empty_frames(count, batch.num_samples)
+        frames["rotmats"][:] = np.eye(3)
+        frames["transl"][:] = (0, 0, 5)
+        frames["joints3d"][:, :, 1] = np.linspace(-0.5, 0.5, 35)
+        frames["joints2d"][:] = batch.camera.project(frames["joints3d"] + frames["transl"][:, None])
+        return {name: frames[name] for name in ESTIMATED_FIELDS}
+
+    def rest_geometry(self, betas) -> dict:
+        return {"rest_joints": np.zeros((24, 3)), "rest_vertices": np.zeros((8, 3)),
+                "faces": np.zeros((4, 3), np.int32), "lbs_weights": np.zeros((8, 24))}
+
+    def close(self) -> None:
+        self.closed = True
+
+
+@pytest.fixture
+def stub_service(monkeypatch, model_files: Path, tmp_path: Path):
+    """Loaded estimators (stubs) and a request builder for a 20-frame clip."""
+    monkeypatch.setenv("PROPOSE_MODEL_FILES", str(model_files))
+    loaded: list[_StubEstimator] = []
+    started = threading.Event()
+
+    def open_stub(name, settings, allow_random_weights=False):
+        loaded.append(_StubEstimator(started, delay_s=0.05))
+        return loaded[-1], []
+
+    monkeypatch.setattr(serve_module, "open_estimator", open_stub)
+    clip = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 25, (64, 48))
+    for i in range(20):
+        writer.write(np.full((48, 64, 3), 5 * i, np.uint8))
+    writer.release()
+
+    def request(job_id: str, **fields) -> str:
+        return json.dumps({"type": "estimate", "id": job_id, "input": str(clip),
+                           "output": str(tmp_path / f"{job_id}.npz"),
+                           "estimator": "propose", "allow_random_weights": True, "detector": "full-frame",
+                           "device": "cpu", "samples": 0, **fields})
+
+    return loaded, started, request
+
+
+def test_a_job_keeps_its_frames_when_the_client_goes_away(stub_service, tmp_path: Path) -> None:
+    """The add-on dies: its pipe breaks, then input ends. The job must still write what it finished."""
+    _, started, request = stub_service
+    client = _Client(break_after=2)  # ready and accepted reach it; then the pipe is broken
+
+    def requests():
+        yield request("j")
+        assert started.wait(60)
+        # end of input: the service cancels the job and waits for it
+
+    assert serve_module.Service(client).serve(requests()) == 0
+    assert (tmp_path / "j.npz").is_file() and not results.chunk_dir(tmp_path / "j.npz").exists()
+    assert 1 <= len(results.read_results(tmp_path / "j.npz")["frame_index"]) <= 20
+
+
+def test_a_replaced_model_is_closed_and_an_unchanged_one_reused(stub_service) -> None:
+    loaded, _, request = stub_service
+    client = _Client()
+
+    def requests():
+        for job_id, batch_size in (("a", 1), ("b", 1), ("c", 2)):
+            yield request(job_id, batch_size=batch_size)
+            client.wait_for("result", job_id)
+
+    assert serve_module.Service(client).serve(requests()) == 0
+    assert len(loaded) == 2, "job b must reuse job a's model"
+    assert loaded[0].closed and loaded[1].closed  # replaced by job c; closed at the end of the service
+    assert [e["phase"] for e in client.events if e["type"] == "progress"].count("loading_model") == 2
+
+
+def test_nonsense_camera_and_box_values_are_bad_requests(stub_service) -> None:
+    loaded, _, request = stub_service
+    client = _Client()
+    service = serve_module.Service(client)
+    for fields, words in [({"focal_px": 0}, "focal_px"), ({"focal_px": -35.0}, "focal_px"),
+                          ({"focal_px": float("inf")}, "focal_px"), ({"bbox": [0, 0, 0, 10]}, "bbox"),
+                          ({"bbox": [0, 0, float("nan"), 10]}, "bbox")]:
+        service.handle(request("v", **fields))
+        assert client.events[-1]["type"] == "error" and client.events[-1]["kind"] == "bad_request", fields
+        assert words in client.events[-1]["message"]
+    assert not loaded

@@ -76,6 +76,10 @@ class Estimator(Protocol):
         """The rig's clip fields for one set of betas (10,): rest_joints, rest_vertices, faces, lbs_weights."""
         ...
 
+    def close(self) -> None:
+        """Release what the estimator holds beyond memory (MediaPipe graphs and their threads)."""
+        ...
+
 
 def _keypoints_factory() -> Callable[[EstimatorSettings], Estimator] | None:
     """`propose_backend.keypoints.create_estimator`, or None while that module does not provide it."""

@@ -31,6 +31,11 @@ class FrameRange:
     stop: int | None = None
     step: int = 1
 
+    def __post_init__(self) -> None:
+        if self.stop is not None and self.stop <= self.start:
+            raise InferenceError("bad_request", f"frame range {self.start}:{self.stop} selects no frames; "
+                                                "STOP must be greater than START.")
+
     @classmethod
     def parse(cls, text: str) -> "FrameRange":
         """Parse "A:B:STEP" (each part optional: "100:", ":500", "::2", "10:20")."""

@@ -83,6 +83,8 @@ def _run_one(estimator: Estimator, job: Job, options: EstimateOptions,
         return Outcome(job, summary=estimate_file(job.input, job.output, estimator, options, progress, cancel))
     except InferenceError as exc:
         return Outcome(job, error=exc)
+    except OSError as exc:  # e.g. the disk filled up: this input failed, the next may still run
+        return Outcome(job, error=InferenceError("bad_request", f"{exc.filename or job.output}: {exc.strerror or exc}"))
 
 
 # --- worker processes (one per GPU) -------------------------------------------------------------
@@ -126,12 +128,15 @@ def run_jobs(jobs: list[Job], requested: str, settings: EstimatorSettings, optio
         if on_loaded:
             on_loaded(warnings)
         outcomes = []
-        for job in jobs:
-            if cancel is not None and cancel.is_set():
-                break
-            report = (lambda p, job=job: progress(job, p)) if progress else None
-            outcomes.append(_run_one(estimator, job, options, report, cancel))
-            finished(outcomes[-1])
+        try:
+            for job in jobs:
+                if cancel is not None and cancel.is_set():
+                    break
+                report = (lambda p, job=job: progress(job, p)) if progress else None
+                outcomes.append(_run_one(estimator, job, options, report, cancel))
+                finished(outcomes[-1])
+        finally:
+            estimator.close()
         return outcomes
     name = choose_estimator(requested, settings.files, allow_random_weights)  # fail here, not in every worker
     if on_loaded:

@@ -197,14 +197,14 @@ def estimate_file(input_path: str | Path, output_path: str | Path, estimator: Es
     footage = open_footage(input_path, options.frames)
     width, height = footage.image_size
     camera = ImageCamera.for_image(width, height, options.focal_px)
+    meta = {"estimator": estimator.name, **estimator.describe(), "source": str(Path(input_path).resolve()),
+            "created_by": f"propose-backend {__version__}"}
+    recorder = ResultsRecorder(output_path, {"fps": footage.fps, "image_size": (width, height)}, meta,
+                               estimator.rest_geometry, options.chunk_frames)  # fails now if it cannot write
     every_frame = estimator.needs_landmarks or options.detector == "full-frame"
     detector = make_detector(options.detector, every_frame=every_frame and footage.kind == "video")
     tracker = PersonTracker(detector, every_frame=every_frame, redetect_every=options.redetect_every,
                             seed_box=options.bbox)
-    meta = {"estimator": estimator.name, **estimator.describe(), "source": str(Path(input_path).resolve()),
-            "created_by": f"propose-backend {__version__}"}
-    recorder = ResultsRecorder(output_path, {"fps": footage.fps, "image_size": (width, height)}, meta,
-                               estimator.rest_geometry, options.chunk_frames)
     decoder = _Decoder(footage, options.batch_size)
     decoder.start()
     cancelled = False
@@ -212,17 +212,17 @@ def estimate_file(input_path: str | Path, output_path: str | Path, estimator: Es
     try:
         with ThreadPoolExecutor(CROP_THREADS, thread_name_prefix="propose-crop") as pool:
             for frames in decoder.batches():
+                if cancel.is_set():  # checked before each batch: a cancel during model loading keeps nothing
+                    cancelled = True
+                    break
                 prepared = _prepare(frames, tracker, estimator.needs_crops, pool)
                 estimated = _estimate_batch(estimator, prepared, tracker, camera, options, footage.image_size)
                 recorder.add(_frame_arrays(prepared, estimated, options.samples, camera))
                 elapsed = time.perf_counter() - estimating_since
                 fps = recorder.frames_done / elapsed if elapsed > 0 else 0.0
                 total = footage.frame_count
-                eta = (total - recorder.frames_done) / fps if total is not None and fps > 0 else None
+                eta = max(0.0, total - recorder.frames_done) / fps if total is not None and fps > 0 else None
                 report(Progress("estimating", recorder.frames_done, total, fps, eta))
-                if cancel.is_set():
-                    cancelled = True
-                    break
     except BaseException:
         recorder.flush()  # keep what was finished, even when failing
         raise

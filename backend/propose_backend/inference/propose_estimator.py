@@ -105,6 +105,9 @@ class ProPoseEstimator:
                 "faces": body.faces.astype(np.int32),
                 "lbs_weights": body.lbs_weights.cpu().numpy()}
 
+    def close(self) -> None:
+        pass  # memory only: freed with the estimator
+
 
 def load_propose_estimator(settings: EstimatorSettings) -> ProPoseEstimator:
     """Load the network and body model onto the device, with user-facing errors for bad files."""

@@ -10,6 +10,7 @@ frame), so the newest chunk always carries the best clip-wide body.
 from __future__ import annotations
 
 import shutil
+import tempfile
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -17,9 +18,23 @@ from typing import Any, Callable
 import numpy as np
 
 from .. import results
+from .errors import InferenceError
 
 CHUNK_FRAMES = 256
 CHUNK_SECONDS = 10.0
+
+
+def _check_writable(output: Path) -> None:
+    """Fail before any work is done when the results cannot be written to `output`."""
+    try:
+        if output.is_dir():
+            raise IsADirectoryError(f"{output} is a folder")
+        output.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=output.parent):
+            pass
+    except OSError as exc:
+        raise InferenceError("bad_request", f"The results cannot be written to {output} "
+                                            f"({exc.strerror or exc}); choose another output path.") from exc
 
 
 class ResultsRecorder:
@@ -39,7 +54,11 @@ class ResultsRecorder:
         self._pending_frames = 0
         self._chunks = 0
         self._betas: list[np.ndarray] = []
-        shutil.rmtree(results.chunk_dir(self.output), ignore_errors=True)  # leftovers of an older run
+        _check_writable(self.output)
+        # Leftovers of an older run go; the empty chunk folder marks this run as in progress, so a
+        # reader never mistakes an older results file at the same path for this run's frames.
+        shutil.rmtree(results.chunk_dir(self.output), ignore_errors=True)
+        results.chunk_dir(self.output).mkdir(parents=True, exist_ok=True)
 
     def add(self, frames: dict[str, np.ndarray]) -> None:
         """Append consecutive frames (every per-frame field); writes a chunk when enough are pending."""
@@ -76,7 +95,9 @@ class ResultsRecorder:
     def finish(self) -> Path | None:
         """Merge everything written into the results file; None when no frame was finished."""
         if not self._chunks:  # a short run: straight into the results file, no chunk round trip
-            return results.write_results(self.output, self._take_pending()) if self._pending_frames else None
+            written = results.write_results(self.output, self._take_pending()) if self._pending_frames else None
+            self.discard()
+            return written
         self.flush()
         return results.finalize(self.output)
 

@@ -111,6 +111,12 @@ class KeypointEstimator:
                 "faces": layer.faces.astype(np.int32),
                 "lbs_weights": layer.lbs_weights.numpy().astype(np.float32)}
 
+    def close(self) -> None:
+        """Close the crop BlazePose graph (MediaPipe keeps its threads until closed)."""
+        if self._crop_pose is not None:
+            self._crop_pose.close()
+            self._crop_pose = None
+
 
 def create_estimator(settings: EstimatorSettings) -> KeypointEstimator:
     """Entry point the pipeline looks up (inference.estimator._keypoints_factory)."""

@@ -131,3 +131,14 @@ def test_long_video_is_streamed_not_held(tmp_path: Path) -> None:
         tracemalloc.stop()
     assert count == 3000
     assert peak < 50 * frame_bytes, f"peak {peak / 1e6:.1f} MB while reading"
+
+
+def test_an_empty_frame_range_is_refused_not_read_as_one_frame(tmp_path: Path) -> None:
+    for text in ("10:10", "10:5", ":0"):
+        with pytest.raises(InferenceError) as caught:
+            FrameRange.parse(text)
+        assert caught.value.kind == "bad_request" and "selects no frames" in caught.value.message
+    with pytest.raises(InferenceError):
+        FrameRange(3, 3)
+    clip = _write_numbered_clip(tmp_path / "numbers.avi", 12)
+    assert [f.index for f in open_footage(clip, FrameRange(3, 4)).frames()] == [3]

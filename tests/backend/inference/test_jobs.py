@@ -48,3 +48,24 @@ def test_worker_processes_share_the_inputs(tmp_path: Path, person_image: Path) -
     for outcome in (outcomes[0], outcomes[2]):
         assert outcome.error is None
         assert results.read_results(outcome.summary.output)["valid"].tolist() == [True]
+
+
+def test_a_disk_error_on_one_input_does_not_stop_the_others(monkeypatch, stub, person_image: Path,
+                                                            tmp_path: Path) -> None:
+    from propose_backend.inference import jobs as jobs_module
+
+    monkeypatch.setattr(jobs_module, "open_estimator", lambda *args, **kwargs: (stub, []))
+    real_save = results._atomic_savez
+
+    def disk_full(path: Path, arrays, compress: bool = True) -> None:
+        if path.name == "full.npz":
+            raise OSError(28, "No space left on device", str(path))
+        real_save(path, arrays, compress)
+
+    monkeypatch.setattr(results, "_atomic_savez", disk_full)
+    jobs = [Job(person_image, tmp_path / "full.npz"), Job(person_image, tmp_path / "fine.npz")]
+    settings = EstimatorSettings(ModelFiles(None, None, tmp_path), device="cpu")
+    outcomes = run_jobs(jobs, "propose", settings, EstimateOptions(samples=0, detector="full-frame"))
+    assert outcomes[0].error is not None and "No space left" in outcomes[0].error.message
+    assert outcomes[1].error is None and results.read_results(tmp_path / "fine.npz")["valid"].tolist() == [True]
+    assert stub.closed  # the estimator's resources are released when the run ends

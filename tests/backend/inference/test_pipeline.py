@@ -13,7 +13,6 @@ from propose_backend import results
 from propose_backend.bench import write_demo_clip
 from propose_backend.inference import EstimateOptions, InferenceError, estimate_file
 from propose_backend.inference.crop import ImageCamera
-from propose_backend.inference.estimator import ESTIMATED_FIELDS
 
 
 def _check_frames(data: dict, num_samples: int) -> None:
@@ -105,33 +104,7 @@ def test_cancel_keeps_the_finished_frames(estimator, clip: Path, tmp_path: Path)
     assert results.read_results(tmp_path / "c.npz")["frame_index"].tolist() == [0]
 
 
-class InstantStub:
-    """A trivially fast estimator (the protocol, nothing more) so that long clips cost no network time."""
-
-    name = "stub"
-    needs_crops = True
-    needs_landmarks = False
-
-    def describe(self) -> dict[str, str]:
-        return {"weights": "none", "body_model": "none"}
-
-    def estimate(self, batch) -> dict[str, np.ndarray]:
-        count = len(batch.frame_index)
-        frames = results.empty_frames(count, batch.num_samples)
-        frames["rotmats"][:] = np.eye(3)
-        joints3d = np.zeros((count, 35, 3))
-        joints3d[:, :, 1] = np.linspace(-0.8, 0.8, 35)
-        frames["transl"][:] = (0, 0, 5)
-        frames["joints3d"][:] = joints3d
-        frames["joints2d"][:] = batch.camera.project(joints3d + frames["transl"][:, None])
-        return {name: frames[name] for name in ESTIMATED_FIELDS}
-
-    def rest_geometry(self, betas: np.ndarray) -> dict[str, np.ndarray]:
-        return {"rest_joints": np.zeros((24, 3)), "rest_vertices": np.zeros((8, 3)),
-                "faces": np.zeros((4, 3), np.int32), "lbs_weights": np.zeros((8, 24))}
-
-
-def test_long_clip_memory_stays_bounded(tmp_path: Path) -> None:
+def test_long_clip_memory_stays_bounded(tmp_path: Path, stub) -> None:
     """2000 frames through the whole pipeline: peak memory is a few batches, not the clip."""
     size = (160, 120)
     writer = cv2.VideoWriter(str(tmp_path / "long.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 30, size)
@@ -142,7 +115,7 @@ def test_long_clip_memory_stays_bounded(tmp_path: Path) -> None:
     writer.release()
     tracemalloc.start()
     try:
-        summary = estimate_file(tmp_path / "long.avi", tmp_path / "long.npz", InstantStub(),
+        summary = estimate_file(tmp_path / "long.avi", tmp_path / "long.npz", stub,
                                 EstimateOptions(samples=0, batch_size=16, detector="full-frame", chunk_frames=500))
         _, peak = tracemalloc.get_traced_memory()
     finally:
@@ -151,3 +124,23 @@ def test_long_clip_memory_stays_bounded(tmp_path: Path) -> None:
     held = 2000 * size[0] * size[1] * 3
     assert peak < 40e6 < held, f"peak {peak / 1e6:.1f} MB"
     assert len(results.read_results(summary.output)["frame_index"]) == 2000
+
+
+def test_cancel_before_the_first_batch_keeps_nothing(stub, clip: Path, tmp_path: Path) -> None:
+    """A cancel that arrives while the model loads: no frame is estimated and no file is written."""
+    cancel = threading.Event()
+    cancel.set()
+    summary = estimate_file(clip, tmp_path / "c.npz", stub, EstimateOptions(samples=0, detector="full-frame"),
+                            cancel=cancel)
+    assert summary.cancelled and summary.frames == 0 and summary.output is None
+    assert stub.batches == 0 and not (tmp_path / "c.npz").exists()
+
+
+def test_an_output_that_cannot_be_written_fails_before_any_work(stub, clip: Path, tmp_path: Path) -> None:
+    (tmp_path / "folder.npz").mkdir()
+    (tmp_path / "file").write_bytes(b"x")
+    for output in (tmp_path / "folder.npz", tmp_path / "file" / "r.npz"):
+        with pytest.raises(InferenceError) as caught:
+            estimate_file(clip, output, stub, EstimateOptions(samples=0, detector="full-frame"))
+        assert caught.value.kind == "bad_request" and str(output) in caught.value.message
+    assert stub.batches == 0

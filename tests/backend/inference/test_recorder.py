@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from propose_backend import results
 from propose_backend.inference.recorder import ResultsRecorder
@@ -42,3 +43,13 @@ def test_fast_runs_chunk_by_frame_count(tmp_path: Path) -> None:
     path = recorder.finish()
     assert results.read_results(path)["frame_index"].tolist() == list(range(6))
     assert not results.chunk_dir(tmp_path / "r.npz").exists()
+
+
+def test_an_older_file_is_never_read_as_a_new_runs_frames(tmp_path: Path) -> None:
+    old = _recorder(tmp_path, chunk_frames=1000)
+    old.add(_frames(100, 2))
+    old.finish()
+    assert results.read_results(tmp_path / "r.npz")["frame_index"].tolist() == [100, 101]
+    _recorder(tmp_path, chunk_frames=1000)  # a new run starts ... and dies before its first chunk
+    with pytest.raises(results.ResultsError, match="not finished any frame"):
+        results.read_results(tmp_path / "r.npz")

@@ -1,6 +1,7 @@
 """Instant mode through the real command line: estimator choice, its record, and a real photo."""
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import sys
@@ -78,3 +79,30 @@ def test_mirrored_footage_swaps_left_and_right(tmp_path: Path, photo: Path) -> N
     done = _estimate(tmp_path, flipped, "--samples", "0")  # not told: the labels follow the picture
     unaware = read_results(tmp_path / "out.npz")["joints2d"][0]
     assert abs(unaware[16, 0] - mirrored[16, 0]) > 100
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="counts the process's threads on Linux")
+def test_closing_the_estimator_releases_its_blazepose_threads(tmp_path: Path, photo: Path) -> None:
+    """A long-lived service replaces estimators; each MediaPipe graph left open keeps its threads."""
+    from propose_backend.inference import EstimatorSettings, FrameBatch, ModelFiles
+    from propose_backend.inference.crop import CropBox, ImageCamera, cut
+    from propose_backend.keypoints import create_estimator
+
+    image = cv2.imread(str(photo))
+    height, width = image.shape[:2]
+    box = CropBox(width / 2, height / 2, max(width, height))
+    batch = FrameBatch(frame_index=np.array([0]), boxes=np.array([(box.cx, box.cy, box.side)]),
+                       crops=cut(image, box)[None], detections=[None],  # no landmarks: BlazePose on the crop
+                       camera=ImageCamera.for_image(width, height), num_samples=0, image_size=(width, height))
+
+    def cycle() -> None:
+        estimator = create_estimator(EstimatorSettings(ModelFiles(None, None, tmp_path)))
+        assert estimator.estimate(batch)["valid"].tolist() == [True]
+        estimator.close()
+
+    cycle()  # the first run starts thread pools that stay (torch, OpenCV)
+    before = len(os.listdir("/proc/self/task"))
+    cycle()
+    cycle()
+    gc.collect()
+    assert len(os.listdir("/proc/self/task")) <= before
