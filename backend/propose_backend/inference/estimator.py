@@ -76,6 +76,11 @@ class Estimator(Protocol):
         """The rig's clip fields for one set of betas (10,): rest_joints, rest_vertices, faces, lbs_weights."""
         ...
 
+    def reseed(self) -> None:
+        """Restart the sample generator, so an input's samples depend on the seed alone (not on
+        the inputs run before it by the same service or command)."""
+        ...
+
     def close(self) -> None:
         """Release what the estimator holds beyond memory (MediaPipe graphs and their threads)."""
         ...

@@ -208,6 +208,7 @@ def estimate_file(input_path: str | Path, output_path: str | Path, estimator: Es
     decoder = _Decoder(footage, options.batch_size)
     decoder.start()
     cancelled = False
+    estimator.reseed()
     estimating_since = time.perf_counter()
     try:
         with ThreadPoolExecutor(CROP_THREADS, thread_name_prefix="propose-crop") as pool:

@@ -82,7 +82,7 @@ class ProPoseEstimator:
         crops = np.zeros((batch_size, CROP_SIZE, CROP_SIZE, 3), np.uint8)
         result = self.decode(self.forward(crops), num_samples)
         result["rotmats"].cpu()
-        self.generator.manual_seed(self.seed)  # runs draw the same samples with or without a warm-up
+        self.reseed()  # runs draw the same samples with or without a warm-up
 
     def estimate(self, batch: FrameBatch) -> dict[str, np.ndarray]:
         predicted = self.decode(self.forward(batch.crops), batch.num_samples)
@@ -104,6 +104,9 @@ class ProPoseEstimator:
                 "rest_vertices": vertices.cpu().numpy(),
                 "faces": body.faces.astype(np.int32),
                 "lbs_weights": body.lbs_weights.cpu().numpy()}
+
+    def reseed(self) -> None:
+        self.generator.manual_seed(self.seed)
 
     def close(self) -> None:
         pass  # memory only: freed with the estimator

@@ -111,6 +111,9 @@ class KeypointEstimator:
                 "faces": layer.faces.astype(np.int32),
                 "lbs_weights": layer.lbs_weights.numpy().astype(np.float32)}
 
+    def reseed(self) -> None:
+        self.generator.manual_seed(self.seed)
+
     def close(self) -> None:
         """Close the crop BlazePose graph (MediaPipe keeps its threads until closed)."""
         if self._crop_pose is not None:

@@ -106,3 +106,15 @@ def test_closing_the_estimator_releases_its_blazepose_threads(tmp_path: Path, ph
     cycle()
     gc.collect()
     assert len(os.listdir("/proc/self/task")) <= before
+
+
+def test_each_input_draws_the_same_samples_whatever_ran_before(tmp_path: Path, photo: Path) -> None:
+    copy = tmp_path / "again.png"
+    copy.write_bytes(photo.read_bytes())
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "backend"), PROPOSE_MODEL_FILES=str(tmp_path / "none"))
+    done = subprocess.run([sys.executable, "-m", "propose_backend", "estimate", "--input", str(photo), str(copy),
+                           "--output", str(tmp_path / "out"), "--device", "cpu", "--samples", "3"],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    first, second = (read_results(p)["samples"] for p in sorted((tmp_path / "out").glob("*.npz")))
+    np.testing.assert_array_equal(first, second)
