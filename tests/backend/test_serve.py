@@ -225,6 +225,9 @@ class _StubEstimator:
         return {"rest_joints": np.zeros((24, 3)), "rest_vertices": np.zeros((8, 3)),
                 "faces": np.zeros((4, 3), np.int32), "lbs_weights": np.zeros((8, 24))}
 
+    def reseed(self) -> None:
+        pass
+
     def close(self) -> None:
         self.closed = True
 
