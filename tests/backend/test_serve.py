@@ -18,7 +18,7 @@ import pytest
 from propose_backend import results
 from propose_backend import serve as serve_module
 from propose_backend.bench import write_demo_clip
-from propose_backend.inference.estimator import ESTIMATED_FIELDS
+from tests.backend.stub_estimator import StubEstimator
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -201,46 +201,15 @@ class _Client:
             return found()
 
 
-class _StubEstimator:
-    name, needs_crops, needs_landmarks = "stub", False, False
-
-    def __init__(self, started: threading.Event, delay_s: float) -> None:
-        self.started, self.delay_s, self.closed = started, delay_s, False
-
-    def describe(self) -> dict[str, str]:
-        return {"weights": "none", "body_model": "none"}
-
-    def estimate(self, batch) -> dict:
-        self.started.set()
-        time.sleep(self.delay_s)
-        count = len(batch.frame_index)
-        frames = results.empty_frames(count, batch.num_samples)
-        frames["rotmats"][:] = np.eye(3)
-        frames["transl"][:] = (0, 0, 5)
-        frames["joints3d"][:, :, 1] = np.linspace(-0.5, 0.5, 35)
-        frames["joints2d"][:] = batch.camera.project(frames["joints3d"] + frames["transl"][:, None])
-        return {name: frames[name] for name in ESTIMATED_FIELDS}
-
-    def rest_geometry(self, betas) -> dict:
-        return {"rest_joints": np.zeros((24, 3)), "rest_vertices": np.zeros((8, 3)),
-                "faces": np.zeros((4, 3), np.int32), "lbs_weights": np.zeros((8, 24))}
-
-    def reseed(self) -> None:
-        pass
-
-    def close(self) -> None:
-        self.closed = True
-
-
 @pytest.fixture
 def stub_service(monkeypatch, model_files: Path, tmp_path: Path):
     """Loaded estimators (stubs) and a request builder for a 20-frame clip."""
     monkeypatch.setenv("PROPOSE_MODEL_FILES", str(model_files))
-    loaded: list[_StubEstimator] = []
+    loaded: list[StubEstimator] = []
     started = threading.Event()
 
     def open_stub(name, settings, allow_random_weights=False):
-        loaded.append(_StubEstimator(started, delay_s=0.05))
+        loaded.append(StubEstimator(needs_crops=False, delay_s=0.05, started=started))
         return loaded[-1], []
 
     monkeypatch.setattr(serve_module, "open_estimator", open_stub)

@@ -8,9 +8,8 @@ import numpy as np
 import pytest
 
 from propose_backend.bench import write_demo_clip
-from propose_backend import results
 from propose_backend.inference import EstimatorSettings, ModelFiles, open_estimator
-from propose_backend.inference.estimator import ESTIMATED_FIELDS
+from tests.backend.stub_estimator import StubEstimator
 
 
 @pytest.fixture(scope="session")
@@ -46,44 +45,7 @@ def grey_image(tmp_path) -> Path:
     return path
 
 
-class InstantStub:
-    """A trivially fast estimator (the protocol, nothing more) so that long clips cost no network time."""
-
-    name = "stub"
-    needs_crops = True
-    needs_landmarks = False
-
-    def __init__(self) -> None:
-        self.batches = 0
-        self.closed = False
-
-    def describe(self) -> dict[str, str]:
-        return {"weights": "none", "body_model": "none"}
-
-    def estimate(self, batch) -> dict[str, np.ndarray]:
-        self.batches += 1
-        count = len(batch.frame_index)
-        frames = results.empty_frames(count, batch.num_samples)
-        frames["rotmats"][:] = np.eye(3)
-        joints3d = np.zeros((count, 35, 3))
-        joints3d[:, :, 1] = np.linspace(-0.8, 0.8, 35)
-        frames["transl"][:] = (0, 0, 5)
-        frames["joints3d"][:] = joints3d
-        frames["joints2d"][:] = batch.camera.project(joints3d + frames["transl"][:, None])
-        return {name: frames[name] for name in ESTIMATED_FIELDS}
-
-    def rest_geometry(self, betas: np.ndarray) -> dict[str, np.ndarray]:
-        return {"rest_joints": np.zeros((24, 3)), "rest_vertices": np.zeros((8, 3)),
-                "faces": np.zeros((4, 3), np.int32), "lbs_weights": np.zeros((8, 24))}
-
-    def reseed(self) -> None:
-        pass
-
-    def close(self) -> None:
-        self.closed = True
-
-
 @pytest.fixture
-def stub() -> InstantStub:
-    return InstantStub()
+def stub() -> StubEstimator:
+    return StubEstimator()
 
