@@ -119,12 +119,16 @@ def sample_rotmats(
     sharpness: float = SAMPLE_SHARPNESS,
 ) -> Tensor:
     """Draw alternative poses: (B, S, 24, 3, 3) local rotations. The root stays at its mode."""
+    return local_from_global(_sample_global(posterior, num_samples, generator, sharpness))
+
+
+def _sample_global(posterior: Posterior, num_samples: int, generator: torch.Generator | None,
+                   sharpness: float) -> Tensor:
+    """(B, S, 24, 3, 3) world rotations G_j = R_j G_0 of posterior samples."""
     R_rel = fisher.sample(posterior.F[:, 1:] * sharpness, num_samples, generator=generator)
-    # (B, 23, S, 3, 3) -> (B, S, 23, 3, 3)
-    R_rel = R_rel.transpose(1, 2)
+    R_rel = R_rel.transpose(1, 2)  # (B, 23, S, 3, 3) -> (B, S, 23, 3, 3)
     G0 = posterior.root[:, None, None]
-    G = torch.cat([G0.expand(-1, num_samples, 1, 3, 3), R_rel @ G0], dim=2)
-    return local_from_global(G)
+    return torch.cat([G0.expand(-1, num_samples, 1, 3, 3), R_rel @ G0], dim=2)
 
 
 def uncertainty_deg(posterior: Posterior, sharpness: float = SAMPLE_SHARPNESS) -> Tensor:
@@ -140,8 +144,13 @@ def sample_log_density(posterior: Posterior, samples: Tensor,
     and F̃ = sharpness·F the matrices the samples were drawn from. The root is not sampled.
     Computed in fp64: it is a small difference of two sums of hundreds of large terms.
     """
+    return _log_density_of_global(posterior, global_from_local(samples.double()), sharpness)
+
+
+def _log_density_of_global(posterior: Posterior, world: Tensor, sharpness: float) -> Tensor:
+    """sample_log_density for samples given as world rotations (B, S, 24, 3, 3)."""
     F = posterior.F[:, None, 1:].double() * sharpness  # (B, 1, 23, 3, 3)
-    world = global_from_local(samples.double())
+    world = world.double()
     relative = world[:, :, 1:] @ world[:, :, :1].transpose(-1, -2)
     mode_world = posterior.global_rotmats.double()
     mode = mode_world[:, None, 1:] @ mode_world[:, None, :1].transpose(-1, -2)
@@ -151,8 +160,9 @@ def sample_log_density(posterior: Posterior, samples: Tensor,
 def sorted_samples(posterior: Posterior, num_samples: int,
                    generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
     """Samples (B, S, 24, 3, 3) and their log densities (B, S), densest first (ghost order)."""
-    samples = sample_rotmats(posterior, num_samples, generator)
-    density = sample_log_density(posterior, samples)
+    world = _sample_global(posterior, num_samples, generator, SAMPLE_SHARPNESS)
+    samples = local_from_global(world)
+    density = _log_density_of_global(posterior, world, SAMPLE_SHARPNESS)
     order = density.argsort(dim=1, descending=True)
     batch = torch.arange(samples.shape[0], device=samples.device)[:, None]
     return samples[batch, order], density.gather(1, order)
