@@ -22,6 +22,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 REQUIREMENTS = ROOT / "requirements.txt"
+# Packages installed without their declared dependencies: anny lists NVIDIA Warp (GPU-only,
+# optional: anny falls back to plain LBS) and requests; its real needs are in requirements.txt.
+REQUIREMENTS_NO_DEPS = ROOT / "requirements-nodeps.txt"
 STAMP = VENV / ".requirements.sha256"
 
 
@@ -44,7 +47,7 @@ def find_python311() -> list[str]:
 
 def ensure_venv() -> Path:
     """Create .venv if missing and install the pinned requirements when they changed."""
-    wanted = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()
+    wanted = hashlib.sha256(REQUIREMENTS.read_bytes() + REQUIREMENTS_NO_DEPS.read_bytes()).hexdigest()
     py = venv_python()
     if py.exists() and STAMP.exists() and STAMP.read_text().strip() == wanted:
         return py
@@ -54,6 +57,7 @@ def ensure_venv() -> Path:
     print("Installing pinned requirements into .venv (first run takes a few minutes) ...", flush=True)
     pip = [str(py), "-m", "pip", "--disable-pip-version-check"]
     subprocess.run([*pip, "install", "--quiet", "-r", str(REQUIREMENTS)], check=True)
+    subprocess.run([*pip, "install", "--quiet", "--no-deps", "-r", str(REQUIREMENTS_NO_DEPS)], check=True)
     subprocess.run([*pip, "install", "--quiet", "--no-deps", "--no-build-isolation", "-e", str(ROOT / "backend")],
                    check=True)
     STAMP.write_text(wanted)
