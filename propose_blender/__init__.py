@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import bpy
 
-from . import ghosts, operators, panel, preferences, properties, review_ops, review_panel, uncertainty
+from . import ghosts, operators, panel, preferences, properties, resolve_ops, review_ops, review_panel, uncertainty
 
 _CLASSES = (*properties.CLASSES, preferences.ProposePreferences, *operators.CLASSES, *panel.CLASSES,
-            *review_ops.CLASSES, *review_panel.CLASSES)
+            *review_ops.CLASSES, *resolve_ops.CLASSES, *review_panel.CLASSES)
 _HANDLERS = (
     ("frame_change_post", uncertainty.on_frame_change),
     ("frame_change_post", ghosts.on_frame_change),

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import bpy
 
-from . import ghosts, review, rig as rig_module
+from . import ghosts, pins, review, rig as rig_module
 from .operators import active_rig
 from .panel import _ProposePanel
 from .review_ops import _queue_for, selected_bones
@@ -93,4 +93,33 @@ class PROPOSE_PT_ghost_parts(_ProposePanel, bpy.types.Panel):
                         icon="BONE_DATA").index = -1
 
 
-CLASSES = (PROPOSE_PT_uncertainty_display, PROPOSE_PT_review, PROPOSE_PT_ghost_parts)
+class PROPOSE_PT_resolve(_ProposePanel, bpy.types.Panel):
+    bl_label = "Re-solve around edits"
+    bl_parent_id = "PROPOSE_PT_estimate"
+
+    @classmethod
+    def poll(cls, context: bpy.types.Context) -> bool:
+        return active_rig(context) is not None
+
+    def draw(self, context: bpy.types.Context) -> None:
+        layout = self.layout
+        rig = active_rig(context)
+        settings = context.scene.propose_review
+        layout.label(text="Pose bones on a frame, select them, pin:", icon="INFO")
+        layout.operator("propose.pin_pose", icon="PINNED")
+        frames, joints, _ = pins.get(rig)
+        names = rig_module.joint_names()
+        column = layout.column(align=True)
+        for k, (frame, joint) in enumerate(zip(frames, joints)):
+            row = column.row(align=True)
+            row.label(text=f"frame {int(frame)}  {names[int(joint)]}", icon="PINNED")
+            row.operator("propose.remove_pin", text="", icon="X").index = k
+        if len(frames):
+            layout.operator("propose.remove_pin", text="Remove All Pins", icon="TRASH").index = -1
+        row = layout.row(align=True)
+        row.prop(settings, "resolve_strength")
+        row.prop(settings, "resolve_seed")
+        layout.operator("propose.resolve", icon="FILE_REFRESH")
+
+
+CLASSES = (PROPOSE_PT_uncertainty_display, PROPOSE_PT_review, PROPOSE_PT_ghost_parts, PROPOSE_PT_resolve)

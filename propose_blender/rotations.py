@@ -73,3 +73,12 @@ def slerp(start: np.ndarray, end: np.ndarray, weight: np.ndarray) -> np.ndarray:
     b = np.where(near, w, np.sin(w * angle) / np.where(near, 1.0, sin))
     q = a * q0 + b * q1
     return q / np.linalg.norm(q, axis=-1, keepdims=True)
+
+
+def angle_deg(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Rotation angle (degrees) between quaternions (..., 4), not necessarily unit; accurate for tiny
+    angles too (from the chord between the nearer signs, not from an arccos near 1)."""
+    a = np.asarray(a, np.float64) / np.maximum(np.linalg.norm(a, axis=-1, keepdims=True), 1e-12)
+    b = np.asarray(b, np.float64) / np.maximum(np.linalg.norm(b, axis=-1, keepdims=True), 1e-12)
+    chord = np.minimum(np.linalg.norm(a - b, axis=-1), np.linalg.norm(a + b, axis=-1))
+    return np.degrees(4.0 * np.arcsin(np.clip(chord / 2.0, 0.0, 1.0)))
