@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import bpy
 
-from . import ghosts, operators, panel, preferences, properties, uncertainty
+from . import ghosts, operators, panel, preferences, properties, resolve_ops, review_ops, review_panel, uncertainty
 
-_CLASSES = (*properties.CLASSES, preferences.ProposePreferences, *operators.CLASSES, *panel.CLASSES)
+_CLASSES = (*properties.CLASSES, preferences.ProposePreferences, *operators.CLASSES, *panel.CLASSES,
+            *review_ops.CLASSES, *resolve_ops.CLASSES, *review_panel.CLASSES)
 _HANDLERS = (
     ("frame_change_post", uncertainty.on_frame_change),
     ("frame_change_post", ghosts.on_frame_change),
@@ -20,6 +21,7 @@ def register() -> None:
     for cls in _CLASSES:
         bpy.utils.register_class(cls)
     properties.attach()
+    review_ops.attach()
     for name, function in _HANDLERS:
         handlers = getattr(bpy.app.handlers, name)
         if function not in handlers:
@@ -32,6 +34,7 @@ def unregister() -> None:
         handlers = getattr(bpy.app.handlers, name)
         if function in handlers:
             handlers.remove(function)
+    review_ops.detach()
     properties.detach()
     for cls in reversed(_CLASSES):
         bpy.utils.unregister_class(cls)

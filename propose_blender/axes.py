@@ -53,3 +53,11 @@ def root_location(transl: np.ndarray, rest_root: np.ndarray, root_rest: np.ndarr
     rest_root: the pelvis rest position in armature space; root_rest: (3, 3) its rest orientation.
     """
     return (camera_points_to_world(transl) - rest_root) @ root_rest
+
+
+def smpl_rotations(bone: np.ndarray, bone_rest: np.ndarray) -> np.ndarray:
+    """SMPL local rotations (..., 24, 3, 3) of pose-bone rotation matrices: `bone_rotations` undone."""
+    A, W = ARMATURE_FROM_SMPL, WORLD_FROM_CAMERA
+    left = np.concatenate([W[None], np.repeat(A[None], 23, axis=0)])
+    return np.transpose(left, (0, 2, 1)) @ bone_rest @ np.asarray(bone, dtype=np.float64) \
+        @ np.transpose(bone_rest, (0, 2, 1)) @ A

@@ -5,14 +5,22 @@ work from the saved .blend alone. Each ghost is an armature sharing one wire-dis
 rig's bones, with a body object sharing the rig's mesh, so a ghost costs two objects and no
 geometry copies. Ghosts are tagged with their rig and sample index; applying one writes that
 sample into the rig's keys on this frame.
+
+Part of a ghost can be applied as well: the chosen bones and everything below them (an arm, a leg)
+take the sample's local rotations, on one frame or over a frame range. Over a range the swap fades
+in and out over a few frames with a smoothstep weight (slerp between the current key and the
+sample), so the motion has no pop where the range ends. Each ghost carries a text label: its rank
+and its log density relative to the mode (0 = as likely as the mode), in the viewport and in renders.
 """
 from __future__ import annotations
+
+import math
 
 import bpy
 import numpy as np
 from bpy.app.handlers import persistent
 
-from . import keyframes, motion, rig as rig_module
+from . import keyframes, motion, rig as rig_module, rotations
 
 SAMPLES = "propose_samples"  # (N * S * 24 * 4,) float32 pose-bone quaternions
 SAMPLE_FRAMES = "propose_sample_frames"  # (N,) scene frames that have samples
@@ -21,6 +29,9 @@ SAMPLE_COUNT = "propose_sample_count"  # S
 GHOST_OF = "propose_ghost_of"  # on ghost objects: the rig
 GHOST_INDEX = "propose_ghost_index"  # on ghost objects: sample index, 0 = densest
 GHOST_COLOR = (0.55, 0.75, 1.0, 0.3)  # translucent light blue, in material and object colour
+LABEL_COLOR = (0.05, 0.12, 0.3, 1.0)  # dark blue text, readable on the light viewport and render
+LABEL_SIZE = 0.075  # metres
+LABEL_LIFT = 0.22  # metres above the ghost's head
 
 
 def store_samples(rig: bpy.types.Object, frames: np.ndarray, quats: np.ndarray, log_density: np.ndarray) -> None:
@@ -62,6 +73,53 @@ def ghost_index(obj: bpy.types.Object | None) -> int | None:
 
 def _body_of(rig: bpy.types.Object) -> bpy.types.Object | None:
     return next((c for c in rig.children if c.type == "MESH" and GHOST_OF not in c), None)
+
+
+def shell_of(ghost: bpy.types.Object) -> bpy.types.Object | None:
+    """The translucent body of a ghost armature (what one sees and clicks)."""
+    return next((c for c in ghost.children if c.type == "MESH"), None)
+
+
+def label_of(ghost: bpy.types.Object) -> bpy.types.Object | None:
+    return next((c for c in ghost.children if c.type == "FONT"), None)
+
+
+def label_text(rank: int, log_density: float) -> str:
+    """'#2' over 'Δlog p −3.4': rank among the samples (1 = densest), log density relative to the mode."""
+    value = f"{log_density:.1f}".replace("-", "−")
+    return f"#{rank}\nΔlog p {value}"
+
+
+def _label_material() -> bpy.types.Material:
+    material = bpy.data.materials.get("ProPose ghost label") or bpy.data.materials.new("ProPose ghost label")
+    material.diffuse_color = LABEL_COLOR
+    return material
+
+
+def _facing_camera() -> tuple[float, float, float]:
+    """Euler rotation that stands a text upright, facing the scene camera (seen along its level view)."""
+    camera = bpy.context.scene.camera
+    if camera is None:
+        return (math.pi / 2, 0.0, 0.0)  # faces -y, the default camera's side
+    forward = camera.matrix_world.to_3x3().col[2] * -1.0
+    return (math.pi / 2, 0.0, math.atan2(-forward.x, forward.y) if forward.xy.length > 1e-6 else 0.0)
+
+
+def _add_label(ghost: bpy.types.Object, rig: bpy.types.Object, index: int,
+               collection: bpy.types.Collection) -> bpy.types.Object:
+    """A text object that rides above the ghost's head (Copy Location of its head bone)."""
+    curve = bpy.data.curves.new(f"{ghost.name} label", "FONT")
+    curve.size, curve.align_x, curve.align_y, curve.offset_y = LABEL_SIZE, "CENTER", "BOTTOM", LABEL_LIFT
+    curve.materials.append(_label_material())
+    label = bpy.data.objects.new(f"{ghost.name} label", curve)
+    label[GHOST_OF], label[GHOST_INDEX] = rig, index
+    label.parent = ghost
+    label.rotation_euler = _facing_camera()
+    label.hide_render = True
+    follow = label.constraints.new("COPY_LOCATION")
+    follow.target, follow.subtarget, follow.head_tail = ghost, "head", 1.0
+    collection.objects.link(label)
+    return label
 
 
 def _ghost_material() -> bpy.types.Material:
@@ -119,6 +177,8 @@ def show(rig: bpy.types.Object, frame: int, spacing: float) -> list[bpy.types.Ob
             collection.objects.link(shell)
             shell.material_slots[0].link = "OBJECT"
             shell.material_slots[0].material = material
+        if "head" in bones.bones:
+            _add_label(ghost, rig, index, collection)
         made.append(ghost)
     bpy.context.view_layer.update()  # builds the new objects' poses
     for ghost in made:
@@ -145,7 +205,11 @@ def pose(rig: bpy.types.Object, frame: int) -> None:
             obj.hide_viewport = hidden
         if hidden:
             continue
-        quats = found[0][int(ghost[GHOST_INDEX])]
+        index = int(ghost[GHOST_INDEX])
+        quats = found[0][index]
+        label = label_of(ghost)
+        if label is not None:
+            label.data.body = label_text(index + 1, float(found[1][index]))
         for j, name in enumerate(names):
             ghost.pose.bones[name].rotation_quaternion = quats[j]
         ghost.pose.bones[names[0]].location = root
@@ -156,7 +220,10 @@ def hide(rig: bpy.types.Object) -> None:
     for ghost in ghosts_of(rig):
         bones = ghost.data
         for child in list(ghost.children):
+            text = child.data if child.type == "FONT" else None
             bpy.data.objects.remove(child)
+            if text is not None and text.users == 0:
+                bpy.data.curves.remove(text)
         bpy.data.objects.remove(ghost)
         if bones.users == 0:
             bpy.data.armatures.remove(bones)
@@ -173,6 +240,62 @@ def apply(rig: bpy.types.Object, index: int, frame: int) -> None:
     if not 0 <= index < len(found[0]):
         raise ValueError(f"Sample {index + 1} does not exist; frame {frame} has {len(found[0])}.")
     motion.set_pose_keys(rig, frame, found[0][index])
+
+
+def chain_joints(rig: bpy.types.Object, bones: list[str]) -> list[int]:
+    """SMPL indices of `bones` and of every bone below them (SMPL order: parents before children)."""
+    names, parents = rig_module.joint_names(), rig_module.joint_parents()
+    chosen = [False] * len(names)
+    for j, name in enumerate(names):
+        chosen[j] = name in bones or (parents[j] >= 0 and chosen[parents[j]])
+    return [j for j, c in enumerate(chosen) if c]
+
+
+def ease_weights(frames: np.ndarray, first: int, last: int, ease: int) -> np.ndarray:
+    """How much of the sample each frame of [first, last] takes: 1 inside, rising and falling with a
+    smoothstep over `ease` frames at each end (0 just outside the range, so nothing jumps there)."""
+    frames = np.asarray(frames, dtype=np.float64)
+    edge = np.minimum(frames - first + 1, last - frames + 1) / (max(0, int(ease)) + 1)
+    t = np.clip(edge, 0.0, 1.0)
+    return t * t * (3.0 - 2.0 * t)
+
+
+def _samples_on(rig: bpy.types.Object, frames: np.ndarray, index: int) -> tuple[np.ndarray, np.ndarray]:
+    """(frames that have samples, sample `index`'s quaternions there (n, 24, 4))."""
+    count = sample_count(rig)
+    stored = np.asarray(rig[SAMPLE_FRAMES]) if count and SAMPLE_FRAMES in rig else np.zeros(0, int)
+    rows = np.flatnonzero(np.isin(stored, frames))
+    if count and not 0 <= index < count:
+        raise ValueError(f"Sample {index + 1} does not exist; this clip has {count} per frame.")
+    stride = count * 24 * 4
+    values = rig[SAMPLES]
+    quats = [np.asarray(values[r * stride + index * 96:r * stride + (index + 1) * 96], dtype=np.float64)
+             for r in rows]
+    return stored[rows], np.array(quats).reshape(len(rows), 24, 4)
+
+
+def apply_to_bones(rig: bpy.types.Object, index: int, bones: list[str], first: int, last: int,
+                   ease: int = 0) -> list[int]:
+    """Give `bones` and their children sample `index`'s rotations on frames first..last (eased at the
+    ends over `ease` frames); other bones and frames keep their keys. Returns the frames changed."""
+    joints = chain_joints(rig, bones)
+    if not joints:
+        raise ValueError("Select the bones to take from the ghost first (in Pose Mode), e.g. a shoulder.")
+    if last < first:
+        raise ValueError(f"The frame range {first}–{last} is empty; its last frame must not come before its first.")
+    frames, quats = _samples_on(rig, np.arange(first, last + 1), index)
+    if not len(frames):
+        raise ValueError(f"Frames {first}–{last} have no posterior samples (no person was found there).")
+    weights = ease_weights(frames, first, last, ease)
+    names = rig_module.joint_names()
+    for j in joints:
+        curves = motion.rotation_curves(rig, names[j])
+        current = np.stack([[c.evaluate(f) for c in curves] for f in frames])
+        current = np.where(np.linalg.norm(current, axis=1, keepdims=True) > 0, current, quats[:, j])
+        blended = rotations.slerp(current, quats[:, j], weights)
+        for i, fcurve in enumerate(curves):
+            keyframes.set_keys(fcurve, frames, blended[:, i])
+    return [int(f) for f in frames]
 
 
 def refresh(scene: bpy.types.Scene) -> None:

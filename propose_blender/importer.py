@@ -12,7 +12,7 @@ from typing import Any
 import bpy
 import numpy as np
 
-from . import camera, ghosts, motion, results, rig as rig_module, uncertainty
+from . import camera, ghosts, motion, results, review, rig as rig_module, uncertainty
 
 RESULTS_PATH = "propose_results"  # on the rig: the file it was imported from
 META = "propose_meta"  # on the rig: the results' metadata, as JSON
@@ -68,7 +68,16 @@ def import_data(context: bpy.types.Context, data: dict[str, Any], name: str, foo
     _follow_clip(scene, float(data["fps"]), frames)
     scene.frame_set(int(np.clip(scene.frame_current, scene.frame_start, scene.frame_end)))
     uncertainty.refresh(scene)  # handlers are not registered when running headless
+    _build_review(scene, rig)
     return rig
+
+
+def _build_review(scene: bpy.types.Scene, rig: bpy.types.Object) -> None:
+    """Precompute the review queue now, so no later click or redraw reads the whole clip."""
+    review.build(rig)
+    settings = getattr(scene, "propose_review", None)  # absent when the add-on is not registered
+    if settings is not None and settings.show_markers:
+        review.update_markers(scene, rig, review.queue(rig, settings.threshold))
 
 
 def _store_samples(rig: bpy.types.Object, frames: np.ndarray, samples: np.ndarray, log_density: np.ndarray) -> None:

@@ -104,3 +104,31 @@ def set_key(fcurve: bpy.types.FCurve, key: int | None, frame: float, value: floa
     else:
         fcurve.keyframe_points[key].co.y = value
     fcurve.update()
+
+
+def key_values(fcurve: bpy.types.FCurve) -> tuple[np.ndarray, np.ndarray]:
+    """(frames, values) of every key of `fcurve`, in one foreach_get."""
+    co = np.empty(2 * len(fcurve.keyframe_points), dtype=np.float32)
+    fcurve.keyframe_points.foreach_get("co", co)
+    return co[0::2].astype(np.float64), co[1::2].astype(np.float64)
+
+
+def set_keys(fcurve: bpy.types.FCurve, frames: np.ndarray, values: np.ndarray, interpolation: str = "LINEAR") -> None:
+    """Set the keys on `frames` to `values` in bulk, adding keys where the curve has none; keys on other
+    frames are left exactly as they were."""
+    frames, values = np.asarray(frames, np.float64), np.asarray(values, np.float64)
+    if not len(frames):
+        return
+    points = fcurve.keyframe_points
+    co = np.empty(2 * len(points), dtype=np.float32)
+    points.foreach_get("co", co)
+    existing = co[0::2]
+    at = np.searchsorted(existing, frames - 1e-3)
+    hit = (at < len(existing)) & (np.abs(existing[np.minimum(at, len(existing) - 1)] - frames) < 1e-3) \
+        if len(existing) else np.zeros(len(frames), bool)
+    if hit.any():
+        co[1::2][at[hit]] = values[hit]
+        points.foreach_set("co", co)
+    for frame, value in zip(frames[~hit], values[~hit]):
+        points.insert(float(frame), float(value), options={"FAST"}).interpolation = interpolation
+    fcurve.update()

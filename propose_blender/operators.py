@@ -324,7 +324,7 @@ class PROPOSE_OT_select_ghost(_RigOperator, bpy.types.Operator):
         if not found:
             self.report({"ERROR"}, "That ghost is gone; press Show Ghosts.")
             return {"CANCELLED"}
-        target = next(iter(found[0].children), found[0])  # the body is what one sees and clicks
+        target = ghosts.shell_of(found[0]) or found[0]  # the body is what one sees and clicks
         for obj in context.view_layer.objects.selected:
             obj.select_set(False)
         target.select_set(True)

@@ -57,3 +57,28 @@ def aligned_to(quats: np.ndarray, reference: np.ndarray) -> np.ndarray:
     """`quats` with each sign chosen to be nearest to the matching `reference` quaternion."""
     flip = np.sum(quats * reference, axis=-1, keepdims=True) < 0
     return np.where(flip, -quats, quats)
+
+
+def slerp(start: np.ndarray, end: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """Spherical interpolation of (..., 4) unit quaternions, weight (...) from 0 (start) to 1 (end),
+    along the shorter arc (end's sign is chosen next to start)."""
+    q0 = np.asarray(start, dtype=np.float64)
+    q1 = aligned_to(np.asarray(end, dtype=np.float64), q0)
+    w = np.asarray(weight, dtype=np.float64)[..., None]
+    cos = np.clip(np.sum(q0 * q1, axis=-1, keepdims=True), -1.0, 1.0)
+    angle = np.arccos(cos)
+    sin = np.sin(angle)
+    near = sin < 1e-6  # (almost) the same rotation: a straight line is exact enough
+    a = np.where(near, 1.0 - w, np.sin((1.0 - w) * angle) / np.where(near, 1.0, sin))
+    b = np.where(near, w, np.sin(w * angle) / np.where(near, 1.0, sin))
+    q = a * q0 + b * q1
+    return q / np.linalg.norm(q, axis=-1, keepdims=True)
+
+
+def angle_deg(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Rotation angle (degrees) between quaternions (..., 4), not necessarily unit; accurate for tiny
+    angles too (from the chord between the nearer signs, not from an arccos near 1)."""
+    a = np.asarray(a, np.float64) / np.maximum(np.linalg.norm(a, axis=-1, keepdims=True), 1e-12)
+    b = np.asarray(b, np.float64) / np.maximum(np.linalg.norm(b, axis=-1, keepdims=True), 1e-12)
+    chord = np.minimum(np.linalg.norm(a - b, axis=-1), np.linalg.norm(a + b, axis=-1))
+    return np.degrees(4.0 * np.arcsin(np.clip(chord / 2.0, 0.0, 1.0)))

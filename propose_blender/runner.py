@@ -84,11 +84,26 @@ class EstimateRequest:
 
 
 @dataclass
+class ResolveRequest:
+    """Re-solve a results file around pins (docs/protocol.md, `resolve`)."""
+
+    input: Path
+    output: Path
+    pins: list[dict[str, Any]]  # {"frame_index", "joint", "rotmat"} each
+    strength: float = 1.0
+    seed: int = 0
+
+    def message(self, job_id: str) -> dict[str, Any]:
+        return {"type": "resolve", "id": job_id, "input": str(self.input), "output": str(self.output),
+                "pins": self.pins, "strength": float(self.strength), "seed": int(self.seed)}
+
+
+@dataclass
 class EstimateRun:
-    """An estimate job on its own backend process."""
+    """A job (estimate or resolve) on its own backend process."""
 
     python: str
-    request: EstimateRequest
+    request: EstimateRequest | ResolveRequest
     state: str = RUNNING
     progress: Progress = field(default_factory=Progress)
     error: str = ""

@@ -3,10 +3,13 @@
 Bones do not render, so each bone gets a small octahedron in its uncertainty colour, parented to
 the bone. The overlay is rendered with Workbench on a transparent film and composited over the
 footage with numpy (camera background images do not render). Everything here adds temporary
-objects and removes them again, so the saved .blend stays clean.
+objects and removes them again, so the saved .blend stays clean. Every still carries the colour
+legend as a strip under the picture (rendered flat in a scene of its own, so its colours are exact), and
+the ghosts still shows each ghost's label (rank, log density relative to the mode).
 """
 from __future__ import annotations
 
+import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -58,10 +61,10 @@ def add_bone_markers(rig: bpy.types.Object, degrees: np.ndarray | None) -> list[
 
 def _remove(objects: list[bpy.types.Object]) -> None:
     for obj in objects:
-        mesh = obj.data if obj.type == "MESH" else None
+        data = obj.data if obj.type in {"MESH", "FONT"} else None
         bpy.data.objects.remove(obj)
-        if mesh is not None and mesh.users == 0:
-            bpy.data.meshes.remove(mesh)
+        if data is not None and data.users == 0:
+            (bpy.data.meshes if isinstance(data, bpy.types.Mesh) else bpy.data.curves).remove(data)
 
 
 @contextmanager
@@ -139,7 +142,7 @@ def render_overlay(rig: bpy.types.Object, footage: Path | None, path: str | Path
     else:
         background = np.full(layer.shape[:2] + (3,), 0.35, np.float32)
     _write_png(layer[..., :3] * alpha + background * (1 - alpha), path)
-    return path
+    return append_legend(path)
 
 
 def _read_png_any(path: Path, width: int, height: int) -> np.ndarray:
@@ -195,7 +198,7 @@ def render_ghosts(rig: bpy.types.Object, path: str | Path, spacing: float = 0.9,
         bpy.data.cameras.remove(camera_data)
         _remove(markers)
         ghosts.hide(rig)
-    return path
+    return append_legend(path)
 
 
 def _bounds(objects: list[bpy.types.Object]) -> tuple[Vector, Vector]:
@@ -207,3 +210,102 @@ def _bounds(objects: list[bpy.types.Object]) -> tuple[Vector, Vector]:
         points += [evaluated.matrix_world @ Vector(corner) for corner in evaluated.bound_box]
     xs, ys, zs = zip(*points)
     return Vector((min(xs), min(ys), min(zs))), Vector((max(xs), max(ys), max(zs)))
+
+
+# --- the legend burned into stills -------------------------------------------------------------
+
+_LEGEND_TITLE = "expected error:"
+_LEGEND_STRIP = 0.06  # strip height, of the picture's height
+_LEGEND_MIN_PX = 30  # the strip is never thinner than this many pixels
+_LEGEND_PAPER = (0.96, 0.96, 0.96)
+_LEGEND_INK = (0.08, 0.08, 0.08)
+
+
+def _legend_item(scene: bpy.types.Scene, name: str, data) -> bpy.types.Object:
+    obj = bpy.data.objects.new(name, data)
+    scene.collection.objects.link(obj)
+    return obj
+
+
+def _legend_layout(scene: bpy.types.Scene, width: int, height: int) -> None:
+    """Swatches and labels (the panel's words and colours) across a width x height strip, 1 unit = 1 px."""
+    from . import uncertainty  # the palette's one home
+
+    entries = [(_LEGEND_TITLE, None), *uncertainty.legend()]
+    texts, swatches = [], []
+    for k, (label, rgb) in enumerate(entries):
+        curve = bpy.data.curves.new(f"ProPose legend {k}", "FONT")
+        curve.body, curve.size, curve.align_y = label, 0.5 * height, "CENTER"
+        curve.materials.append(_material("ProPose legend ink", _LEGEND_INK))
+        texts.append(_legend_item(scene, curve.name, curve))
+        if rgb is not None:
+            mesh = bpy.data.meshes.new(f"ProPose legend swatch {k}")
+            mesh.from_pydata([(0, -0.5, 0), (1, -0.5, 0), (1, 0.5, 0), (0, 0.5, 0)], [], [(0, 1, 2, 3)])
+            mesh.materials.append(_material(f"ProPose marker {tuple(round(c, 3) for c in rgb)}", rgb))
+            swatches.append(_legend_item(scene, mesh.name, mesh))
+        else:
+            swatches.append(None)
+    scene.view_layers[0].update()
+    side, gap = 0.5 * height, 0.35 * height
+    widths = [t.dimensions.x + (side + 0.25 * height if s is not None else 0) for t, s in zip(texts, swatches)]
+    scale = min(1.0, (width - gap * (len(entries) + 1)) / sum(widths))  # shrink all alike if too wide
+    spare = width - scale * sum(widths) - gap * (len(entries) + 1)
+    x = -width / 2 + gap + max(0.0, spare) / (2 * len(entries))  # spread any room left evenly
+    for text, swatch, w in zip(texts, swatches, widths):
+        if swatch is not None:
+            swatch.scale = (side * scale, side * scale, 1.0)
+            swatch.location = (x, 0.0, 0.0)
+            x += (side + 0.25 * height) * scale
+        text.scale = (scale, scale, scale)
+        text.location = (x, 0.0, 0.0)
+        x += text.dimensions.x * scale + gap + max(0.0, spare) / len(entries)
+
+
+def legend_strip(width: int, height: int) -> np.ndarray:
+    """The colour legend as an (height, width, 3) picture, rendered flat (exact palette colours) in a
+    scene of its own, so nothing of the user's scene is touched or shows."""
+    scene = bpy.data.scenes.new("ProPose legend")
+    camera_data = bpy.data.cameras.new("ProPose legend camera")
+    try:
+        camera_data.type, camera_data.ortho_scale = "ORTHO", float(width)
+        camera = _legend_item(scene, camera_data.name, camera_data)
+        camera.location = (0.0, 0.0, 10.0)
+        scene.camera = camera
+        scene.render.resolution_x, scene.render.resolution_y = width, height
+        scene.render.resolution_percentage = 100
+        _legend_layout(scene, width, height)
+        with _workbench(scene, transparent=True, light="FLAT"), tempfile.TemporaryDirectory() as folder:
+            scene.render.filepath = str(Path(folder) / "legend.png")
+            bpy.ops.render.render(write_still=True, scene=scene.name)
+            layer = _read_png(Path(scene.render.filepath))
+    finally:
+        _remove([o for o in scene.objects if o.type != "CAMERA"])
+        for obj in [o for o in scene.objects if o.type == "CAMERA"]:
+            bpy.data.objects.remove(obj)
+        bpy.data.cameras.remove(camera_data)
+        bpy.data.scenes.remove(scene)
+    alpha = layer[..., 3:]
+    return layer[..., :3] * alpha + np.asarray(_LEGEND_PAPER, np.float32) * (1 - alpha)
+
+
+def append_legend(path: str | Path) -> Path:
+    """Add the legend strip under the still at `path` (the picture itself stays whole)."""
+    path = Path(path)
+    picture = _read_png(path)  # RGBA: a still without footage may have a transparent background
+    height, width = picture.shape[:2]
+    strip = legend_strip(width, max(_LEGEND_MIN_PX, round(_LEGEND_STRIP * height)))
+    strip = np.concatenate([strip, np.ones(strip.shape[:2] + (1,), np.float32)], axis=2)
+    _write_rgba_png(np.concatenate([picture, strip], axis=0), path)
+    return path
+
+
+def _write_rgba_png(rgba: np.ndarray, path: Path) -> None:
+    h, w = rgba.shape[:2]
+    image = bpy.data.images.new("ProPose still", w, h, alpha=True)
+    try:
+        image.pixels.foreach_set(np.ascontiguousarray(rgba[::-1], dtype=np.float32).ravel())
+        image.filepath_raw = str(path)
+        image.file_format = "PNG"
+        image.save()
+    finally:
+        bpy.data.images.remove(image)

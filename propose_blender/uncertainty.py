@@ -5,6 +5,10 @@ an animated custom property `["propose_unc_<bone>"]` on the rig; a persistent fr
 reads those curves and colours the pose bones. Colours come in five classes from a viridis-like
 blue -> yellow ramp: readable with every common colour-vision deficiency and in greyscale, since
 lightness rises with uncertainty.
+
+The colours can be switched off (`set_enabled`): before the add-on first paints a rig's bones it
+keeps each pose bone's own colour (palette and custom colours) on the rig, and switching off puts
+exactly those back, so an animator's colour coding survives a look at the uncertainty.
 """
 from __future__ import annotations
 
@@ -17,6 +21,8 @@ from . import keyframes, rig as rig_module
 PROPERTY_PREFIX = "propose_unc_"
 VALID_PROPERTY = "propose_valid"
 GROUP = "ProPose uncertainty"
+USER_COLORS = "propose_user_bone_colors"  # on the rig: each pose bone's own colour, kept while ours show
+COLORS_OFF = "propose_colors_off"  # on the scene: 1 while the animator has the uncertainty colours off
 
 # Upper bounds (degrees) of the first four classes; the fifth is everything above.
 CLASS_LIMITS = (5.0, 10.0, 20.0, 40.0)
@@ -81,8 +87,52 @@ def _shade(color: tuple[float, float, float], amount: float) -> tuple[float, flo
     return tuple(c + (1.0 - c) * amount for c in color)
 
 
+def _bone_color_state(pose_bone: bpy.types.PoseBone) -> dict:
+    color = pose_bone.color
+    custom = color.custom
+    return {"palette": color.palette, "normal": list(custom.normal), "select": list(custom.select),
+            "active": list(custom.active), "constraints": bool(custom.show_colored_constraints)}
+
+
+def keep_user_colors(rig: bpy.types.Object) -> None:
+    """Remember each pose bone's own colour (once, until `restore_user_colors`)."""
+    if USER_COLORS not in rig:
+        rig[USER_COLORS] = {b.name: _bone_color_state(b) for b in rig.pose.bones}
+
+
+def restore_user_colors(rig: bpy.types.Object) -> None:
+    """Put back the colours kept by `keep_user_colors`, exactly, and forget them."""
+    kept = rig.get(USER_COLORS)
+    if kept is None:
+        return
+    for name, state in kept.to_dict().items():
+        pose_bone = rig.pose.bones.get(name)
+        if pose_bone is None:
+            continue
+        custom = pose_bone.color.custom
+        custom.normal, custom.select, custom.active = state["normal"], state["select"], state["active"]
+        custom.show_colored_constraints = state["constraints"]
+        pose_bone.color.palette = state["palette"]
+    del rig[USER_COLORS]
+
+
+def enabled(scene: bpy.types.Scene) -> bool:
+    return not scene.get(COLORS_OFF, 0)
+
+
+def set_enabled(scene: bpy.types.Scene, on: bool) -> None:
+    """Show the uncertainty colours on every ProPose rig of `scene`, or give the bones their own back."""
+    scene[COLORS_OFF] = 0 if on else 1
+    if on:
+        refresh(scene)
+        return
+    for rig in rig_module.find_rigs(scene):
+        restore_user_colors(rig)
+
+
 def color_bones(rig: bpy.types.Object, degrees: np.ndarray) -> None:
     """Set every pose bone's custom colour from its uncertainty (NaN: no person, grey)."""
+    keep_user_colors(rig)
     classes = class_of(np.nan_to_num(degrees, nan=0.0))
     for j, bone in enumerate(rig_module.joint_names()):
         color = NO_PERSON_COLOR if np.isnan(degrees[j]) else CLASS_COLORS[classes[j]]
@@ -99,7 +149,9 @@ def color_bones(rig: bpy.types.Object, degrees: np.ndarray) -> None:
 
 
 def refresh(scene: bpy.types.Scene) -> None:
-    """Colour every ProPose rig of `scene` for its current frame."""
+    """Colour every ProPose rig of `scene` for its current frame (unless the colours are switched off)."""
+    if not enabled(scene):
+        return
     for rig in rig_module.find_rigs(scene):
         degrees = at_frame(rig, scene.frame_current)
         if degrees is not None:

@@ -1,4 +1,4 @@
-"""The `propose-backend` command line: estimate, serve, convert-body, bench (and train/evaluate when installed).
+"""The `propose-backend` command line: estimate, serve, resolve, convert-body, bench (and train/evaluate when installed).
 
 Errors the user can act on print as one line without a traceback (`--debug` shows it); the
 exit status is 0 on success, 1 on such errors, 2 for bad usage, 3 for a bug, 130 when interrupted.
@@ -168,6 +168,17 @@ def build_parser() -> argparse.ArgumentParser:
     conv.add_argument("target", metavar="OUT.npz")
     conv.set_defaults(func=_run_convert_body)
 
+    res = commands.add_parser("resolve", help="re-solve a clip around pinned bone rotations",
+                              description="Run the temporal posterior on a results file with the pins as "
+                                          "(near-)hard observations and write the re-solved results.")
+    res.add_argument("source", metavar="IN.npz", help="results file (schema 1 or 2)")
+    res.add_argument("target", metavar="OUT.npz", help="where the re-solved results go (not IN.npz)")
+    res.add_argument("--pins", required=True, metavar="PINS.json",
+                     help='{"pins": [{"frame_index": F, "joint": J or name, "rotmat": [[3x3]]}, ...]}')
+    res.add_argument("--strength", type=float, default=1.0, help="smoothing strength (default 1; 2 = smoother)")
+    res.add_argument("--seed", type=int, default=0, help="random seed of the re-drawn ghosts")
+    res.set_defaults(func=_run_resolve)
+
     bench = commands.add_parser("bench", help="speed figures of this machine (docs/performance.md)",
                                 description="Measure backbone, network + posterior + samples, latency "
                                             "and end-to-end throughput on this device.")
@@ -267,6 +278,15 @@ def _run_convert_body(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_resolve(args: argparse.Namespace) -> int:
+    from .resolve import read_pins, resolve_file
+
+    summary = resolve_file(args.source, args.target, read_pins(args.pins), args.strength, args.seed)
+    print(f"wrote {summary.output}: {summary.frames} frames re-solved around {summary.pins} pins in "
+          f"{summary.seconds:.1f} s", file=sys.stderr)
+    return 0
+
+
 def _run_bench(args: argparse.Namespace) -> int:
     from .bench import run_bench
 
@@ -278,11 +298,12 @@ def _user_error(exc: BaseException) -> str | None:
     from .body import BodyModelError
     from .inference import InferenceError
     from .model import CheckpointError
+    from .resolve import ResolveError
     from .results import ResultsError
 
     if isinstance(exc, InferenceError):
         return exc.message
-    if isinstance(exc, (CheckpointError, BodyModelError, ResultsError)):
+    if isinstance(exc, (CheckpointError, BodyModelError, ResultsError, ResolveError)):
         return str(exc)
     if isinstance(exc, OSError) and exc.filename:
         return f"{exc.filename}: {exc.strerror or exc}"

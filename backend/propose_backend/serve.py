@@ -139,12 +139,14 @@ class Service:
                            "torch": torch.__version__, "cuda": torch.cuda.is_available()})
             elif kind == "estimate":
                 self._start(request)
+            elif kind == "resolve":
+                self._start(request, self._parse_resolve, self._run_resolve)
             elif kind == "cancel":
                 self._cancel(_field(request, "id", str, required=True))
             elif kind == "shutdown":
                 return False
             else:
-                raise _BadRequest(f"unknown request type '{kind}' (known: ping, version, estimate, cancel, shutdown)")
+                raise _BadRequest(f"unknown request type '{kind}' (known: ping, version, estimate, resolve, cancel, shutdown)")
         except _BadRequest as exc:
             self._error(job_id, "bad_request", f"bad request: {exc}.")
         return True
@@ -156,16 +158,17 @@ class Service:
             raise _BadRequest(f"no running job has id '{job_id}'")
         job[2].set()
 
-    def _start(self, request: dict) -> None:
+    def _start(self, request: dict, parse: Callable[[dict], dict] | None = None,
+               run: Callable[[str, dict, threading.Event], None] | None = None) -> None:
         job_id = _field(request, "id", str, required=True)
-        spec = self._parse_estimate(request)
+        spec = (parse or self._parse_estimate)(request)
         with self._job_lock:
             if self._job is not None:
                 self._error(job_id, "busy", f"job '{self._job[0]}' is still running; one job at a time. "
                                             "Wait for its result or cancel it.")
                 return
             cancel = threading.Event()
-            thread = threading.Thread(target=self._run_job, args=(job_id, spec, cancel), name="propose-job",
+            thread = threading.Thread(target=run or self._run_job, args=(job_id, spec, cancel), name="propose-job",
                                       daemon=True)
             self._job = (job_id, thread, cancel)
         self.send({"type": "accepted", "id": job_id})
@@ -209,6 +212,55 @@ class Service:
         if spec["detector"] not in DETECTORS:
             raise _BadRequest(f"'detector' must be one of {', '.join(DETECTORS)}")
         return spec
+
+    @staticmethod
+    def _parse_resolve(request: dict) -> dict:
+        from .resolve import ResolveError, pins_from_json
+
+        spec = {
+            "input": _field(request, "input", str, required=True),
+            "output": _field(request, "output", str, required=True),
+            "strength": _field(request, "strength", (int, float), 1.0),
+            "seed": _field(request, "seed", int, 0),
+        }
+        try:
+            spec["pins"] = pins_from_json(_field(request, "pins", list, required=True))
+        except ResolveError as exc:
+            raise _BadRequest(str(exc)) from None
+        if not (math.isfinite(spec["strength"]) and spec["strength"] > 0):
+            raise _BadRequest("'strength' must be a number above 0")
+        return spec
+
+    def _run_resolve(self, job_id: str, spec: dict, _cancel: threading.Event) -> None:
+        """A re-solve is one smoother pass (seconds): it reports progress but is not cancelled midway."""
+        from .resolve import ResolveError, resolve_file
+        from .results import ResultsError
+
+        ticker = _ProgressTicker(self.send, job_id)
+        ticker.update(Progress("resolving", 0, None, 0.0, None, f"re-solving around {len(spec['pins'].joint)} pins"))
+        try:
+            summary = resolve_file(spec["input"], spec["output"], spec["pins"], spec["strength"], spec["seed"])
+            final = {"type": "result", "id": job_id, "output": str(summary.output), "frames": summary.frames,
+                     "valid_frames": summary.frames, "pins": summary.pins, "seconds": round(summary.seconds, 3),
+                     "warnings": []}
+        except ResultsError as exc:
+            kind = "missing_file" if not os.path.exists(spec["input"]) else "bad_input"
+            final = {"type": "error", "id": job_id, "kind": kind, "message": str(exc)}
+        except ResolveError as exc:
+            final = {"type": "error", "id": job_id, "kind": "bad_request", "message": str(exc)}
+        except OSError as exc:
+            final = {"type": "error", "id": job_id, "kind": "bad_request",
+                     "message": f"{exc.filename or spec['output']}: {exc.strerror or exc}"}
+        except Exception as exc:  # a bug: report it, log the traceback, keep serving
+            log.error("job %s failed:\n%s", job_id, traceback.format_exc())
+            final = {"type": "error", "id": job_id, "kind": "internal",
+                     "message": f"internal error ({type(exc).__name__}: {exc}); this is a bug. The backend "
+                                "keeps running; its log (stderr) has the details."}
+        finally:
+            ticker.stop()
+        with self._job_lock:
+            self._job = None
+            self.send(final)
 
     # --- the job thread ----------------------------------------------------------------------
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import bpy
 import numpy as np
+import pytest
 
 from propose_blender import ghosts, importer, keyframes
 
@@ -26,7 +27,7 @@ def test_ghosts_show_every_sample_in_density_order(blender, results_file):
     assert bpy.ops.propose.show_ghosts() == {"FINISHED"}
     shown = ghosts.ghosts_of(rig)
     assert [ghosts.ghost_index(g) for g in shown] == [0, 1, 2, 3]
-    assert all(len(g.children) == 1 and g.children[0].type == "MESH" for g in shown)
+    assert all(sorted(c.type for c in g.children) == ["FONT", "MESH"] for g in shown)  # body and label
     _, density = ghosts.samples_at(rig, 2)
     assert list(density) == sorted(density, reverse=True)
     for ghost in shown:  # each ghost wears its own sample
@@ -68,8 +69,111 @@ def test_hiding_ghosts_removes_them_and_their_data(blender, results_file):
     rig = importer.import_results(blender, path)
     objects, armatures = len(bpy.data.objects), len(bpy.data.armatures)
     bpy.ops.propose.show_ghosts()
-    assert len(bpy.data.objects) == objects + 6
+    assert len(bpy.data.objects) == objects + 9  # per ghost: armature, body, label
     bpy.ops.propose.hide_ghosts()
     assert (len(bpy.data.objects), len(bpy.data.armatures)) == (objects, armatures)
     assert not ghosts.ghosts_of(rig)
     assert f"{rig.name} ghosts" not in bpy.data.collections
+
+
+def _quats(rig, frame):
+    """Pose-bone quaternions (24, 4) the keys give on `frame`, sign-normalised (w >= 0)."""
+    from propose_blender import motion, rig as rig_module
+
+    q = np.array([[c.evaluate(frame) for c in motion.rotation_curves(rig, n)] for n in rig_module.joint_names()])
+    q /= np.linalg.norm(q, axis=1, keepdims=True)
+    return np.where(q[:, :1] < 0, -q, q)
+
+
+def _angle(a, b):
+    return np.degrees(2 * np.arccos(np.clip(np.abs(np.sum(a * b, axis=-1)), 0, 1)))
+
+
+def test_part_of_a_ghost_changes_only_the_chosen_chain_on_this_frame(blender, results_file):
+    from propose_blender import review, rig as rig_module
+
+    path, data = results_file(num_frames=5, num_samples=3)
+    rig = importer.import_results(blender, path)
+    names = rig_module.joint_names()
+    arm = ["left_shoulder", "left_elbow", "left_wrist", "left_hand"]
+    before = _all_keys(rig)
+    blender.scene.frame_set(3)
+    review.select_bone(blender, rig, "left_shoulder")
+    bpy.ops.propose.show_ghosts()
+    bpy.ops.propose.select_ghost(index=1)
+    assert bpy.ops.propose.apply_ghost_bones() == {"FINISHED"}
+    after = _all_keys(rig)
+    for (path_, index), keys in after.items():
+        changed = set(keys[np.any(keys != before[path_, index], axis=1), 0].tolist())
+        bone = path_.split('"')[1] if path_.startswith("pose.bones") else None
+        assert changed <= ({3.0} if bone in arm and "rotation" in path_ else set()), path_
+    blender.scene.frame_set(3)
+    smpl = evaluated_smpl_rotations(rig)
+    for j, name in enumerate(names):
+        expected = data["samples"][2, 1, j] if name in arm else data["rotmats"][2, j]
+        np.testing.assert_allclose(smpl[j], expected, atol=1e-4, err_msg=name)
+
+
+def test_part_of_a_ghost_over_a_range_eases_in_and_out(blender, results_file):
+    from propose_blender import review, rig as rig_module
+
+    path, data = results_file(num_frames=20, num_samples=2)
+    rig = importer.import_results(blender, path)
+    scene = blender.scene
+    j = rig_module.joint_names().index("right_knee")
+    original = {f: _quats(rig, f) for f in range(1, 21)}
+    sample = {f: ghosts.samples_at(rig, f)[0][0] for f in range(1, 21)}
+    review.select_bone(blender, rig, "right_knee")
+    settings = scene.propose_review
+    settings.ghost_use_range, settings.ghost_first, settings.ghost_last, settings.ghost_ease = True, 5, 16, 3
+    assert bpy.ops.propose.apply_ghost_bones(index=0) == {"FINISHED"}
+    weights = []
+    for f in range(1, 21):
+        now = _quats(rig, f)
+        others = [k for k in range(24) if k not in (j, j + 3, j + 6)]  # knee, ankle, foot follow
+        np.testing.assert_allclose(_angle(now[others], original[f][others]), 0, atol=1e-3)
+        to_original, to_sample = _angle(now[j], original[f][j]), _angle(now[j], sample[f][j])
+        total = _angle(original[f][j], sample[f][j])
+        weights.append(to_original / total if total > 1e-3 else 0.0)
+        assert abs(to_original + to_sample - total) < 0.05  # on the arc between the two poses
+    weights = np.array(weights)
+    np.testing.assert_allclose(weights[:4], 0, atol=1e-3)  # frames 1-4 untouched
+    np.testing.assert_allclose(weights[16:], 0, atol=1e-3)  # frames 17-20 untouched
+    np.testing.assert_allclose(weights[7:13], 1, atol=1e-3)  # fully the sample inside
+    np.testing.assert_allclose(weights[4:16], ghosts.ease_weights(np.arange(5, 17), 5, 16, 3), atol=2e-3)
+    assert 0 < weights[4] < 0.25 and 0 < weights[15] < 0.25  # small first and last steps: no pop
+    assert np.all(np.diff(weights[3:8]) > 0) and np.all(np.diff(weights[12:17]) < 0)
+
+
+def test_part_of_a_ghost_needs_selected_bones(blender, results_file):
+    path, _ = results_file(num_frames=3, num_samples=2)
+    rig = importer.import_results(blender, path)
+    for bone in rig.pose.bones:
+        bone.select = False
+    before = _all_keys(rig)
+    with pytest.raises(RuntimeError, match="Select the bones"):
+        bpy.ops.propose.apply_ghost_bones(index=0)
+    assert all(np.array_equal(v, before[k]) for k, v in _all_keys(rig).items())
+    assert "UNDO" in bpy.types.PROPOSE_OT_apply_ghost_bones.bl_options
+
+
+def test_ghost_labels_show_rank_and_density_relative_to_the_mode(blender, results_file):
+    from propose_blender import rig as rig_module
+
+    path, data = results_file(num_frames=2, num_samples=3)
+    rig = importer.import_results(blender, path)
+    blender.scene.frame_set(2)
+    bpy.ops.propose.show_ghosts()
+    for ghost in ghosts.ghosts_of(rig):
+        index = ghosts.ghost_index(ghost)
+        label = ghosts.label_of(ghost)
+        value = data["sample_log_density"][1, index]
+        assert label.data.body == f"#{index + 1}\nΔlog p {value:.1f}".replace("-", "−")
+        assert rig_module.rig_of(label) is rig and ghosts.ghost_index(label) == index  # clicking it picks it
+    blender.scene.frame_set(1)  # labels follow the frame with the ghosts
+    first = ghosts.label_of(ghosts.ghosts_of(rig)[0])
+    assert first.data.body == ghosts.label_text(1, float(data["sample_log_density"][0, 0]))
+    bpy.context.view_layer.update()
+    head = ghosts.ghosts_of(rig)[0]
+    tip = head.matrix_world @ head.pose.bones["head"].tail
+    assert (first.matrix_world.translation - tip).length < 1e-4  # rides on the head

@@ -1,10 +1,11 @@
 """Bone colours follow the posterior uncertainty per frame, through the persistent frame handler."""
 from __future__ import annotations
 
+import bpy
 import numpy as np
 
 from propose_backend.results import write_results
-from propose_blender import importer, uncertainty
+from propose_blender import importer, rig as rig_module, uncertainty
 
 from addon_testing import make_results
 
@@ -52,3 +53,37 @@ def test_legend_covers_every_class_with_degree_ranges():
     lightness = [0.2126 * r + 0.7152 * g + 0.0722 * b for r, g, b in uncertainty.CLASS_COLORS]
     assert lightness == sorted(lightness)  # readable without hue: brighter means less certain
     assert list(uncertainty.class_of([0.0, 4.9, 5.0, 19.0, 39.0, 90.0])) == [0, 0, 1, 2, 3, 4]
+
+
+def _color_states(rig) -> dict:
+    return {b.name: (b.color.palette, tuple(b.color.custom.normal), tuple(b.color.custom.select),
+                     tuple(b.color.custom.active), b.color.custom.show_colored_constraints) for b in rig.pose.bones}
+
+
+def test_colour_switch_restores_the_users_own_bone_colours_exactly(blender, results_file):
+    path, _ = results_file(num_frames=3, num_samples=0)
+    rig = importer.import_results(blender, path)
+    scene, settings = blender.scene, blender.scene.propose_review
+    assert settings.show_colors and all(b.color.palette == "CUSTOM" for b in rig.pose.bones)
+    settings.show_colors = False  # back to how the rig was built: no colours
+    assert all(b.color.palette == "DEFAULT" for b in rig.pose.bones)
+    # the animator's own colour coding: a theme set on one arm, custom colours on a leg
+    rig.pose.bones["left_elbow"].color.palette = "THEME04"
+    knee = rig.pose.bones["right_knee"].color
+    knee.palette = "CUSTOM"
+    knee.custom.normal, knee.custom.select, knee.custom.active = (0.9, 0.1, 0.6), (1.0, 0.5, 0.8), (1.0, 1.0, 0.2)
+    knee.custom.show_colored_constraints = True
+    mine = _color_states(rig)
+    settings.show_colors = True
+    assert rig.pose.bones["left_elbow"].color.palette == "CUSTOM"
+    assert _color_states(rig) != mine
+    scene.frame_set(2)
+    scene.frame_set(3)
+    settings.show_colors = False
+    assert _color_states(rig) == mine
+    scene.frame_set(1)  # while off, frame changes leave the colours alone
+    assert _color_states(rig) == mine
+    bpy.ops.wm.save_as_mainfile(filepath=str(path.with_suffix(".blend")))  # the switch is saved
+    bpy.ops.wm.open_mainfile(filepath=str(path.with_suffix(".blend")))
+    rig = rig_module.find_rigs(bpy.context.scene)[0]
+    assert not bpy.context.scene.propose_review.show_colors and _color_states(rig) == mine
