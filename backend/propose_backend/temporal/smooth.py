@@ -89,25 +89,50 @@ def _pin_rows(pins: Pins, frame_index: np.ndarray, rows: np.ndarray) -> np.ndarr
     return np.array([where[int(f)] for f in pins.frame_index], dtype=np.int64)
 
 
+def _depth(joint: int) -> int:
+    return 0 if joint == 0 else 1 + _depth(SMPL_PARENTS[joint])
+
+
 def _smooth_with_pins(world: np.ndarray, info: np.ndarray, plan: gaps.Plan, q: float, pins: Pins,
                       pin_rows: np.ndarray, num_samples: int, seed: int) -> kalman.SmoothedTracks:
-    """All joints at once; then each pinned joint again, parents first, with its pins in its parent's smoothed frame."""
+    """All joints at once; then the pinned joints again, one tree level at a time (parents first).
+
+    A pin fixes a local rotation, i.e. the joint's world rotation relative to its parent's, so a
+    pinned joint's mode is re-smoothed with its pins placed in the parent's smoothed frame, and
+    each of its ghost trajectories is re-drawn as a local track relative to that ghost's own
+    parent trajectory (so every ghost passes through the pin too).
+    """
     world, info = world.copy(), info.copy()
     for k in np.flatnonzero(pins.joint == 0):
         world[pin_rows[k], 0], info[pin_rows[k], 0] = pins.rotmats[k], PIN_INFORMATION * np.eye(3)
     tracks = kalman.smooth_tracks(world, info, plan.dt, q, plan.reset, num_samples=num_samples,
                                   rng=np.random.default_rng(seed))
-    for joint in sorted(set(pins.joint.tolist()) - {0}):
-        mine = np.flatnonzero(pins.joint == joint)
-        parent = tracks.mode[pin_rows[mine], SMPL_PARENTS[joint]]
-        w, i = world[:, joint:joint + 1].copy(), info[:, joint:joint + 1].copy()
-        w[pin_rows[mine], 0] = parent @ pins.rotmats[mine]
-        i[pin_rows[mine], 0] = PIN_INFORMATION * np.eye(3)
-        one = kalman.smooth_tracks(w, i, plan.dt, q, plan.reset, num_samples=num_samples,
-                                   rng=np.random.default_rng([seed, joint]))
-        tracks.mode[:, joint], tracks.cov[:, joint], tracks.weights[:, joint] = one.mode[:, 0], one.cov[:, 0], one.weights[:, 0]
-        if num_samples:
-            tracks.samples[:, :, joint] = one.samples[:, :, 0]
+    pinned = sorted(set(pins.joint.tolist()) - {0})
+    for level in sorted({_depth(j) for j in pinned}):
+        joints = [j for j in pinned if _depth(j) == level]
+        measured, information, pin_values = [], [], []
+        for j in joints:
+            mine = np.flatnonzero(pins.joint == j)
+            parent_mode = tracks.mode[:, SMPL_PARENTS[j]]
+            parents = [parent_mode] + [parent_mode if SMPL_PARENTS[j] == 0 else tracks.samples[:, s, SMPL_PARENTS[j]]
+                                       for s in range(num_samples)]
+            for k, parent in enumerate(parents):  # track 0: the mode (world); 1..S: ghost s (local)
+                m = world[:, j] if k == 0 else np.swapaxes(parent, -1, -2) @ world[:, j]
+                m, i = m.copy(), info[:, j].copy()  # right perturbations: the information carries over
+                m[pin_rows[mine]] = parent[pin_rows[mine]] @ pins.rotmats[mine] if k == 0 else pins.rotmats[mine]
+                i[pin_rows[mine]] = PIN_INFORMATION * np.eye(3)
+                measured.append(m)
+                information.append(i)
+            pin_values.append(parents)
+        again = kalman.smooth_tracks(np.stack(measured, 1), np.stack(information, 1), plan.dt, q, plan.reset,
+                                     num_samples=1 if num_samples else 0,
+                                     rng=np.random.default_rng([seed, level]))
+        for n, j in enumerate(joints):
+            base = n * (1 + num_samples)
+            tracks.mode[:, j], tracks.cov[:, j] = again.mode[:, base], again.cov[:, base]
+            tracks.weights[:, j] = again.weights[:, base]
+            for s in range(num_samples):
+                tracks.samples[:, s, j] = pin_values[n][1 + s] @ again.samples[:, 0, base + 1 + s]
     return tracks
 
 

@@ -35,9 +35,9 @@ def project(matrices: np.ndarray) -> np.ndarray:
 
 
 def angle_deg(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Geodesic angle between rotations a and b, degrees."""
-    cos = (np.einsum("...ij,...ij->...", a, b) - 1.0) / 2.0
-    return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
+    """Geodesic angle between rotations a and b, degrees (from ‖a − b‖ = 2√2 sin(θ/2): exact near 0)."""
+    chord = np.linalg.norm(np.asarray(a, np.float64) - np.asarray(b, np.float64), axis=(-2, -1))
+    return np.degrees(2.0 * np.arcsin(np.clip(chord / (2.0 * np.sqrt(2.0)), 0.0, 1.0)))
 
 
 def proper_svd(F: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
