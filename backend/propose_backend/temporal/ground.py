@@ -7,7 +7,8 @@ least-squares plane whose normal is pulled towards the body's up (so a clip wher
 stands still still gets the up direction right). The camera's tilt is whatever that normal says.
 
 Contact: a foot is down when its sole is near the floor and it barely moves, p = σ((h₀ − h)/s_h)
-· σ((v₀ − v)/s_v), with the speed taken over ±0.06 s so depth noise does not read as motion.
+· σ((v₀ − v)/s_v), with h the lowest foot point's height and v the speed of the foot's centre over ±0.06 s (so
+depth noise does not read as motion).
 
 Locking: while a foot is down its sole is held at one anchor per contact (the median of its
 positions), by moving the pelvis path: with one foot down it is exactly still; with both down
@@ -78,10 +79,15 @@ def _speed(x: np.ndarray, dt: np.ndarray, reset: np.ndarray) -> np.ndarray:
     return np.linalg.norm(x[hi] - x[lo], axis=-1) / span.reshape((-1,) + (1,) * (x.ndim - 2))
 
 
-def contact_probability(sole: np.ndarray, floor: np.ndarray, dt: np.ndarray, reset: np.ndarray) -> np.ndarray:
-    """(n, 2) probability that the left/right foot is on the floor."""
-    height = sole @ floor[:3] + floor[3]
-    speed = _speed(sole, dt, reset)
+def foot_centres(world: np.ndarray) -> np.ndarray:
+    """(n, 2, 3) mean of each foot's points: a stable point to measure foot motion by."""
+    return np.stack([world[:, list(idx)].mean(1) for idx in FOOT_POINTS.values()], axis=1)
+
+
+def contact_probability(world: np.ndarray, floor: np.ndarray, dt: np.ndarray, reset: np.ndarray) -> np.ndarray:
+    """(n, 2) probability that the left/right foot is on the floor (height of its sole, speed of its centre)."""
+    height = soles(world, floor[:3]) @ floor[:3] + floor[3]
+    speed = _speed(foot_centres(world), dt, reset)
     return (_sigmoid((CONTACT_HEIGHT_M - height) / HEIGHT_SCALE_M)
             * _sigmoid((CONTACT_SPEED_MS - speed) / SPEED_SCALE_MS))
 
@@ -90,7 +96,7 @@ def lock_feet(world: np.ndarray, path: np.ndarray, contacts: np.ndarray, reset: 
     """The pelvis path moved so that feet in contact stay at their anchors."""
     n = len(path)
     lock = np.clip((contacts - LOCK_FROM) / (LOCK_FULL - LOCK_FROM), 0.0, 1.0)  # (n, 2)
-    foot = np.stack([world[:, list(idx)].mean(1) for idx in FOOT_POINTS.values()], axis=1)  # (n, 2, 3)
+    foot = foot_centres(world)
     correction = np.zeros((n, 2, 3))
     seg = np.concatenate([[0], np.cumsum(reset)])
     for f in range(2):
@@ -119,6 +125,6 @@ def feet_on_floor(points: np.ndarray, path: np.ndarray, dt: np.ndarray,
     floor = fit_floor(soles(world, up), up)
     if floor[:3] @ path.mean(0) + floor[3] < 0:  # the pelvis must be above the floor
         floor = -floor
-    contacts = contact_probability(soles(world, floor[:3]), floor, dt, reset)
+    contacts = contact_probability(world, floor, dt, reset)
     locked = lock_feet(world, path, contacts, reset)
     return floor, contacts, locked
