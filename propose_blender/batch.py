@@ -1,7 +1,7 @@
 """Headless entry point: footage (or a results file) in, a .blend (and optionally an FBX) out.
 
     blender --background --python propose_blender/batch.py -- --input clip.mp4 --output clip.blend \
-        [--fbx clip.fbx] [--samples N] [--python /path/to/backend/python] [--device cpu]
+        [--fbx clip.fbx] [--samples N] [--smooth S | --no-smooth] [--python /path/to/backend/python] [--device cpu]
     python -m propose_blender.batch --input clip.mp4 --output clip.blend      # under the bpy module
 
 Works from the repository and from the installed extension folder. An --input ending in .npz is
@@ -65,6 +65,10 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--fbx", type=Path, help="also export the rig, body and camera as FBX")
     parser.add_argument("--results", type=Path, help="where the backend writes its .npz (default: beside --output)")
     parser.add_argument("--samples", type=int, help="posterior samples per frame (ghost poses)")
+    parser.add_argument("--smooth", type=float, metavar="STRENGTH",
+                        help="temporal smoothing strength for videos (default: preferences, 1; 0 = off)")
+    parser.add_argument("--no-smooth", dest="smooth", action="store_const", const=0.0,
+                        help="keep the per-frame poses of a video")
     parser.add_argument("--python", help="backend interpreter (default: preferences, $PROPOSE_BACKEND_PYTHON, "
                                          "or the environment made by 'Set up backend')")
     parser.add_argument("--device", choices=["auto", "cuda", "cpu"])
@@ -96,7 +100,8 @@ def _estimate(args: argparse.Namespace) -> tuple[Path, str]:
         frames=args.frames, checkpoint=checkpoint, body_model=body_model,
         allow_random_weights=args.allow_random_weights or prefs.allow_random_weights,
         bbox=args.bbox,
-        estimator=args.estimator or prefs.estimator)
+        estimator=args.estimator or prefs.estimator,
+        smooth=prefs.smooth if args.smooth is None else max(0.0, args.smooth))
     run = runner.EstimateRun(args.python or prefs.python, request)
     try:
         run.start()

@@ -190,7 +190,7 @@ class PROPOSE_OT_run(_JobOperator, bpy.types.Operator):
         request = runner.EstimateRequest(
             input=footage, output=results_path(footage), samples=prefs.samples, device=prefs.device,
             frames=settings.frames_argument(), checkpoint=checkpoint, body_model=body_model,
-            allow_random_weights=prefs.allow_random_weights, estimator=prefs.estimator)
+            allow_random_weights=prefs.allow_random_weights, estimator=prefs.estimator, smooth=prefs.smooth)
         return runner.EstimateRun(prefs.python, request)
 
     def job_finished(self, context: bpy.types.Context, job: runner.EstimateRun) -> set[str]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import bpy
 
-from . import ghosts, rig as rig_module, uncertainty
+from . import ghosts, preferences, rig as rig_module, uncertainty
 from .operators import active_rig
 
 _ERROR_LINES = 6
@@ -107,4 +107,20 @@ class PROPOSE_PT_ghosts(_ProposePanel, bpy.types.Panel):
                                                         f"{context.scene.frame_current}", icon="KEYFRAME").index = -1
 
 
-CLASSES = (PROPOSE_PT_estimate, PROPOSE_PT_uncertainty, PROPOSE_PT_ghosts)
+class PROPOSE_PT_smoothing(_ProposePanel, bpy.types.Panel):
+    bl_label = "Smoothing"
+    bl_parent_id = "PROPOSE_PT_estimate"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw(self, context: bpy.types.Context) -> None:
+        layout = self.layout
+        prefs = preferences.addon_preferences(context)
+        if prefs is None:
+            layout.label(text="Enable the add-on to change smoothing.", icon="INFO")
+            return
+        layout.enabled = not context.window_manager.propose.running
+        preferences.draw_smoothing(layout, prefs)
+        layout.label(text="Videos only; applies to the next Run.", icon="INFO")
+
+
+CLASSES = (PROPOSE_PT_estimate, PROPOSE_PT_uncertainty, PROPOSE_PT_ghosts, PROPOSE_PT_smoothing)

@@ -4,7 +4,7 @@ import os
 from dataclasses import dataclass
 
 import bpy
-from bpy.props import BoolProperty, EnumProperty, IntProperty, StringProperty
+from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, StringProperty
 
 from . import backend_env
 
@@ -33,6 +33,7 @@ class BackendSettings:
     estimator: str = "auto"
     samples: int = 8
     allow_random_weights: bool = False
+    smooth: float = 1.0  # temporal smoothing strength of videos; 0 = off
 
 
 class ProposePreferences(bpy.types.AddonPreferences):
@@ -49,6 +50,13 @@ class ProposePreferences(bpy.types.AddonPreferences):
     estimator: EnumProperty(name="Estimator", items=ESTIMATORS, default="auto")
     samples: IntProperty(name="Ghost samples", default=8, min=0, max=64,
                          description="Posterior samples drawn per frame, shown as ghost poses")
+    smooth_motion: BoolProperty(
+        name="Smooth motion", default=True,
+        description="Fuse the per-frame poses of a video over time: steadier bones, feet that stay put, "
+                    "ghosts that move smoothly (off: every frame as estimated)")
+    smooth_strength: FloatProperty(
+        name="Strength", default=1.0, min=0.05, max=10.0, soft_max=4.0,
+        description="How strongly to smooth: 1 default, 2 smoother, 0.5 closer to the per-frame poses")
     allow_random_weights: BoolProperty(
         name="Allow random weights (testing only)", default=False,
         description="Run without the checkpoint on random network weights: the poses mean nothing")
@@ -65,6 +73,7 @@ class ProposePreferences(bpy.types.AddonPreferences):
         row.prop(self, "estimator")
         row.prop(self, "device")
         row.prop(self, "samples")
+        draw_smoothing(layout, self)
         layout.prop(self, "allow_random_weights")
         row = layout.row()
         row.operator("propose.setup_backend", icon="IMPORT")
@@ -76,6 +85,22 @@ class ProposePreferences(bpy.types.AddonPreferences):
             layout.label(text=line)
 
 
+def draw_smoothing(layout: bpy.types.UILayout, prefs: "ProposePreferences") -> None:
+    """The smoothing switch and strength (preferences and the panel's Smoothing section)."""
+    row = layout.row(align=True)
+    row.prop(prefs, "smooth_motion")
+    sub = row.row(align=True)
+    sub.enabled = prefs.smooth_motion
+    sub.prop(prefs, "smooth_strength")
+
+
+def addon_preferences(context: bpy.types.Context) -> "ProposePreferences | None":
+    addon = context.preferences.addons.get(ADDON_ID)
+    if addon is not None and isinstance(addon.preferences, ProposePreferences):
+        return addon.preferences
+    return None
+
+
 def settings(context: bpy.types.Context | None = None) -> BackendSettings:
     """Current preferences; defaults (plus $PROPOSE_BACKEND_PYTHON) when the add-on is not enabled."""
     context = context or bpy.context
@@ -83,7 +108,8 @@ def settings(context: bpy.types.Context | None = None) -> BackendSettings:
     if addon is not None and isinstance(addon.preferences, ProposePreferences):
         prefs = addon.preferences
         found = BackendSettings(prefs.backend_python, prefs.model_folder, prefs.device, prefs.estimator,
-                                prefs.samples, prefs.allow_random_weights)
+                                prefs.samples, prefs.allow_random_weights,
+                                prefs.smooth_strength if prefs.smooth_motion else 0.0)
     else:
         found = BackendSettings()
     if not found.python:

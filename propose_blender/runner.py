@@ -67,11 +67,12 @@ class EstimateRequest:
     allow_random_weights: bool = False
     bbox: tuple[float, ...] | None = None  # the person in the first frame (x, y, w, h px), not detected
     estimator: str = "auto"  # auto / propose / keypoints (instant mode)
+    smooth: float = 1.0  # temporal smoothing strength for videos; 0 = off (docs/temporal.md)
 
     def message(self, job_id: str) -> dict[str, Any]:
         msg: dict[str, Any] = {"type": "estimate", "id": job_id, "input": str(self.input),
                                "output": str(self.output), "samples": int(self.samples), "device": self.device,
-                               "estimator": self.estimator}
+                               "estimator": self.estimator, "smooth": float(self.smooth)}
         for key in ("frames", "checkpoint", "body_model"):
             value = getattr(self, key)
             if value is not None:

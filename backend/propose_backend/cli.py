@@ -70,6 +70,13 @@ def _bbox(text: str) -> tuple[float, float, float, float]:
     return (x, y, w, h)
 
 
+def _strength(text: str) -> float:
+    value = float(text)
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError("the smoothing strength must be a number of 0 (off) or more")
+    return value
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -152,7 +159,24 @@ def build_parser() -> argparse.ArgumentParser:
                      help="frames per chunk written while running (kept if the run stops)")
     est.add_argument("--redetect-every", type=_positive, default=REDETECT_EVERY,
                      help="frames between detector checks that the person is still there")
+    est.add_argument("--smooth", type=_strength, default=1.0, metavar="STRENGTH",
+                     help="temporal smoothing of videos (docs/temporal.md): 1 default, 2 smoother, "
+                          "0.5 closer to the per-frame poses, 0 off")
+    est.add_argument("--no-smooth", dest="smooth", action="store_const", const=0.0,
+                     help="keep the per-frame poses of videos (same as --smooth 0)")
     est.set_defaults(func=_run_estimate)
+
+    smo = commands.add_parser("smooth", help="temporal smoothing of an existing results file",
+                              description="Re-process a results file (schema 1 or 2) with the temporal "
+                                          "smoother: smoothed pose, posteriors and ghost motions, root path, "
+                                          "floor and foot contacts (schema 2; the per-frame values stay as raw_*).")
+    smo.add_argument("source", metavar="IN.npz")
+    smo.add_argument("target", metavar="OUT.npz")
+    smo.add_argument("--strength", type=_strength, default=1.0,
+                     help="1 default, 2 smoother, 0.5 closer to the per-frame poses; 0 writes the raw "
+                          "per-frame values back")
+    smo.add_argument("--seed", type=int, default=0, help="random seed of the ghost trajectories")
+    smo.set_defaults(func=_run_smooth)
 
     srv = commands.add_parser("serve", help="JSON-lines service for the Blender add-on (docs/protocol.md)",
                               description="Serve the JSON-lines protocol on stdin/stdout (or, with --port, "
@@ -220,7 +244,7 @@ def _run_estimate(args: argparse.Namespace) -> int:
     options = EstimateOptions(frames=args.frames, bbox=args.bbox,
                               detector=args.detector, samples=max(0, args.samples), batch_size=batch_size,
                               focal_px=args.focal_px, chunk_frames=args.chunk_frames,
-                              redetect_every=args.redetect_every, mirrored=args.mirrored)
+                              redetect_every=args.redetect_every, mirrored=args.mirrored, smooth=args.smooth)
     cancel = threading.Event()
 
     def interrupt(_signum, _frame) -> None:
@@ -268,6 +292,14 @@ def _run_serve(args: argparse.Namespace) -> int:
     from .serve import serve_socket, serve_stdio
 
     return serve_socket(args.port) if args.port is not None else serve_stdio()
+
+
+def _run_smooth(args: argparse.Namespace) -> int:
+    from .temporal.files import smooth_file
+
+    path = smooth_file(args.source, args.target, strength=args.strength, seed=args.seed)
+    print(f"wrote {path}", file=sys.stderr)
+    return 0
 
 
 def _run_convert_body(args: argparse.Namespace) -> int:

@@ -22,7 +22,8 @@ from typing import Any, Mapping
 
 import numpy as np
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+READABLE_VERSIONS = (1, 2)  # version 1 files (no smoothing, no floor) read as they are
 
 
 class ResultsError(RuntimeError):
@@ -47,6 +48,15 @@ PER_FRAME_FIELDS: dict[str, tuple[tuple[str | int, ...], str]] = {
     "principal_pt": (("T", 2), "float32"),  # principal point in image pixels
 }
 
+# Optional per-frame fields (schema 2): present in smoothed files (temporal fusion, docs/temporal.md),
+# where the fields above hold the smoothed values and `raw_NAME` the estimator's per-frame NAME.
+RAW_FIELDS = ("valid", "rotmats", "posterior_F", "uncertainty_deg", "transl", "joints3d", "joints2d")
+OPTIONAL_PER_FRAME_FIELDS: dict[str, tuple[tuple[str | int, ...], str]] = {
+    "contacts": (("T", 2), "float32"),  # probability that the [left, right] foot touches the floor
+    "transl_std": (("T", 3), "float32"),  # posterior standard deviation of `transl` per axis, metres
+    **{f"raw_{name}": PER_FRAME_FIELDS[name] for name in RAW_FIELDS},
+}
+
 # Clip-wide fields.
 CLIP_FIELDS: dict[str, tuple[tuple[str | int, ...], str]] = {
     "schema_version": ((), "int64"),
@@ -58,8 +68,13 @@ CLIP_FIELDS: dict[str, tuple[tuple[str | int, ...], str]] = {
     "lbs_weights": (("V", 24), "float32"),
 }
 
+# Optional clip fields (schema 2).
+OPTIONAL_CLIP_FIELDS: dict[str, tuple[tuple[str | int, ...], str]] = {
+    "floor": ((4,), "float32"),  # plane (nx, ny, nz, d), camera frame: n·p + d = 0, n unit, pointing up
+}
+
 # Text metadata, stored as one JSON string under "meta".
-META_KEYS = ("estimator", "weights", "source", "body_model", "created_by")
+META_KEYS = ("estimator", "weights", "source", "body_model", "created_by", "temporal")
 
 
 def empty_frames(num_frames: int, num_samples: int) -> dict[str, np.ndarray]:
@@ -72,12 +87,16 @@ def empty_frames(num_frames: int, num_samples: int) -> dict[str, np.ndarray]:
 def validate(data: Mapping[str, Any], source: str = "results") -> None:
     """Raise ResultsError unless every field exists with consistent shapes and the right version."""
     version = int(np.asarray(data.get("schema_version", -1)))
-    if version != SCHEMA_VERSION:
-        raise ResultsError(f"{source}: schema version {version}, this reader understands {SCHEMA_VERSION}. "
+    if version not in READABLE_VERSIONS:
+        raise ResultsError(f"{source}: schema version {version}, this reader understands "
+                           f"{', '.join(map(str, READABLE_VERSIONS))}. "
                            "Re-run the backend or update the add-on so both sides match.")
     sizes: dict[str, int] = {}
-    for name, (shape, _dtype) in {**PER_FRAME_FIELDS, **CLIP_FIELDS}.items():
+    optional = {**OPTIONAL_PER_FRAME_FIELDS, **OPTIONAL_CLIP_FIELDS}
+    for name, (shape, _dtype) in {**PER_FRAME_FIELDS, **CLIP_FIELDS, **optional}.items():
         if name not in data:
+            if name in optional:
+                continue
             raise ResultsError(f"{source}: field '{name}' is missing.")
         actual = np.shape(data[name])
         if len(actual) != len(shape):
@@ -104,7 +123,7 @@ def _atomic_savez(path: Path, arrays: Mapping[str, Any], compress: bool = True) 
 
 def _pack(data: Mapping[str, Any]) -> dict[str, Any]:
     """Arrays in their schema dtypes (whatever the producer computed in) plus meta as JSON."""
-    schema = {**PER_FRAME_FIELDS, **CLIP_FIELDS}
+    schema = {**PER_FRAME_FIELDS, **CLIP_FIELDS, **OPTIONAL_PER_FRAME_FIELDS, **OPTIONAL_CLIP_FIELDS}
     arrays = {k: np.asarray(v, dtype=schema[k][1]) if k in schema else np.asarray(v)
               for k, v in data.items() if k != "meta"}
     arrays["meta"] = np.array(json.dumps(dict(data.get("meta", {}))))
@@ -151,7 +170,11 @@ def merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
     """Concatenate per-frame fields of consecutive parts; clip fields come from the last part."""
     merged = dict(parts[-1])
     try:
-        for name in PER_FRAME_FIELDS:
+        names = list(PER_FRAME_FIELDS) + [n for n in OPTIONAL_PER_FRAME_FIELDS if all(n in p for p in parts)]
+        for n in OPTIONAL_PER_FRAME_FIELDS:
+            if n not in names:
+                merged.pop(n, None)
+        for name in names:
             merged[name] = np.concatenate([p[name] for p in parts], axis=0)
     except ValueError as exc:
         raise ResultsError(f"the chunks do not fit together ({exc}); they come from different runs. "

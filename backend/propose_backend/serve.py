@@ -191,12 +191,15 @@ class Service:
             "focal_px": _field(request, "focal_px", (int, float)),
             "allow_random_weights": _field(request, "allow_random_weights", bool, False),
             "mirrored": _field(request, "mirrored", bool, False),
+            "smooth": _field(request, "smooth", (int, float), 1.0),
         }
         if spec["frames"] is not None:
             try:
                 spec["frames"] = FrameRange.parse(spec["frames"])
             except InferenceError as exc:
                 raise _BadRequest(exc.message.rstrip(".")) from None
+        if not (math.isfinite(spec["smooth"]) and spec["smooth"] >= 0):
+            raise _BadRequest("'smooth' must be a smoothing strength of 0 (off) or more")
         if spec["samples"] < 0:
             raise _BadRequest("'samples' must be 0 or more")
         if spec["batch_size"] is not None and spec["batch_size"] < 1:
@@ -288,7 +291,7 @@ class Service:
                 frames=spec["frames"],
                 bbox=tuple(float(v) for v in spec["bbox"]) if spec["bbox"] else None,
                 detector=spec["detector"], samples=spec["samples"], batch_size=batch_size,
-                focal_px=spec["focal_px"], mirrored=spec["mirrored"])
+                focal_px=spec["focal_px"], mirrored=spec["mirrored"], smooth=float(spec["smooth"]))
             summary = estimate_file(spec["input"], spec["output"], estimator, options, ticker.update, cancel)
             output = str(summary.output) if summary.output is not None else None
             if summary.cancelled:

@@ -77,9 +77,9 @@ def test_panel_shows_progress_and_errors_while_running(blender):
 
 def test_preferences_draw(blender):
     drawn: list[str] = []
-    stand_in = type("Preferences", (), {"layout": CheckingLayout(drawn), "backend_python": "",
+    stand_in = type("Preferences", (), {"layout": CheckingLayout(drawn), "backend_python": "", "smooth_motion": True,
                                         "bl_rna": preferences.ProposePreferences.bl_rna})()
     preferences.ProposePreferences.draw(stand_in, blender)
     assert {"prop backend_python", "prop model_folder", "prop device", "prop estimator", "prop samples",
-            "prop allow_random_weights"} <= set(drawn)
+            "prop allow_random_weights", "prop smooth_motion", "prop smooth_strength"} <= set(drawn)
     assert "operator propose.setup_backend" in drawn and "operator propose.check_backend" in drawn

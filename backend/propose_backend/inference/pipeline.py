@@ -23,6 +23,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from .. import __version__, results
+from ..temporal.files import smooth_file
 from .crop import CropBox, ImageCamera, cut
 from .detect import Detection, make_detector
 from .errors import InferenceError
@@ -47,6 +48,7 @@ class EstimateOptions:
     chunk_frames: int = CHUNK_FRAMES
     redetect_every: int = REDETECT_EVERY
     mirrored: bool = False  # selfie-style footage: the person's left appears on their left
+    smooth: float = 1.0  # temporal smoothing strength for videos (docs/temporal.md); 0 = off
 
 
 @dataclass
@@ -237,5 +239,9 @@ def estimate_file(input_path: str | Path, output_path: str | Path, estimator: Es
                                           "give its box with --bbox x,y,w,h or use --detector full-frame.")
     report(Progress("writing", recorder.frames_done, footage.frame_count, 0.0, None, f"writing {output_path}"))
     output = recorder.finish()
+    if output is not None and footage.kind == "video" and options.smooth > 0 and recorder.frames_done > 1:
+        report(Progress("smoothing", recorder.frames_done, footage.frame_count, 0.0, None,
+                        f"smoothing {recorder.frames_done} frames"))
+        smooth_file(output, output, strength=options.smooth)
     return RunSummary(output, recorder.frames_done, recorder.valid_frames, cancelled, estimator.name,
                       time.perf_counter() - started, footage.warnings)

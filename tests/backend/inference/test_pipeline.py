@@ -13,6 +13,7 @@ from propose_backend import results
 from propose_backend.bench import write_demo_clip
 from propose_backend.inference import EstimateOptions, InferenceError, estimate_file
 from propose_backend.inference.crop import ImageCamera
+from propose_backend.temporal.files import smooth_file
 
 
 def _check_frames(data: dict, num_samples: int) -> None:
@@ -24,7 +25,10 @@ def _check_frames(data: dict, num_samples: int) -> None:
     assert samples.shape[1] == num_samples
     np.testing.assert_allclose(np.linalg.det(samples), 1.0, atol=1e-4)
     density = data["sample_log_density"][valid]
-    assert (np.diff(density, axis=1) <= 1e-6).all(), "samples must be sorted densest first"
+    if "raw_rotmats" in data:  # smoothed: each sample is one motion, ordered by its density over the clip
+        assert (np.diff(density.sum(0)) <= 1e-3).all(), "sample motions must be sorted densest first"
+    else:
+        assert (np.diff(density, axis=1) <= 1e-6).all(), "samples must be sorted densest first"
     assert (density <= 1e-3).all(), "no sample is denser than the posterior mode"
     camera = ImageCamera(float(data["focal_px"][0]), tuple(data["principal_pt"][0]))
     projected = camera.project(data["joints3d"][valid] + data["transl"][valid][:, None])
@@ -50,8 +54,18 @@ def test_video_gives_a_schema_valid_file(estimator, clip: Path, tmp_path: Path) 
     assert data["meta"]["estimator"] == "propose" and data["meta"]["weights"] == "random"
     assert data["meta"]["source"] == str(clip.resolve())
     phases = [p.phase for p in seen]
-    assert phases[0] == "reading" and "estimating" in phases and phases[-1] == "writing"
+    assert phases[0] == "reading" and "estimating" in phases and phases[-2:] == ["writing", "smoothing"]
     assert [p.done for p in seen if p.phase == "estimating"][-1] == 6
+    # videos are smoothed by default; the per-frame values stay in the file
+    assert int(data["schema_version"]) == 2 and "raw_rotmats" in data and data["contacts"].shape == (6, 2)
+
+
+def test_video_without_smoothing_keeps_the_per_frame_values(estimator, clip: Path, tmp_path: Path) -> None:
+    out = tmp_path / "raw.npz"
+    estimate_file(clip, out, estimator, EstimateOptions(samples=2, batch_size=2, smooth=0.0))
+    data = results.read_results(out)
+    _check_frames(data, 2)
+    assert "raw_rotmats" not in data and "contacts" not in data and "temporal" not in data["meta"]
 
 
 def test_image_and_focal_option(estimator, person_image: Path, tmp_path: Path) -> None:
@@ -84,11 +98,16 @@ def test_frames_without_a_person_are_marked_invalid(estimator, tmp_path: Path) -
         writer.write(frame)
     writer.release()
     summary = estimate_file(tmp_path / "gap.mp4", tmp_path / "gap.npz", estimator,
-                            EstimateOptions(samples=1, batch_size=2, redetect_every=1))
+                            EstimateOptions(samples=1, batch_size=2, redetect_every=1, smooth=0.0))
     data = results.read_results(summary.output)
     assert data["valid"].tolist() == [True, False, False, True]
     assert not data["rotmats"][1:3].any() and not data["bbox"][1:3].any()
     _check_frames(data, 1)
+    # smoothed (the default), the short gap is bridged; the file still says which frames were seen
+    smoothed = results.read_results(smooth_file(summary.output, tmp_path / "bridged.npz"))
+    assert smoothed["raw_valid"].tolist() == [True, False, False, True] and smoothed["valid"].all()
+    assert smoothed["meta"]["temporal"]["bridged_frames"] == 2
+    _check_frames(smoothed, 1)
 
 
 def test_cancel_keeps_the_finished_frames(estimator, clip: Path, tmp_path: Path) -> None:
@@ -116,7 +135,8 @@ def test_long_clip_memory_stays_bounded(tmp_path: Path, stub) -> None:
     tracemalloc.start()
     try:
         summary = estimate_file(tmp_path / "long.avi", tmp_path / "long.npz", stub,
-                                EstimateOptions(samples=0, batch_size=16, detector="full-frame", chunk_frames=500))
+                                EstimateOptions(samples=0, batch_size=16, detector="full-frame", chunk_frames=500,
+                                                smooth=0.0))  # the estimate's memory; smoothing holds O(T) state
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()

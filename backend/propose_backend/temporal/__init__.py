@@ -1,0 +1,9 @@
+"""Temporal fusion: per-frame posteriors -> smoothed animation, coherent ghosts, floor and foot contacts.
+
+`smooth_results(data, strength=1.0, pins=None, seed=0)` turns a results dict (schema v1 or v2)
+into a schema-v2 results dict; `Pins` are rotations the animator fixed. The method and its
+maths are in docs/temporal.md.
+"""
+from .smooth import Pins, raw_frames, smooth_results
+
+__all__ = ["Pins", "raw_frames", "smooth_results"]

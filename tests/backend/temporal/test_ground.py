@@ -1,0 +1,59 @@
+"""Floor, foot contacts and foot locking on a synthetic stepping clip with known contacts."""
+from __future__ import annotations
+
+import numpy as np
+
+from propose_backend.temporal import ground
+
+FPS = 30.0
+
+
+def _stepping_clip(T: int = 120, tilt_deg: float = 12.0, jitter_m: float = 0.01):
+    """World points (T, 35, 3) of alternating steps on a tilted floor; true contacts (T, 2)."""
+    rng = np.random.default_rng(0)
+    a = np.radians(tilt_deg)
+    up = np.array([0.0, -np.cos(a), -np.sin(a)])  # camera y points down; the camera looks down a little
+    forward = np.cross(up, [1.0, 0.0, 0.0])
+    floor_point = np.array([0.0, 1.0, 5.0])
+    phase = (np.arange(T) // 20) % 2  # 20-frame steps, feet alternate
+    contacts = np.stack([phase == 0, phase == 1], 1)
+    feet = np.zeros((T, 2, 3))
+    for f in range(2):
+        x = floor_point + (0.12 if f == 0 else -0.12) * np.array([1.0, 0, 0])
+        pos = 0.0
+        for t in range(T):
+            if not contacts[t, f]:
+                pos += 0.03  # moves forward while lifted
+            lift = 0.0 if contacts[t, f] else 0.08 * np.sin(np.pi * ((t % 20) + 0.5) / 20)
+            feet[t, f] = x + pos * forward + lift * up
+    points = np.zeros((T, 35, 3))
+    pelvis = feet.mean(1) + 0.9 * up
+    points[:, 0] = pelvis
+    points[:, 12] = pelvis + 0.5 * up
+    for f, idx in enumerate(ground.FOOT_POINTS.values()):
+        ankle = feet[:, f] + 0.08 * up
+        offsets = [0.08 * up, 0.0 * up + 0.1 * forward, 0.16 * forward, 0.14 * forward, -0.05 * forward]
+        for k, off in zip(idx, offsets):
+            points[:, k] = (ankle - 0.08 * up) + off if k not in (7, 8) else ankle
+    points += rng.normal(0, jitter_m, points.shape)
+    return points, contacts, up
+
+
+def test_floor_and_contacts_of_a_stepping_clip() -> None:
+    world, truth, up = _stepping_clip()
+    path = world[:, 0].copy()
+    dt, reset = np.full(len(path) - 1, 1 / FPS), np.zeros(len(path) - 1, bool)
+    floor, contacts, locked = ground.feet_on_floor(world - path[:, None], path, dt, reset)
+    assert np.degrees(np.arccos(floor[:3] @ up)) < 5.0  # the camera's tilt is found
+    assert floor[:3] @ path.mean(0) + floor[3] > 0.5
+    inner = np.ones(len(truth), bool)
+    inner[np.flatnonzero(np.diff(truth[:, 0].astype(int))) + np.arange(-2, 3)[:, None]] = False  # skip step edges
+    predicted = contacts > 0.5
+    assert (predicted[inner] == truth[inner]).mean() > 0.9
+    # locking: a planted foot barely moves
+    foot = lambda p: np.stack([(world - path[:, None] + p[:, None])[:, list(i)].mean(1)  # noqa: E731
+                               for i in ground.FOOT_POINTS.values()], 1)
+    before, after = foot(path), foot(locked)
+    planted = truth[1:] & truth[:-1] & inner[1:, None]
+    skate = lambda x: np.linalg.norm(np.diff(x, axis=0), axis=-1)[planted].mean()  # noqa: E731
+    assert skate(after) < 0.5 * skate(before)
