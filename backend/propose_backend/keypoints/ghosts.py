@@ -21,7 +21,7 @@ from torch import Tensor
 from .. import fisher
 from ..posterior import local_from_global, sample_log_density
 from ..skeleton import NUM_SMPL_JOINTS, SMPL_PARENTS
-from .instant import InstantPosterior, joint_evidence
+from .instant import CALIBRATION_TEMPERATURE, InstantPosterior, joint_evidence
 
 # Candidates drawn per joint and sample before the clamp fallback.
 CANDIDATES = 8
@@ -50,7 +50,7 @@ def _mirrored_evidence(ip: InstantPosterior) -> Tensor:
     """(B, 24, 3, 3) the evidence with every bone's depth (camera z) mirrored."""
     mirrored = ip.observed.clone()
     mirrored[..., 2] = -mirrored[..., 2]
-    return joint_evidence(mirrored, ip.rest, ip.kappa, ip.anatomy)
+    return joint_evidence(mirrored, ip.rest, ip.kappa, ip.anatomy) / CALIBRATION_TEMPERATURE
 
 
 def sample_ghosts(ip: InstantPosterior, num_samples: int, generator: torch.Generator | None = None,
@@ -61,7 +61,7 @@ def sample_ghosts(ip: InstantPosterior, num_samples: int, generator: torch.Gener
     post = ip.posterior
     B, S = post.F.shape[0], num_samples
     dtype = torch.float64
-    prior = anatomy.prior_F().to(dtype)
+    prior = ip.prior_F.to(dtype)
     G = torch.zeros(B, S, NUM_SMPL_JOINTS, 3, 3, dtype=dtype)
     G[:, :, 0] = post.root.to(dtype)[:, None]
     evidence = ip.evidence.to(dtype)[:, None].expand(B, S, NUM_SMPL_JOINTS, 3, 3)
