@@ -27,10 +27,10 @@ import numpy as np
 import smplx
 import torch
 
-from propose_backend import fisher
 from propose_backend.body import demo_body
 from propose_backend.body.layer import BodyLayer
 from propose_backend.keypoints.anatomy import Anatomy
+from propose_backend.keypoints.calibration import angle_deg, root_relative, stated_quantiles
 from propose_backend.keypoints.ghosts import sample_ghosts
 from propose_backend.keypoints.instant import bone_kappa, instant_posterior
 from propose_backend.keypoints.mapping import (
@@ -82,26 +82,6 @@ def procrustes_aligned(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
 def spearman(a: np.ndarray, b: np.ndarray) -> float:
     ra, rb = np.argsort(np.argsort(a)), np.argsort(np.argsort(b))
     return float(np.corrcoef(ra, rb)[0, 1])
-
-
-def angle_deg(A: np.ndarray, B: np.ndarray) -> np.ndarray:
-    cos = (np.einsum("...ab,...ab->...", A, B) - 1) / 2
-    return np.degrees(np.arccos(np.clip(cos, -1, 1)))
-
-
-def root_relative(G: np.ndarray) -> np.ndarray:
-    """(..., 24, 3, 3) world rotations -> root itself + root-relative R_j = G_j G_0ᵀ for j > 0."""
-    R = G @ np.swapaxes(G[..., :1, :, :], -1, -2)
-    R[..., 0, :, :] = G[..., 0, :, :]
-    return R
-
-
-def stated_quantiles(F: torch.Tensor, levels: tuple[float, ...], generator: torch.Generator) -> np.ndarray:
-    """(N, 24, len(levels)) angle quantiles (deg) of the stated distribution MF(3F) about its mode."""
-    Fs = F.double() * 3.0
-    draws = fisher.sample(Fs, 400, generator=generator)
-    ang = angle_deg(draws.numpy(), fisher.mode(Fs).numpy()[..., None, :, :])
-    return np.quantile(ang, levels, axis=-1).transpose(1, 2, 0)
 
 
 def render_poses(count: int, seed: int) -> dict[str, np.ndarray]:

@@ -8,7 +8,7 @@ relaxed value inside them (arms hanging with the elbows a little bent, knees a l
 fingers slightly curled). Sources of the ranges: docs/instant-mode.md.
 
 The prior is one matrix-Fisher per joint with its mode at the relaxed rotation and a spread
-per axis of a quarter of that axis' range, so prior x likelihood stays matrix-Fisher (the
+per axis of a third of the swing ranges and a quarter of the twist range, so prior x likelihood stays matrix-Fisher (the
 closed form). One matrix-Fisher has unbounded support, so the hard limits are a truncation on
 top: modes are clamped into the box and samples are drawn by rejection (exact for the
 truncated density), with a clamp as the last resort, so no pose outside the limits is returned.
@@ -79,6 +79,10 @@ LEFT_RANGES: dict[str, JointRange] = {
 }
 
 
+# Prior spread per component = range / divisor, for (swing 1, swing 2, twist). Swings are seen
+# directly whenever the bone is, so their prior is broad (the hard limits still truncate it);
+# twist is rarely seen, so the prior carries it and is tighter.
+SPREAD_DIVISOR = (3.0, 3.0, 4.0)
 # Knees and elbows: {upper joint: hinge joint}; their first swing component is the flexion.
 HINGES: dict[int, int] = {1: 4, 2: 5, 16: 18, 17: 19}
 
@@ -197,7 +201,7 @@ class Anatomy:
             lims = torch.tensor([rng.swing[0][1:], rng.swing[1][1:], rng.twist], dtype=torch.float64)
             low[joint], high[joint] = torch.deg2rad(lims[:, 0]), torch.deg2rad(lims[:, 1])
             relaxed[joint] = torch.deg2rad(torch.tensor(rng.relaxed, dtype=torch.float64))
-            spread[joint] = (high[joint] - low[joint]) / 4
+            spread[joint] = (high[joint] - low[joint]) / torch.tensor(SPREAD_DIVISOR, dtype=torch.float64)
         return Anatomy(frames=frames, low=low, high=high, relaxed=relaxed, spread=spread)
 
     # -- swing / twist ------------------------------------------------------------------------

@@ -26,6 +26,19 @@ from .mapping import BP, DerivationFractions, instant_rest_points, landmarks_to_
 WEIGHTS_LABEL = "BlazePose full (mediapipe 0.10.14 wheel) + analytical posterior (instant mode)"
 
 
+# Landmarks further than this share of the image outside it count as unseen: BlazePose still
+# places them (a guess from the visible body), but the anatomical prior is the better guess.
+OUT_OF_FRAME_MARGIN = 0.02
+
+
+def in_frame_visibility(image: np.ndarray, image_size: tuple[int, int]) -> np.ndarray:
+    """(N, 33) BlazePose visibility, 0 for landmarks outside the picture (never seen at all)."""
+    size = np.asarray(image_size, dtype=np.float64)
+    margin = OUT_OF_FRAME_MARGIN * size
+    inside = np.all((image[..., :2] >= -margin) & (image[..., :2] <= size + margin), axis=-1)
+    return np.where(inside, image[..., 2], 0.0)
+
+
 class KeypointEstimator:
     """Estimator protocol implementation for instant mode (see inference.estimator.Estimator)."""
 
@@ -78,7 +91,7 @@ class KeypointEstimator:
                 image[k], world[k] = s
         if batch.mirrored:  # BlazePose names limbs as if the person were seen, not reflected
             image, world = swap_left_right(image), swap_left_right(world)
-        obs = landmarks_to_skeleton(world, image[..., 2], self.fractions)
+        obs = landmarks_to_skeleton(world, in_frame_visibility(image, batch.image_size), self.fractions)
         instant = instant_posterior(obs, np.repeat(self.rest_points, count, axis=0), self.anatomy)
         posterior = instant.posterior
         betas = self.betas.expand(count, 10)

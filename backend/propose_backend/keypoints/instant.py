@@ -42,7 +42,7 @@ KEYPOINT_NOISE_M = 0.05
 # the synthetic benchmark's calibration seed (1) so that the stated 50 % / 90 % angle quantiles
 # of the root-relative rotation error hold there; a larger landmark noise instead would also
 # have weakened the evidence against the anatomy and pulled visible limbs off their landmarks.
-CALIBRATION_TEMPERATURE = 2.3
+CALIBRATION_TEMPERATURE = 2.1
 # Share of a fully visible bone's concentration that a landmark of visibility 0 keeps: the
 # direction BlazePose reports for a hidden limb is still its best guess, only less certain.
 VISIBILITY_FLOOR = 0.25
