@@ -152,7 +152,7 @@ def street(setup: Setup, video: Path, frames: int, plot: Path | None) -> None:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
-        fig, axes = plt.subplots(2, 1, figsize=(7.5, 5.2), dpi=90, sharex=True)
+        fig, axes = plt.subplots(2, 1, figsize=(7.5, 5.2), dpi=72, sharex=True)
         t = np.arange(len(worlds))
         for ax, name in zip(axes, ("before", "after")):
             for j in LIMB_JOINTS:

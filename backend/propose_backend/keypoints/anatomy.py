@@ -206,11 +206,11 @@ class Anatomy:
 
     # -- swing / twist ------------------------------------------------------------------------
 
-    def components(self, local: Tensor, joint: int | None = None) -> Tensor:
+    def components(self, local: Tensor, joint: int | Tensor | None = None) -> Tensor:
         """Local rotations -> (swing 1, swing 2, twist) radians.
 
         (..., 24, 3, 3) -> (..., 24, 3) for the whole body, or (..., 3, 3) -> (..., 3) for one
-        joint.
+        joint (an int) or per-row joints (an index tensor broadcasting with the leading dims).
         """
         frames = self.frames if joint is None else self.frames[joint]
         return _components(local.to(torch.float64), frames)
@@ -219,7 +219,7 @@ class Anatomy:
         """(..., 24, 3) (swing 1, swing 2, twist) -> (..., 24, 3, 3) local rotations."""
         return _compose(comp.to(torch.float64), self.frames)
 
-    def violation(self, local: Tensor, joint: int | None = None) -> Tensor:
+    def violation(self, local: Tensor, joint: int | Tensor | None = None) -> Tensor:
         """How far (radians, 0 = inside) rotations lie outside their range: (..., 24) or (...)."""
         comp = self.components(local, joint)
         high = self.high if joint is None else self.high[joint]
@@ -230,13 +230,14 @@ class Anatomy:
             over[..., 0] = 0.0
         return over
 
-    def within(self, local: Tensor, joint: int | None = None, tol_deg: float = 1e-3) -> Tensor:
+    def within(self, local: Tensor, joint: int | Tensor | None = None, tol_deg: float = 1e-3) -> Tensor:
         """Bool, is each rotation inside its range: (..., 24) or (...) for one joint."""
         return self.violation(local, joint) <= np.deg2rad(tol_deg)
 
-    def clamp_joint(self, local: Tensor, joint: int) -> Tensor:
-        """(..., 3, 3) rotations of one joint with out-of-range components moved onto the limit."""
-        if joint == 0:
+    def clamp_joint(self, local: Tensor, joint: int | Tensor) -> Tensor:
+        """(..., 3, 3) rotations of one joint (or of per-row joints, an index tensor broadcasting
+        with the leading dims) with out-of-range components moved onto the limit."""
+        if isinstance(joint, int) and joint == 0:
             return local
         comp = self.components(local, joint)
         clamped = torch.maximum(torch.minimum(comp, self.high[joint]), self.low[joint])

@@ -21,9 +21,12 @@ from torch import Tensor
 from .. import fisher
 from ..posterior import local_from_global, sample_log_density
 from ..skeleton import NUM_SMPL_JOINTS, SMPL_PARENTS
+from .anatomy import Anatomy
 from .instant import CALIBRATION_TEMPERATURE, InstantPosterior, joint_evidence
 
-# Candidates drawn per joint and sample before the clamp fallback.
+# Candidates drawn per joint and sample: a first round, then a second for those still outside,
+# before the clamp fallback.
+FIRST_CANDIDATES = 2
 CANDIDATES = 8
 # Limb joints whose one bone may be mirrored in depth, with that bone's point.
 DEPTH_AMBIGUOUS: dict[int, int] = {1: 4, 2: 5, 4: 7, 5: 8, 16: 18, 17: 19, 18: 20, 19: 21}
@@ -71,18 +74,22 @@ def sample_ghosts(ip: InstantPosterior, num_samples: int, generator: torch.Gener
     else:
         flips = torch.zeros(B, S, NUM_SMPL_JOINTS, dtype=torch.bool)
     plain = ip.evidence.to(dtype)[:, None].expand(B, S, NUM_SMPL_JOINTS, 3, 3)
-    for joint in range(1, NUM_SMPL_JOINTS):
-        parent = G[:, :, SMPL_PARENTS[joint]]
-        chosen, ok = _draw(parent, parent @ prior[joint] + evidence[:, :, joint], joint, anatomy, generator)
-        retry = ~ok & flips[:, :, joint]  # a mirrored limb that cannot bend that way: keep the data's
+    for level in _LEVELS:  # joints of one depth in the tree are drawn together
+        parents = [SMPL_PARENTS[j] for j in level]
+        joint = torch.tensor(level).expand(B, S, len(level)).reshape(-1)
+        parent = G[:, :, parents].reshape(-1, 3, 3)
+        flipped = flips[:, :, level].reshape(-1)
+        chosen, ok = _draw(parent, parent @ prior[joint] + evidence[:, :, level].reshape(-1, 3, 3),
+                           joint, anatomy, generator)
+        retry = ~ok & flipped  # a mirrored limb that cannot bend that way: keep the data's
         if retry.any():
-            again, ok2 = _draw(parent[retry], parent[retry] @ prior[joint] + plain[:, :, joint][retry],
-                               joint, anatomy, generator)
+            again, ok2 = _draw(parent[retry], parent[retry] @ prior[joint[retry]]
+                               + plain[:, :, level].reshape(-1, 3, 3)[retry], joint[retry], anatomy, generator)
             chosen[retry] = again
             ok[retry] = ok2
         if (~ok).any():  # evidence beyond the limit: the clamp is the nearest allowed pose
-            chosen[~ok] = parent[~ok] @ anatomy.clamp_joint(parent[~ok].mT @ chosen[~ok], joint)
-        G[:, :, joint] = chosen
+            chosen[~ok] = parent[~ok] @ anatomy.clamp_joint(parent[~ok].mT @ chosen[~ok], joint[~ok])
+        G[:, :, level] = chosen.reshape(B, S, len(level), 3, 3)
     samples = local_from_global(G)
     density = sample_log_density(post, samples)
     order = density.argsort(dim=1, descending=True)
@@ -90,11 +97,35 @@ def sample_ghosts(ip: InstantPosterior, num_samples: int, generator: torch.Gener
     return samples[batch, order].to(post.F.dtype), density.gather(1, order)
 
 
-def _draw(parent: Tensor, F: Tensor, joint: int, anatomy, generator: torch.Generator | None
-          ) -> tuple[Tensor, Tensor]:  # noqa: ANN001
-    """First of CANDIDATES draws from MF(F) whose local rotation is inside the joint's limits."""
-    cand = fisher.sample(F, CANDIDATES, generator=generator)  # (..., K, 3, 3)
-    inside = anatomy.within(parent[..., None, :, :].mT @ cand, joint)  # (..., K)
+def _draw(parent: Tensor, F: Tensor, joint: Tensor, anatomy: Anatomy, generator: torch.Generator | None
+          ) -> tuple[Tensor, Tensor]:
+    """Rows (R, 3, 3) of parent rotations, conditionals F and joint indices (R,): a draw from each
+    MF(F) whose local rotation is inside its joint's limits, and whether one was found.
+
+    A round of FIRST_CANDIDATES, then CANDIDATES more for the rows still outside: most joints
+    accept at once, so this costs little more than one draw.
+    """
+    chosen, ok = _first_inside(parent, F, joint, anatomy, generator, FIRST_CANDIDATES)
+    if (~ok).any():
+        again, ok2 = _first_inside(parent[~ok], F[~ok], joint[~ok], anatomy, generator, CANDIDATES)
+        chosen[~ok] = again
+        ok[~ok] = ok2
+    return chosen, ok
+
+
+def _first_inside(parent: Tensor, F: Tensor, joint: Tensor, anatomy: Anatomy,
+                  generator: torch.Generator | None, count: int) -> tuple[Tensor, Tensor]:
+    cand = fisher.sample(F, count, generator=generator)  # (R, K, 3, 3)
+    inside = anatomy.within(parent[:, None].mT @ cand, joint[:, None])  # (R, K)
     first = torch.where(inside.any(-1), inside.float().argmax(-1), torch.zeros_like(inside[..., 0], dtype=torch.long))
-    index = first[..., None, None, None].expand(*first.shape, 1, 3, 3)
-    return cand.gather(-3, index)[..., 0, :, :], inside.any(-1)
+    return cand[torch.arange(cand.shape[0]), first], inside.any(-1)
+
+
+def _tree_levels() -> list[list[int]]:
+    depth = [0] * NUM_SMPL_JOINTS
+    for j in range(1, NUM_SMPL_JOINTS):
+        depth[j] = depth[SMPL_PARENTS[j]] + 1
+    return [[j for j in range(1, NUM_SMPL_JOINTS) if depth[j] == d] for d in range(1, max(depth) + 1)]
+
+
+_LEVELS = _tree_levels()

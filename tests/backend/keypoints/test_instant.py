@@ -219,10 +219,10 @@ def test_the_twist_of_a_single_bone_stays_within_its_range() -> None:
 
 
 def test_ghosts_differ_in_depth_where_the_picture_is_ambiguous() -> None:
-    """An upper arm 30 degrees out of the picture plane, half visible: in front or behind?"""
+    """An upper arm 40 degrees out of the picture plane, half visible: in front or behind?"""
     rest = _instant_rest()
     comp = torch.zeros(1, 24, 3, dtype=torch.float64)
-    comp[0, 16, 0], comp[0, 16, 1] = -np.deg2rad(75), -np.deg2rad(30)  # left arm down, 30 deg forwards
+    comp[0, 16, 0], comp[0, 16, 1] = -np.deg2rad(75), -np.deg2rad(40)  # left arm down, 40 deg forwards
     local = ANATOMY.compose(comp)
     local[:, 0] = torch.as_tensor(np.diag([1.0, -1.0, -1.0]))
     G = global_from_local(local).numpy()
@@ -231,15 +231,15 @@ def test_ghosts_differ_in_depth_where_the_picture_is_ambiguous() -> None:
     vis = np.ones((1, 33))
     vis[:, [BP["left_elbow"]]] = 0.5
     instant = instant_posterior(landmarks_to_skeleton(_landmarks_from(X), vis, FRACTIONS), rest, ANATOMY)
-    samples, _ = sample_ghosts(instant, 64, torch.Generator().manual_seed(2))
+    samples, _ = sample_ghosts(instant, 512, torch.Generator().manual_seed(2))
     world = global_from_local(samples)[0].numpy()  # (S, 24, 3, 3)
     upper_arm = world[:, 16] @ (rest[0, 18] - rest[0, 16])
     behind = upper_arm[:, 2] > 0  # camera z points away from the camera; the arm is in front
-    assert 0 < behind.sum() < 32  # some ghosts take the mirrored depth, most follow the landmarks
+    assert 0 < behind.sum() < 256  # some ghosts take the mirrored depth, most follow the landmarks
     assert ANATOMY.within(samples).all()
-    plain, _ = sample_ghosts(instant, 64, torch.Generator().manual_seed(2), depth_flips=False)
+    plain, _ = sample_ghosts(instant, 512, torch.Generator().manual_seed(2), depth_flips=False)
     plain_behind = (global_from_local(plain)[0].numpy()[:, 16] @ (rest[0, 18] - rest[0, 16]))[:, 2] > 0
-    assert plain_behind.sum() < behind.sum()  # without the mirrored alternative, (almost) none
+    assert behind.sum() > plain_behind.sum() + 15, (behind.sum(), plain_behind.sum())
 
 
 def test_calibration_on_a_small_synthetic_set() -> None:
