@@ -1,9 +1,9 @@
 """The `keypoints` estimator (instant mode) for the inference pipeline.
 
 Per frame: BlazePose landmarks (from the detector, or from its own BlazePose pass on the person
-crop when the detector had none) -> 43-point skeleton -> analytical posterior with a weak
-rest-pose prior -> mode, samples, uncertainty, and a camera translation solved from the 2D
-landmarks. The body keeps the body model's mean shape (betas = 0): BlazePose says nothing
+crop when the detector had none) -> 43-point skeleton -> analytical posterior with the
+anatomical joint-limit prior -> mode, limit-respecting samples, uncertainty, and a camera
+translation solved from the 2D landmarks. The body keeps the body model's mean shape (betas = 0): BlazePose says nothing
 reliable about shape.
 """
 from __future__ import annotations
@@ -18,10 +18,25 @@ from ..inference.detect import BlazePoseDetector, Detection
 from ..inference.errors import InferenceError
 from ..inference.estimator import EstimatorSettings, FrameBatch
 from ..skeleton import CROP_SIZE
+from .anatomy import Anatomy
+from .ghosts import sample_ghosts
 from .instant import instant_posterior, solve_translation
 from .mapping import BP, DerivationFractions, instant_rest_points, landmarks_to_skeleton, swap_left_right
 
 WEIGHTS_LABEL = "BlazePose full (mediapipe 0.10.14 wheel) + analytical posterior (instant mode)"
+
+
+# Landmarks further than this share of the image outside it count as unseen: BlazePose still
+# places them (a guess from the visible body), but the anatomical prior is the better guess.
+OUT_OF_FRAME_MARGIN = 0.02
+
+
+def in_frame_visibility(image: np.ndarray, image_size: tuple[int, int]) -> np.ndarray:
+    """(N, 33) BlazePose visibility, 0 for landmarks outside the picture (never seen at all)."""
+    size = np.asarray(image_size, dtype=np.float64)
+    margin = OUT_OF_FRAME_MARGIN * size
+    inside = np.all((image[..., :2] >= -margin) & (image[..., :2] <= size + margin), axis=-1)
+    return np.where(inside, image[..., 2], 0.0)
 
 
 class KeypointEstimator:
@@ -40,6 +55,7 @@ class KeypointEstimator:
         rest35 = self.layer.rest_points(self.betas).numpy()
         self.rest_points = instant_rest_points(rest35)
         self.fractions = DerivationFractions.from_rest(rest35)
+        self.anatomy = Anatomy.from_rest(rest35)  # joint frames follow the body's own rest bones
         self.seed = settings.seed
         self.generator = torch.Generator().manual_seed(settings.seed)
         self._crop_pose: BlazePoseDetector | None = None
@@ -75,8 +91,9 @@ class KeypointEstimator:
                 image[k], world[k] = s
         if batch.mirrored:  # BlazePose names limbs as if the person were seen, not reflected
             image, world = swap_left_right(image), swap_left_right(world)
-        obs = landmarks_to_skeleton(world, image[..., 2], self.fractions)
-        posterior = instant_posterior(obs, np.repeat(self.rest_points, count, axis=0))
+        obs = landmarks_to_skeleton(world, in_frame_visibility(image, batch.image_size), self.fractions)
+        instant = instant_posterior(obs, np.repeat(self.rest_points, count, axis=0), self.anatomy)
+        posterior = instant.posterior
         betas = self.betas.expand(count, 10)
         _, _, points35 = self.layer(betas, posterior.rotmats)
         pelvis_world = world[:, [BP["left_hip"], BP["right_hip"]]].mean(axis=1) \
@@ -96,7 +113,7 @@ class KeypointEstimator:
             "valid": valid,
         }
         if samples:
-            drawn, density = post.sorted_samples(posterior, samples, self.generator)
+            drawn, density = sample_ghosts(instant, samples, self.generator)
             out["samples"], out["sample_log_density"] = drawn.numpy(), density.numpy()
         else:
             out["samples"] = np.zeros((count, 0, 24, 3, 3))
