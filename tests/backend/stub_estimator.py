@@ -19,8 +19,11 @@ class StubEstimator:
     needs_landmarks = False
 
     def __init__(self, needs_crops: bool = True, delay_s: float = 0.0,
-                 started: threading.Event | None = None) -> None:
+                 started: threading.Event | None = None, rejects: set[int] | None = None,
+                 fails_at: int | None = None) -> None:
         self.needs_crops, self.delay_s, self.started = needs_crops, delay_s, started
+        self.rejects = rejects or set()  # source frames it marks invalid, as BlazePose does when it sees nobody
+        self.fails_at = fails_at  # a source frame where it crashes, like a backend bug or a killed process
         self.batches = 0
         self.closed = False
 
@@ -32,13 +35,18 @@ class StubEstimator:
             self.started.set()
         time.sleep(self.delay_s)
         self.batches += 1
+        if self.fails_at is not None and self.fails_at in batch.frame_index.tolist():
+            raise RuntimeError(f"stub crash at frame {self.fails_at}")
         count = len(batch.frame_index)
         frames = results.empty_frames(count, batch.num_samples)
         frames["rotmats"][:] = np.eye(3)
         frames["transl"][:] = (0, 0, 5)
         frames["joints3d"][:, :, 1] = np.linspace(-0.8, 0.8, 35)
         frames["joints2d"][:] = batch.camera.project(frames["joints3d"] + frames["transl"][:, None])
-        return {name: frames[name] for name in ESTIMATED_FIELDS}
+        out = {name: frames[name] for name in ESTIMATED_FIELDS}
+        if self.rejects:
+            out["valid"] = np.array([int(i) not in self.rejects for i in batch.frame_index])
+        return out
 
     def rest_geometry(self, betas: np.ndarray) -> dict[str, np.ndarray]:
         return {"rest_joints": np.zeros((24, 3)), "rest_vertices": np.zeros((8, 3)),

@@ -151,9 +151,11 @@ def _frame_arrays(prepared: list[_Prepared], estimated: dict[str, np.ndarray] | 
     rows = [i for i, p in enumerate(prepared) if p.box is not None]
     if rows and estimated is not None:
         ok = np.asarray(estimated.get("valid", np.ones(len(rows), bool)), bool)
-        kept = [row for row, good in zip(rows, ok) if good]
+        kept = np.array([row for row, good in zip(rows, ok) if good], dtype=np.int64)
+        if not len(kept):  # the estimator rejected every box: these frames stay invalid, the run goes on
+            return frames
         frames["valid"][kept] = True
-        frames["bbox"][kept] = [prepared[i].box.xywh() for i in kept]
+        frames["bbox"][kept] = np.array([prepared[i].box.xywh() for i in kept], np.float32).reshape(-1, 4)
         for name in ESTIMATED_FIELDS:
             frames[name][kept] = estimated[name][ok]
     return frames
