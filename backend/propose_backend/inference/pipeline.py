@@ -202,7 +202,8 @@ def estimate_file(input_path: str | Path, output_path: str | Path, estimator: Es
     meta = {"estimator": estimator.name, **estimator.describe(), "source": str(Path(input_path).resolve()),
             "created_by": f"propose-backend {__version__}"}
     recorder = ResultsRecorder(output_path, {"fps": footage.fps, "image_size": (width, height)}, meta,
-                               estimator.rest_geometry, options.chunk_frames)  # fails now if it cannot write
+                               estimator.rest_geometry, options.chunk_frames,  # fails now if it cannot write
+                               early_first_chunk=footage.kind == "video")
     every_frame = estimator.needs_landmarks or options.detector == "full-frame"
     detector = make_detector(options.detector, every_frame=every_frame and footage.kind == "video")
     tracker = PersonTracker(detector, every_frame=every_frame, redetect_every=options.redetect_every,
