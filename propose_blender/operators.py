@@ -14,7 +14,7 @@ import bpy
 from bpy.props import IntProperty, StringProperty
 from bpy_extras.io_utils import ImportHelper
 
-from . import backend_env, ghosts, importer, preferences, rig as rig_module, runner
+from . import backend_env, ghosts, importer, people, preferences, rig as rig_module, runner
 from .client import LaunchFailed
 
 _TIMER_S = 0.1
@@ -178,8 +178,14 @@ class PROPOSE_OT_run(_JobOperator, bpy.types.Operator):
     def make_job(self, context: bpy.types.Context) -> runner.EstimateRun | None:
         settings = context.scene.propose
         footage = Path(bpy.path.abspath(settings.input_path)) if settings.input_path else None
-        if footage is None or not footage.exists():
+        if footage is None:
             self.report({"ERROR"}, "Pick an image or a video first (the Footage field in the ProPose panel).")
+            return None
+        if not footage.is_file():
+            problem = "is a folder, not a file" if footage.is_dir() else "does not exist"
+            message = f"The footage {footage} {problem}; check the Footage path in the ProPose panel."
+            context.window_manager.propose.last_error = message
+            self.report({"ERROR"}, message)
             return None
         prefs = preferences.settings(context)
         problem = backend_env.model_folder_problem(prefs.model_folder)
@@ -190,7 +196,8 @@ class PROPOSE_OT_run(_JobOperator, bpy.types.Operator):
         request = runner.EstimateRequest(
             input=footage, output=results_path(footage), samples=prefs.samples, device=prefs.device,
             frames=settings.frames_argument(), checkpoint=checkpoint, body_model=body_model,
-            allow_random_weights=prefs.allow_random_weights, estimator=prefs.estimator)
+            allow_random_weights=prefs.allow_random_weights, estimator=prefs.estimator,
+            bbox=people.chosen_box(context.scene))
         return runner.EstimateRun(prefs.python, request)
 
     def job_finished(self, context: bpy.types.Context, job: runner.EstimateRun) -> set[str]:
@@ -199,7 +206,7 @@ class PROPOSE_OT_run(_JobOperator, bpy.types.Operator):
             if job.state == runner.CANCELLED:
                 self.report({"WARNING"}, "Cancelled before any frame was finished.")
             else:
-                self.report({"ERROR"}, job.error.splitlines()[0] if job.error else "The run failed.")
+                self.report({"ERROR"}, job.reason or "The run failed.")
             return {"CANCELLED"}
         try:
             rig = importer.import_results(context, output, footage=job.request.input)
@@ -210,11 +217,16 @@ class PROPOSE_OT_run(_JobOperator, bpy.types.Operator):
         if job.state == runner.FINISHED:
             for warning in job.warnings:
                 self.report({"WARNING"}, warning)
+            if job.incomplete:
+                context.window_manager.propose.last_error = (
+                    f"Only {job.progress.done} of the {job.expected_frames} frames the footage's header promises "
+                    "could be read (a truncated or damaged file?); imported those.")
+                self.report({"WARNING"}, context.window_manager.propose.last_error)
             self.report({"INFO"}, f"ProPose: built '{rig.name}' from {output.name}.")
         elif job.state == runner.CANCELLED:
             self.report({"WARNING"}, f"Cancelled; imported the frames already done ({frames} with a person).")
         else:
-            self.report({"ERROR"}, f"{job.error.splitlines()[0]} Imported the frames already done "
+            self.report({"ERROR"}, f"{job.reason} Imported the frames already done "
                                    f"({frames} with a person) from {output.name}.")
         return {"FINISHED"}
 

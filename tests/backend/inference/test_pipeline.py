@@ -66,7 +66,7 @@ def test_image_and_focal_option(estimator, person_image: Path, tmp_path: Path) -
 def test_image_without_a_person_is_a_no_person_error(estimator, grey_image: Path, tmp_path: Path) -> None:
     with pytest.raises(InferenceError) as caught:
         estimate_file(grey_image, tmp_path / "g.npz", estimator)
-    assert caught.value.kind == "no_person" and "--bbox" in caught.value.message
+    assert caught.value.kind == "no_person" and "--" not in caught.value.message  # each front end adds its own advice
     assert not (tmp_path / "g.npz").exists() and not results.chunk_dir(tmp_path / "g.npz").exists()
     # a box given by the user is trusted
     summary = estimate_file(grey_image, tmp_path / "g.npz", estimator,
