@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import bpy
 
-from . import ghosts, operators, panel, preferences, properties, uncertainty
+from . import ghosts, operators, panel, people, preferences, properties, uncertainty
 
 _CLASSES = (*properties.CLASSES, preferences.ProposePreferences, *operators.CLASSES, *panel.CLASSES)
 _HANDLERS = (
@@ -20,6 +20,7 @@ def register() -> None:
     for cls in _CLASSES:
         bpy.utils.register_class(cls)
     properties.attach()
+    people.add_draw_handler()
     for name, function in _HANDLERS:
         handlers = getattr(bpy.app.handlers, name)
         if function not in handlers:
@@ -28,6 +29,7 @@ def register() -> None:
 
 def unregister() -> None:
     operators.stop_all_jobs()
+    people.remove_draw_handler()
     for name, function in _HANDLERS:
         handlers = getattr(bpy.app.handlers, name)
         if function in handlers:

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import bpy
@@ -39,7 +41,7 @@ if __name__ == "__main__" and not __package__:  # `blender --python .../batch.py
 
 import numpy as np  # noqa: E402
 
-from . import ghosts, importer, preferences, results, runner, snapshot, uncertainty  # noqa: E402  (relative imports need the package above)
+from . import camera, client, ghosts, importer, preferences, results, runner, snapshot, uncertainty  # noqa: E402  (relative imports need the package above)
 from .backend_env import find_model_files, model_folder_problem  # noqa: E402
 from .client import LaunchFailed  # noqa: E402
 
@@ -153,11 +155,39 @@ def _render_stills(rig: bpy.types.Object, args: argparse.Namespace, footage: Pat
     scene = bpy.context.scene
     scene.frame_set(args.frame if args.frame is not None else _first_valid_frame(rig, scene))
     if args.render:
-        snapshot.render_overlay(rig, footage, args.render.resolve())
+        with tempfile.TemporaryDirectory(prefix="propose-still-") as folder:
+            background = _background_frame(footage, scene.frame_current, args, Path(folder))
+            snapshot.render_overlay(rig, background, args.render.resolve())
     if args.render_ghosts:
         if not ghosts.sample_count(rig):
             raise BatchFailed("--render-ghosts needs posterior samples; run with --samples 1 or more.")
         snapshot.render_ghosts(rig, args.render_ghosts.resolve())
+
+
+def _background_frame(footage: Path | None, scene_frame: int, args: argparse.Namespace,
+                      folder: Path) -> Path | None:
+    """The picture behind a still: the footage itself for an image; for a video, its source frame
+    at `scene_frame`, decoded by the backend's Python (Blender's own movie reading gives frame 1
+    only). None (a grey background) with a warning when it cannot be had."""
+    if footage is None or not footage.is_file():
+        return None
+    if footage.suffix.lower() not in camera.VIDEO_SUFFIXES:
+        return footage
+    source_frame = scene_frame - results.FIRST_SCENE_FRAME
+    png = folder / f"frame{source_frame:06d}.png"
+    python = args.python or preferences.settings().python
+    try:
+        done = subprocess.run([python, "-m", "propose_backend", "frame", "--input", str(footage),
+                               "--frame", str(source_frame), "--output", str(png)],
+                              env=client.backend_environment(), capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        _warn(f"the still has a grey background: frame {source_frame} of {footage} could not be decoded ({exc}).")
+        return None
+    if done.returncode != 0 or not png.is_file():
+        reason = (done.stderr.strip().splitlines() or ["no reason given"])[-1]
+        _warn(f"the still has a grey background: frame {source_frame} of {footage} could not be decoded ({reason}).")
+        return None
+    return png
 
 
 def _first_valid_frame(rig: bpy.types.Object, scene: bpy.types.Scene) -> int:
@@ -168,6 +198,14 @@ def _first_valid_frame(rig: bpy.types.Object, scene: bpy.types.Scene) -> int:
     return scene.frame_start
 
 
+def _recorded_footage(results_path: Path) -> Path | None:
+    """The source recorded in a results file, when it is still there (what the importer shows)."""
+    try:
+        return importer.footage_from_meta(results.read(results_path))
+    except (results.schema().ResultsError, OSError):
+        return None  # the import below reports what is wrong with the file
+
+
 def run(argv: list[str]) -> str:
     """The whole batch; returns a warning ('' when all went well), raises BatchFailed."""
     args = _arguments(argv)
@@ -176,7 +214,8 @@ def run(argv: list[str]) -> str:
     if args.output.suffix.lower() != ".blend":
         raise BatchFailed(f"--output must be a .blend file, not {args.output.name}.")
     if args.input.suffix.lower() == ".npz" or args.input.name.endswith(".npz.chunks"):
-        results_path, warning, footage = Path(str(args.input).removesuffix(".chunks")), "", None
+        results_path, warning = Path(str(args.input).removesuffix(".chunks")), ""
+        footage = _recorded_footage(results_path)
     else:
         (results_path, warning), footage = _estimate(args), args.input
     bpy.ops.wm.read_factory_settings(use_empty=True)

@@ -5,6 +5,7 @@ timer, so Blender stays responsive and Esc cancels; from scripts and `--backgrou
 the same job runs to its end in a loop. Either way, only the main thread touches Blender data.
 """
 
+import json
 import tempfile
 import time
 import traceback
@@ -231,6 +232,51 @@ class PROPOSE_OT_run(_JobOperator, bpy.types.Operator):
         return {"FINISHED"}
 
 
+class PROPOSE_OT_find_people(_JobOperator, bpy.types.Operator):
+    """Find the people in the footage's first frame (of the frame range); they appear as numbered boxes
+    in the camera view and in the panel, to pick whom the run follows"""
+
+    bl_idname = "propose.find_people"
+    bl_label = "Find People"
+
+    def make_job(self, context: bpy.types.Context) -> people.PeopleRun | None:
+        settings = context.scene.propose
+        footage = Path(bpy.path.abspath(settings.input_path)) if settings.input_path else None
+        if footage is None or not footage.is_file():
+            self.report({"ERROR"}, "Pick an existing image or video first (the Footage field in the ProPose panel).")
+            return None
+        first = settings.frame_first - 1 if settings.use_frame_range else 0
+        return people.PeopleRun(preferences.settings(context).python, footage, first)
+
+    def job_finished(self, context: bpy.types.Context, job: people.PeopleRun) -> set[str]:
+        settings = context.scene.propose
+        if job.error:
+            self.report({"ERROR"}, job.error)
+            return {"CANCELLED"}
+        settings.people_json = json.dumps(job.found)
+        count = len(job.found.get("people", []))
+        settings.person = 0
+        self.report({"INFO" if count else "WARNING"},
+                    f"{count} people found; pick one in the ProPose panel." if count else
+                    "Nobody was found in this frame; try another frame range start.")
+        return {"FINISHED"}
+
+
+class PROPOSE_OT_pick_person(bpy.types.Operator):
+    """Follow this person in the next run (0: let the detector pick)"""
+
+    bl_idname = "propose.pick_person"
+    bl_label = "Pick Person"
+    bl_options = {"REGISTER", "UNDO"}
+
+    number: IntProperty(name="Person", default=0, min=0)
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        context.scene.propose.person = self.number
+        _redraw(context)
+        return {"FINISHED"}
+
+
 class PROPOSE_OT_cancel(bpy.types.Operator):
     """Stop the running ProPose job after its current batch; finished frames are kept"""
 
@@ -415,6 +461,6 @@ class PROPOSE_OT_check_backend(_JobOperator, bpy.types.Operator):
         return {"CANCELLED" if job.error else "FINISHED"}
 
 
-CLASSES = (PROPOSE_OT_run, PROPOSE_OT_cancel, PROPOSE_OT_import_results, PROPOSE_OT_show_ghosts,
+CLASSES = (PROPOSE_OT_run, PROPOSE_OT_find_people, PROPOSE_OT_pick_person, PROPOSE_OT_cancel, PROPOSE_OT_import_results, PROPOSE_OT_show_ghosts,
            PROPOSE_OT_refresh_ghosts, PROPOSE_OT_hide_ghosts, PROPOSE_OT_select_ghost, PROPOSE_OT_apply_ghost,
            PROPOSE_OT_setup_backend, PROPOSE_OT_check_backend)

@@ -167,6 +167,14 @@ def build_parser() -> argparse.ArgumentParser:
     ppl.add_argument("--json", action="store_true", help="print JSON instead of a table")
     ppl.set_defaults(func=_run_people)
 
+    frm = commands.add_parser("frame", help="write one frame of a video (or an image) as PNG",
+                              description="Decode one source frame upright, as the estimator sees it, and "
+                                          "write it as PNG (the add-on's stills use it as their background).")
+    frm.add_argument("--input", "-i", required=True, metavar="PATH", help="an image or a video")
+    frm.add_argument("--frame", type=int, default=0, help="source frame (0-based, default 0)")
+    frm.add_argument("--output", "-o", required=True, metavar="PNG")
+    frm.set_defaults(func=_run_frame)
+
     srv = commands.add_parser("serve", help="JSON-lines service for the Blender add-on (docs/protocol.md)",
                               description="Serve the JSON-lines protocol on stdin/stdout (or, with --port, "
                                           "on 127.0.0.1 only).")
@@ -287,6 +295,22 @@ def _run_people(args: argparse.Namespace) -> int:
         print(f"  {person['number']}: box x={x:.0f} y={y:.0f} w={w:.0f} h={h:.0f}  ({person['source']}, "
               f"score {person['score']:.2f})")
     return 0 if listed else EXIT_ERROR
+
+
+def _run_frame(args: argparse.Namespace) -> int:
+    import cv2
+
+    from .inference import InferenceError
+    from .inference.footage import FrameRange, open_footage
+
+    footage = open_footage(args.input, FrameRange(args.frame, args.frame + 1) if args.frame > 0 else None)
+    frame = next(iter(footage.frames()), None)
+    if frame is None:
+        raise InferenceError("bad_input", f"{args.input}: frame {args.frame} could not be read.")
+    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+    if not cv2.imwrite(str(args.output), frame.image):
+        raise InferenceError("bad_request", f"{args.output} could not be written; choose another path.")
+    return 0
 
 
 def _run_serve(args: argparse.Namespace) -> int:
