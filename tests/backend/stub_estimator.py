@@ -19,11 +19,9 @@ class StubEstimator:
     needs_landmarks = False
 
     def __init__(self, needs_crops: bool = True, delay_s: float = 0.0,
-                 started: threading.Event | None = None, rejects: set[int] | None = None,
-                 fails_at: int | None = None) -> None:
+                 started: threading.Event | None = None, rejects: set[int] | None = None) -> None:
         self.needs_crops, self.delay_s, self.started = needs_crops, delay_s, started
         self.rejects = rejects or set()  # source frames it marks invalid, as BlazePose does when it sees nobody
-        self.fails_at = fails_at  # a source frame where it crashes, like a backend bug or a killed process
         self.batches = 0
         self.closed = False
 
@@ -35,8 +33,6 @@ class StubEstimator:
             self.started.set()
         time.sleep(self.delay_s)
         self.batches += 1
-        if self.fails_at is not None and self.fails_at in batch.frame_index.tolist():
-            raise RuntimeError(f"stub crash at frame {self.fails_at}")
         count = len(batch.frame_index)
         frames = results.empty_frames(count, batch.num_samples)
         frames["rotmats"][:] = np.eye(3)
