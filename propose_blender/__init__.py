@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import bpy
 
-from . import ghosts, operators, panel, preferences, properties, resolve_ops, review_ops, review_panel, uncertainty
+from . import (ghosts, operators, panel, people, preferences, properties, resolve_ops, review_ops, review_panel,
+               uncertainty)
 
 _CLASSES = (*properties.CLASSES, preferences.ProposePreferences, *operators.CLASSES, *panel.CLASSES,
             *review_ops.CLASSES, *resolve_ops.CLASSES, *review_panel.CLASSES)
@@ -22,6 +23,7 @@ def register() -> None:
         bpy.utils.register_class(cls)
     properties.attach()
     review_ops.attach()
+    people.add_draw_handler()
     for name, function in _HANDLERS:
         handlers = getattr(bpy.app.handlers, name)
         if function not in handlers:
@@ -30,6 +32,7 @@ def register() -> None:
 
 def unregister() -> None:
     operators.stop_all_jobs()
+    people.remove_draw_handler()
     for name, function in _HANDLERS:
         handlers = getattr(bpy.app.handlers, name)
         if function in handlers:

@@ -5,14 +5,21 @@
     python -m propose_blender.batch --input clip.mp4 --output clip.blend      # under the bpy module
 
 Works from the repository and from the installed extension folder. An --input ending in .npz is
-imported as a results file without running the backend. On failure it exits non-zero with a
-one-line reason on stderr; if the backend died mid-run, the frames it finished are still saved.
+imported as a results file without running the backend. Every warning of the run (demo body, a
+video that ended early, ...) is printed on stderr. The exit status tells the outcome:
+
+    0  done: every frame of the footage went through, the .blend is saved
+    1  failed: nothing was saved; the one-line reason says what to do
+    3  partial: the .blend is saved, but holds only part of the footage (the backend stopped
+       mid-run, or the video ended before its header said); the reason says why
 """
 from __future__ import annotations
 
 import argparse
 import importlib
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import bpy
@@ -34,9 +41,12 @@ if __name__ == "__main__" and not __package__:  # `blender --python .../batch.py
 
 import numpy as np  # noqa: E402
 
-from . import ghosts, importer, preferences, runner, snapshot, uncertainty  # noqa: E402  (relative imports need the package above)
+from . import camera, client, ghosts, importer, preferences, results, runner, snapshot, uncertainty  # noqa: E402  (relative imports need the package above)
 from .backend_env import find_model_files, model_folder_problem  # noqa: E402
 from .client import LaunchFailed  # noqa: E402
+
+
+EXIT_DONE, EXIT_FAILED, EXIT_PARTIAL = 0, 1, 3
 
 
 class BatchFailed(RuntimeError):
@@ -75,7 +85,12 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--estimator", choices=["auto", "propose", "keypoints"],
                         help="propose: the network (needs the checkpoint); keypoints: instant mode")
     parser.add_argument("--frames", help='source frames as "A:B:STEP" (0-based, end exclusive)')
-    parser.add_argument("--bbox", type=_bbox, help="person box in pixels as x,y,w,h")
+    parser.add_argument("--bbox", type=_bbox, help="person box in pixels as x,y,w,h, in the first frame")
+    parser.add_argument("--person", type=int, metavar="N",
+                        help="follow person N (1 = leftmost) of those found in the first frame; list them "
+                             "with 'propose-backend people --input FILE'")
+    parser.add_argument("--detector", choices=["auto", "blazepose", "hog", "full-frame"],
+                        help="how the person is found (full-frame: the footage is already cropped to them)")
     parser.add_argument("--model-files", help="folder with the checkpoint and body model")
     parser.add_argument("--allow-random-weights", action="store_true", help="testing only: no checkpoint")
     parser.add_argument("--render", type=Path, help="also render the camera view (bones coloured by uncertainty "
@@ -87,7 +102,8 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
 
 
 def _estimate(args: argparse.Namespace) -> tuple[Path, str]:
-    """Run the backend; returns the results path and a warning ('' if the run completed)."""
+    """Run the backend; returns the results path and why it holds only part of the footage
+    ('' when every frame went through). Warnings are printed as they are known."""
     prefs = preferences.settings()
     model_folder = args.model_files or prefs.model_folder
     problem = model_folder_problem(model_folder)
@@ -99,22 +115,33 @@ def _estimate(args: argparse.Namespace) -> tuple[Path, str]:
         samples=prefs.samples if args.samples is None else args.samples, device=args.device or prefs.device,
         frames=args.frames, checkpoint=checkpoint, body_model=body_model,
         allow_random_weights=args.allow_random_weights or prefs.allow_random_weights,
-        bbox=args.bbox,
+        bbox=args.bbox, person=None if args.person is None else args.person - 1, detector=args.detector,
         estimator=args.estimator or prefs.estimator,
         smooth=prefs.smooth if args.smooth is None else max(0.0, args.smooth))
-    run = runner.EstimateRun(args.python or prefs.python, request)
+    if args.person is not None and args.person < 1:
+        raise BatchFailed(f"--person counts from 1 (the leftmost person found), got {args.person}.")
+    run = runner.EstimateRun(args.python or prefs.python, request, advice=dict(runner.BATCH_ADVICE))
     try:
         run.start()
     except LaunchFailed as exc:
         raise BatchFailed(str(exc)) from exc
     runner.wait(run, on_progress=lambda p: print(f"propose: {p.describe()}", file=sys.stderr, flush=True))
+    for warning in run.warnings:
+        _warn(warning)
     if run.state == runner.FINISHED:
+        if run.incomplete:
+            return run.request.output, (f"the footage gave {run.progress.done} of the {run.expected_frames} "
+                                        "frames its header promises (a truncated or damaged file?)")
         return run.request.output, ""
     partial = run.partial_output()
-    reason = run.error.splitlines()[0] if run.error else f"the run was {run.state}"
+    reason = run.reason or f"the run was {run.state}"
     if partial is None:
-        raise BatchFailed(reason)
-    return partial, reason
+        raise BatchFailed(" ".join(reason.split()))
+    return partial, " ".join(reason.split())
+
+
+def _warn(message: str) -> None:
+    print(f"propose batch: warning: {message}", file=sys.stderr, flush=True)
 
 
 def _export_fbx(path: Path) -> None:
@@ -133,11 +160,39 @@ def _render_stills(rig: bpy.types.Object, args: argparse.Namespace, footage: Pat
     scene = bpy.context.scene
     scene.frame_set(args.frame if args.frame is not None else _first_valid_frame(rig, scene))
     if args.render:
-        snapshot.render_overlay(rig, footage, args.render.resolve())
+        with tempfile.TemporaryDirectory(prefix="propose-still-") as folder:
+            background = _background_frame(footage, scene.frame_current, args, Path(folder))
+            snapshot.render_overlay(rig, background, args.render.resolve())
     if args.render_ghosts:
         if not ghosts.sample_count(rig):
             raise BatchFailed("--render-ghosts needs posterior samples; run with --samples 1 or more.")
         snapshot.render_ghosts(rig, args.render_ghosts.resolve())
+
+
+def _background_frame(footage: Path | None, scene_frame: int, args: argparse.Namespace,
+                      folder: Path) -> Path | None:
+    """The picture behind a still: the footage itself for an image; for a video, its source frame
+    at `scene_frame`, decoded by the backend's Python (Blender's own movie reading gives frame 1
+    only). None (a grey background) with a warning when it cannot be had."""
+    if footage is None or not footage.is_file():
+        return None
+    if footage.suffix.lower() not in camera.VIDEO_SUFFIXES:
+        return footage
+    source_frame = scene_frame - results.FIRST_SCENE_FRAME
+    png = folder / f"frame{source_frame:06d}.png"
+    python = args.python or preferences.settings().python
+    try:
+        done = subprocess.run([python, "-m", "propose_backend", "frame", "--input", str(footage),
+                               "--frame", str(source_frame), "--output", str(png)],
+                              env=client.backend_environment(), capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        _warn(f"the still has a grey background: frame {source_frame} of {footage} could not be decoded ({exc}).")
+        return None
+    if done.returncode != 0 or not png.is_file():
+        reason = (done.stderr.strip().splitlines() or ["no reason given"])[-1]
+        _warn(f"the still has a grey background: frame {source_frame} of {footage} could not be decoded ({reason}).")
+        return None
+    return png
 
 
 def _first_valid_frame(rig: bpy.types.Object, scene: bpy.types.Scene) -> int:
@@ -148,6 +203,14 @@ def _first_valid_frame(rig: bpy.types.Object, scene: bpy.types.Scene) -> int:
     return scene.frame_start
 
 
+def _recorded_footage(results_path: Path) -> Path | None:
+    """The source recorded in a results file, when it is still there (what the importer shows)."""
+    try:
+        return importer.footage_from_meta(results.read(results_path))
+    except (results.schema().ResultsError, OSError):
+        return None  # the import below reports what is wrong with the file
+
+
 def run(argv: list[str]) -> str:
     """The whole batch; returns a warning ('' when all went well), raises BatchFailed."""
     args = _arguments(argv)
@@ -156,7 +219,8 @@ def run(argv: list[str]) -> str:
     if args.output.suffix.lower() != ".blend":
         raise BatchFailed(f"--output must be a .blend file, not {args.output.name}.")
     if args.input.suffix.lower() == ".npz" or args.input.name.endswith(".npz.chunks"):
-        results_path, warning, footage = Path(str(args.input).removesuffix(".chunks")), "", None
+        results_path, warning = Path(str(args.input).removesuffix(".chunks")), ""
+        footage = _recorded_footage(results_path)
     else:
         (results_path, warning), footage = _estimate(args), args.input
     bpy.ops.wm.read_factory_settings(use_empty=True)
@@ -170,22 +234,25 @@ def run(argv: list[str]) -> str:
         _render_stills(rig, args, footage)
     if args.fbx:
         _export_fbx(args.fbx.resolve())
-    return f"{warning}; saved the frames done so far to {args.output}" if warning else ""
+    if not warning:
+        return ""
+    frames = int(np.asarray(results.read(results_path)["valid"]).sum())
+    return f"{warning.rstrip('.')}. Saved what was done ({frames} frames with a person) to {args.output}."
 
 
 def main(argv: list[str] | None = None) -> int:
     if argv is None:
         argv = sys.argv[sys.argv.index("--") + 1:] if "--" in sys.argv else sys.argv[1:]
     try:
-        warning = run(argv)
+        partial = run(argv)
     except BatchFailed as exc:
         print(f"propose batch failed: {exc}", file=sys.stderr)
-        return 1
-    if warning:
-        print(f"propose batch failed: {warning}", file=sys.stderr)
-        return 1
+        return EXIT_FAILED
+    if partial:
+        print(f"propose batch partial: {partial}", file=sys.stderr)
+        return EXIT_PARTIAL
     print("propose batch: done", file=sys.stderr)
-    return 0
+    return EXIT_DONE
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ timer, so Blender stays responsive and Esc cancels; from scripts and `--backgrou
 the same job runs to its end in a loop. Either way, only the main thread touches Blender data.
 """
 
+import json
 import tempfile
 import time
 import traceback
@@ -14,7 +15,7 @@ import bpy
 from bpy.props import IntProperty, StringProperty
 from bpy_extras.io_utils import ImportHelper
 
-from . import backend_env, ghosts, importer, preferences, rig as rig_module, runner
+from . import backend_env, ghosts, importer, people, preferences, rig as rig_module, runner
 from .client import LaunchFailed
 
 _TIMER_S = 0.1
@@ -178,8 +179,14 @@ class PROPOSE_OT_run(_JobOperator, bpy.types.Operator):
     def make_job(self, context: bpy.types.Context) -> runner.EstimateRun | None:
         settings = context.scene.propose
         footage = Path(bpy.path.abspath(settings.input_path)) if settings.input_path else None
-        if footage is None or not footage.exists():
+        if footage is None:
             self.report({"ERROR"}, "Pick an image or a video first (the Footage field in the ProPose panel).")
+            return None
+        if not footage.is_file():
+            problem = "is a folder, not a file" if footage.is_dir() else "does not exist"
+            message = f"The footage {footage} {problem}; check the Footage path in the ProPose panel."
+            context.window_manager.propose.last_error = message
+            self.report({"ERROR"}, message)
             return None
         prefs = preferences.settings(context)
         problem = backend_env.model_folder_problem(prefs.model_folder)
@@ -190,7 +197,8 @@ class PROPOSE_OT_run(_JobOperator, bpy.types.Operator):
         request = runner.EstimateRequest(
             input=footage, output=results_path(footage), samples=prefs.samples, device=prefs.device,
             frames=settings.frames_argument(), checkpoint=checkpoint, body_model=body_model,
-            allow_random_weights=prefs.allow_random_weights, estimator=prefs.estimator, smooth=prefs.smooth)
+            allow_random_weights=prefs.allow_random_weights, estimator=prefs.estimator, smooth=prefs.smooth,
+            bbox=people.chosen_box(context.scene))
         return runner.EstimateRun(prefs.python, request)
 
     def job_finished(self, context: bpy.types.Context, job: runner.EstimateRun) -> set[str]:
@@ -199,7 +207,7 @@ class PROPOSE_OT_run(_JobOperator, bpy.types.Operator):
             if job.state == runner.CANCELLED:
                 self.report({"WARNING"}, "Cancelled before any frame was finished.")
             else:
-                self.report({"ERROR"}, job.error.splitlines()[0] if job.error else "The run failed.")
+                self.report({"ERROR"}, job.reason or "The run failed.")
             return {"CANCELLED"}
         try:
             rig = importer.import_results(context, output, footage=job.request.input)
@@ -210,12 +218,62 @@ class PROPOSE_OT_run(_JobOperator, bpy.types.Operator):
         if job.state == runner.FINISHED:
             for warning in job.warnings:
                 self.report({"WARNING"}, warning)
+            if job.incomplete:
+                context.window_manager.propose.last_error = (
+                    f"Only {job.progress.done} of the {job.expected_frames} frames the footage's header promises "
+                    "could be read (a truncated or damaged file?); imported those.")
+                self.report({"WARNING"}, context.window_manager.propose.last_error)
             self.report({"INFO"}, f"ProPose: built '{rig.name}' from {output.name}.")
         elif job.state == runner.CANCELLED:
             self.report({"WARNING"}, f"Cancelled; imported the frames already done ({frames} with a person).")
         else:
-            self.report({"ERROR"}, f"{job.error.splitlines()[0]} Imported the frames already done "
+            self.report({"ERROR"}, f"{job.reason} Imported the frames already done "
                                    f"({frames} with a person) from {output.name}.")
+        return {"FINISHED"}
+
+
+class PROPOSE_OT_find_people(_JobOperator, bpy.types.Operator):
+    """Find the people in the footage's first frame (of the frame range); they appear as numbered boxes
+    in the camera view and in the panel, to pick whom the run follows"""
+
+    bl_idname = "propose.find_people"
+    bl_label = "Find People"
+
+    def make_job(self, context: bpy.types.Context) -> people.PeopleRun | None:
+        settings = context.scene.propose
+        footage = Path(bpy.path.abspath(settings.input_path)) if settings.input_path else None
+        if footage is None or not footage.is_file():
+            self.report({"ERROR"}, "Pick an existing image or video first (the Footage field in the ProPose panel).")
+            return None
+        first = settings.frame_first - 1 if settings.use_frame_range else 0
+        return people.PeopleRun(preferences.settings(context).python, footage, first)
+
+    def job_finished(self, context: bpy.types.Context, job: people.PeopleRun) -> set[str]:
+        settings = context.scene.propose
+        if job.error:
+            self.report({"ERROR"}, job.error)
+            return {"CANCELLED"}
+        settings.people_json = json.dumps(job.found)
+        count = len(job.found.get("people", []))
+        settings.person = 0
+        self.report({"INFO" if count else "WARNING"},
+                    f"{count} people found; pick one in the ProPose panel." if count else
+                    "Nobody was found in this frame; try another frame range start.")
+        return {"FINISHED"}
+
+
+class PROPOSE_OT_pick_person(bpy.types.Operator):
+    """Follow this person in the next run (0: let the detector pick)"""
+
+    bl_idname = "propose.pick_person"
+    bl_label = "Pick Person"
+    bl_options = {"REGISTER", "UNDO"}
+
+    number: IntProperty(name="Person", default=0, min=0)
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        context.scene.propose.person = self.number
+        _redraw(context)
         return {"FINISHED"}
 
 
@@ -403,6 +461,6 @@ class PROPOSE_OT_check_backend(_JobOperator, bpy.types.Operator):
         return {"CANCELLED" if job.error else "FINISHED"}
 
 
-CLASSES = (PROPOSE_OT_run, PROPOSE_OT_cancel, PROPOSE_OT_import_results, PROPOSE_OT_show_ghosts,
+CLASSES = (PROPOSE_OT_run, PROPOSE_OT_find_people, PROPOSE_OT_pick_person, PROPOSE_OT_cancel, PROPOSE_OT_import_results, PROPOSE_OT_show_ghosts,
            PROPOSE_OT_refresh_ghosts, PROPOSE_OT_hide_ghosts, PROPOSE_OT_select_ghost, PROPOSE_OT_apply_ghost,
            PROPOSE_OT_setup_backend, PROPOSE_OT_check_backend)

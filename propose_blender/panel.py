@@ -1,12 +1,30 @@
 """The "ProPose" tab of the 3D viewport's side panel (N): run, import, uncertainty legend, ghosts."""
 from __future__ import annotations
 
+import textwrap
+
 import bpy
 
-from . import ghosts, preferences, rig as rig_module, uncertainty
+from . import ghosts, people, preferences, rig as rig_module, uncertainty
 from .operators import active_rig
 
-_ERROR_LINES = 6
+_LOG_LINES = 6  # of the backend log under an error; the cause above it is always shown whole
+_CHAR_PX = 7  # rough width of a label character, to wrap long messages to the panel
+
+
+def error_lines(text: str, width_px: int) -> list[str]:
+    """The whole cause, wrapped to the panel's width, then the last lines of the backend log."""
+    cause, _, log = text.partition("\nBackend log:")
+    columns = max(20, int(width_px / _CHAR_PX) - 4)
+    lines = [wrapped for paragraph in cause.strip().splitlines()
+             for wrapped in (textwrap.wrap(paragraph, columns) or [""])]
+    tail = [line for line in log.strip().splitlines() if line.strip()][-_LOG_LINES:]
+    return lines + (["Backend log:"] + [line[:columns] for line in tail] if tail else [])
+
+
+def draw_error(box: bpy.types.UILayout, text: str, width_px: int) -> None:
+    for i, line in enumerate(error_lines(text, width_px)):
+        box.label(text=line, icon="ERROR" if i == 0 else "BLANK1")
 
 
 class _ProposePanel:
@@ -39,9 +57,36 @@ class PROPOSE_PT_estimate(_ProposePanel, bpy.types.Panel):
             layout.operator("propose.run", icon="PLAY")
         layout.operator("propose.import_results", icon="IMPORT")
         if state.last_error:
-            box = layout.box()
-            for i, line in enumerate(state.last_error.splitlines()[:_ERROR_LINES]):
-                box.label(text=line, icon="ERROR" if i == 0 else "BLANK1")
+            draw_error(layout.box(), state.last_error, context.region.width if context.region else 300)
+
+
+class PROPOSE_PT_people(_ProposePanel, bpy.types.Panel):
+    """Whom to follow: the people Find People found, numbered as their boxes in the camera view."""
+
+    bl_label = "Person"
+    bl_parent_id = "PROPOSE_PT_estimate"
+
+    def draw(self, context: bpy.types.Context) -> None:
+        layout = self.layout
+        settings = context.scene.propose
+        layout.enabled = not context.window_manager.propose.running
+        layout.operator("propose.find_people", icon="VIEWZOOM")
+        listed = people.found(context.scene)
+        if not listed:
+            layout.label(text="The detector picks the person.", icon="INFO")
+            return
+        column = layout.column(align=True)
+        pick = column.operator("propose.pick_person", text="Let the detector pick",
+                               icon="RADIOBUT_ON" if settings.person == 0 else "RADIOBUT_OFF")
+        pick.number = 0
+        for person in listed.get("people", []):
+            x, y, w, h = person["box"]
+            chosen = settings.person == person["number"]
+            pick = column.operator("propose.pick_person", text=f"Person {person['number']}  "
+                                   f"({x:.0f}, {y:.0f}, {w:.0f}x{h:.0f} px)",
+                                   icon="RADIOBUT_ON" if chosen else "RADIOBUT_OFF", depress=chosen)
+            pick.number = person["number"]
+        layout.label(text=f"Frame {listed.get('frame', 0) + 1}; boxes show in camera view (Numpad 0).")
 
 
 class PROPOSE_PT_uncertainty(_ProposePanel, bpy.types.Panel):
@@ -123,4 +168,4 @@ class PROPOSE_PT_smoothing(_ProposePanel, bpy.types.Panel):
         layout.label(text="Videos only; applies to the next Run.", icon="INFO")
 
 
-CLASSES = (PROPOSE_PT_estimate, PROPOSE_PT_uncertainty, PROPOSE_PT_ghosts, PROPOSE_PT_smoothing)
+CLASSES = (PROPOSE_PT_estimate, PROPOSE_PT_people, PROPOSE_PT_uncertainty, PROPOSE_PT_ghosts, PROPOSE_PT_smoothing)

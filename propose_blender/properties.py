@@ -16,6 +16,10 @@ class ProposeSceneSettings(bpy.types.PropertyGroup):
     frame_first: IntProperty(name="First", default=1, min=1, description="First video frame (1 = the first)")
     frame_last: IntProperty(name="Last", default=250, min=1, description="Last video frame, included")
     frame_step: IntProperty(name="Step", default=1, min=1, description="Estimate every n-th frame")
+    people_json: StringProperty(default="", options={"HIDDEN"},
+                                description="The people Find People found (the backend's people event, JSON)")
+    person: IntProperty(name="Person", default=0, min=0,
+                        description="Number of the person to follow (0: let the detector pick)")
     ghosts_follow_frame: BoolProperty(name="Follow frame", default=True,
                                       description="Re-pose the ghosts whenever the frame changes")
     ghost_spacing: FloatProperty(name="Spacing", default=0.8, min=0.0, soft_max=3.0, unit="LENGTH",

@@ -18,11 +18,22 @@ from .client import PROTOCOL, BackendProcess, new_request_id
 RUNNING, FINISHED, CANCELLED, FAILED = "running", "finished", "cancelled", "failed"
 CANCEL_GRACE_S = 15.0  # how long a cancelled backend may take to stop before it is killed
 
-_ADVICE = {
-    "missing_file": "Check the input path and the model files folder in the add-on preferences.",
+# What to do next, by error kind, said in the words of the front end that shows it. bad_input
+# has none: the backend's own message already names the file, what is wrong and the remedy.
+PANEL_ADVICE = {
+    "missing_file": "Check the Footage path in the ProPose panel and the model files folder in the add-on "
+                    "preferences.",
     "bad_model": "The checkpoint or body model is not the one ProPose expects; see model_files/README.md.",
-    "bad_input": "Blender could not get frames from this file; try converting it to MP4 (H.264) or PNG.",
+    "no_person": "If there is one, press Find People in the ProPose panel and pick the person, or try "
+                 "another frame range.",
     "internal": "This is a bug in the backend; please report it with the log below.",
+}
+BATCH_ADVICE = {
+    **PANEL_ADVICE,
+    "missing_file": "Check --input and --model-files.",
+    "no_person": "If there is one, pick it with --person N (the people found are listed with "
+                 "'propose-backend people --input FILE'), give its box with --bbox x,y,w,h, or try "
+                 "--detector full-frame when the footage is cropped to the person.",
 }
 
 
@@ -68,6 +79,8 @@ class EstimateRequest:
     bbox: tuple[float, ...] | None = None  # the person in the first frame (x, y, w, h px), not detected
     estimator: str = "auto"  # auto / propose / keypoints (instant mode)
     smooth: float = 1.0  # temporal smoothing strength for videos; 0 = off (docs/temporal.md)
+    person: int | None = None  # follow the N-th person (0-based) the backend finds in the first frame
+    detector: str | None = None  # auto / blazepose / hog / full-frame
 
     def message(self, job_id: str) -> dict[str, Any]:
         msg: dict[str, Any] = {"type": "estimate", "id": job_id, "input": str(self.input),
@@ -79,6 +92,10 @@ class EstimateRequest:
                 msg[key] = str(value)
         if self.bbox is not None:
             msg["bbox"] = [float(v) for v in self.bbox]
+        if self.person is not None:
+            msg["person"] = int(self.person)
+        if self.detector is not None:
+            msg["detector"] = self.detector
         if self.allow_random_weights:
             msg["allow_random_weights"] = True
         return msg
@@ -110,6 +127,8 @@ class EstimateRun:
     error: str = ""
     warnings: list[str] = field(default_factory=list)
     job_id: str = field(default_factory=new_request_id)
+    advice: dict[str, str] = field(default_factory=lambda: dict(PANEL_ADVICE))
+    expected_frames: int | None = None  # what the footage should give, when the backend knows
     process: BackendProcess | None = None
     _cancel_sent_at: float | None = None
 
@@ -141,7 +160,8 @@ class EstimateRun:
         if self.done:
             self.process.stop()
         elif self.process.exited:
-            self._fail(f"The backend stopped unexpectedly (exit code {self.process.exit_code}).")
+            self._fail(f"The backend stopped unexpectedly ({describe_exit(self.process.exit_code)}) after "
+                       f"{self.progress.done} frames.")
         elif self._cancel_sent_at is not None and time.monotonic() - self._cancel_sent_at > CANCEL_GRACE_S:
             self.process.stop(timeout=1.0)
             self.state = CANCELLED
@@ -157,17 +177,32 @@ class EstimateRun:
             self.progress = Progress(phase=event.get("phase") or "", done=int(event.get("done") or 0),
                                      total=event.get("total"), fps=float(event.get("fps") or 0.0),
                                      eta_s=event.get("eta_s"), message=event.get("message") or "")
+            if event.get("total") is not None:
+                self.expected_frames = int(event["total"])
         elif kind == "result":
             self.state = FINISHED
             self.request.output = Path(event.get("output") or self.request.output)
             self.warnings = list(event.get("warnings") or [])
             self.progress.done = int(event.get("frames") or self.progress.done)
+            if event.get("expected_frames") is not None:
+                self.expected_frames = int(event["expected_frames"])
         elif kind == "cancelled":
             self.state = CANCELLED
             self.progress.done = int(event.get("frames_done") or 0)
         elif kind == "error":
-            advice = _ADVICE.get(event.get("kind"), "")
+            advice = self.advice.get(event.get("kind"), "")
             self._fail(" ".join(filter(None, [event.get("message") or "The backend reported an error.", advice])))
+
+    @property
+    def incomplete(self) -> bool:
+        """Finished, but with fewer frames than the footage should have (e.g. a truncated video)."""
+        return (self.state == FINISHED and self.expected_frames is not None
+                and self.progress.done < self.expected_frames)
+
+    @property
+    def reason(self) -> str:
+        """The cause of a failure in one paragraph (the error without the backend log under it)."""
+        return self.error.split("\nBackend log:", 1)[0].strip()
 
     def _fail(self, message: str) -> None:
         log = self.process.log_tail() if self.process else ""
@@ -194,6 +229,17 @@ class EstimateRun:
         except (results.schema().ResultsError, OSError):
             return None
         return self.request.output
+
+
+def describe_exit(code: int | None) -> str:
+    """A backend exit status in words: negative codes are the signal that ended the process."""
+    if code is None:
+        return "still running"
+    if code < 0:
+        signal_name = {9: "SIGKILL: killed, often by the system when memory runs out", 15: "SIGTERM",
+                       11: "SIGSEGV: a crash in native code", 6: "SIGABRT: a crash in native code"}
+        return f"ended by signal {-code}, {signal_name.get(-code, 'from outside')}"
+    return f"exit code {code}"
 
 
 def wait(run: EstimateRun, timeout: float | None = None, on_progress: Callable[[Progress], None] | None = None,

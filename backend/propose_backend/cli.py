@@ -21,6 +21,8 @@ from . import __version__
 log = logging.getLogger("propose_backend")
 
 EXIT_ERROR, EXIT_USAGE, EXIT_BUG, EXIT_INTERRUPTED = 1, 2, 3, 130
+NO_PERSON_HINT = (" If there is one, list the people found with 'propose-backend people --input FILE' and "
+                  "pick one with --person N, give its box with --bbox x,y,w,h, or use --detector full-frame.")
 
 
 class ProgressPrinter:
@@ -148,6 +150,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="video frame range, Python slice rules (e.g. 0:300:2)")
     est.add_argument("--bbox", type=_bbox, metavar="X,Y,W,H",
                      help="the person's box in the (first) frame, image pixels")
+    est.add_argument("--person", type=_positive, metavar="N",
+                     help="follow person N (1 = leftmost) of those found in the first frame; list them with "
+                          "'propose-backend people'")
     est.add_argument("--detector", choices=DETECTORS, default="auto",
                      help="auto: BlazePose, HOG where it finds nobody; full-frame: no detection")
     est.add_argument("--mirrored", action="store_true",
@@ -177,6 +182,22 @@ def build_parser() -> argparse.ArgumentParser:
                           "per-frame values back")
     smo.add_argument("--seed", type=int, default=0, help="random seed of the ghost trajectories")
     smo.set_defaults(func=_run_smooth)
+
+    ppl = commands.add_parser("people", help="list the people found in one frame, numbered for --person",
+                              description="Find everyone in one frame of an image or video and print their "
+                                          "boxes, numbered left to right as --person takes them.")
+    ppl.add_argument("--input", "-i", required=True, metavar="PATH", help="an image or a video")
+    ppl.add_argument("--frame", type=int, default=0, help="video frame to search (0-based, default 0)")
+    ppl.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    ppl.set_defaults(func=_run_people)
+
+    frm = commands.add_parser("frame", help="write one frame of a video (or an image) as PNG",
+                              description="Decode one source frame upright, as the estimator sees it, and "
+                                          "write it as PNG (the add-on's stills use it as their background).")
+    frm.add_argument("--input", "-i", required=True, metavar="PATH", help="an image or a video")
+    frm.add_argument("--frame", type=int, default=0, help="source frame (0-based, default 0)")
+    frm.add_argument("--output", "-o", required=True, metavar="PNG")
+    frm.set_defaults(func=_run_frame)
 
     srv = commands.add_parser("serve", help="JSON-lines service for the Blender add-on (docs/protocol.md)",
                               description="Serve the JSON-lines protocol on stdin/stdout (or, with --port, "
@@ -241,7 +262,10 @@ def _run_estimate(args: argparse.Namespace) -> int:
 
     jobs = plan_jobs(args.input, args.output)
     batch_size = args.batch_size or (32 if resolve_device(args.device).type == "cuda" else 1)
+    if args.person is not None and args.bbox is not None:
+        raise SystemExit("error: give either --person or --bbox, not both.")
     options = EstimateOptions(frames=args.frames, bbox=args.bbox,
+                              person=None if args.person is None else args.person - 1,
                               detector=args.detector, samples=max(0, args.samples), batch_size=batch_size,
                               focal_px=args.focal_px, chunk_frames=args.chunk_frames,
                               redetect_every=args.redetect_every, mirrored=args.mirrored, smooth=args.smooth)
@@ -263,7 +287,8 @@ def _run_estimate(args: argparse.Namespace) -> int:
     def finished(outcome) -> None:
         printer.end_line()
         if outcome.error is not None:
-            print(f"error: {outcome.error.message}", file=sys.stderr, flush=True)
+            hint = NO_PERSON_HINT if outcome.error.kind == "no_person" else ""
+            print(f"error: {outcome.error.message}{hint}", file=sys.stderr, flush=True)
             return
         summary = outcome.summary
         for warning in summary.warnings:
@@ -286,6 +311,41 @@ def _run_estimate(args: argparse.Namespace) -> int:
     if cancel.is_set():
         return EXIT_INTERRUPTED
     return EXIT_ERROR if any(o.error is not None for o in outcomes) else 0
+
+
+def _run_people(args: argparse.Namespace) -> int:
+    import json
+
+    from .inference.people import people_in_file
+
+    found = people_in_file(args.input, max(0, args.frame))
+    if args.json:
+        print(json.dumps(found.as_json()))
+        return 0
+    listed = found.as_json()["people"]
+    print(f"{args.input}, frame {found.frame}: {len(listed)} {'person' if len(listed) == 1 else 'people'} "
+          "(numbered left to right; follow one with estimate --person N)")
+    for person in listed:
+        x, y, w, h = person["box"]
+        print(f"  {person['number']}: box x={x:.0f} y={y:.0f} w={w:.0f} h={h:.0f}  ({person['source']}, "
+              f"score {person['score']:.2f})")
+    return 0 if listed else EXIT_ERROR
+
+
+def _run_frame(args: argparse.Namespace) -> int:
+    import cv2
+
+    from .inference import InferenceError
+    from .inference.footage import FrameRange, open_footage
+
+    footage = open_footage(args.input, FrameRange(args.frame, args.frame + 1) if args.frame > 0 else None)
+    frame = next(iter(footage.frames()), None)
+    if frame is None:
+        raise InferenceError("bad_input", f"{args.input}: frame {args.frame} could not be read.")
+    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+    if not cv2.imwrite(str(args.output), frame.image):
+        raise InferenceError("bad_request", f"{args.output} could not be written; choose another path.")
+    return 0
 
 
 def _run_serve(args: argparse.Namespace) -> int:

@@ -29,6 +29,7 @@ from .inference.device import available_devices, resolve_device
 from .inference.estimator import ESTIMATORS, Estimator, choose_estimator, open_estimator
 from .inference.footage import FrameRange
 from .inference.model_files import find_model_files
+from .inference.people import people_in_file
 
 log = logging.getLogger(__name__)
 
@@ -141,15 +142,33 @@ class Service:
                 self._start(request)
             elif kind == "resolve":
                 self._start(request, self._parse_resolve, self._run_resolve)
+            elif kind == "people":
+                self._people(job_id, _field(request, "input", str, required=True),
+                             _field(request, "frame", int, 0))
             elif kind == "cancel":
                 self._cancel(_field(request, "id", str, required=True))
             elif kind == "shutdown":
                 return False
             else:
-                raise _BadRequest(f"unknown request type '{kind}' (known: ping, version, estimate, resolve, cancel, shutdown)")
+                raise _BadRequest(f"unknown request type '{kind}' (known: ping, version, estimate, resolve, people, "
+                                  "cancel, shutdown)")
         except _BadRequest as exc:
             self._error(job_id, "bad_request", f"bad request: {exc}.")
         return True
+
+    def _people(self, request_id: Any, path: str, frame: int) -> None:
+        """Find everyone in one frame on a thread of its own (a few seconds), then send a `people` event."""
+        def run() -> None:
+            try:
+                found = people_in_file(path, max(0, frame))
+                self.send({"type": "people", "id": request_id, "input": path, **found.as_json()})
+            except InferenceError as exc:
+                self._error(request_id, exc.kind, exc.message)
+            except Exception as exc:  # a bug: report it, keep serving
+                log.error("people %s failed:\n%s", request_id, traceback.format_exc())
+                self._error(request_id, "internal", f"internal error ({type(exc).__name__}: {exc}); this is a bug.")
+
+        threading.Thread(target=run, name="propose-people", daemon=True).start()
 
     def _cancel(self, job_id: str) -> None:
         with self._job_lock:
@@ -186,6 +205,7 @@ class Service:
             "batch_size": _field(request, "batch_size", int),
             "frames": _field(request, "frames", str),
             "bbox": _field(request, "bbox", list),
+            "person": _field(request, "person", int),
             "estimator": _field(request, "estimator", str, "auto"),
             "detector": _field(request, "detector", str, "auto"),
             "focal_px": _field(request, "focal_px", (int, float)),
@@ -208,6 +228,8 @@ class Service:
                 isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in spec["bbox"])
                 or min(spec["bbox"][2:]) <= 0):
             raise _BadRequest("'bbox' must be [x, y, w, h], four numbers in image pixels with w and h above 0")
+        if spec["person"] is not None and (spec["person"] < 0 or spec["bbox"] is not None):
+            raise _BadRequest("'person' must be 0 or more (0 = the leftmost person), and not given with 'bbox'")
         if spec["focal_px"] is not None and not (math.isfinite(spec["focal_px"]) and spec["focal_px"] > 0):
             raise _BadRequest("'focal_px' must be a number of pixels above 0")
         if spec["estimator"] not in ESTIMATORS:
@@ -289,7 +311,7 @@ class Service:
             estimator, warnings = self._estimator(spec, batch_size, ticker)
             options = EstimateOptions(
                 frames=spec["frames"],
-                bbox=tuple(float(v) for v in spec["bbox"]) if spec["bbox"] else None,
+                bbox=tuple(float(v) for v in spec["bbox"]) if spec["bbox"] else None, person=spec["person"],
                 detector=spec["detector"], samples=spec["samples"], batch_size=batch_size,
                 focal_px=spec["focal_px"], mirrored=spec["mirrored"], smooth=float(spec["smooth"]))
             summary = estimate_file(spec["input"], spec["output"], estimator, options, ticker.update, cancel)
@@ -298,7 +320,8 @@ class Service:
                 final = {"type": "cancelled", "id": job_id, "output": output, "frames_done": summary.frames}
             else:
                 final = {"type": "result", "id": job_id, "output": output, "frames": summary.frames,
-                         "valid_frames": summary.valid_frames, "estimator": summary.estimator,
+                         "valid_frames": summary.valid_frames, "expected_frames": summary.expected_frames,
+                         "estimator": summary.estimator,
                          "warnings": warnings + summary.warnings}
         except InferenceError as exc:
             final = {"type": "error", "id": job_id, "kind": exc.kind, "message": exc.message}

@@ -19,8 +19,9 @@ class StubEstimator:
     needs_landmarks = False
 
     def __init__(self, needs_crops: bool = True, delay_s: float = 0.0,
-                 started: threading.Event | None = None) -> None:
+                 started: threading.Event | None = None, rejects: set[int] | None = None) -> None:
         self.needs_crops, self.delay_s, self.started = needs_crops, delay_s, started
+        self.rejects = rejects or set()  # source frames it marks invalid, as BlazePose does when it sees nobody
         self.batches = 0
         self.closed = False
 
@@ -38,7 +39,10 @@ class StubEstimator:
         frames["transl"][:] = (0, 0, 5)
         frames["joints3d"][:, :, 1] = np.linspace(-0.8, 0.8, 35)
         frames["joints2d"][:] = batch.camera.project(frames["joints3d"] + frames["transl"][:, None])
-        return {name: frames[name] for name in ESTIMATED_FIELDS}
+        out = {name: frames[name] for name in ESTIMATED_FIELDS}
+        if self.rejects:
+            out["valid"] = np.array([int(i) not in self.rejects for i in batch.frame_index])
+        return out
 
     def rest_geometry(self, betas: np.ndarray) -> dict[str, np.ndarray]:
         return {"rest_joints": np.zeros((24, 3)), "rest_vertices": np.zeros((8, 3)),

@@ -112,7 +112,7 @@ def test_killed_run_keeps_its_finished_chunks(no_model_files: Path, tmp_path: Pa
     assert not out.exists()
     kept = results.read_results(out)
     done = len(kept["frame_index"])
-    assert 2 <= done < 40
+    assert 1 <= done < 40  # the first batch (one frame on CPU) is on disk at once
     assert kept["frame_index"].tolist() == list(range(done))
     assert kept["meta"]["estimator"] == "propose"
 

@@ -27,6 +27,10 @@ POINT_BOX_MARGIN = 0.1  # joints/landmarks lie inside the body: pad their extent
 HOG_MAX_SIDE = 640  # HOG is slow on big frames; people stay above its 128-px window at this size
 HOG_WINDOW = (64, 128)  # width, height; OpenCV crashes on images smaller than the window
 HOG_MIN_SCORE = 0.5
+# BlazePose's detector misses people who fill the frame (close-ups, a person cut by the edge):
+# on a still, a miss is retried once with this much black border around the frame (fraction of
+# the longer side), which gives the detector the context it was trained with.
+CLOSE_UP_BORDER = 0.25
 # HOG's 64×128 window holds a person of about 40×96 px in its middle.
 HOG_PERSON_FRACTION = (0.625, 0.75)
 
@@ -87,6 +91,7 @@ class BlazePoseDetector:
     name = "blazepose"
 
     def __init__(self, video: bool = False) -> None:
+        self.video = video
         os.environ.setdefault("GLOG_minloglevel", "2")  # keep MediaPipe's C++ logging off the terminal
         warnings.filterwarnings("ignore", message="SymbolDatabase.GetPrototype", category=UserWarning)
         try:
@@ -99,14 +104,31 @@ class BlazePoseDetector:
             self._pose.process(np.zeros((64, 64, 3), np.uint8))
 
     def detect(self, image_bgr: np.ndarray) -> list[Detection]:
-        result = self._pose.process(cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB))
-        if result.pose_landmarks is None:
-            return []
-        landmarks = np.array([(p.x, p.y, p.z, p.visibility) for p in result.pose_landmarks.landmark], np.float32)
-        world = np.array([(p.x, p.y, p.z, p.visibility) for p in result.pose_world_landmarks.landmark], np.float32)
         height, width = image_bgr.shape[:2]
+        found = self._landmarks(image_bgr, 0)
+        if found is None and not self.video:  # a still: retry a close-up with room around it
+            found = self._landmarks(image_bgr, int(round(CLOSE_UP_BORDER * max(height, width))))
+        if found is None:
+            return []
+        landmarks, world = found
         box = box_from_points(landmarks[:, :2] * np.array([width, height], np.float32))
         return [Detection(box, float(landmarks[:, 3].mean()), self.name, landmarks, world)]
+
+    def _landmarks(self, image_bgr: np.ndarray, border: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """(image landmarks normalised by the unpadded frame, world landmarks), each (33, 4), or None."""
+        height, width = image_bgr.shape[:2]
+        padded = cv2.copyMakeBorder(image_bgr, border, border, border, border, cv2.BORDER_CONSTANT) \
+            if border else image_bgr
+        result = self._pose.process(cv2.cvtColor(padded, cv2.COLOR_BGR2RGB))
+        if result.pose_landmarks is None:
+            return None
+        landmarks = np.array([(p.x, p.y, p.z, p.visibility) for p in result.pose_landmarks.landmark], np.float32)
+        world = np.array([(p.x, p.y, p.z, p.visibility) for p in result.pose_world_landmarks.landmark], np.float32)
+        if border:  # back to the unpadded frame: x, y normalised by its size, z on x's scale
+            landmarks[:, 0] = (landmarks[:, 0] * (width + 2 * border) - border) / width
+            landmarks[:, 1] = (landmarks[:, 1] * (height + 2 * border) - border) / height
+            landmarks[:, 2] *= (width + 2 * border) / width
+        return landmarks, world
 
     def close(self) -> None:
         self._pose.close()

@@ -11,6 +11,7 @@ keeps every finished frame.
 """
 from __future__ import annotations
 
+import itertools
 import os
 import queue
 import threading
@@ -29,6 +30,7 @@ from .detect import Detection, make_detector
 from .errors import InferenceError
 from .estimator import ESTIMATED_FIELDS, Estimator, FrameBatch
 from .footage import Footage, Frame, FrameRange, open_footage
+from .people import FramePeople, find_people, pick
 from .recorder import CHUNK_FRAMES, ResultsRecorder
 from .track import REDETECT_EVERY, PersonTracker
 
@@ -41,6 +43,7 @@ class EstimateOptions:
 
     frames: FrameRange | None = None
     bbox: tuple[float, float, float, float] | None = None  # person in the first frame, x, y, w, h
+    person: int | None = None  # follow the N-th (0-based, left to right) person found in the first frame
     detector: str = "auto"
     samples: int = 8
     batch_size: int = 1
@@ -70,6 +73,7 @@ class RunSummary:
     estimator: str
     seconds: float
     warnings: list[str] = field(default_factory=list)
+    expected_frames: int | None = None  # what the footage's header promised (None: it does not say)
 
 
 @dataclass
@@ -153,9 +157,11 @@ def _frame_arrays(prepared: list[_Prepared], estimated: dict[str, np.ndarray] | 
     rows = [i for i, p in enumerate(prepared) if p.box is not None]
     if rows and estimated is not None:
         ok = np.asarray(estimated.get("valid", np.ones(len(rows), bool)), bool)
-        kept = [row for row, good in zip(rows, ok) if good]
+        kept = np.array([row for row, good in zip(rows, ok) if good], dtype=np.int64)
+        if not len(kept):  # the estimator rejected every box: these frames stay invalid, the run goes on
+            return frames
         frames["valid"][kept] = True
-        frames["bbox"][kept] = [prepared[i].box.xywh() for i in kept]
+        frames["bbox"][kept] = np.array([prepared[i].box.xywh() for i in kept], np.float32).reshape(-1, 4)
         for name in ESTIMATED_FIELDS:
             frames[name][kept] = estimated[name][ok]
     return frames
@@ -182,6 +188,28 @@ def _estimate_batch(estimator: Estimator, prepared: list[_Prepared], tracker: Pe
     return estimated
 
 
+def _chosen_person(footage: Footage, options: EstimateOptions,
+                   path: str) -> tuple[tuple[float, float, float, float] | None, dict]:
+    """The box to start the track on (None: the detector's pick) and how it was chosen, for meta.
+
+    With `options.person` the first frame is searched for everyone (people.py) and the chosen
+    person's box seeds the tracker; that frame still goes through the pipeline as usual.
+    """
+    if options.bbox is not None:
+        return options.bbox, {"choice": "box", "box": [round(float(v), 1) for v in options.bbox]}
+    if options.person is None:
+        return None, {"choice": "detector"}
+    frames = iter(footage.frames())
+    first = next(frames, None)
+    if first is None:
+        raise InferenceError("bad_input", f"{path}: its first frame could not be read.")
+    footage._frames = itertools.chain([first], frames)
+    found = FramePeople(first.index, footage.image_size, find_people(first.image))
+    chosen = pick(found, options.person, path)
+    return chosen.box, {"choice": "number", "number": options.person + 1, "of": len(found.people),
+                        "frame": first.index, "box": [round(float(v), 1) for v in chosen.box]}
+
+
 def estimate_file(input_path: str | Path, output_path: str | Path, estimator: Estimator,
                   options: EstimateOptions | None = None,
                   progress: Callable[[Progress], None] | None = None,
@@ -202,11 +230,14 @@ def estimate_file(input_path: str | Path, output_path: str | Path, estimator: Es
     meta = {"estimator": estimator.name, **estimator.describe(), "source": str(Path(input_path).resolve()),
             "created_by": f"propose-backend {__version__}"}
     recorder = ResultsRecorder(output_path, {"fps": footage.fps, "image_size": (width, height)}, meta,
-                               estimator.rest_geometry, options.chunk_frames)  # fails now if it cannot write
+                               estimator.rest_geometry, options.chunk_frames,  # fails now if it cannot write
+                               early_first_chunk=footage.kind == "video")
+    seed_box, person = _chosen_person(footage, options, str(input_path))
+    meta["person"] = person  # which person the results follow (docs/results-schema.md)
     every_frame = estimator.needs_landmarks or options.detector == "full-frame"
     detector = make_detector(options.detector, every_frame=every_frame and footage.kind == "video")
     tracker = PersonTracker(detector, every_frame=every_frame, redetect_every=options.redetect_every,
-                            seed_box=options.bbox)
+                            seed_box=seed_box)
     decoder = _Decoder(footage, options.batch_size)
     decoder.start()
     cancelled = False
@@ -219,6 +250,10 @@ def estimate_file(input_path: str | Path, output_path: str | Path, estimator: Es
                     cancelled = True
                     break
                 prepared = _prepare(frames, tracker, estimator.needs_crops, pool)
+                if "box" not in person:  # the detector's pick: record where the track started
+                    start = next((p for p in prepared if p.detection is not None), None)
+                    if start is not None:
+                        person.update(frame=start.index, box=[round(float(v), 1) for v in start.detection.box])
                 estimated = _estimate_batch(estimator, prepared, tracker, camera, options, footage.image_size)
                 recorder.add(_frame_arrays(prepared, estimated, options.samples, camera))
                 elapsed = time.perf_counter() - estimating_since
@@ -235,8 +270,7 @@ def estimate_file(input_path: str | Path, output_path: str | Path, estimator: Es
     if not cancelled and recorder.frames_done and not recorder.valid_frames:
         recorder.discard()
         what = "the image" if footage.kind == "image" else "any frame of the video"
-        raise InferenceError("no_person", f"No person was found in {what} {input_path}. If there is one, "
-                                          "give its box with --bbox x,y,w,h or use --detector full-frame.")
+        raise InferenceError("no_person", f"No person was found in {what} {input_path}.")
     report(Progress("writing", recorder.frames_done, footage.frame_count, 0.0, None, f"writing {output_path}"))
     output = recorder.finish()
     if output is not None and footage.kind == "video" and options.smooth > 0 and recorder.frames_done > 1:
@@ -244,4 +278,4 @@ def estimate_file(input_path: str | Path, output_path: str | Path, estimator: Es
                         f"smoothing {recorder.frames_done} frames"))
         smooth_file(output, output, strength=options.smooth)
     return RunSummary(output, recorder.frames_done, recorder.valid_frames, cancelled, estimator.name,
-                      time.perf_counter() - started, footage.warnings)
+                      time.perf_counter() - started, footage.warnings, footage.frame_count)

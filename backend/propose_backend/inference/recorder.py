@@ -1,8 +1,9 @@
 """Writing a run's results as it goes: chunks while running, one file at the end.
 
-Every `chunk_frames` frames, or every `chunk_seconds` seconds on slow devices, whichever comes
-first, the finished frames go to disk as a chunk (a complete results file of its own), so a
-cancelled or crashed run keeps them and loses at most a few seconds of work; `results.read_results` merges the chunks
+The first batch of a video goes to disk at once, as a chunk (a complete results file of its
+own); after that, every `chunk_frames` frames or every few seconds, whichever comes first (the
+interval grows from FIRST_CHUNK_SECONDS to `chunk_seconds`), so a cancelled, crashed or killed
+run keeps its frames and loses at most a few seconds of work, also in its first seconds; `results.read_results` merges the chunks
 and `finish` turns them into the single results file. The rig's rest geometry is rebuilt at every
 chunk from the per-component median of all valid frames' betas so far (robust to the odd bad
 frame), so the newest chunk always carries the best clip-wide body.
@@ -22,6 +23,7 @@ from .errors import InferenceError
 
 CHUNK_FRAMES = 256
 CHUNK_SECONDS = 10.0
+FIRST_CHUNK_SECONDS = 1.0  # the second chunk comes after this; each later interval doubles up to CHUNK_SECONDS
 
 
 def _check_writable(output: Path) -> None:
@@ -40,13 +42,15 @@ def _check_writable(output: Path) -> None:
 class ResultsRecorder:
     def __init__(self, output: str | Path, clip: dict[str, Any], meta: dict[str, Any],
                  rest_geometry: Callable[[np.ndarray], dict[str, np.ndarray]],
-                 chunk_frames: int = CHUNK_FRAMES, chunk_seconds: float = CHUNK_SECONDS) -> None:
+                 chunk_frames: int = CHUNK_FRAMES, chunk_seconds: float = CHUNK_SECONDS,
+                 early_first_chunk: bool = True) -> None:
         self.output = Path(output)
         self.clip = clip  # fps, image_size
         self.meta = meta
         self.rest_geometry = rest_geometry
         self.chunk_frames = max(1, chunk_frames)
         self.chunk_seconds = chunk_seconds
+        self.early_first_chunk = early_first_chunk  # False for a still: its one frame is written at once anyway
         self._last_flush = time.monotonic()
         self.frames_done = 0
         self.valid_frames = 0
@@ -69,9 +73,13 @@ class ResultsRecorder:
         valid = frames["valid"]
         self.valid_frames += int(valid.sum())
         self._betas.append(frames["betas"][valid])
-        if (self._pending_frames >= self.chunk_frames
-                or time.monotonic() - self._last_flush >= self.chunk_seconds):
+        if (self._pending_frames >= self.chunk_frames or (self.early_first_chunk and not self._chunks)
+                or time.monotonic() - self._last_flush >= self._interval()):
             self.flush()
+
+    def _interval(self) -> float:
+        """Seconds until the next chunk: short while little is on disk, CHUNK_SECONDS later on."""
+        return min(self.chunk_seconds, FIRST_CHUNK_SECONDS * 2.0 ** max(0, self._chunks - 1))
 
     def clip_betas(self) -> np.ndarray:
         betas = np.concatenate(self._betas) if self._betas else np.zeros((0, 10), np.float32)

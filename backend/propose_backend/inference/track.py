@@ -5,7 +5,8 @@ frame the estimator has finished (the previous frame when frames go through one 
 a batch, the last frame of the previous batch, moved on at the person's recent speed), or the
 newest detection. The detector runs when there is no track yet, when the estimator's result no
 longer fits its crop (the person was lost), and every `redetect_every` frames as a check that
-the person is still there. A frame where the detector finds nobody gets no crop: it is marked
+the person is still there. A detection that does not touch the track is someone else and is not
+followed while the track holds. A frame where the detector finds nobody gets no crop: it is marked
 invalid in the results, and the next frame looks again.
 """
 from __future__ import annotations
@@ -41,12 +42,15 @@ def _iou(a: tuple[float, float, float, float], b: tuple[float, float, float, flo
     return inter / union if union > 0 else 0.0
 
 
-def choose(detections: list[Detection], predicted: CropBox | None) -> Detection:
-    """The detection that best overlaps the track; without a track, the largest (as the reference demo)."""
+def choose(detections: list[Detection], predicted: CropBox | None) -> Detection | None:
+    """The detection that best overlaps the track; without a track, the largest (as the reference demo).
+
+    None when there is a track but no detection touches it: the detector found someone else (BlazePose
+    sees one person per frame), and jumping to them would swap people mid-clip.
+    """
     if predicted is not None:
         best = max(detections, key=lambda d: _iou(d.box, predicted.xywh()))
-        if _iou(best.box, predicted.xywh()) > 0:
-            return best
+        return best if _iou(best.box, predicted.xywh()) > 0 else None
     return max(detections, key=lambda d: d.box[2] * d.box[3])
 
 
@@ -101,6 +105,8 @@ class PersonTracker:
             self._anchors = []
             return None, None
         detection = choose(found, predicted)
+        if detection is None:  # someone else: stay on the track, the estimator looks in its crop
+            return predicted, None
         box = CropBox.around(*detection.box)
         self._anchor(frame.index, box, restart=True)
         return box, detection

@@ -5,6 +5,7 @@ import cv2
 import numpy as np
 
 from propose_backend.inference.detect import box_from_points, make_detector
+from tests import real_data
 
 
 def _inside(box, x: float, y: float) -> bool:
@@ -51,3 +52,19 @@ def test_images_smaller_than_the_hog_window_do_not_crash_it() -> None:
     for height, width in ((64, 64), (100, 60), (40, 300)):
         assert detector.detect(np.zeros((height, width, 3), np.uint8)) == []
     detector.close()
+
+
+def test_blazepose_finds_a_close_up_that_fills_the_photo() -> None:
+    """A real close-up (a man on the phone, head and chest fill the frame): BlazePose misses him on
+    the bare photo; with room around the frame it finds him, and the box is on him, not on a passer-by."""
+    image = cv2.imread(str(real_data.photo(395)))
+    detector = make_detector("blazepose")
+    try:
+        (found,) = detector.detect(image)
+    finally:
+        detector.close()
+    x, y, w, h = found.box  # in the 640x580 photo he spans x 120..545 from his cap (y 145) down
+    assert _inside(found.box, 330, 450), found.box  # his chest
+    assert 100 < x and x + w < 600 and y < 300, found.box  # him, not the passer-by at x 26..114
+    shoulders = found.landmarks[[11, 12], :2] * (image.shape[1], image.shape[0])
+    assert ((shoulders[:, 0] > 150) & (shoulders[:, 0] < 545) & (shoulders[:, 1] > 250)).all(), shoulders

@@ -35,14 +35,22 @@ def test_slow_runs_write_a_chunk_every_few_seconds(tmp_path: Path) -> None:
     assert results.read_results(tmp_path / "r.npz")["frame_index"].tolist() == [0, 1, 2, 3, 4]
 
 
-def test_fast_runs_chunk_by_frame_count(tmp_path: Path) -> None:
+def test_fast_runs_chunk_by_frame_count_after_an_early_first_chunk(tmp_path: Path) -> None:
     recorder = _recorder(tmp_path, chunk_frames=4, chunk_seconds=3600.0)
-    for start in range(0, 6, 2):
+    recorder.add(_frames(0, 2))
+    # the first batch is on disk at once: a backend killed now still leaves frames to import
+    assert results.read_results(tmp_path / "r.npz")["frame_index"].tolist() == [0, 1]
+    for start in range(2, 8, 2):
         recorder.add(_frames(start, 2))
-    assert len(list(results.chunk_dir(tmp_path / "r.npz").glob("*.npz"))) == 1  # 4 frames in, 2 pending
+    assert len(list(results.chunk_dir(tmp_path / "r.npz").glob("*.npz"))) == 2  # 2 + 4 frames in, 4 pending
     path = recorder.finish()
-    assert results.read_results(path)["frame_index"].tolist() == list(range(6))
+    assert results.read_results(path)["frame_index"].tolist() == list(range(8))
     assert not results.chunk_dir(tmp_path / "r.npz").exists()
+
+
+def test_chunks_come_more_often_early_in_a_run(tmp_path: Path) -> None:
+    recorder = _recorder(tmp_path, chunk_frames=1000, chunk_seconds=10.0)
+    assert [recorder._interval() for recorder._chunks in range(6)] == [1.0, 1.0, 2.0, 4.0, 8.0, 10.0]
 
 
 def test_an_older_file_is_never_read_as_a_new_runs_frames(tmp_path: Path) -> None:

@@ -78,7 +78,7 @@ def test_choose_prefers_the_tracked_person_else_the_largest() -> None:
     small, large = Detection((0, 0, 10, 20), 0.9, "t"), Detection((200, 200, 100, 200), 0.5, "t")
     assert choose([small, large], None) is large
     assert choose([small, large], CropBox(5, 10, 25)) is small
-    assert choose([small, large], CropBox(600, 600, 10)) is large
+    assert choose([small, large], CropBox(600, 600, 10)) is None  # a track elsewhere: neither is that person
 
 
 def test_every_frame_mode_detects_each_frame() -> None:
