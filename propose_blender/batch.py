@@ -1,7 +1,7 @@
-"""Headless entry point: footage (or a results file) in, a .blend (and optionally an FBX) out.
+"""Headless entry point: footage (or a results file) in, a .blend (and optionally FBX/BVH/glTF) out.
 
     blender --background --python propose_blender/batch.py -- --input clip.mp4 --output clip.blend \
-        [--fbx clip.fbx] [--samples N] [--python /path/to/backend/python] [--device cpu]
+        [--fbx clip.fbx] [--bvh clip.bvh] [--gltf clip.glb] [--samples N] [--python /path/to/backend/python] [--device cpu]
     python -m propose_blender.batch --input clip.mp4 --output clip.blend      # under the bpy module
 
 Works from the repository and from the installed extension folder. An --input ending in .npz is
@@ -34,7 +34,7 @@ if __name__ == "__main__" and not __package__:  # `blender --python .../batch.py
 
 import numpy as np  # noqa: E402
 
-from . import ghosts, importer, preferences, runner, snapshot, uncertainty  # noqa: E402  (relative imports need the package above)
+from . import export, ghosts, importer, preferences, runner, snapshot, uncertainty  # noqa: E402  (relative imports need the package above)
 from .backend_env import find_model_files, model_folder_problem  # noqa: E402
 from .client import LaunchFailed  # noqa: E402
 
@@ -62,7 +62,12 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
     parser = _Parser(prog="propose_blender.batch", description="ProPose headless batch")
     parser.add_argument("--input", required=True, type=Path, help="image, video, or a results .npz")
     parser.add_argument("--output", required=True, type=Path, help=".blend file to write")
-    parser.add_argument("--fbx", type=Path, help="also export the rig, body and camera as FBX")
+    parser.add_argument("--fbx", type=Path, help="also export the rig, body and camera with their animation as FBX")
+    parser.add_argument("--bvh", type=Path, help="also export the skeleton's motion as BVH")
+    parser.add_argument("--gltf", type=Path, help="also export the rig, body, camera and animation as glTF "
+                                                  "(.glb: one file; .gltf: with a .bin beside it)")
+    parser.add_argument("--engine", choices=export.ENGINES, default="BLENDER",
+                        help="units and axes of the exported files for this engine")
     parser.add_argument("--results", type=Path, help="where the backend writes its .npz (default: beside --output)")
     parser.add_argument("--samples", type=int, help="posterior samples per frame (ghost poses)")
     parser.add_argument("--python", help="backend interpreter (default: preferences, $PROPOSE_BACKEND_PYTHON, "
@@ -112,16 +117,13 @@ def _estimate(args: argparse.Namespace) -> tuple[Path, str]:
     return partial, reason
 
 
-def _export_fbx(path: Path) -> None:
-    if not hasattr(bpy.ops.export_scene, "fbx"):
-        import addon_utils
-
-        addon_utils.enable("io_scene_fbx", default_set=False)
-    if not hasattr(bpy.ops.export_scene, "fbx"):
-        raise BatchFailed("FBX export is not available in this Blender build (io_scene_fbx is missing).")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    bpy.ops.export_scene.fbx(filepath=str(path), object_types={"ARMATURE", "MESH", "CAMERA"}, bake_anim=True,
-                             add_leaf_bones=False, use_armature_deform_only=True, bake_anim_use_all_actions=False)
+def _export_files(rig: bpy.types.Object, args: argparse.Namespace) -> None:
+    for path in (args.fbx, args.bvh, args.gltf):
+        if path is not None:
+            try:
+                export.export(bpy.context, rig, path.resolve(), engine=args.engine)
+            except export.ExportFailed as exc:
+                raise BatchFailed(str(exc)) from exc
 
 
 def _render_stills(rig: bpy.types.Object, args: argparse.Namespace, footage: Path | None) -> None:
@@ -150,6 +152,10 @@ def run(argv: list[str]) -> str:
         raise BatchFailed(f"--input {args.input} does not exist.")
     if args.output.suffix.lower() != ".blend":
         raise BatchFailed(f"--output must be a .blend file, not {args.output.name}.")
+    for flag, path, fmt in (("--fbx", args.fbx, "FBX"), ("--bvh", args.bvh, "BVH"), ("--gltf", args.gltf, "GLTF")):
+        if path is not None and export.FORMATS.get(path.suffix.lower()) != fmt:
+            raise BatchFailed(f"{flag} needs a file name ending in "
+                              f"{' or '.join(s for s, f in export.FORMATS.items() if f == fmt)}, not {path.name}.")
     if args.input.suffix.lower() == ".npz" or args.input.name.endswith(".npz.chunks"):
         results_path, warning, footage = Path(str(args.input).removesuffix(".chunks")), "", None
     else:
@@ -163,8 +169,7 @@ def run(argv: list[str]) -> str:
     bpy.ops.wm.save_as_mainfile(filepath=str(args.output.resolve()))
     if args.render or args.render_ghosts:
         _render_stills(rig, args, footage)
-    if args.fbx:
-        _export_fbx(args.fbx.resolve())
+    _export_files(rig, args)
     return f"{warning}; saved the frames done so far to {args.output}" if warning else ""
 
 
