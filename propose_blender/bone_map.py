@@ -27,7 +27,8 @@ class BoneMapError(ValueError):
 class BoneMap:
     name: str
     bones: dict[str, str]  # SMPL joint -> bone name on the other armature
-    root: str = "pelvis"  # the joint whose bone carries the location keys
+    root: str = "pelvis"  # the joint whose motion the root follows
+    root_bone: str = ""  # the bone that carries the location keys; empty: the root joint's own bone
     scale_root_motion: bool = True  # scale the root's travel by the leg-length ratio
     feet_on_floor: bool = True  # lift or lower the root so the lower foot's height matches the source
     properties: dict[str, dict[str, float]] = field(default_factory=dict)  # pose-bone custom props to set
@@ -70,7 +71,7 @@ def from_dict(data: dict, origin: str) -> BoneMap:
     if root not in data["bones"]:
         raise BoneMapError(f"{origin}: \"root\" is '{root}', which the map does not name a bone for.")
     return BoneMap(name=str(data.get("name", origin)), bones={k: str(v) for k, v in data["bones"].items()},
-                   root=root, scale_root_motion=bool(data.get("scale_root_motion", True)),
+                   root=root, root_bone=str(data.get("root_bone", "")), scale_root_motion=bool(data.get("scale_root_motion", True)),
                    feet_on_floor=bool(data.get("feet_on_floor", True)),
                    properties={str(b): {str(k): float(v) for k, v in props.items()}
                                for b, props in data.get("properties", {}).items()},

@@ -72,20 +72,6 @@ def _facing(source: dict[str, np.ndarray], target: dict[str, np.ndarray]) -> np.
     return np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
 
 
-def _arc(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """The smallest rotation taking unit vector a onto unit vector b."""
-    axis, cos = np.cross(a, b), float(np.clip(a @ b, -1.0, 1.0))
-    if np.linalg.norm(axis) < 1e-9:
-        if cos > 0:
-            return np.eye(3)
-        other = np.eye(3)[np.argmin(np.abs(a))]
-        axis = np.cross(a, other)
-    axis /= np.linalg.norm(axis)
-    angle = np.arctan2(np.linalg.norm(np.cross(a, b)), cos)
-    k = np.array([[0, -axis[2], axis[1]], [axis[2], 0, -axis[0]], [-axis[1], axis[0], 0]])
-    return np.eye(3) + np.sin(angle) * k + (1 - np.cos(angle)) * k @ k
-
-
 def _lowest_foot(heads: dict[str, np.ndarray], joints: list[str]) -> np.ndarray:
     return np.min(np.stack([heads[j][..., 2] for j in joints]), axis=0)
 
@@ -96,7 +82,9 @@ class Plan:
     frames: np.ndarray  # (T,) scene frames
     rotations: dict[str, np.ndarray]  # target bone -> (T, 3, 3) world orientation
     root_bone: str
-    root_heads: np.ndarray  # (T, 3) world head of the root bone
+    root_heads: np.ndarray  # (T, 3) world head of the root bone (a first guess, see hips)
+    hips: np.ndarray  # (T, 3) wanted world midpoint of the two hip joints
+    hip_bones: list[str]
     lowest_foot: np.ndarray  # (T,) wanted world height of the target's lowest foot point
     foot_bones: list[str]
     scale: float  # leg-length ratio target / source
@@ -115,7 +103,7 @@ def plan(source: bpy.types.Object, source_map: dict[str, str], target: bpy.types
     for joint in joints:
         aligned = facing @ src_rest.axes[joint]
         if joint != bone_map.root:
-            aligned = _arc(facing @ src_rest.directions[joint], tgt_rest.directions[joint]) @ aligned
+            aligned = rotations.arc(facing @ src_rest.directions[joint], tgt_rest.directions[joint]) @ aligned
         offsets[joint] = aligned.T @ tgt_rest.axes[joint]
         wanted[joint] = facing @ _unit_columns(world[source_map[joint]][:, :3, :3]) @ offsets[joint]
     heads = {j: world[source_map[j]][:, :3, 3] for j in joints}
@@ -131,11 +119,18 @@ def plan(source: bpy.types.Object, source_map: dict[str, str], target: bpy.types
     target_hips = np.empty_like(hips)
     target_hips[:, :2] = tgt_hips_rest[:2] + scale * ((hips - hips[0]) @ facing.T)[:, :2]
     target_hips[:, 2] = tgt_low_rest + scale * (hips[:, 2] - floor)
-    root = bone_map.root
-    turn = wanted[root] @ tgt_rest.axes[root].T  # the root's world rotation away from its rest
-    root_heads = target_hips + turn @ (tgt_rest.heads[root] - tgt_hips_rest)
-    return Plan(frames=np.asarray(frames), rotations={target_map[j]: wanted[j] for j in joints},
-                root_bone=target_map[root], root_heads=root_heads,
+    root, root_bone = bone_map.root, bone_map.root_bone or target_map[bone_map.root]
+    wanted_bones = {target_map[j]: wanted[j] for j in joints}
+    if root_bone not in wanted_bones:  # a separate control carries the root (Rigify's torso): it turns with it
+        root_rest = _rest(target, {root: root_bone})
+        wanted_bones[root_bone] = wanted[root] @ offsets[root].T @ tgt_rest.axes[root].T @ root_rest.axes[root]
+        root_head = root_rest.heads[root]
+    else:
+        root_head = tgt_rest.heads[root]
+    turn = wanted_bones[root_bone] @ _rest(target, {root: root_bone}).axes[root].T  # away from its rest
+    root_heads = target_hips + turn @ (root_head - tgt_hips_rest)
+    return Plan(frames=np.asarray(frames), rotations=wanted_bones, root_bone=root_bone, root_heads=root_heads,
+                hips=target_hips, hip_bones=[target_map["left_hip"], target_map["right_hip"]],
                 lowest_foot=tgt_low_rest + scale * (low - floor), foot_bones=[target_map[j] for j in feet],
                 scale=float(scale), feet_on_floor=bone_map.feet_on_floor)
 
@@ -181,10 +176,15 @@ def _bake(context: bpy.types.Context, target: bpy.types.Object, motion: Plan) ->
     out = {name: np.empty((len(motion.frames), 4, 4)) for name in names}
     for i, frame in enumerate(motion.frames):
         scene.frame_set(int(frame))
-        shift = np.zeros(3)
+        # the root moves the whole body: shift it so the hips land where planned (wherever the root
+        # bone sits in the target's hierarchy), and vertically so the lower foot is on the floor
+        hips = np.mean([world[:3, :3] @ np.array(target.pose.bones[b].head) for b in motion.hip_bones], axis=0) \
+            + world[:3, 3]
+        shift = motion.hips[i] - hips
         if motion.feet_on_floor:
             low = min((world @ np.array([*target.pose.bones[b].head, 1.0]))[2] for b in motion.foot_bones)
-            shift = to_armature @ np.array([0.0, 0.0, motion.lowest_foot[i] - low])
+            shift[2] = motion.lowest_foot[i] - low
+        shift = to_armature @ shift
         for name in names:
             pose_bone = target.pose.bones[name]
             matrix = pose_bone.matrix.copy()
@@ -239,6 +239,9 @@ def retarget(context: bpy.types.Context, source: bpy.types.Object, target: bpy.t
     if keyframes.find_channelbag(source) is None:
         raise RetargetFailed(f"'{source.name}' has no animation to retarget.")
     src, tgt = source_map.resolve(source), bone_map.resolve(target)
+    if bone_map.root_bone and bone_map.root_bone not in target.data.bones:
+        raise RetargetFailed(f"'{target.name}' has no bone '{bone_map.root_bone}', which the {bone_map.name} map "
+                             "moves the body with (its \"root_bone\").")
     if frames is None:
         start, end = source.animation_data.action.frame_range
         frames = np.arange(int(round(start)), int(round(end)) + 1)

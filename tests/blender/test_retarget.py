@@ -105,3 +105,23 @@ def test_a_user_bone_map_file_is_checked(tmp_path):
     with pytest.raises(bone_map.BoneMapError, match="not valid JSON"):
         bone_map.preset(str(path))
     assert {"rigify", "mixamo", "ue5"} <= set(bone_map.preset_names())
+
+
+def test_rigify_rig_fitted_to_the_body_replays_the_source_on_its_fk_controls(blender, source):
+    from propose_blender import rigify_target
+
+    rig = rigify_target.generate(blender, source)
+    assert rig.data.bones.get("torso") and rig.data.bones.get("DEF-thigh.L")  # a real generated Rigify rig
+    preset = bone_map.preset("rigify")
+    names = preset.resolve(rig)
+    retarget.retarget(blender, source, rig, preset, bone_map.identity())
+    assert rig.pose.bones["upper_arm_parent.L"]["IK_FK"] == 1.0  # limbs follow the FK controls
+    keyed = {fc.data_path.split('"')[1] for fc in rig.animation_data.action.layers[0].strips[0]
+             .channelbag(rig.animation_data.action_slot).fcurves}
+    assert keyed == set(names.values()) | {"torso"}
+    joints = ["left_wrist", "right_wrist", "left_ankle", "right_ankle", "head", "left_knee"]
+    # fitted to the same body and standing on the source's floor: the rig plays over the source
+    gap = world_heads(rig, [names[j] for j in joints], FRAMES) - world_heads(source, joints, FRAMES)
+    assert np.linalg.norm(gap, axis=-1).max() < 2e-3
+    deform = world_heads(rig, ["DEF-forearm.L"], FRAMES)[:, 0]  # the deforming bones follow the controls
+    assert np.linalg.norm(deform - world_heads(source, ["left_elbow"], FRAMES)[:, 0], axis=-1).max() < 2e-3
