@@ -34,7 +34,8 @@ if __name__ == "__main__" and not __package__:  # `blender --python .../batch.py
 
 import numpy as np  # noqa: E402
 
-from . import export, ghosts, importer, preferences, runner, snapshot, uncertainty  # noqa: E402  (relative imports need the package above)
+from . import bone_map, export, ghosts, importer, preferences, retarget, rigify_target, runner, snapshot, \
+    uncertainty  # noqa: E402  (relative imports need the package above)
 from .backend_env import find_model_files, model_folder_problem  # noqa: E402
 from .client import LaunchFailed  # noqa: E402
 
@@ -68,6 +69,11 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
                                                   "(.glb: one file; .gltf: with a .bin beside it)")
     parser.add_argument("--engine", choices=export.ENGINES, default="BLENDER",
                         help="units and axes of the exported files for this engine")
+    parser.add_argument("--retarget", metavar="MAP", help="also bake the motion onto another rig: a bone map "
+                        f"preset ({', '.join(bone_map.preset_names())}) or a bone map .json; exports then "
+                        "carry that rig")
+    parser.add_argument("--target-rig", type=Path, help="a .blend with the rig to retarget onto (default for "
+                                                        "rigify: a Rigify rig generated for the body)")
     parser.add_argument("--results", type=Path, help="where the backend writes its .npz (default: beside --output)")
     parser.add_argument("--samples", type=int, help="posterior samples per frame (ghost poses)")
     parser.add_argument("--python", help="backend interpreter (default: preferences, $PROPOSE_BACKEND_PYTHON, "
@@ -115,6 +121,44 @@ def _estimate(args: argparse.Namespace) -> tuple[Path, str]:
     if partial is None:
         raise BatchFailed(reason)
     return partial, reason
+
+
+def _target_from_file(path: Path, mapping: bone_map.BoneMap) -> bpy.types.Object:
+    """The first armature in the .blend at `path` that has the map's bones, linked into the scene."""
+    if not path.is_file():
+        raise BatchFailed(f"--target-rig {path} does not exist.")
+    with bpy.data.libraries.load(str(path.resolve()), link=False) as (source, loaded):
+        loaded.objects = list(source.objects)
+    problem = f"--target-rig {path.name} has no armature."
+    for obj in loaded.objects:
+        if obj is None or obj.type != "ARMATURE":
+            continue
+        try:
+            mapping.resolve(obj)
+        except bone_map.BoneMapError as exc:
+            problem = str(exc)
+            continue
+        bpy.context.scene.collection.objects.link(obj)
+        for child in loaded.objects:
+            if child is not None and child.parent == obj and child.name not in bpy.context.scene.objects:
+                bpy.context.scene.collection.objects.link(child)
+        return obj
+    raise BatchFailed(problem)
+
+
+def _retarget(rig: bpy.types.Object, args: argparse.Namespace) -> bpy.types.Object:
+    try:
+        mapping = bone_map.preset(args.retarget)
+        if args.target_rig is not None:
+            target = _target_from_file(args.target_rig, mapping)
+        elif args.retarget == "rigify":
+            target = rigify_target.generate(bpy.context, rig)
+        else:
+            raise BatchFailed(f"--retarget {args.retarget} needs --target-rig FILE.blend with the rig to bake onto.")
+        retarget.retarget(bpy.context, rig, target, mapping, bone_map.identity())
+    except (bone_map.BoneMapError, retarget.RetargetFailed, rigify_target.RigifyMissing) as exc:
+        raise BatchFailed(str(exc)) from exc
+    return target
 
 
 def _export_files(rig: bpy.types.Object, args: argparse.Namespace) -> None:
@@ -165,11 +209,12 @@ def run(argv: list[str]) -> str:
         rig = importer.import_results(bpy.context, results_path, footage=footage)
     except importer.ImportFailed as exc:
         raise BatchFailed(str(exc).splitlines()[0]) from exc
+    exported = _retarget(rig, args) if args.retarget else rig
     args.output.parent.mkdir(parents=True, exist_ok=True)
     bpy.ops.wm.save_as_mainfile(filepath=str(args.output.resolve()))
     if args.render or args.render_ghosts:
         _render_stills(rig, args, footage)
-    _export_files(rig, args)
+    _export_files(exported, args)
     return f"{warning}; saved the frames done so far to {args.output}" if warning else ""
 
 

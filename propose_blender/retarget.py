@@ -20,7 +20,9 @@ import bpy
 import numpy as np
 from mathutils import Matrix, Quaternion, Vector
 
-from . import keyframes, pose_eval, rotations
+from bpy.app.handlers import persistent
+
+from . import bone_map, keyframes, pose_eval, rotations
 from .bone_map import BoneMap
 
 SOURCE_PROPERTY = "propose_retarget_source"  # on a retargeted armature: the armature it follows
@@ -170,6 +172,15 @@ def _constrain(target: bpy.types.Object, guide: bpy.types.Object, motion: Plan) 
 def _bake(context: bpy.types.Context, target: bpy.types.Object, motion: Plan) -> dict[str, np.ndarray]:
     """Step the frames and read each mapped bone's local matrix (the root shifted onto the floor)."""
     scene = context.scene
+    handlers = list(bpy.app.handlers.frame_change_post)  # colours and ghosts need not follow each baked frame
+    bpy.app.handlers.frame_change_post.clear()
+    try:
+        return _read_frames(scene, target, motion)
+    finally:
+        bpy.app.handlers.frame_change_post.extend(handlers)
+
+
+def _read_frames(scene: bpy.types.Scene, target: bpy.types.Object, motion: Plan) -> dict[str, np.ndarray]:
     to_armature = np.linalg.inv(np.array(target.matrix_world))[:3, :3]
     world = np.array(target.matrix_world)
     names = list(motion.rotations)
@@ -275,4 +286,53 @@ def retarget(context: bpy.types.Context, source: bpy.types.Object, target: bpy.t
     target[SOURCE_PROPERTY] = source
     target[MAP_PROPERTY] = json.dumps({tgt[j]: j for j in tgt if j in src})
     context.scene.frame_set(current)
+    color_from_source(target, current)
     return action
+
+
+def mapped_bones(target: bpy.types.Object) -> dict[str, str]:
+    """{target bone: SMPL joint} of a retargeted armature (empty for any other)."""
+    text = target.get(MAP_PROPERTY)
+    return json.loads(text) if isinstance(text, str) else {}
+
+
+def color_from_source(target: bpy.types.Object, frame: float) -> None:
+    """Give the target's mapped bones the uncertainty colours of their source joints on `frame`."""
+    from . import uncertainty
+
+    source = target.get(SOURCE_PROPERTY)
+    if not isinstance(source, bpy.types.Object) or source.type != "ARMATURE":
+        return
+    degrees = uncertainty.at_frame(source, frame)
+    if degrees is None:
+        return
+    index = {j: i for i, j in enumerate(skeleton_joint_names())}
+    for bone, joint in mapped_bones(target).items():
+        pose_bone = target.pose.bones.get(bone)
+        if pose_bone is None or joint not in index:
+            continue
+        value = degrees[index[joint]]
+        rgb = uncertainty.NO_PERSON_COLOR if np.isnan(value) else \
+            uncertainty.CLASS_COLORS[int(uncertainty.class_of(np.asarray(value)))]
+        pose_bone.color.palette = "CUSTOM"
+        pose_bone.color.custom.normal = rgb
+        pose_bone.color.custom.select = tuple(c + (1 - c) * 0.45 for c in rgb)
+        pose_bone.color.custom.active = tuple(c + (1 - c) * 0.7 for c in rgb)
+    target.data.show_bone_colors = True
+
+
+def skeleton_joint_names() -> tuple[str, ...]:
+    from .results import skeleton
+
+    return tuple(skeleton().SMPL_JOINT_NAMES)
+
+
+def refresh_colors(scene: bpy.types.Scene) -> None:
+    for obj in scene.objects:
+        if obj.type == "ARMATURE" and obj.get(MAP_PROPERTY):
+            color_from_source(obj, scene.frame_current)
+
+
+@persistent
+def on_frame_change(scene: bpy.types.Scene, *_args) -> None:
+    refresh_colors(scene)
