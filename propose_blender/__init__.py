@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import bpy
 
-from . import (ghosts, operators, panel, people, preferences, properties, resolve_ops, review_ops, review_panel,
-               uncertainty)
+from . import (ghosts, operators, panel, people, preferences, properties, resolve_ops, retarget, retarget_ui,
+               review_ops, review_panel, uncertainty)
 
 _CLASSES = (*properties.CLASSES, preferences.ProposePreferences, *operators.CLASSES, *panel.CLASSES,
-            *review_ops.CLASSES, *resolve_ops.CLASSES, *review_panel.CLASSES)
+            *review_ops.CLASSES, *resolve_ops.CLASSES, *review_panel.CLASSES, *retarget_ui.CLASSES)
 _HANDLERS = (
     ("frame_change_post", uncertainty.on_frame_change),
     ("frame_change_post", ghosts.on_frame_change),
+    ("frame_change_post", retarget.on_frame_change),
     ("load_post", uncertainty.on_load),
 )
 
@@ -24,6 +25,7 @@ def register() -> None:
     properties.attach()
     review_ops.attach()
     people.add_draw_handler()
+    retarget_ui.attach()
     for name, function in _HANDLERS:
         handlers = getattr(bpy.app.handlers, name)
         if function not in handlers:
@@ -38,6 +40,7 @@ def unregister() -> None:
         if function in handlers:
             handlers.remove(function)
     review_ops.detach()
+    retarget_ui.detach()
     properties.detach()
     for cls in reversed(_CLASSES):
         bpy.utils.unregister_class(cls)

@@ -1,7 +1,8 @@
-"""Headless entry point: footage (or a results file) in, a .blend (and optionally an FBX) out.
+"""Headless entry point: footage (or a results file) in, a .blend (and optionally FBX/BVH/glTF) out.
 
     blender --background --python propose_blender/batch.py -- --input clip.mp4 --output clip.blend \
-        [--fbx clip.fbx] [--samples N] [--smooth S | --no-smooth] [--python /path/to/backend/python] [--device cpu]
+        [--fbx clip.fbx] [--bvh clip.bvh] [--gltf clip.glb] [--samples N] [--smooth S | --no-smooth]
+        [--python /path/to/backend/python] [--device cpu]
     python -m propose_blender.batch --input clip.mp4 --output clip.blend      # under the bpy module
 
 Works from the repository and from the installed extension folder. An --input ending in .npz is
@@ -41,7 +42,8 @@ if __name__ == "__main__" and not __package__:  # `blender --python .../batch.py
 
 import numpy as np  # noqa: E402
 
-from . import camera, client, ghosts, importer, preferences, results, runner, snapshot, uncertainty  # noqa: E402  (relative imports need the package above)
+from . import bone_map, camera, client, export, ghosts, importer, preferences, results, retarget, \
+    rigify_target, runner, snapshot, uncertainty  # noqa: E402  (relative imports need the package above)
 from .backend_env import find_model_files, model_folder_problem  # noqa: E402
 from .client import LaunchFailed  # noqa: E402
 
@@ -72,7 +74,17 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
     parser = _Parser(prog="propose_blender.batch", description="ProPose headless batch")
     parser.add_argument("--input", required=True, type=Path, help="image, video, or a results .npz")
     parser.add_argument("--output", required=True, type=Path, help=".blend file to write")
-    parser.add_argument("--fbx", type=Path, help="also export the rig, body and camera as FBX")
+    parser.add_argument("--fbx", type=Path, help="also export the rig, body and camera with their animation as FBX")
+    parser.add_argument("--bvh", type=Path, help="also export the skeleton's motion as BVH")
+    parser.add_argument("--gltf", type=Path, help="also export the rig, body, camera and animation as glTF "
+                                                  "(.glb: one file; .gltf: with a .bin beside it)")
+    parser.add_argument("--engine", choices=export.ENGINES, default="BLENDER",
+                        help="units and axes of the exported files for this engine")
+    parser.add_argument("--retarget", metavar="MAP", help="also bake the motion onto another rig: a bone map "
+                        f"preset ({', '.join(bone_map.preset_names())}) or a bone map .json; exports then "
+                        "carry that rig")
+    parser.add_argument("--target-rig", type=Path, help="a .blend with the rig to retarget onto (default for "
+                                                        "rigify: a Rigify rig generated for the body)")
     parser.add_argument("--results", type=Path, help="where the backend writes its .npz (default: beside --output)")
     parser.add_argument("--samples", type=int, help="posterior samples per frame (ghost poses)")
     parser.add_argument("--smooth", type=float, metavar="STRENGTH",
@@ -144,16 +156,51 @@ def _warn(message: str) -> None:
     print(f"propose batch: warning: {message}", file=sys.stderr, flush=True)
 
 
-def _export_fbx(path: Path) -> None:
-    if not hasattr(bpy.ops.export_scene, "fbx"):
-        import addon_utils
+def _target_from_file(path: Path, mapping: bone_map.BoneMap) -> bpy.types.Object:
+    """The first armature in the .blend at `path` that has the map's bones, linked into the scene."""
+    if not path.is_file():
+        raise BatchFailed(f"--target-rig {path} does not exist.")
+    with bpy.data.libraries.load(str(path.resolve()), link=False) as (source, loaded):
+        loaded.objects = list(source.objects)
+    problem = f"--target-rig {path.name} has no armature."
+    for obj in loaded.objects:
+        if obj is None or obj.type != "ARMATURE":
+            continue
+        try:
+            mapping.resolve(obj)
+        except bone_map.BoneMapError as exc:
+            problem = str(exc)
+            continue
+        bpy.context.scene.collection.objects.link(obj)
+        for child in loaded.objects:
+            if child is not None and child.parent == obj and child.name not in bpy.context.scene.objects:
+                bpy.context.scene.collection.objects.link(child)
+        return obj
+    raise BatchFailed(problem)
 
-        addon_utils.enable("io_scene_fbx", default_set=False)
-    if not hasattr(bpy.ops.export_scene, "fbx"):
-        raise BatchFailed("FBX export is not available in this Blender build (io_scene_fbx is missing).")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    bpy.ops.export_scene.fbx(filepath=str(path), object_types={"ARMATURE", "MESH", "CAMERA"}, bake_anim=True,
-                             add_leaf_bones=False, use_armature_deform_only=True, bake_anim_use_all_actions=False)
+
+def _retarget(rig: bpy.types.Object, args: argparse.Namespace) -> bpy.types.Object:
+    try:
+        mapping = bone_map.preset(args.retarget)
+        if args.target_rig is not None:
+            target = _target_from_file(args.target_rig, mapping)
+        elif args.retarget == "rigify":
+            target = rigify_target.generate(bpy.context, rig)
+        else:
+            raise BatchFailed(f"--retarget {args.retarget} needs --target-rig FILE.blend with the rig to bake onto.")
+        retarget.retarget(bpy.context, rig, target, mapping, bone_map.identity())
+    except (bone_map.BoneMapError, retarget.RetargetFailed, rigify_target.RigifyMissing) as exc:
+        raise BatchFailed(str(exc)) from exc
+    return target
+
+
+def _export_files(rig: bpy.types.Object, args: argparse.Namespace) -> None:
+    for path in (args.fbx, args.bvh, args.gltf):
+        if path is not None:
+            try:
+                export.export(bpy.context, rig, path.resolve(), engine=args.engine)
+            except export.ExportFailed as exc:
+                raise BatchFailed(str(exc)) from exc
 
 
 def _render_stills(rig: bpy.types.Object, args: argparse.Namespace, footage: Path | None) -> None:
@@ -218,6 +265,10 @@ def run(argv: list[str]) -> str:
         raise BatchFailed(f"--input {args.input} does not exist.")
     if args.output.suffix.lower() != ".blend":
         raise BatchFailed(f"--output must be a .blend file, not {args.output.name}.")
+    for flag, path, fmt in (("--fbx", args.fbx, "FBX"), ("--bvh", args.bvh, "BVH"), ("--gltf", args.gltf, "GLTF")):
+        if path is not None and export.FORMATS.get(path.suffix.lower()) != fmt:
+            raise BatchFailed(f"{flag} needs a file name ending in "
+                              f"{' or '.join(s for s, f in export.FORMATS.items() if f == fmt)}, not {path.name}.")
     if args.input.suffix.lower() == ".npz" or args.input.name.endswith(".npz.chunks"):
         results_path, warning = Path(str(args.input).removesuffix(".chunks")), ""
         footage = _recorded_footage(results_path)
@@ -228,12 +279,12 @@ def run(argv: list[str]) -> str:
         rig = importer.import_results(bpy.context, results_path, footage=footage)
     except importer.ImportFailed as exc:
         raise BatchFailed(str(exc).splitlines()[0]) from exc
+    exported = _retarget(rig, args) if args.retarget else rig
     args.output.parent.mkdir(parents=True, exist_ok=True)
     bpy.ops.wm.save_as_mainfile(filepath=str(args.output.resolve()))
     if args.render or args.render_ghosts:
         _render_stills(rig, args, footage)
-    if args.fbx:
-        _export_fbx(args.fbx.resolve())
+    _export_files(exported, args)
     if not warning:
         return ""
     frames = int(np.asarray(results.read(results_path)["valid"]).sum())

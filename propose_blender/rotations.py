@@ -82,3 +82,17 @@ def angle_deg(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     b = np.asarray(b, np.float64) / np.maximum(np.linalg.norm(b, axis=-1, keepdims=True), 1e-12)
     chord = np.minimum(np.linalg.norm(a - b, axis=-1), np.linalg.norm(a + b, axis=-1))
     return np.degrees(4.0 * np.arcsin(np.clip(chord / 2.0, 0.0, 1.0)))
+
+
+def arc(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The smallest rotation taking unit vector a onto unit vector b."""
+    axis, cos = np.cross(a, b), float(np.clip(a @ b, -1.0, 1.0))
+    if np.linalg.norm(axis) < 1e-9:
+        if cos > 0:
+            return np.eye(3)
+        other = np.eye(3)[np.argmin(np.abs(a))]
+        axis = np.cross(a, other)
+    axis /= np.linalg.norm(axis)
+    angle = np.arctan2(np.linalg.norm(np.cross(a, b)), cos)
+    k = np.array([[0, -axis[2], axis[1]], [axis[2], 0, -axis[0]], [-axis[1], axis[0], 0]])
+    return np.eye(3) + np.sin(angle) * k + (1 - np.cos(angle)) * k @ k
