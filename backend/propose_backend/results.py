@@ -58,6 +58,11 @@ CLIP_FIELDS: dict[str, tuple[tuple[str | int, ...], str]] = {
     "lbs_weights": (("V", 24), "float32"),
 }
 
+# Clip fields that only some files have, checked when present: absent = not applicable / unknown.
+BODY_FIELDS: dict[str, tuple[tuple[str | int, ...], str]] = {
+    "phenotype": ((6,), "float32"),  # Anny phenotype of the rest body (gender, age, muscle, weight, height, proportions)
+}
+
 # Text metadata, stored as one JSON string under "meta".
 META_KEYS = ("estimator", "weights", "source", "body_model", "created_by")
 
@@ -88,6 +93,9 @@ def validate(data: Mapping[str, Any], source: str = "results") -> None:
                     raise ResultsError(f"{source}: field '{name}' has {dim}={n}, other fields {sizes[dim]}.")
             elif dim != n:
                 raise ResultsError(f"{source}: field '{name}' has shape {actual}, expected {shape}.")
+    for name, (shape, _dtype) in BODY_FIELDS.items():
+        if name in data and np.shape(data[name]) != shape:
+            raise ResultsError(f"{source}: field '{name}' has shape {np.shape(data[name])}, expected {shape}.")
 
 
 def _atomic_savez(path: Path, arrays: Mapping[str, Any], compress: bool = True) -> None:
@@ -104,7 +112,7 @@ def _atomic_savez(path: Path, arrays: Mapping[str, Any], compress: bool = True) 
 
 def _pack(data: Mapping[str, Any]) -> dict[str, Any]:
     """Arrays in their schema dtypes (whatever the producer computed in) plus meta as JSON."""
-    schema = {**PER_FRAME_FIELDS, **CLIP_FIELDS}
+    schema = {**PER_FRAME_FIELDS, **CLIP_FIELDS, **BODY_FIELDS}
     arrays = {k: np.asarray(v, dtype=schema[k][1]) if k in schema else np.asarray(v)
               for k, v in data.items() if k != "meta"}
     arrays["meta"] = np.array(json.dumps(dict(data.get("meta", {}))))
