@@ -23,14 +23,14 @@ import numpy as np
 import smplx
 import torch
 
-from propose_backend.body import demo_body
+from propose_backend.body import demo_body, load_body
 from propose_backend.body.layer import BodyLayer
 from propose_backend.inference.detect import BlazePoseDetector
 from propose_backend.keypoints.instant import instant_posterior
 from propose_backend.keypoints.mapping import DerivationFractions, instant_rest_points, landmarks_to_skeleton
 from propose_backend.posterior import global_from_local, uncertainty_deg
 from propose_backend.render import clothed_face_colors, render_mesh
-from propose_backend.skeleton import EXTRA_VERTEX_IDS, SMPL_JOINT_NAMES
+from propose_backend.skeleton import SMPL_JOINT_NAMES
 
 SIZE, FOCAL = 512, 600.0
 SMPL_TO_CAMERA = np.diag([1.0, -1.0, -1.0])  # y up / facing +z  ->  y down / facing the camera
@@ -72,15 +72,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--poses", type=int, default=60)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--body", choices=("anny", "mannequin"), default="anny",
+                        help="anny: the licence-free body users get; mannequin: the old procedural test body")
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
-    body = demo_body()
+    body = load_body(None)[0] if args.body == "anny" else demo_body()
+    extra = body.extra_vertex_ids
     layer = BodyLayer(body).double()
     betas = torch.zeros(1, 10, dtype=torch.float64)
     rest35 = layer.rest_points(betas).numpy()
     rest_points, fractions = instant_rest_points(rest35), DerivationFractions.from_rest(rest35)
     colors = clothed_face_colors(body.v_template, body.faces, body.weights,
-                                 eyes=(EXTRA_VERTEX_IDS[1], EXTRA_VERTEX_IDS[2]), nose=EXTRA_VERTEX_IDS[0])
+                                 eyes=(extra[1], extra[2]), nose=extra[0])
     mpjpe, pa_mpjpe, angle_err, errs, uncs = [], [], [], [], []
     detected = 0
     t0 = time.perf_counter()
