@@ -38,7 +38,9 @@ def estimate_floor(data: dict[str, Any]) -> np.ndarray:
     trunk = points[:, _index("neck")] - points[:, _index("pelvis")]
     trunk /= np.maximum(np.linalg.norm(trunk, axis=1, keepdims=True), 1e-9)
     up = np.median(trunk, axis=0)
-    up /= max(np.linalg.norm(up), 1e-9)
+    if np.linalg.norm(up) < 1e-6:  # no trunk to go by: a level camera's up
+        up = np.array([0.0, -1.0, 0.0])
+    up /= np.linalg.norm(up)
     feet = points[:, [_index(n) for n in _FOOT_POINTS]]
     lowest = (feet @ up).min(axis=1)
     return np.append(up, -np.median(lowest))
