@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import bpy
 
-from . import ghosts, operators, panel, preferences, properties, uncertainty
+from . import ghosts, operators, panel, preferences, properties, rig_panel, uncertainty
 
-_CLASSES = (*properties.CLASSES, preferences.ProposePreferences, *operators.CLASSES, *panel.CLASSES)
+_CLASSES = (*properties.CLASSES, preferences.ProposePreferences, *operators.CLASSES, *panel.CLASSES,
+            *rig_panel.CLASSES)
 _HANDLERS = (
     ("frame_change_post", uncertainty.on_frame_change),
     ("frame_change_post", ghosts.on_frame_change),

@@ -137,3 +137,37 @@ def test_skin_material_on_the_body(blender, results_file):
     shader = next(n for n in material.node_tree.nodes if n.type == "BSDF_PRINCIPLED")
     r, g, b, _ = shader.inputs["Base Color"].default_value
     assert r > g > b and shader.inputs["Subsurface Weight"].default_value > 0
+
+
+class _Recorder:
+    """A stand-in layout: records draw calls and checks every property exists on its owner."""
+
+    def __init__(self, drawn: list[str]) -> None:
+        self.drawn = drawn
+
+    def _child(self, *args, **kwargs) -> "_Recorder":
+        return _Recorder(self.drawn)
+
+    row = column = box = _child
+
+    def prop(self, data, name: str, **kwargs) -> None:
+        if name.startswith('["'):
+            assert name[2:-2] in data.keys(), name
+        else:
+            assert name in data.bl_rna.properties, name
+        self.drawn.append(f"prop {name} {kwargs.get('text', '')}")
+
+    def label(self, text: str = "", **kwargs) -> None:
+        self.drawn.append(f"label {text}")
+
+
+def test_rig_panel_offers_the_ik_switches_and_collections(blender, results_file):
+    from propose_blender import rig_panel
+
+    path, _ = results_file(num_frames=2, num_samples=0)
+    rig = importer.import_results(blender, path)
+    blender.view_layer.objects.active = rig
+    drawn: list[str] = []
+    rig_panel.PROPOSE_PT_rig.draw(type("Drawn", (), {"layout": _Recorder(drawn)})(), blender)
+    assert 'prop ["ik_arms"] Arms IK' in drawn and 'prop ["ik_legs"] Legs IK' in drawn
+    assert "prop is_visible Legs" in drawn and "prop is_visible Hands" in drawn

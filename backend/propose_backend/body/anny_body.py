@@ -31,8 +31,9 @@ from ..skeleton import EXTRA_POINT_NAMES, NUM_SMPL_JOINTS, SMPL_JOINT_NAMES, SMP
 from .anny_source import PHENOTYPE_LABELS, load_or_build
 from .files import BodyModelData
 
-# An adult (age 2/3 is Anny's "young" anchor, about 25 years) of average everything else.
-DEFAULT_PHENOTYPE = np.array([0.5, 2.0 / 3.0, 0.5, 0.5, 0.5, 0.5])
+# An adult (age 2/3 is Anny's "young" anchor, about 25 years), 1.70 m tall like SMPL's neutral body
+# (Anny's mid-range height, 0.5, is 1.84 m), average in everything else.
+DEFAULT_PHENOTYPE = np.array([0.5, 2.0 / 3.0, 0.5, 0.5, 0.3725, 0.5])
 PHENOTYPE_STEP = 0.1  # phenotype change per unit of a shape coefficient ("beta")
 # Anny (x left, y backward, z up) -> SMPL rest frame (x left, y up, z forward).
 SMPL_FROM_ANNY = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])

@@ -30,7 +30,7 @@ from ..skeleton import SMPL_JOINT_NAMES
 
 log = logging.getLogger(__name__)
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 3
 PHENOTYPE_LABELS = ("gender", "age", "muscle", "weight", "height", "proportions")
 
 # SMPL joint <- (the Anny bones whose heads locate it, the Anny bones whose subtrees it moves).
@@ -58,7 +58,9 @@ def _joint_table() -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
             f"{side}_knee": ((f"lowerleg01.{s}",), (f"lowerleg01.{s}",)),
             f"{side}_ankle": ((f"foot.{s}",), (f"foot.{s}",)),
             f"{side}_foot": (toes, toes),
-            f"{side}_collar": ((f"clavicle.{s}",), (f"clavicle.{s}",)),
+            # SMPL's collar joint sits ~8 cm off the midline, where Anny's shoulder01 starts (its
+            # clavicle starts at the sternum, which would leave the chest's twist unobserved)
+            f"{side}_collar": ((f"shoulder01.{s}",), (f"clavicle.{s}",)),
             f"{side}_shoulder": ((f"upperarm01.{s}",), (f"upperarm01.{s}",)),
             f"{side}_elbow": ((f"lowerarm01.{s}",), (f"lowerarm01.{s}",)),
             f"{side}_wrist": ((f"wrist.{s}",), (f"wrist.{s}",)),
