@@ -23,8 +23,12 @@ def set_world(rig: bpy.types.Object, rotation: np.ndarray, translation: np.ndarr
 
 
 def world_of(rig: bpy.types.Object) -> tuple[np.ndarray, np.ndarray]:
-    """(R, t) with world = R @ camera point + t; a rig from before the floor-aligned world: camera at 0."""
-    stored = rig.get(WORLD)
+    """(R, t) with world = R @ camera point + t; a rig from before the floor-aligned world: camera at 0.
+
+    A ghost answers for its rig.
+    """
+    owner = rig if WORLD in rig else (rig_module.rig_of(rig) or rig)
+    stored = owner.get(WORLD)
     if stored is None:
         return axes.WORLD_FROM_CAMERA, np.zeros(3)
     matrix = np.asarray(list(stored), dtype=np.float64).reshape(4, 4)
