@@ -76,7 +76,8 @@ def keyframe_insert_keys(data: dict, num_frames: int) -> float:
     """The same channels, written the classic way: set the value, insert a key, per frame."""
     rig = fresh_rig(data)
     quats = motion.bone_quaternions(rig, data["rotmats"][:num_frames])
-    roots, locations = motion.root_locations(rig, data["transl"][:num_frames])
+    roots, locations = (motion.floor_locations(rig, data["transl"][:num_frames]),
+                        motion.root_locations(rig, data["transl"][:num_frames]))
     names = rig_module.joint_names()
     for name in names:
         rig[uncertainty.property_name(name)] = 0.0

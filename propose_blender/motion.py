@@ -41,17 +41,24 @@ def bone_quaternions(rig: bpy.types.Object, local_rotmats: np.ndarray) -> np.nda
     return rotations.quaternions(axes.bone_rotations(local_rotmats, rig_module.rest_orientations(rig), rotation))
 
 
-def root_locations(rig: bpy.types.Object, transl: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(T, 3) camera-frame pelvis positions -> (root bone locations, pelvis bone locations), each (T, 3).
-
-    The root follows the pelvis over the floor (z = 0); the pelvis keeps the height above it.
-    """
+def _pelvis_world(rig: bpy.types.Object, transl: np.ndarray) -> np.ndarray:
     rotation, translation = world_of(rig)
-    pelvis_world = np.asarray(transl, dtype=np.float64) @ rotation.T + translation
-    root = pelvis_world * (1.0, 1.0, 0.0)
+    return np.asarray(transl, dtype=np.float64) @ rotation.T + translation
+
+
+def floor_locations(rig: bpy.types.Object, transl: np.ndarray) -> np.ndarray:
+    """(T, 3) camera-frame pelvis positions -> (T, 3) `root` bone locations: on the floor under the pelvis."""
+    return _pelvis_world(rig, transl) * (1.0, 1.0, 0.0)
+
+
+def root_locations(rig: bpy.types.Object, transl: np.ndarray) -> np.ndarray:
+    """(T, 3) camera-frame pelvis positions -> (T, 3) pelvis pose-bone locations (its height over the root).
+
+    Together with floor_locations (the `root` bone's keys) this puts the pelvis at `transl`.
+    """
+    pelvis_world = _pelvis_world(rig, transl)
     pelvis_rest = rig_module.rest_orientations(rig)[0]
-    pelvis = (pelvis_world - root - rig_module.rest_root_head(rig)) @ pelvis_rest
-    return root, pelvis
+    return (pelvis_world * (0.0, 0.0, 1.0) - rig_module.rest_root_head(rig)) @ pelvis_rest
 
 
 def posed_joints(rig: bpy.types.Object, rotmats: np.ndarray, transl: np.ndarray) -> np.ndarray:
@@ -77,7 +84,7 @@ def write_motion(rig: bpy.types.Object, frames: np.ndarray, rotmats: np.ndarray,
     names = rig_module.joint_names()
     for j, name in enumerate(names):
         keyframes.write_vector(bag, f'pose.bones["{name}"].rotation_quaternion', frames, quats[:, j], group=name)
-    root, pelvis = root_locations(rig, transl)
+    root, pelvis = floor_locations(rig, transl), root_locations(rig, transl)
     keyframes.write_vector(bag, f'pose.bones["{rig_module.ROOT_BONE}"].location', frames, root,
                            group=rig_module.ROOT_BONE)
     keyframes.write_vector(bag, f'pose.bones["{names[0]}"].location', frames, pelvis, group=names[0])
