@@ -17,7 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from . import posterior as post
-from .body import BodyModelData, demo_body, load_body_model
+from .body import BodyModelData, load_body
 from .body.layer import BodyLayer
 from .model import NetworkOutput, ProPoseNet, load_checkpoint_state, load_network_weights
 from .skeleton import CROP_SIZE, FOCAL_LENGTH_PX
@@ -36,7 +36,7 @@ class Prediction:
     heatmap_joints: Tensor  # (B, 35, 3) metres, root-relative, root first (zeros)
     transl: Tensor  # (B, 3) metres, in the crop camera (f = 1000 px, 256 px crop)
     cam: Tensor  # (B, 3) weak-perspective (scale, tx, ty)
-    vertices: Tensor  # (B, 6890, 3) root-relative
+    vertices: Tensor  # (B, V, 3) root-relative (V = 6890 for SMPL, 13718 for Anny)
     joints: Tensor  # (B, 24, 3) posterior SMPL joints, root-relative
     points35: Tensor  # (B, 35, 3) posterior joints + 11 surface points, root-relative
     points2d: Tensor  # (B, 35, 2) projection of points35 + transl, crop pixels
@@ -60,6 +60,7 @@ class ProPose(nn.Module):
         self.body = BodyLayer(body)
         self.kappa = kappa
         self.weights = weights  # path of the loaded checkpoint, or "random"
+        self.body_label = "custom"  # what the results' metadata names the body (load_model sets it)
 
     @property
     def device(self) -> torch.device:
@@ -101,7 +102,7 @@ def load_model(checkpoint: str | Path | None = None, body_model: str | Path | No
 
     checkpoint: the released `propose_hr48_xyz.pth` (or a compatible state dict); None means
     randomly initialised weights, for tests and plumbing only. body_model: SMPL neutral `.pkl`
-    or `.npz`; None means the procedural demo body.
+    or `.npz`; None means the licence-free Anny body.
     """
     net = ProPoseNet()
     if checkpoint is None:
@@ -111,7 +112,9 @@ def load_model(checkpoint: str | Path | None = None, body_model: str | Path | No
     else:
         load_network_weights(net, load_checkpoint_state(checkpoint))
         weights = str(checkpoint)
-    body = demo_body() if body_model is None else load_body_model(body_model)
+    body, label = load_body(body_model)
     if body_model is None:
-        log.info("Using the procedural demo body (no SMPL file given).")
-    return ProPose(net, body, kappa=kappa, weights=weights).to(device).eval()
+        log.info("Using the licence-free Anny body (no SMPL file given).")
+    model = ProPose(net, body, kappa=kappa, weights=weights).to(device).eval()
+    model.body_label = label
+    return model

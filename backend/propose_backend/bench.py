@@ -62,18 +62,18 @@ def _timed(fn: Callable[[], object], sync: Callable[[], None], min_runs: int, mi
 
 
 def write_demo_clip(path: Path, frames: int, size: tuple[int, int] = CLIP_SIZE, fps: float = 30.0) -> Path:
-    """A clip of the demo body walking across a grey stage, written with OpenCV (mp4v).
+    """A clip of the body users get (Anny) walking across a grey stage, written with OpenCV (mp4v).
 
     A few poses are rendered once and moved across the frame, so long clips cost little to make.
     """
     import smplx
 
-    from .body import demo_body
+    from .body import load_body
     from .body.layer import BodyLayer
     from .render import render_mesh
 
     width, height = size
-    body = demo_body()
+    body, _ = load_body(None)
     layer = BodyLayer(body)
     focal = float(np.hypot(width, height))
     depth = focal * 1.8 / (0.6 * height)  # the body fills about 60 % of the frame height

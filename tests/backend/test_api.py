@@ -11,7 +11,6 @@ import propose_backend
 from propose_backend.api import project_to_crop
 from propose_backend.body import demo_body, save_npz
 from propose_backend.model import CheckpointError
-from propose_backend.skeleton import EXTRA_VERTEX_IDS
 
 
 @pytest.fixture(scope="module")
@@ -37,17 +36,18 @@ def _is_rotation(R: torch.Tensor) -> bool:
                 and torch.allclose(torch.linalg.det(R), torch.ones(R.shape[:-2]), atol=1e-4))
 
 
-def test_prediction_fields(pred) -> None:
+def test_prediction_fields(pred, model) -> None:
     shapes = {
         "rotmats": (2, 24, 3, 3), "betas": (2, 10), "prior_F": (2, 24, 3, 3), "posterior_F": (2, 24, 3, 3),
-        "heatmap_joints": (2, 35, 3), "transl": (2, 3), "vertices": (2, 6890, 3), "joints": (2, 24, 3),
+        "heatmap_joints": (2, 35, 3), "transl": (2, 3), "vertices": (2, pred.vertices.shape[1], 3), "joints": (2, 24, 3),
         "uncertainty_deg": (2, 24), "points35": (2, 35, 3), "points2d": (2, 35, 2),
     }
     for name, shape in shapes.items():
         assert tuple(getattr(pred, name).shape) == shape, name
     assert _is_rotation(pred.rotmats)
     assert pred.heatmap_joints[:, 0].abs().max() == 0 and pred.joints[:, 0].abs().max() == 0
-    torch.testing.assert_close(pred.points35[:, 24:], pred.vertices[:, list(EXTRA_VERTEX_IDS)])
+    surface_ids = model.body.extra_ids.tolist()  # the body's own (Anny without SMPL files)
+    torch.testing.assert_close(pred.points35[:, 24:], pred.vertices[:, surface_ids])
     assert ((pred.uncertainty_deg > 0) & (pred.uncertainty_deg < 180)).all()
     assert (pred.transl[:, 2] > 0).all()
 

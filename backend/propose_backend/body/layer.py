@@ -11,12 +11,12 @@ import torch
 from smplx.lbs import blend_shapes, lbs, vertices2joints
 from torch import Tensor, nn
 
-from ..skeleton import EXTRA_VERTEX_IDS, NUM_SMPL_JOINTS
+from ..skeleton import NUM_SMPL_JOINTS
 from .files import BodyModelData
 
 
 class BodyLayer(nn.Module):
-    """SMPL neutral with 10 betas; buffers are rebuilt from a body-model file, never a checkpoint."""
+    """An SMPL-format body (SMPL neutral or Anny) with 10 betas; buffers come from the body, never a checkpoint."""
 
     def __init__(self, body: BodyModelData) -> None:
         super().__init__()
@@ -28,7 +28,7 @@ class BodyLayer(nn.Module):
         self.register_buffer("J_regressor", f32(body.J_regressor), persistent=False)
         self.register_buffer("lbs_weights", f32(body.weights), persistent=False)
         self.register_buffer("parents", torch.as_tensor(body.parents, dtype=torch.long), persistent=False)
-        self.register_buffer("extra_ids", torch.tensor(EXTRA_VERTEX_IDS, dtype=torch.long), persistent=False)
+        self.register_buffer("extra_ids", torch.tensor(body.extra_vertex_ids, dtype=torch.long), persistent=False)
         self.faces = np.asarray(body.faces, dtype=np.int64)
 
     def shaped_vertices(self, betas: Tensor) -> Tensor:

@@ -122,7 +122,6 @@ def load_propose_estimator(settings: EstimatorSettings) -> ProPoseEstimator:
         raise InferenceError("bad_model", str(exc)) from exc
     except BodyModelError as exc:
         raise InferenceError("bad_model", str(exc)) from exc
-    body_label = str(files.body_model) if files.body_model is not None else "demo"
-    estimator = ProPoseEstimator(model, settings, body_label)
+    estimator = ProPoseEstimator(model, settings, model.body_label)
     estimator.warm_up(settings.batch_size)
     return estimator
