@@ -176,6 +176,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--batches", help="comma-separated batch sizes (default 1,64,256; --quick: 1,4)")
     bench.add_argument("--clip-frames", type=_positive, default=None,
                        help="frames of the generated 1080p clip (default 600; --quick: 8)")
+    bench.add_argument("--video", type=Path, default=None,
+                       help="time end to end on this video instead of a generated clip (--clip-frames: first N)")
+    bench.add_argument("--fast-only", action="store_true", help="skip the eager fp32 comparison path")
     bench.add_argument("--json", type=Path, default=None, help="also write the figures here")
     bench.set_defaults(func=_run_bench)
 
