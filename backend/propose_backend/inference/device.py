@@ -74,7 +74,8 @@ class NetworkRunner:
         self.fast = fast
         self.memory_format = torch.channels_last if fast and device.type != "mps" else torch.contiguous_format
         if fast:
-            self.net = prepare_for_inference(net, channels_last=self.memory_format == torch.channels_last)
+            self.net = prepare_for_inference(net, channels_last=self.memory_format == torch.channels_last,
+                                             cpu=device.type == "cpu")
         else:
             self.net = net.eval().to(memory_format=torch.contiguous_format)
         self.net.fused_heatmap = fast

@@ -105,3 +105,17 @@ def test_inference_form_gives_the_eager_outputs(small_pair) -> None:
         assert have.dtype == torch.float32 and have.shape == want.shape, name
         scale = max(1.0, want.abs().max().item())  # prior_F / transl are large numbers: compare relatively
         assert (have - want).abs().max().item() <= 1e-3 * scale, name
+
+
+def test_cpu_form_fuses_residual_ends_and_keeps_the_outputs(small_pair) -> None:
+    reference, _ = small_pair
+    cpu_fast = prepare_for_inference(copy.deepcopy(reference), cpu=True)
+    cpu_fast.fused_heatmap = True
+    code = cpu_fast.preact.code
+    assert code.count("_convolution_pointwise") >= 10  # every BasicBlock/Bottleneck end of SMALL
+    images = torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(4))
+    with torch.inference_mode():
+        want = reference(images)
+        got = cpu_fast(images.contiguous(memory_format=torch.channels_last))
+    for name, a, b in zip(want._fields, want, got):
+        assert (a - b).abs().max().item() <= 1e-3 * max(1.0, a.abs().max().item()), name
