@@ -1,11 +1,12 @@
 """The public model API: network + analytical posterior + body model, one call per batch of crops.
 
     model = propose_backend.load_model(checkpoint=..., body_model=..., device="cpu")
-    pred = model(images)                     # posterior mode
-    samples = model.sample(images, num_samples=8)
+    pred = model(images, num_samples=8)      # posterior mode and 8 samples from one network pass
+    pred.rotmats, pred.samples, pred.uncertainty_deg
 
-Outputs follow the reference implementation (spec §2.3-§3.5) with two deliberate differences:
-`transl` is (B, 3) rather than (B, 1, 3), and samples are returned apart from the mode.
+Outputs follow the reference implementation (docs/inference.md) with two deliberate differences:
+`transl` is (B, 3) rather than (B, 1, 3), and samples are returned apart from the mode. The network
+runs once per call; everything after it is `ProPose.decode`, which the inference pipeline calls too.
 """
 from __future__ import annotations
 
@@ -42,6 +43,8 @@ class Prediction:
     points2d: Tensor  # (B, 35, 2) projection of points35 + transl, crop pixels
     uncertainty_deg: Tensor  # (B, 24)
     posterior: post.Posterior
+    samples: Tensor  # (B, S, 24, 3, 3) local rotations of posterior samples, densest first (S may be 0)
+    sample_log_density: Tensor  # (B, S) log density relative to the mode (<= 0)
 
 
 def project_to_crop(points: Tensor, transl: Tensor) -> Tensor:
@@ -66,34 +69,31 @@ class ProPose(nn.Module):
     def device(self) -> torch.device:
         return self.net.init_cam.device
 
-    def _posterior(self, images: Tensor) -> tuple[NetworkOutput, post.Posterior]:
-        out = self.net(images)
-        rest = self.body.rest_points(out.betas)
-        return out, post.analytical_posterior(out.prior_F, out.heatmap_joints, rest, self.kappa)
+    def forward(self, images: Tensor, num_samples: int = 0,
+                generator: torch.Generator | None = None) -> Prediction:
+        """images: (B, 3, 256, 256) ImageNet-normalised RGB crops; mode and `num_samples` samples."""
+        return self.decode(self.net(images), num_samples, generator)
 
-    def forward(self, images: Tensor) -> Prediction:
-        """images: (B, 3, 256, 256) ImageNet-normalised RGB crops."""
-        out, posterior = self._posterior(images)
-        vertices, joints, points35 = self.body(out.betas, posterior.rotmats)
-        return Prediction(
-            rotmats=posterior.rotmats, betas=out.betas, prior_F=out.prior_F, posterior_F=posterior.F,
-            heatmap_joints=out.heatmap_joints, transl=out.transl, cam=out.cam, vertices=vertices,
-            joints=joints, points35=points35, points2d=project_to_crop(points35, out.transl),
-            uncertainty_deg=post.uncertainty_deg(posterior), posterior=posterior,
-        )
+    def decode(self, out: NetworkOutput, num_samples: int = 0,
+               generator: torch.Generator | None = None) -> Prediction:
+        """Everything after the network, in fp32 outside autocast (fp64 inside the sampler): the
+        analytical posterior, the posed body, uncertainty and density-sorted samples.
 
-    def sample(self, images: Tensor, num_samples: int = 8,
-               generator: torch.Generator | None = None) -> Tensor:
-        """Posterior samples as local rotations, (B, S, 24, 3, 3)."""
-        _, posterior = self._posterior(images)
-        return post.sample_rotmats(posterior, num_samples, generator)
-
-    def predict(self, images: Tensor, num_samples: int = 0,
-                generator: torch.Generator | None = None) -> tuple[Prediction, Tensor | None]:
-        """Mode and samples from a single network pass (what the inference pipeline uses)."""
-        pred = self(images)
-        samples = post.sample_rotmats(pred.posterior, num_samples, generator) if num_samples else None
-        return pred, samples
+        The one composition of network output and posterior: `forward` and the inference
+        pipeline (which runs the network through its own fast runner) both end here.
+        """
+        with torch.autocast(device_type=out.betas.device.type, enabled=False):
+            rest = self.body.rest_points(out.betas)
+            posterior = post.analytical_posterior(out.prior_F, out.heatmap_joints, rest, self.kappa)
+            vertices, joints, points35 = self.body(out.betas, posterior.rotmats)
+            samples, density = post.sorted_samples(posterior, num_samples, generator)
+            return Prediction(
+                rotmats=posterior.rotmats, betas=out.betas, prior_F=out.prior_F, posterior_F=posterior.F,
+                heatmap_joints=out.heatmap_joints, transl=out.transl, cam=out.cam, vertices=vertices,
+                joints=joints, points35=points35, points2d=project_to_crop(points35, out.transl),
+                uncertainty_deg=post.uncertainty_deg(posterior), posterior=posterior,
+                samples=samples, sample_log_density=density,
+            )
 
 
 def load_model(checkpoint: str | Path | None = None, body_model: str | Path | None = None,

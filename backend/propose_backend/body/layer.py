@@ -56,3 +56,14 @@ class BodyLayer(nn.Module):
         joints = joints - root
         points35 = torch.cat([joints, vertices[:, self.extra_ids]], dim=1)
         return vertices, joints, points35
+
+    @torch.no_grad()
+    def rest_geometry(self, betas: np.ndarray) -> dict[str, np.ndarray]:
+        """The rig's clip fields for one shape (10,), float32 numpy: rest joints and vertices,
+        faces, skinning weights (what every estimator writes once per results file)."""
+        dtype, device = self.v_template.dtype, self.v_template.device
+        vertices = self.shaped_vertices(torch.as_tensor(betas, dtype=dtype, device=device)[None])[0]
+        return {"rest_joints": (self.J_regressor @ vertices).cpu().numpy().astype(np.float32),
+                "rest_vertices": vertices.cpu().numpy().astype(np.float32),
+                "faces": self.faces.astype(np.int32),
+                "lbs_weights": self.lbs_weights.cpu().numpy().astype(np.float32)}
