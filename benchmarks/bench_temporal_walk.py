@@ -238,8 +238,8 @@ def tune(data: dict, score: Scorer, strength: float) -> None:
     """The smoother over a grid of its rotation noise and measurement scale (which it was tuned with)."""
     q0, m0 = smooth.ROTATION_ACCEL_NOISE, smooth.MEASUREMENT_SCALE
     try:
-        for q in (25.0, 50.0, 100.0, 200.0, 400.0):
-            for m in (0.5, 1.0, 2.0):
+        for q in (4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 400.0):
+            for m in (1.0,):
                 smooth.ROTATION_ACCEL_NOISE, smooth.MEASUREMENT_SCALE = q, m
                 out = smooth_results(data, strength=strength)
                 print_row(f"  q={q:g} meas={m:g}", score(out["rotmats"], out["transl"], out["uncertainty_deg"]))

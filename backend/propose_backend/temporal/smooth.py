@@ -22,11 +22,11 @@ from .. import fisher
 from ..posterior import SAMPLE_SHARPNESS
 from ..results import RAW_FIELDS, SCHEMA_VERSION
 from ..skeleton import NUM_SMPL_JOINTS, SMPL_PARENTS
-from . import gaps, ground, kalman, kinematics, outliers, so3, trajectory
+from . import gaps, ground, kalman, kinematics, legs, outliers, so3, trajectory
 
 # Angular-acceleration noise of every joint at strength 1, rad²/s³ (tuned on the CMU walk, see
 # docs/temporal.md); strength s divides it by s².
-ROTATION_ACCEL_NOISE = 400.0
+ROTATION_ACCEL_NOISE = 16.0
 # Scale on the information of the per-frame posteriors (SAMPLE_SHARPNESS·F, the matrices the
 # colours and ghosts come from); 1 trusts them as they are.
 MEASUREMENT_SCALE = 1.0
@@ -168,6 +168,33 @@ def _fill_rows(values: np.ndarray, rows: np.ndarray, observed: np.ndarray) -> np
     return out
 
 
+def _plant_feet(tracks: kalman.SmoothedTracks, rest: np.ndarray, offsets: np.ndarray, path: np.ndarray,
+                plan: gaps.Plan, pins: Pins, pin_rows: np.ndarray):
+    """Floor, contacts and the foot-locked path; planted legs bent onto their anchors (in `tracks`, in place).
+
+    A leg's hip and knee change by a world rotation ΔW; the ghosts' hip and knee take the same
+    ΔW (so they stay the same alternatives around the new mode) and the posterior keeps its
+    shape about the new mode (right-perturbation covariance unchanged). Frames where the animator
+    pinned a joint of that leg are left alone.
+    """
+    points = kinematics.points35(tracks.mode, rest, offsets)
+    floor, contacts, path = ground.feet_on_floor(points, path, plan.dt, plan.reset)
+    if floor is None:
+        return floor, contacts, path, 0
+    shift = ground.foot_shift(points + path[:, None], contacts, plan.dt, plan.reset)
+    for f, leg in enumerate(legs.LEGS):
+        pinned = pin_rows[np.isin(pins.joint, (0,) + leg)]
+        shift[pinned, f] = 0.0
+    bent = legs.reach(tracks.mode, rest, shift)
+    for leg in legs.LEGS:
+        for j in leg[:2]:
+            turn = bent[:, j] @ np.swapaxes(tracks.mode[:, j], -1, -2)
+            tracks.mode[:, j] = bent[:, j]
+            if tracks.samples is not None:
+                tracks.samples[:, :, j] = turn[:, None] @ tracks.samples[:, :, j]
+    return floor, contacts, path, int((np.linalg.norm(shift, axis=-1) > 1e-6).sum())
+
+
 def smooth_results(data: Mapping[str, Any], *, strength: float = 1.0, pins: Pins | None = None,
                    seed: int = 0, max_gap_s: float = gaps.MAX_GAP_S) -> dict[str, Any]:
     """A schema-v2 results dict with the smoothed pose, posteriors, ghosts, path, floor and contacts.
@@ -201,6 +228,12 @@ def smooth_results(data: Mapping[str, Any], *, strength: float = 1.0, pins: Pins
             world[sel], info[sel] = outliers.reading(world[sel], info[sel], h)
     q = ROTATION_ACCEL_NOISE / strength**2
     tracks = _smooth_with_pins(world, info, plan, q, pins, pin_rows, S, seed)
+    path, path_std = trajectory.smooth_path(raw["transl"][rows], plan.observed, plan.dt, plan.reset, strength)
+    world_raw = kinematics.world_from_local(so3.project(np.where(
+        plan.observed[:, None, None, None], raw["rotmats"][rows].astype(np.float64), np.eye(3))))
+    offsets = kinematics.surface_offsets(world_raw, raw["joints3d"][rows].astype(np.float64), plan.observed)
+    rest = np.asarray(data["rest_joints"], dtype=np.float64)
+    floor, contacts, path, planted = _plant_feet(tracks, rest, offsets, path, plan, pins, pin_rows)
     local = kinematics.local_from_world(tracks.mode)
     local[pin_rows, pins.joint] = pins.rotmats  # exact, not merely within the pin's tiny variance
     posterior_F, unc = _posterior_fields(tracks)
@@ -213,14 +246,7 @@ def smooth_results(data: Mapping[str, Any], *, strength: float = 1.0, pins: Pins
     samples, density = full((S, 24, 3, 3)), full((S,))
     if S:
         samples[rows], density[rows] = _ghosts(tracks)
-
-    path, path_std = trajectory.smooth_path(raw["transl"][rows], plan.observed, plan.dt, plan.reset, strength)
-    world_raw = kinematics.world_from_local(so3.project(np.where(
-        plan.observed[:, None, None, None], raw["rotmats"][rows].astype(np.float64), np.eye(3))))
-    offsets = kinematics.surface_offsets(world_raw, raw["joints3d"][rows].astype(np.float64), plan.observed)
-    rest = np.asarray(data["rest_joints"], dtype=np.float64)
     points = kinematics.points35(kinematics.world_from_local(np.asarray(rotmats[rows], np.float64)), rest, offsets)
-    floor, contacts, path = ground.feet_on_floor(points, path, plan.dt, plan.reset)
     focal = np.asarray(data["focal_px"], np.float64)[rows]
     principal = np.asarray(data["principal_pt"], np.float64)[rows]
 
@@ -242,6 +268,6 @@ def smooth_results(data: Mapping[str, Any], *, strength: float = 1.0, pins: Pins
         "bridged_frames": plan.bridged, "split_gaps": int(plan.reset.sum()),
         "repaired_frames": {name: int((choice == h).sum()) for h, name in enumerate(outliers.HYPOTHESES) if h},
         "downweighted_measurements": int(((tracks.weights < 0.5) & plan.observed[:, None]).sum()),
-        "pins": int(len(pins.joint)), "seconds": round(time.perf_counter() - started, 3)}
+        "planted_leg_frames": planted, "pins": int(len(pins.joint)), "seconds": round(time.perf_counter() - started, 3)}
     out["meta"] = meta
     return out
