@@ -213,25 +213,29 @@ def _fmt(params: dict) -> str:
     return "(" + ",".join(f"{k[:3]}={v:g}" for k, v in params.items()) + ")"
 
 
-def pin_experiment(data: dict, truth: dict, score_joint: int, strength: float) -> None:
-    """Issue #13's case: pin one joint to its true local rotation on a few frames; error in between, re-solve time."""
+def pin_experiment(data: dict, truth: dict, joint: int, strength: float) -> None:
+    """Issue #13's case: pin one joint to its true local rotation every k frames; its error in between, re-solve time."""
     T = len(data["frame_index"])
-    frames = np.arange(10, T - 5, 20)
-    pins = Pins(data["frame_index"][frames], np.full(len(frames), score_joint), truth["rotmats"][frames, score_joint])
+    raw = raw_frames(data)
     started = time.perf_counter()
     plain = smooth_results(data, strength=strength)
     t_plain = time.perf_counter() - started
-    started = time.perf_counter()
-    pinned = smooth_results(data, strength=strength, pins=pins)
-    t_pinned = time.perf_counter() - started
-    between = np.setdiff1d(np.arange(frames[0], frames[-1] + 1), frames)
-    err = lambda r: so3.angle_deg(r[between, score_joint].astype(np.float64), truth["rotmats"][between, score_joint])  # noqa: E731
-    raw = raw_frames(data)
-    at_pins = so3.angle_deg(pinned["rotmats"][frames, score_joint].astype(np.float64), pins.rotmats).max()
-    print(f"  pins on joint {score_joint} at {len(frames)} frames (every 20th): local-rotation error on the "
-          f"{len(between)} frames between them: per-frame {err(raw['rotmats']).mean():.1f}°, footage alone "
-          f"{err(plain['rotmats']).mean():.1f}°, footage + pins {err(pinned['rotmats']).mean():.1f}° "
-          f"(at the pins {at_pins:.3f}°); smooth {t_plain:.2f} s, re-solve with pins {t_pinned:.2f} s")
+
+    def error(rotmats: np.ndarray, rows: np.ndarray) -> float:
+        return float(so3.angle_deg(rotmats[rows, joint].astype(np.float64), truth["rotmats"][rows, joint]).mean())
+
+    for every in (30, 15):
+        frames = np.arange(every // 2, T, every)
+        pins = Pins(data["frame_index"][frames], np.full(len(frames), joint), truth["rotmats"][frames, joint])
+        started = time.perf_counter()
+        pinned = smooth_results(data, strength=strength, pins=pins)
+        t_pinned = time.perf_counter() - started
+        between = np.setdiff1d(np.arange(frames[0], frames[-1] + 1), frames)
+        at_pins = so3.angle_deg(pinned["rotmats"][frames, joint].astype(np.float64), pins.rotmats).max()
+        print(f"  joint {joint} pinned on {len(frames)} frames (every {every}): its local-rotation error on the "
+              f"{len(between)} frames between: per-frame {error(raw['rotmats'], between):.1f}°, footage alone "
+              f"{error(plain['rotmats'], between):.1f}°, footage + pins {error(pinned['rotmats'], between):.1f}° "
+              f"(at the pins {at_pins:.3f}°); smooth {t_plain:.2f} s, re-solve with pins {t_pinned:.2f} s")
 
 
 def tune(data: dict, score: Scorer, strength: float) -> None:
@@ -252,7 +256,7 @@ def main() -> None:
     parser.add_argument("--views", default="side,front")
     parser.add_argument("--strength", type=float, default=1.0)
     parser.add_argument("--tune", action="store_true")
-    parser.add_argument("--pin-joint", type=int, default=18, help="SMPL joint to pin (18 = left elbow)")
+    parser.add_argument("--pin-joints", default="18,4", help="SMPL joints to pin (18: left elbow, 4: left knee)")
     args = parser.parse_args()
     if not BVH.is_file():
         sys.exit(f"skipped: {BVH} is absent (the shared test data folder is needed)")
@@ -283,7 +287,8 @@ def main() -> None:
         print_row(f"smoothed (strength {args.strength:g})", ours)
         best_baselines(score, raw, FPS, ours["accel"])
         print(f"  smoothing took {seconds:.2f} s; accel error {ours['accel'] / per_frame['accel']:.2f}× per-frame")
-        pin_experiment(data, truth, args.pin_joint, args.strength)
+        for joint in map(int, args.pin_joints.split(",")):
+            pin_experiment(data, truth, joint, args.strength)
         if args.tune:
             tune(data, score, args.strength)
 

@@ -30,6 +30,8 @@ ROTATION_ACCEL_NOISE = 16.0
 # Scale on the information of the per-frame posteriors (SAMPLE_SHARPNESS·F, the matrices the
 # colours and ghosts come from); 1 trusts them as they are.
 MEASUREMENT_SCALE = 1.0
+GHOST_CHUNK = 512  # frames per chunk when ordering and storing ghosts
+QUADRATURE_CHUNK = 64  # frames per uncertainty quadrature call (bounds its memory)
 PIN_INFORMATION = 1e10  # rad⁻²: a pin is a measurement of ~1e-5 rad standard deviation
 
 
@@ -141,19 +143,34 @@ def _posterior_fields(tracks: kalman.SmoothedTracks) -> tuple[np.ndarray, np.nda
     Fw = so3.gaussian_to_fisher(tracks.mode, tracks.cov)
     F = Fw.copy()
     F[:, 1:] = Fw[:, 1:] @ np.swapaxes(tracks.mode[:, :1], -1, -2)  # F_rel = F_w G_0ᵀ
-    with torch.no_grad():
-        unc = fisher.expected_angle_deg(torch.from_numpy(F)).numpy()
+    unc = np.empty(F.shape[:-2])
+    with torch.no_grad():  # in chunks: the quadrature holds ~500 values per joint and frame
+        for a in range(0, len(F), QUADRATURE_CHUNK):
+            chunk = torch.from_numpy(F[a:a + QUADRATURE_CHUNK])
+            unc[a:a + QUADRATURE_CHUNK] = fisher.expected_angle_deg(chunk).numpy()
     return F / SAMPLE_SHARPNESS, unc
 
 
-def _ghosts(tracks: kalman.SmoothedTracks) -> tuple[np.ndarray, np.ndarray]:
-    """Local sample rotations (n, S, 24, 3, 3), root at its mode, whole trajectories ordered densest first."""
-    world = tracks.samples.copy()
-    world[:, :, 0] = tracks.mode[:, None, 0]
-    Fw = so3.gaussian_to_fisher(tracks.mode, tracks.cov)[:, None, 1:]  # sampled from these (sharpened) matrices
-    density = ((Fw * world[:, :, 1:]).sum((-1, -2)) - (Fw * tracks.mode[:, None, 1:]).sum((-1, -2))).sum(-1)
+def _ghosts(tracks: kalman.SmoothedTracks, out: np.ndarray, density_out: np.ndarray, rows: np.ndarray) -> None:
+    """Local ghost rotations into out[rows] (n, S, 24, 3, 3): root at its mode, trajectories densest first.
+
+    Frame chunks keep the temporaries small on long clips.
+    """
+    n, S = tracks.samples.shape[:2]
+    density = np.empty((n, S))
+    for a in range(0, n, GHOST_CHUNK):
+        b = min(a + GHOST_CHUNK, n)
+        # the ghosts were sampled from these (sharpened) matrices
+        Fw = so3.gaussian_to_fisher(tracks.mode[a:b], tracks.cov[a:b])[:, None, 1:]
+        world = tracks.samples[a:b, :, 1:].astype(np.float64)
+        density[a:b] = ((Fw * world).sum((-1, -2)) - (Fw * tracks.mode[a:b, None, 1:]).sum((-1, -2))).sum(-1)
     order = np.argsort(-density.sum(0), kind="stable")
-    return kinematics.local_from_world(world[:, order]), density[:, order]
+    density_out[rows] = density[:, order]
+    for a in range(0, n, GHOST_CHUNK):
+        b = min(a + GHOST_CHUNK, n)
+        world = tracks.samples[a:b][:, order].astype(np.float64)
+        world[:, :, 0] = tracks.mode[a:b, None, 0]
+        out[rows[a:b]] = kinematics.local_from_world(world)
 
 
 def _fill_rows(values: np.ndarray, rows: np.ndarray, observed: np.ndarray) -> np.ndarray:
@@ -245,7 +262,7 @@ def smooth_results(data: Mapping[str, Any], *, strength: float = 1.0, pins: Pins
     rotmats[rows], F_out[rows], unc_out[rows] = local, posterior_F, unc
     samples, density = full((S, 24, 3, 3)), full((S,))
     if S:
-        samples[rows], density[rows] = _ghosts(tracks)
+        _ghosts(tracks, samples, density, rows)
     points = kinematics.points35(kinematics.world_from_local(np.asarray(rotmats[rows], np.float64)), rest, offsets)
     focal = np.asarray(data["focal_px"], np.float64)[rows]
     principal = np.asarray(data["principal_pt"], np.float64)[rows]
