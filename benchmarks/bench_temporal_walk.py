@@ -10,6 +10,7 @@ are scored against the truth:
   acceleration error (mm/frame², second differences of those joints),
   jitter (deg/frame, mean change of the local rotations; the truth's own beside it),
   foot skating (mm/frame: displacement of the foot in the camera frame while the true foot is down),
+  pelvis (mm: error of the pelvis position in the camera frame, i.e. of the root path),
   Spearman(uncertainty_deg, rotation error) over all joint estimates.
 
     PYTHONPATH=backend:. .venv/bin/python benchmarks/bench_temporal_walk.py [--views side,front] [--strength 1]
@@ -174,7 +175,9 @@ class Scorer:
         feet = foot_points(rotmats, transl, self.rest)
         down = self.contacts[1:] & self.contacts[:-1] & pair[:, None]
         skating = np.linalg.norm(np.diff(feet, axis=0), axis=-1)[down].mean() * 1000
-        out = dict(mpjpe=err.mean(), pa_mpjpe=pa, accel=accel, jitter=jitter, skating=skating, spearman=np.nan)
+        pelvis = np.linalg.norm(transl - self.truth["transl"], axis=-1)[v].mean() * 1000
+        out = dict(mpjpe=err.mean(), pa_mpjpe=pa, accel=accel, jitter=jitter, skating=skating, pelvis=pelvis,
+                   spearman=np.nan)
         if uncertainty is not None:
             G_pred, G_true = world_from_local(rotmats), world_from_local(self.truth["rotmats"])
             rot_err = so3.angle_deg(G_pred, G_true)[v]
@@ -182,13 +185,13 @@ class Scorer:
         return out
 
 
-ROW = "{:34s} {:>7s} {:>8s} {:>9s} {:>8s} {:>9s} {:>8s}"
+ROW = "{:38s} {:>7s} {:>8s} {:>9s} {:>8s} {:>9s} {:>7s} {:>8s}"
 
 
 def print_row(name: str, s: dict) -> None:
     sp = "—" if np.isnan(s["spearman"]) else f"{s['spearman']:+.2f}"
     print(ROW.format(name, f"{s['mpjpe']:.1f}", f"{s['pa_mpjpe']:.1f}", f"{s['accel']:.1f}", f"{s['jitter']:.2f}",
-                     f"{s['skating']:.1f}", sp))
+                     f"{s['skating']:.1f}", f"{s['pelvis']:.0f}", sp))
 
 
 def best_baselines(score: Scorer, raw: dict, fps: float, accel_cap: float) -> None:
@@ -275,8 +278,8 @@ def main() -> None:
         score = Scorer(truth, rest, valid, up)
         print(f"\nview '{view}' {VIEWS[view]}: {valid.sum()}/{len(valid)} frames with a person; "
               f"true foot contacts: left {score.contacts[:, 0].sum()}, right {score.contacts[:, 1].sum()} frames")
-        print(ROW.format("method", "MPJPE", "PA-MPJPE", "accel err", "jitter", "skating", "Spearman"))
-        print(ROW.format("", "mm", "mm", "mm/f²", "°/frame", "mm/frame", "unc~err"))
+        print(ROW.format("method", "MPJPE", "PA-MPJPE", "accel err", "jitter", "skating", "pelvis", "Spearman"))
+        print(ROW.format("", "mm", "mm", "mm/f²", "°/frame", "mm/frame", "mm", "unc~err"))
         print_row("truth", score(truth["rotmats"], truth["transl"]))
         per_frame = score(raw["rotmats"], raw["transl"], raw["uncertainty_deg"])
         print_row("per-frame", per_frame)

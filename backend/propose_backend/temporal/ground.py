@@ -32,7 +32,7 @@ UP_PRIOR_M2 = 0.02**2  # how strongly the floor normal stays near the body's up
 LOCK_FROM, LOCK_FULL = 0.3, 0.7  # contact probability where locking starts / is complete
 EASE_S = 0.1  # a planted leg eases onto its anchor over about this long
 PATH_BEND = 0.3  # weight of the correction's bending (per frame²) against a planted foot's step
-PATH_LEASH = 1e-3  # pull of the correction back to zero: it fades over ~1/sqrt(PATH_LEASH) frames
+PATH_LEASH = 0.03  # pull of the correction back to zero: it fades over ~1/sqrt(PATH_LEASH) frames (~6)
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
