@@ -30,9 +30,9 @@ CONTACT_HOLD_S = 0.3  # a foot changes between down and up about this often
 SPEED_WINDOW_S = 0.06
 UP_PRIOR_M2 = 0.02**2  # how strongly the floor normal stays near the body's up
 LOCK_FROM, LOCK_FULL = 0.3, 0.7  # contact probability where locking starts / is complete
-EASE_S = 0.1  # a planted leg eases onto its anchor over about this long
+EASE_S = 0.2  # a planted leg eases onto its anchor over about this long
 PATH_BEND = 0.3  # weight of the correction's bending (per frame²) against a planted foot's step
-PATH_LEASH = 0.03  # pull of the correction back to zero: it fades over ~1/sqrt(PATH_LEASH) frames (~6)
+PATH_LEASH = 0.3  # pull of the correction back to zero: it fades within ~1/sqrt(PATH_LEASH) frames (~2)
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
