@@ -26,7 +26,7 @@ from . import gaps, ground, kalman, kinematics, legs, outliers, so3, trajectory
 
 # Angular-acceleration noise of every joint at strength 1, rad²/s³ (tuned on the CMU walk, see
 # docs/temporal.md); strength s divides it by s².
-ROTATION_ACCEL_NOISE = 12.0
+ROTATION_ACCEL_NOISE = 16.0
 # Scale on the information of the per-frame posteriors (SAMPLE_SHARPNESS·F, the matrices the
 # colours and ghosts come from); 1 trusts them as they are.
 MEASUREMENT_SCALE = 1.0
