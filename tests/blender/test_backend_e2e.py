@@ -111,7 +111,7 @@ def test_killed_backend_leaves_its_finished_chunks_importable(blender, tmp_path)
     assert bpy.ops.propose.import_results(filepath=str(output)) == {"FINISHED"}
     (rig,) = rig_module.find_rigs(bpy.context.scene)
     scene = bpy.context.scene
-    assert 4 <= scene.frame_end < 16
+    assert 1 <= scene.frame_end < 16  # the first chunk is the first batch (one frame on the CPU)
     scene.frame_set(scene.frame_end)  # Blender carries on: scrub, colour, ghosts
     assert bpy.ops.propose.show_ghosts() == {"FINISHED"}
     assert len(ghosts.ghosts_of(rig)) == 2
