@@ -193,16 +193,17 @@ class PROPOSE_OT_run(_JobOperator, bpy.types.Operator):
         if problem:
             self.report({"ERROR"}, problem)
             return None
-        checkpoint, body_model = backend_env.find_model_files(prefs.model_folder)
-        request = runner.EstimateRequest(
-            input=footage, output=results_path(footage), samples=prefs.samples, device=prefs.device,
-            frames=settings.frames_argument(), checkpoint=checkpoint, body_model=body_model,
-            allow_random_weights=prefs.allow_random_weights, estimator=prefs.estimator, smooth=prefs.smooth,
-            bbox=people.chosen_box(context.scene))
-        return runner.EstimateRun(prefs.python, request)
+        try:
+            request = runner.estimate_request(input=footage, output=results_path(footage),
+                                              bbox=people.chosen_box(context.scene), **prefs.request_fields(),
+                                              **settings.footage_request())
+        except ValueError as exc:  # the backend's RequestError: a setting it would refuse
+            self.report({"ERROR"}, str(exc))
+            return None
+        return runner.EstimateRun(prefs.python, request, model_folder=backend_env.model_folder(prefs.model_folder))
 
     def job_finished(self, context: bpy.types.Context, job: runner.EstimateRun) -> set[str]:
-        output = job.request.output if job.state == runner.FINISHED else job.partial_output()
+        output = job.output if job.state == runner.FINISHED else job.partial_output()
         if output is None:
             if job.state == runner.CANCELLED:
                 self.report({"WARNING"}, "Cancelled before any frame was finished.")
@@ -210,7 +211,7 @@ class PROPOSE_OT_run(_JobOperator, bpy.types.Operator):
                 self.report({"ERROR"}, job.reason or "The run failed.")
             return {"CANCELLED"}
         try:
-            rig = importer.import_results(context, output, footage=job.request.input)
+            rig = importer.import_results(context, output, footage=job.input)
         except importer.ImportFailed as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}

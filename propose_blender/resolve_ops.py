@@ -95,7 +95,7 @@ class PROPOSE_OT_resolve(_JobOperator, bpy.types.Operator):
             self.report({"ERROR"}, "The body was deleted while re-solving.")
             return {"CANCELLED"}
         try:
-            data = results.read(job.request.output)
+            data = results.read(job.output)
         except results.schema().ResultsError as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}

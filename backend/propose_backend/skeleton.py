@@ -70,13 +70,3 @@ CROP_SIZE = 256
 DEPTH_FACTOR_M = 2.0
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-
-
-def _check() -> None:
-    assert len(POINT_NAMES) == NUM_POINTS == len(PARENTS)
-    assert len(EXTRA_VERTEX_IDS) == len(EXTRA_POINT_NAMES)
-    covered = {0, *MULTI_CHILD, *PRIOR_ONLY, *SINGLE_CHILD}
-    assert covered == set(range(NUM_SMPL_JOINTS)), "every SMPL joint needs a posterior role"
-
-
-_check()

@@ -79,9 +79,9 @@ def test_run_operator_in_the_installed_extension(installed, tmp_path):
 def test_cancel_keeps_the_frames_done(blender, tmp_path):
     """What Esc / the Cancel button do: the backend stops after its batch and the frames done import."""
     clip = write_clip(tmp_path / "clip.mp4", 40)
-    request = runner.EstimateRequest(input=clip, output=tmp_path / "clip.npz", samples=1, device="cpu",
-                                     allow_random_weights=True, estimator="propose",
-                                     bbox=tuple(float(v) for v in clip_bbox().split(",")))
+    request = runner.estimate_request(input=clip, output=tmp_path / "clip.npz", samples=1, device="cpu",
+                                      allow_random_weights=True, estimator="propose",
+                                      bbox=tuple(float(v) for v in clip_bbox().split(",")))
     run = runner.EstimateRun(sys.executable, request)
     run.start()
     _wait_for(lambda: run.progress.done >= 2 or run.done, "two frames", poll=run.step)
@@ -111,7 +111,7 @@ def test_killed_backend_leaves_its_finished_chunks_importable(blender, tmp_path)
     assert bpy.ops.propose.import_results(filepath=str(output)) == {"FINISHED"}
     (rig,) = rig_module.find_rigs(bpy.context.scene)
     scene = bpy.context.scene
-    assert 4 <= scene.frame_end < 16
+    assert 1 <= scene.frame_end < 16  # the first batch is written as a chunk at once (docs/inference.md)
     scene.frame_set(scene.frame_end)  # Blender carries on: scrub, colour, ghosts
     assert bpy.ops.propose.show_ghosts() == {"FINISHED"}
     assert len(ghosts.ghosts_of(rig)) == 2

@@ -15,12 +15,12 @@ from typing import Callable, Protocol
 
 import numpy as np
 
+from ..request import ESTIMATORS, EstimateRequest
 from .crop import ImageCamera
 from .detect import Detection
 from .errors import InferenceError
 from .model_files import ModelFiles
 
-ESTIMATORS = ("auto", "propose", "keypoints")
 KEYPOINTS_MODULE = "propose_backend.keypoints"
 # Per-frame results fields an estimator fills; the pipeline adds frame_index, valid, bbox and the camera.
 ESTIMATED_FIELDS = ("betas", "rotmats", "posterior_F", "samples", "sample_log_density", "transl",
@@ -51,6 +51,11 @@ class EstimatorSettings:
     bf16: bool = True  # CUDA only
     cuda_graphs: bool = False  # CUDA only
     seed: int = 0
+
+    @classmethod
+    def from_request(cls, request: EstimateRequest, files: ModelFiles, batch_size: int) -> "EstimatorSettings":
+        return cls(files, device=request.device, batch_size=batch_size, bf16=not request.fp32,
+                   cuda_graphs=request.cuda_graphs, seed=request.seed)
 
 
 class Estimator(Protocol):
