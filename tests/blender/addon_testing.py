@@ -47,18 +47,6 @@ def _rotations(shape: tuple[int, ...], scale: float, generator: torch.Generator)
     return batch_rodrigues(axis_angle.reshape(-1, 3)).reshape(*shape, 3, 3)
 
 
-def _posed(rest: torch.Tensor, local: torch.Tensor) -> torch.Tensor:
-    """Rigid forward kinematics of the 35 points, root at the origin (SMPL frame)."""
-    G = [local[:, 0]]
-    for j in range(1, 24):
-        G.append(G[PARENTS[j]] @ local[:, j])
-    points = torch.zeros_like(rest)
-    for c in range(1, rest.shape[1]):
-        p = PARENTS[c]
-        points[:, c] = points[:, p] + (G[min(p, 23)] @ (rest[:, c] - rest[:, p])[..., None])[..., 0]
-    return points
-
-
 def make_results(num_frames: int = 6, num_samples: int = 4, invalid: tuple[int, ...] = (), seed: int = 0,
                  frame_step: int = 1) -> dict[str, Any]:
     """A complete results dict for a moving demo body."""
@@ -71,15 +59,13 @@ def make_results(num_frames: int = 6, num_samples: int = 4, invalid: tuple[int, 
     # an upright person facing the camera: a half turn about x maps SMPL's y-up into camera y-down
     upright = torch.diag(torch.tensor([1.0, -1.0, -1.0], dtype=torch.float64))
     local[:, 0] = upright @ _rotations((T,), 0.2, g)
-    observed = _posed(rest, local)
+    _, _, observed = layer(betas, local)  # the posed body's 35 points, root-relative: the observation
     prior_F = torch.eye(3, dtype=torch.float64) * 5 + torch.randn(T, 24, 3, 3, generator=g, dtype=torch.float64)
     posterior = post.analytical_posterior(prior_F, observed, rest, kappa=100.0)
-    samples = post.sample_rotmats(posterior, S, g) if S else torch.zeros(T, 0, 24, 3, 3, dtype=torch.float64)
-    # densest first, by the unnormalised matrix-Fisher log density summed over joints
-    log_density = torch.einsum("tjab,tsjab->ts", posterior.F, _relative(samples, posterior))
-    order = torch.argsort(log_density, dim=1, descending=True)
-    samples = torch.take_along_dim(samples, order[:, :, None, None, None], dim=1)
-    log_density = torch.take_along_dim(log_density, order, dim=1)
+    if S:
+        samples, log_density = post.sorted_samples(posterior, S, g)  # densest first, log densities <= 0
+    else:
+        samples, log_density = torch.zeros(T, 0, 24, 3, 3), torch.zeros(T, 0)
     _, joints, points35 = layer(betas, posterior.rotmats)
 
     data = empty_frames(T, S)
@@ -110,19 +96,6 @@ def make_results(num_frames: int = 6, num_samples: int = 4, invalid: tuple[int, 
         meta={"estimator": "test", "weights": "none", "source": "", "body_model": "demo", "created_by": "tests"},
     )
     return data
-
-
-def _relative(samples: torch.Tensor, posterior: post.Posterior) -> torch.Tensor:
-    """Sample rotations in the posterior's frames (root global, others root-relative), for the density."""
-    from propose_backend.skeleton import SMPL_PARENTS
-
-    G = [samples[:, :, 0]]
-    for j in range(1, 24):
-        G.append(G[SMPL_PARENTS[j]] @ samples[:, :, j])
-    G = torch.stack(G, dim=2)
-    rel = G @ G[:, :, :1].transpose(-1, -2)
-    rel[:, :, 0] = G[:, :, 0]
-    return rel
 
 
 def backend_python_env() -> dict[str, str]:
