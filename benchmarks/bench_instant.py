@@ -27,7 +27,7 @@ import numpy as np
 import smplx
 import torch
 
-from propose_backend.body import demo_body
+from propose_backend.body import demo_body, load_body
 from propose_backend.body.layer import BodyLayer
 from propose_backend.keypoints.anatomy import Anatomy
 from propose_backend.keypoints.calibration import angle_deg, root_relative, stated_quantiles
@@ -40,7 +40,7 @@ from propose_backend.keypoints.mapping import (
 from propose_backend.posterior import (
     analytical_posterior, child_matrix, global_from_local, sorted_samples, uncertainty_deg,
 )
-from propose_backend.skeleton import EXTRA_VERTEX_IDS, SMPL_JOINT_NAMES
+from propose_backend.skeleton import SMPL_JOINT_NAMES
 
 SIZE, FOCAL = 512, 600.0
 SMPL_TO_CAMERA = np.diag([1.0, -1.0, -1.0])  # y up / facing +z  ->  y down / facing the camera
@@ -84,17 +84,16 @@ def spearman(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.corrcoef(ra, rb)[0, 1])
 
 
-def render_poses(count: int, seed: int) -> dict[str, np.ndarray]:
+def render_poses(count: int, seed: int, body) -> dict[str, np.ndarray]:  # noqa: ANN001
     """Render `count` random poses and run BlazePose: truth rotations and landmarks per detection."""
     from propose_backend.inference.detect import BlazePoseDetector
     from propose_backend.render import clothed_face_colors, render_mesh
 
     rng = np.random.default_rng(seed)
-    body = demo_body()
     layer = BodyLayer(body).double()
     betas = torch.zeros(1, 10, dtype=torch.float64)
     colors = clothed_face_colors(body.v_template, body.faces, body.weights,
-                                 eyes=(EXTRA_VERTEX_IDS[1], EXTRA_VERTEX_IDS[2]), nose=EXTRA_VERTEX_IDS[0])
+                                 eyes=(body.extra_vertex_ids[1], body.extra_vertex_ids[2]), nose=body.extra_vertex_ids[0])
     out: dict[str, list] = {"rotmats": [], "world": [], "visibility": []}
     blazepose = BlazePoseDetector()
     try:
@@ -201,12 +200,15 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cache", type=Path, help="reuse (or write) the rendered poses' landmarks here")
     parser.add_argument("--plot", type=Path, help="write the calibration plot (PNG) here")
+    parser.add_argument("--body", choices=("anny", "mannequin"), default="anny",
+                        help="anny: the licence-free body users get; mannequin: the old procedural test body")
     args = parser.parse_args()
+    body = load_body(None)[0] if args.body == "anny" else demo_body()
     t0 = time.perf_counter()
     if args.cache and args.cache.exists():
         truth = dict(np.load(args.cache))
     else:
-        truth = render_poses(args.poses, args.seed)
+        truth = render_poses(args.poses, args.seed, body)
         if args.cache:
             np.savez_compressed(args.cache, **truth)
     n = truth["rotmats"].shape[0]
@@ -215,7 +217,7 @@ def main() -> None:
     if not n:
         print("no detections: nothing to score")
         return
-    layer = BodyLayer(demo_body()).double()
+    layer = BodyLayer(body).double()
     rest35 = layer.rest_points(torch.zeros(1, 10, dtype=torch.float64)).numpy()
     rest_points, fractions = instant_rest_points(rest35), DerivationFractions.from_rest(rest35)
     anatomy = Anatomy.from_rest(rest35)

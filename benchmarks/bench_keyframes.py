@@ -24,15 +24,15 @@ sys.path[:0] = [str(ROOT), str(ROOT / "backend")]
 
 import bpy  # noqa: E402
 
-from propose_backend.body import demo_body  # noqa: E402
+from propose_backend.body import load_body  # noqa: E402
 from propose_backend.results import SCHEMA_VERSION, empty_frames, write_results  # noqa: E402
 from propose_blender import importer, motion, rig as rig_module, rotations, uncertainty  # noqa: E402
 
 
 def synthetic_results(num_frames: int, num_samples: int, seed: int = 0) -> dict:
-    """A results dict of the right shapes: random smooth-ish rotations on the demo body."""
+    """A results dict of the right shapes: random smooth-ish rotations on the Anny body (13,718 vertices)."""
     rng = np.random.default_rng(seed)
-    body = demo_body()
+    body = load_body(None)[0]
     data = empty_frames(num_frames, num_samples)
     q = rng.normal(size=(num_frames, 24, 4)) * [1.0, 0.1, 0.1, 0.1] + [3.0, 0, 0, 0]
     data["rotmats"][:] = rotations.matrices(q)
@@ -76,7 +76,8 @@ def keyframe_insert_keys(data: dict, num_frames: int) -> float:
     """The same channels, written the classic way: set the value, insert a key, per frame."""
     rig = fresh_rig(data)
     quats = motion.bone_quaternions(rig, data["rotmats"][:num_frames])
-    locations = motion.root_locations(rig, data["transl"][:num_frames])
+    roots, locations = (motion.floor_locations(rig, data["transl"][:num_frames]),
+                        motion.root_locations(rig, data["transl"][:num_frames]))
     names = rig_module.joint_names()
     for name in names:
         rig[uncertainty.property_name(name)] = 0.0
@@ -92,6 +93,8 @@ def keyframe_insert_keys(data: dict, num_frames: int) -> float:
             rig.keyframe_insert(f'["{uncertainty.property_name(name)}"]', frame=frame, group=uncertainty.GROUP)
         rig.pose.bones[names[0]].location = locations[t]
         rig.pose.bones[names[0]].keyframe_insert("location", frame=frame, group=names[0])
+        rig.pose.bones[rig_module.ROOT_BONE].location = roots[t]
+        rig.pose.bones[rig_module.ROOT_BONE].keyframe_insert("location", frame=frame, group=rig_module.ROOT_BONE)
         rig.keyframe_insert(f'["{uncertainty.VALID_PROPERTY}"]', frame=frame, group=uncertainty.GROUP)
     return time.perf_counter() - start
 
@@ -112,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     insert_frames = min(args.insert_frames, args.frames)
     inserted = keyframe_insert_keys(data, insert_frames)
     extrapolated = inserted * args.frames / insert_frames
-    curves = 24 * 4 + 3 + 24 + 1
+    curves = 24 * 4 + 3 + 3 + 4 * 3 + 24 + 1  # rotations, pelvis + root + 4 IK targets, uncertainty, valid
     print(f"{args.frames} frames, {curves} curves ({curves * args.frames:,} keys):")
     print(f"  bulk keys (layered action, foreach_set):  {keys:6.2f} s")
     print(f"  whole import (+ rig, body, {args.samples} samples/frame, camera): {whole:6.2f} s")

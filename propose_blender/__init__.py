@@ -7,10 +7,11 @@ from __future__ import annotations
 import bpy
 
 from . import (ghosts, operators, panel, people, preferences, properties, resolve_ops, retarget, retarget_ui,
-               review_ops, review_panel, uncertainty)
+               review_ops, review_panel, rig_panel, uncertainty)
 
 _CLASSES = (*properties.CLASSES, preferences.ProposePreferences, *operators.CLASSES, *panel.CLASSES,
-            *review_ops.CLASSES, *resolve_ops.CLASSES, *review_panel.CLASSES, *retarget_ui.CLASSES)
+            *review_ops.CLASSES, *resolve_ops.CLASSES, *review_panel.CLASSES, *retarget_ui.CLASSES,
+            *rig_panel.CLASSES)
 _HANDLERS = (
     ("frame_change_post", uncertainty.on_frame_change),
     ("frame_change_post", ghosts.on_frame_change),

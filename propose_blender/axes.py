@@ -6,8 +6,9 @@
 - Blender: z up; a character faces -y (towards the front view) with its left on +x.
 
 The rig's rest pose is built upright in Blender (ARMATURE_FROM_SMPL), while the posed body and
-the camera live in the world through WORLD_FROM_CAMERA: the camera sits at the origin, level,
-looking along +y. The two differ by a half turn about x, which the root bone's rotation carries.
+the camera live in the world through a world-from-camera rotation: WORLD_FROM_CAMERA for a level
+camera looking along +y, in general the floor-aligned one of world.py. The pelvis bone's rotation
+carries the difference.
 """
 from __future__ import annotations
 
@@ -31,33 +32,27 @@ def camera_points_to_world(points: np.ndarray) -> np.ndarray:
     return np.asarray(points, dtype=np.float64) @ WORLD_FROM_CAMERA.T
 
 
-def bone_rotations(local: np.ndarray, bone_rest: np.ndarray) -> np.ndarray:
+def bone_rotations(local: np.ndarray, bone_rest: np.ndarray,
+                   world_from_camera: np.ndarray = WORLD_FROM_CAMERA) -> np.ndarray:
     """Pose-bone rotation matrices for SMPL local rotations.
 
     local: (..., 24, 3, 3) SMPL local rotations L_j; bone_rest: (24, 3, 3) rest orientation B_j of
     each bone in armature space. A child bone turns by B_j^T A L_j A^T B_j (A = ARMATURE_FROM_SMPL);
     the root turns by B_0^T W L_0 A^T B_0 (W = WORLD_FROM_CAMERA), which takes the upright rest
-    pose into the camera-looking world.
+    pose into the world; W is the clip's world-from-camera rotation (world.py; level camera: the
+    constant WORLD_FROM_CAMERA). Valid while the root bone above the pelvis is not rotated.
     """
-    A, W = ARMATURE_FROM_SMPL, WORLD_FROM_CAMERA
+    A, W = ARMATURE_FROM_SMPL, np.asarray(world_from_camera, dtype=np.float64)
     left = np.concatenate([W[None], np.repeat(A[None], 23, axis=0)])  # (24, 3, 3)
     left_b = np.transpose(bone_rest, (0, 2, 1)) @ left  # B_j^T X_j
     right_b = A.T @ bone_rest  # A^T B_j
     return left_b @ np.asarray(local, dtype=np.float64) @ right_b  # broadcasts over the leading axes
 
 
-def root_location(transl: np.ndarray, rest_root: np.ndarray, root_rest: np.ndarray) -> np.ndarray:
-    """Pose-bone location of the root that puts the pelvis at `transl` (T, 3, camera frame).
-
-    A parentless pose bone's location is expressed in its own rest axes, relative to its rest head.
-    rest_root: the pelvis rest position in armature space; root_rest: (3, 3) its rest orientation.
-    """
-    return (camera_points_to_world(transl) - rest_root) @ root_rest
-
-
-def smpl_rotations(bone: np.ndarray, bone_rest: np.ndarray) -> np.ndarray:
+def smpl_rotations(bone: np.ndarray, bone_rest: np.ndarray,
+                   world_from_camera: np.ndarray = WORLD_FROM_CAMERA) -> np.ndarray:
     """SMPL local rotations (..., 24, 3, 3) of pose-bone rotation matrices: `bone_rotations` undone."""
-    A, W = ARMATURE_FROM_SMPL, WORLD_FROM_CAMERA
+    A, W = ARMATURE_FROM_SMPL, np.asarray(world_from_camera, dtype=np.float64)
     left = np.concatenate([W[None], np.repeat(A[None], 23, axis=0)])
     return np.transpose(left, (0, 2, 1)) @ bone_rest @ np.asarray(bone, dtype=np.float64) \
         @ np.transpose(bone_rest, (0, 2, 1)) @ A

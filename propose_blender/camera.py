@@ -1,6 +1,7 @@
 """The camera the backend estimated, with the footage behind it, so the body overlays the video.
 
-The camera sits at the world origin looking along +y (see axes.py). Its lens and shift
+The camera sits where the clip's world puts it (world.py: floor at z = 0, level camera looking
+along +y unless the floor says it was tilted). Its lens and shift
 reproduce the pinhole focal length and principal point in pixels; the scene's render size is set
 to the image size so one Blender pixel is one footage pixel.
 """
@@ -34,15 +35,23 @@ def lens_and_shift(focal_px: float, principal_pt: tuple[float, float],
 
 
 def build_camera(name: str, focal_px: float, principal_pt: tuple[float, float], image_size: tuple[int, int],
-                 footage: Path | None, collection: bpy.types.Collection) -> bpy.types.Object:
-    """A camera object matching the estimate, with `footage` (image or video) as its background."""
+                 footage: Path | None, collection: bpy.types.Collection,
+                 world: tuple[np.ndarray, np.ndarray] | None = None) -> bpy.types.Object:
+    """A camera object matching the estimate, with `footage` (image or video) as its background.
+
+    world: (R, t) with world = R @ camera point + t (default: level, at the origin).
+    """
     data = bpy.data.cameras.new(f"{name} camera")
     data.sensor_fit = "HORIZONTAL"
     data.sensor_width = SENSOR_WIDTH_MM
     data.lens, data.shift_x, data.shift_y = lens_and_shift(focal_px, principal_pt, image_size)
     data.clip_start, data.clip_end = 0.01, 1000.0
     camera = bpy.data.objects.new(f"{name} camera", data)
-    camera.matrix_world = Matrix(np.asarray(axes.CAMERA_OBJECT_ROTATION).tolist()).to_4x4()
+    rotation, position = world if world is not None else (axes.WORLD_FROM_CAMERA, np.zeros(3))
+    matrix = np.eye(4)
+    matrix[:3, :3] = np.asarray(rotation) @ np.diag([1.0, -1.0, -1.0])  # Blender cameras look down their -z
+    matrix[:3, 3] = position
+    camera.matrix_world = Matrix(matrix.tolist())
     collection.objects.link(camera)
     if footage is not None and footage.is_file():
         try:

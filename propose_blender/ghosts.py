@@ -213,6 +213,8 @@ def pose(rig: bpy.types.Object, frame: int) -> None:
         for j, name in enumerate(names):
             ghost.pose.bones[name].rotation_quaternion = quats[j]
         ghost.pose.bones[names[0]].location = root
+        if rig_module.ROOT_BONE in ghost.pose.bones and rig_module.ROOT_BONE in rig.pose.bones:
+            ghost.pose.bones[rig_module.ROOT_BONE].location = rig.pose.bones[rig_module.ROOT_BONE].location
 
 
 def hide(rig: bpy.types.Object) -> None:

@@ -6,16 +6,22 @@ This is the one place that turns the backend's arrays into Blender data; the run
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import bpy
 import numpy as np
 
-from . import camera, ghosts, motion, results, review, rig as rig_module, uncertainty
+from . import camera, ghosts, motion, results, review, rig as rig_module, uncertainty, world
 
 RESULTS_PATH = "propose_results"  # on the rig: the file it was imported from
 META = "propose_meta"  # on the rig: the results' metadata, as JSON
+CLIP = "propose_clip"  # on the rig: the clip name its take belongs to
+TAKE = "propose_take"  # on the rig: its take number (1 = the first import of that clip)
+PHENOTYPE = "propose_phenotype"  # on the rig: the Anny phenotype of its body, when the results have one
+# what the run operator appends to results file names: -YYYYMMDD-HHMMSS
+_STAMP = re.compile(r"[-_ ]?\d{8}[-_]?\d{6}$")
 _SAMPLE_ROWS_PER_STEP = 512  # bounds the memory of converting (T, S, 24) sample rotations
 
 
@@ -30,30 +36,87 @@ def footage_from_meta(data: dict[str, Any]) -> Path | None:
     return path if path is not None and path.is_file() else None
 
 
-def import_results(context: bpy.types.Context, path: str | Path, footage: Path | None = None) -> bpy.types.Object:
-    """Build everything for one results file (or a run's finished chunks) and return the rig."""
+def clip_name(path: Path | None, footage: Path | None) -> str:
+    """The take's name: the footage's file name, else the results' without suffixes and time stamps."""
+    if footage is not None:
+        return footage.stem
+    stem = path.name if path is not None else "ProPose"
+    for suffix in (".npz", ".propose"):
+        stem = stem[: -len(suffix)] if stem.endswith(suffix) else stem
+    return _STAMP.sub("", stem) or "ProPose"
+
+
+def import_results(context: bpy.types.Context, path: str | Path, footage: Path | None = None,
+                   replace: bool = True) -> bpy.types.Object:
+    """Build everything for one results file (or a run's finished chunks) and return the rig.
+
+    replace: a re-run on the same clip replaces that clip's latest take; False adds "NAME take N".
+    """
     path = Path(path)
     try:
         data = results.read(path)
     except results.schema().ResultsError as exc:
         raise ImportFailed(str(exc)) from exc
-    return import_data(context, data, path.stem, footage or footage_from_meta(data),
-                       source=path)
+    footage = footage or footage_from_meta(data)
+    return import_data(context, data, clip_name(path, footage), footage, source=path, replace=replace)
+
+
+def _takes(scene: bpy.types.Scene, clip: str) -> list[bpy.types.Object]:
+    return sorted((r for r in rig_module.find_rigs(scene) if r.get(CLIP) == clip), key=lambda r: r.get(TAKE, 1))
+
+
+def remove_take(rig: bpy.types.Object) -> None:
+    """Delete a take: its ghosts, rig, body, camera, their data, action and collection."""
+    ghosts.hide(rig)
+    owned = [o for o in bpy.data.objects if o is rig or o.parent is rig
+             or (o.type == "CAMERA" and o.get(CLIP) == rig.get(CLIP) and o.get(TAKE) == rig.get(TAKE))]
+    collections = {c for o in owned for c in o.users_collection if c.name.startswith("ProPose ")}
+    for obj in owned:
+        data = obj.data
+        action = obj.animation_data.action if obj.animation_data else None
+        bpy.data.objects.remove(obj)
+        for block, store in ((data, None), (action, bpy.data.actions)):
+            if block is not None and block.users == 0:
+                (store or _store_of(block)).remove(block)
+    for collection in collections:
+        if not collection.all_objects:
+            bpy.data.collections.remove(collection)
+
+
+def _store_of(block: bpy.types.ID):
+    return {bpy.types.Mesh: bpy.data.meshes, bpy.types.Armature: bpy.data.armatures,
+            bpy.types.Camera: bpy.data.cameras}[type(block)]
 
 
 def import_data(context: bpy.types.Context, data: dict[str, Any], name: str, footage: Path | None,
-                source: Path | None = None) -> bpy.types.Object:
-    """Build the rig, body, keys, uncertainty curves, samples and camera from results arrays."""
+                source: Path | None = None, replace: bool = True) -> bpy.types.Object:
+    """Build the rig, body, keys, uncertainty curves, samples and camera from results arrays.
+
+    name: the clip's name; objects are "NAME" (rig), "NAME body", "NAME camera", the action
+    "NAME motion". An existing take of that clip is replaced (replace=True) or kept, the new one
+    then being "NAME take N".
+    """
     valid = np.asarray(data["valid"], dtype=bool)
     if not valid.any():
         raise ImportFailed(f"No frame of '{name}' has a person in it, so there is nothing to animate. "
                            "Check that the person is fully visible, or give the backend a bounding box.")
     scene = context.scene
+    clip, takes = name, _takes(context.scene, name)
+    take = takes[-1].get(TAKE, 1) if takes and replace else (takes[-1].get(TAKE, 1) + 1 if takes else 1)
+    if takes and replace:
+        remove_take(takes[-1])
+    name = clip if take == 1 else f"{clip} take {take}"
     collection = bpy.data.collections.new(f"ProPose {name}")
     scene.collection.children.link(collection)
 
-    rig = rig_module.build_armature(context, name, data["rest_joints"], collection)
-    rig_module.build_body(name, rig, data["rest_vertices"], data["faces"], data["lbs_weights"], collection)
+    offset = rig_module.rest_offset(data["rest_joints"], data["rest_vertices"])
+    rig = rig_module.build_armature(context, name, data["rest_joints"], collection, offset)
+    rig[CLIP], rig[TAKE] = clip, int(take)
+    if "phenotype" in data:
+        rig[PHENOTYPE] = [float(v) for v in np.asarray(data["phenotype"]).ravel()]
+    rotation, translation, _ = world.clip_world(data)
+    motion.set_world(rig, rotation, translation)
+    rig_module.build_body(name, rig, data["rest_vertices"], data["faces"], data["lbs_weights"], collection, offset)
     frames = results.scene_frames(data)
     motion.write_motion(rig, frames[valid], data["rotmats"][valid], data["transl"][valid])
     uncertainty.write_curves(rig, frames, valid, np.asarray(data["uncertainty_deg"], dtype=np.float32))
@@ -63,7 +126,9 @@ def import_data(context: bpy.types.Context, data: dict[str, Any], name: str, foo
 
     image_size = tuple(int(v) for v in np.asarray(data["image_size"]))
     focal, principal = results.clip_camera(data)
-    scene.camera = camera.build_camera(name, focal, principal, image_size, footage, collection)
+    scene.camera = camera.build_camera(name, focal, principal, image_size, footage, collection,
+                                       world=(rotation, translation))
+    scene.camera[CLIP], scene.camera[TAKE] = clip, int(take)
     camera.match_render_size(scene, image_size)
     _follow_clip(scene, float(data["fps"]), frames)
     scene.frame_set(int(np.clip(scene.frame_current, scene.frame_start, scene.frame_end)))

@@ -12,26 +12,100 @@ import numpy as np
 from . import axes, keyframes, rig as rig_module, rotations
 
 
+WORLD = "propose_world_from_camera"  # on the rig: 4x4 row-major world-from-camera transform (16 floats)
+
+
+def set_world(rig: bpy.types.Object, rotation: np.ndarray, translation: np.ndarray) -> None:
+    """Remember how the clip's camera frame sits in the world (see world.py)."""
+    matrix = np.eye(4)
+    matrix[:3, :3], matrix[:3, 3] = rotation, translation
+    rig[WORLD] = matrix.ravel().tolist()
+
+
+def world_of(rig: bpy.types.Object) -> tuple[np.ndarray, np.ndarray]:
+    """(R, t) with world = R @ camera point + t; a rig from before the floor-aligned world: camera at 0.
+
+    A ghost answers for its rig.
+    """
+    owner = rig if WORLD in rig else (rig_module.rig_of(rig) or rig)
+    stored = owner.get(WORLD)
+    if stored is None:
+        return axes.WORLD_FROM_CAMERA, np.zeros(3)
+    matrix = np.asarray(list(stored), dtype=np.float64).reshape(4, 4)
+    return matrix[:3, :3], matrix[:3, 3]
+
+
 def bone_quaternions(rig: bpy.types.Object, local_rotmats: np.ndarray) -> np.ndarray:
     """(..., 24, 3, 3) SMPL local rotations -> (..., 24, 4) pose-bone quaternions of `rig`."""
-    return rotations.quaternions(axes.bone_rotations(local_rotmats, rig_module.rest_orientations(rig)))
+    rotation, _ = world_of(rig)
+    return rotations.quaternions(axes.bone_rotations(local_rotmats, rig_module.rest_orientations(rig), rotation))
+
+
+def _pelvis_world(rig: bpy.types.Object, transl: np.ndarray) -> np.ndarray:
+    rotation, translation = world_of(rig)
+    return np.asarray(transl, dtype=np.float64) @ rotation.T + translation
+
+
+def floor_locations(rig: bpy.types.Object, transl: np.ndarray) -> np.ndarray:
+    """(T, 3) camera-frame pelvis positions -> (T, 3) `root` bone locations: on the floor under the pelvis."""
+    return _pelvis_world(rig, transl) * (1.0, 1.0, 0.0)
 
 
 def root_locations(rig: bpy.types.Object, transl: np.ndarray) -> np.ndarray:
-    """(T, 3) camera-frame pelvis positions -> (T, 3) root pose-bone locations."""
-    orientations = rig_module.rest_orientations(rig)
-    return axes.root_location(transl, rig_module.rest_root_head(rig), orientations[0])
+    """(T, 3) camera-frame pelvis positions -> (T, 3) pelvis pose-bone locations (its height over the root).
+
+    Together with floor_locations (the `root` bone's keys) this puts the pelvis at `transl`.
+    """
+    pelvis_world = _pelvis_world(rig, transl)
+    pelvis_rest = rig_module.rest_orientations(rig)[0]
+    return (pelvis_world * (0.0, 0.0, 1.0) - rig_module.rest_root_head(rig)) @ pelvis_rest
+
+
+def posed_joints(rig: bpy.types.Object, rotmats: np.ndarray, transl: np.ndarray) -> np.ndarray:
+    """(T, 24, 3) world positions of the joints the keys put there (forward kinematics, numpy)."""
+    rotation, translation = world_of(rig)
+    rest = rig_module.rest_heads(rig) @ axes.ARMATURE_FROM_SMPL  # armature -> SMPL rest frame
+    parents = rig_module.joint_parents()
+    local = np.asarray(rotmats, dtype=np.float64)
+    glob = np.empty_like(local)
+    points = np.empty(local.shape[:2] + (3,))
+    glob[:, 0], points[:, 0] = local[:, 0], transl
+    for j in range(1, len(parents)):
+        p = parents[j]
+        glob[:, j] = glob[:, p] @ local[:, j]
+        points[:, j] = points[:, p] + glob[:, p] @ (rest[j] - rest[p])
+    return points @ rotation.T + translation
 
 
 def write_motion(rig: bpy.types.Object, frames: np.ndarray, rotmats: np.ndarray, transl: np.ndarray) -> None:
-    """Key every bone's rotation and the root's location on `frames` (only frames with a person)."""
+    """Key every bone's rotation, the root's and pelvis' locations and the IK targets on `frames`."""
     bag = keyframes.channelbag(rig)
     quats = rotations.continuous(bone_quaternions(rig, rotmats), axis=0)  # (T, 24, 4)
     names = rig_module.joint_names()
     for j, name in enumerate(names):
         keyframes.write_vector(bag, f'pose.bones["{name}"].rotation_quaternion', frames, quats[:, j], group=name)
-    keyframes.write_vector(bag, f'pose.bones["{names[0]}"].location', frames, root_locations(rig, transl),
-                           group=names[0])
+    root, pelvis = floor_locations(rig, transl), root_locations(rig, transl)
+    keyframes.write_vector(bag, f'pose.bones["{rig_module.ROOT_BONE}"].location', frames, root,
+                           group=rig_module.ROOT_BONE)
+    keyframes.write_vector(bag, f'pose.bones["{names[0]}"].location', frames, pelvis, group=names[0])
+    for bone, locations in ik_target_locations(rig, rotmats, transl).items():
+        keyframes.write_vector(bag, f'pose.bones["{bone}"].location', frames, locations, group=bone)
+
+
+def ik_target_locations(rig: bpy.types.Object, rotmats: np.ndarray, transl: np.ndarray) -> dict[str, np.ndarray]:
+    """IK bone -> (T, 3) locations that put each IK target on its FK joint (FK stays the keyed truth)."""
+    joints = posed_joints(rig, rotmats, transl)
+    root = floor_locations(rig, transl)
+    names = rig_module.joint_names()
+    out = {}
+    for targets in rig_module.IK_SWITCHES.values():
+        for joint in targets:
+            bone = rig_module.ik_bone(joint)
+            if bone not in rig.data.bones:  # a ghost or an older rig without IK targets
+                continue
+            head = np.array(rig.data.bones[bone].head_local)  # IK bones: parented to root, rest axes = world's
+            out[bone] = joints[:, names.index(joint)] - root - head
+    return out
 
 
 def rotation_curves(rig: bpy.types.Object, bone: str) -> list[bpy.types.FCurve]:

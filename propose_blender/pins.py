@@ -44,7 +44,7 @@ def current_rotations(rig: bpy.types.Object, bones: list[str]) -> np.ndarray:
     quats = np.tile([1.0, 0.0, 0.0, 0.0], (24, 1))
     for name in bones:
         quats[names.index(name)] = rig.pose.bones[name].rotation_quaternion
-    local = axes.smpl_rotations(rotations.matrices(quats), rig_module.rest_orientations(rig))
+    local = axes.smpl_rotations(rotations.matrices(quats), rig_module.rest_orientations(rig), motion.world_of(rig)[0])
     return local[[names.index(b) for b in bones]]
 
 
@@ -111,14 +111,20 @@ def affected_frames(frames: np.ndarray, changed: np.ndarray, seeds: np.ndarray) 
     return mask
 
 
+def _location_paths(rig: bpy.types.Object) -> list[tuple[str, int]]:
+    """(data path, index) of the keyed locations: the floor `root` bone's, then the pelvis' (its height)."""
+    bones = [rig_module.ROOT_BONE, rig_module.joint_names()[0]]
+    return [(f'pose.bones["{bone}"].location', i) for bone in bones for i in range(3)]
+
+
 def _current_pose(rig: bpy.types.Object, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Keyed quaternions (n, 24, 4) and root locations (n, 3) on `frames`."""
+    """Keyed quaternions (n, 24, 4) and locations (n, 6: root bone, then pelvis) on `frames`."""
     names = rig_module.joint_names()
     quats = np.stack([[[c.evaluate(f) for c in motion.rotation_curves(rig, n)] for n in names] for f in frames]) \
         if len(frames) else np.zeros((0, 24, 4))
     bag = keyframes.channelbag(rig)
-    loc_curves = [bag.fcurves.find(f'pose.bones["{names[0]}"].location', index=i) for i in range(3)]
-    locs = np.array([[c.evaluate(f) if c is not None else 0.0 for c in loc_curves] for f in frames]).reshape(-1, 3)
+    loc_curves = [bag.fcurves.find(path, index=i) for path, i in _location_paths(rig)]
+    locs = np.array([[c.evaluate(f) if c is not None else 0.0 for c in loc_curves] for f in frames]).reshape(-1, 6)
     return quats, locs
 
 
@@ -136,7 +142,8 @@ def apply_resolved(rig: bpy.types.Object, data: dict[str, Any]) -> np.ndarray:
     rows = np.flatnonzero(valid & np.isin(all_frames, keyed))
     frames = all_frames[rows]
     new_quats = rotations.continuous(motion.bone_quaternions(rig, data["rotmats"][rows]), axis=0)
-    new_locs = motion.root_locations(rig, np.asarray(data["transl"][rows], np.float64))
+    transl = np.asarray(data["transl"][rows], np.float64)
+    new_locs = np.concatenate([motion.floor_locations(rig, transl), motion.root_locations(rig, transl)], axis=1)
     old_quats, old_locs = _current_pose(rig, frames)
     turn = rotations.angle_deg(old_quats, new_quats)
     changed = (turn.max(axis=1) > CHANGE_DEG) | (np.abs(old_locs - new_locs).max(axis=1) > CHANGE_M)
@@ -151,10 +158,15 @@ def apply_resolved(rig: bpy.types.Object, data: dict[str, Any]) -> np.ndarray:
         for i, fcurve in enumerate(motion.rotation_curves(rig, name)):
             keyframes.set_keys(fcurve, frames, new_quats[:, j, i])
     bag = keyframes.channelbag(rig)
-    for i in range(3):
-        fcurve = bag.fcurves.find(f'pose.bones["{names[0]}"].location', index=i)
+    for k, (path, i) in enumerate(_location_paths(rig)):
+        fcurve = bag.fcurves.find(path, index=i)
         if fcurve is not None:
-            keyframes.set_keys(fcurve, frames, new_locs[mask][:, i])
+            keyframes.set_keys(fcurve, frames, new_locs[mask][:, k])
+    for bone, locations in motion.ik_target_locations(rig, data["rotmats"][take], data["transl"][take]).items():
+        for i in range(3):
+            fcurve = bag.fcurves.find(f'pose.bones["{bone}"].location', index=i)
+            if fcurve is not None:
+                keyframes.set_keys(fcurve, frames, locations[:, i])
     degrees = np.asarray(data["uncertainty_deg"], np.float64)[take]
     for j, name in enumerate(names):
         fcurve = bag.fcurves.find(f'["{uncertainty.property_name(name)}"]')

@@ -1,7 +1,14 @@
-"""The SMPL rig: a 24-bone armature in the clip's rest pose and the skinned body mesh on it.
+"""The SMPL rig: an armature in the clip's rest pose, standing on the floor, and the skinned body.
 
 Bones carry SMPL's joint names, heads at the rest joints, tails towards the child that continues
-the chain. Every bone uses quaternion rotation so keys map one-to-one onto the results' rotations.
+the chain, rolls chosen so each bone's local X is its main bend axis (knees, hips, spine and
+neck flex about +X; both arms' elbows flex forward about +X too, as a mirrored rig expects). A
+`root` bone lies on the floor at the armature origin and parents the pelvis: it carries the
+motion over the floor, the pelvis its height and orientation. Bones sit in collections (Root,
+Spine, Arms, Hands, Legs, IK). Optional IK targets for wrists and ankles follow the keyed FK
+motion and are switched on per limb pair by the rig's `ik_arms` / `ik_legs` properties (0 = off):
+FK stays the keyed truth. Every bone uses quaternion rotation so keys map one-to-one onto the
+results' rotations.
 """
 from __future__ import annotations
 
@@ -12,10 +19,23 @@ from . import axes
 from .results import skeleton
 
 RIG_TAG = "propose_rig"  # custom property marking an armature object made by this add-on
+ROOT_BONE = "root"
+IK_SWITCHES = {"ik_arms": ("left_wrist", "right_wrist"), "ik_legs": ("left_ankle", "right_ankle")}
 _MIN_LEAF_LENGTH = 0.04  # metres; the tail of a bone with no child
+_ROOT_LENGTH = 0.3
+_IK_LENGTH = 0.08
 
 # For joints with several children, the one the bone points at (the chain it continues).
 _CHAIN_CHILD = {"pelvis": "spine1", "spine3": "neck"}
+
+BONE_COLLECTIONS = {
+    "Spine": ("pelvis", "spine1", "spine2", "spine3", "neck", "head"),
+    "Arms": ("left_collar", "right_collar", "left_shoulder", "right_shoulder", "left_elbow", "right_elbow",
+             "left_wrist", "right_wrist"),
+    "Hands": ("left_hand", "right_hand"),
+    "Legs": ("left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle",
+             "left_foot", "right_foot"),
+}
 
 
 def joint_names() -> tuple[str, ...]:
@@ -24,6 +44,11 @@ def joint_names() -> tuple[str, ...]:
 
 def joint_parents() -> tuple[int, ...]:
     return tuple(skeleton().SMPL_PARENTS)
+
+
+def ik_bone(joint: str) -> str:
+    """Name of the IK target bone for a wrist or ankle."""
+    return f"{joint}_ik"
 
 
 def _tails(heads: np.ndarray) -> np.ndarray:
@@ -48,14 +73,32 @@ def _tails(heads: np.ndarray) -> np.ndarray:
     return tails
 
 
+def bend_axis(name: str) -> np.ndarray:
+    """The armature-space axis a bone's local X should follow (its main bend axis)."""
+    if "collar" in name or "shoulder" in name or "elbow" in name or "wrist" in name or "hand" in name:
+        # arms lie along +-x in the rest pose; flexion swings them forward (-y) about -z (left) / +z (right)
+        return np.array([0.0, 0.0, -1.0 if name.startswith("left") else 1.0])
+    return np.array([1.0, 0.0, 0.0])
+
+
 def _ensure_object_mode(context: bpy.types.Context) -> None:
     if context.object is not None and context.object.mode != "OBJECT":
         bpy.ops.object.mode_set(mode="OBJECT")
 
 
+def rest_offset(rest_joints: np.ndarray, rest_vertices: np.ndarray) -> np.ndarray:
+    """Armature-space shift that puts the rest body's floor point (under the pelvis, at the soles) at 0."""
+    pelvis = axes.rest_points_to_armature(rest_joints[0])
+    soles = axes.rest_points_to_armature(rest_vertices)[:, 2].min()
+    return -np.array([pelvis[0], pelvis[1], soles])
+
+
 def build_armature(context: bpy.types.Context, name: str, rest_joints: np.ndarray,
-                   collection: bpy.types.Collection) -> bpy.types.Object:
-    """An armature object in the SMPL rest pose (rest_joints: (24, 3), SMPL rest frame)."""
+                   collection: bpy.types.Collection, offset: np.ndarray | None = None) -> bpy.types.Object:
+    """An armature object in the SMPL rest pose (rest_joints: (24, 3), SMPL rest frame).
+
+    offset: armature-space shift of the rest skeleton (see rest_offset), so the rig stands on its origin.
+    """
     _ensure_object_mode(context)
     data = bpy.data.armatures.new(name)
     data.display_type = "OCTAHEDRAL"
@@ -65,25 +108,71 @@ def build_armature(context: bpy.types.Context, name: str, rest_joints: np.ndarra
     rig[RIG_TAG] = 1
     collection.objects.link(rig)
 
-    heads = axes.rest_points_to_armature(rest_joints)
+    heads = axes.rest_points_to_armature(rest_joints) + (0.0 if offset is None else offset)
     tails = _tails(heads)
     names, parents = joint_names(), joint_parents()
     context.view_layer.objects.active = rig
     bpy.ops.object.mode_set(mode="EDIT")
     try:
+        root = data.edit_bones.new(ROOT_BONE)
+        root.head, root.tail, root.roll = (0.0, 0.0, 0.0), (0.0, _ROOT_LENGTH, 0.0), 0.0
         bones = []
         for j, bone_name in enumerate(names):
             bone = data.edit_bones.new(bone_name)
-            bone.head, bone.tail, bone.roll = heads[j], tails[j], 0.0
+            bone.head, bone.tail = heads[j], tails[j]
+            direction = (tails[j] - heads[j]) / max(np.linalg.norm(tails[j] - heads[j]), 1e-9)
+            bone.align_roll(np.cross(bend_axis(bone_name), direction))  # Z = X x Y puts X on the bend axis
             if parents[j] >= 0:
                 bone.parent = bones[parents[j]]
                 bone.use_connect = bool(np.allclose(tails[parents[j]], heads[j], atol=1e-6))
+            else:
+                bone.parent = root
             bones.append(bone)
+        for joint in (j for pair in IK_SWITCHES.values() for j in pair):
+            target = data.edit_bones.new(ik_bone(joint))
+            head = heads[names.index(joint)]
+            target.head, target.tail, target.roll = head, head + (0.0, _IK_LENGTH, 0.0), 0.0
+            target.parent = root
+            target.use_deform = False
+        root.use_deform = False
     finally:
         bpy.ops.object.mode_set(mode="OBJECT")
     for pose_bone in rig.pose.bones:
         pose_bone.rotation_mode = "QUATERNION"
+    _collect_bones(data)
+    _add_ik(rig)
     return rig
+
+
+def _collect_bones(data: bpy.types.Armature) -> None:
+    groups = {"Root": (ROOT_BONE,), **BONE_COLLECTIONS,
+              "IK": tuple(ik_bone(j) for pair in IK_SWITCHES.values() for j in pair)}
+    for label, members in groups.items():
+        group = data.collections.new(label)
+        for bone_name in members:
+            group.assign(data.bones[bone_name])
+    data.collections["IK"].is_visible = False
+
+
+def _add_ik(rig: bpy.types.Object) -> None:
+    """Two-bone IK on forearms and shins towards the IK targets, influence driven by the switches."""
+    parents, names = joint_parents(), joint_names()
+    for switch, joints in IK_SWITCHES.items():
+        rig[switch] = 0.0
+        rig.id_properties_ui(switch).update(min=0.0, max=1.0, description=(
+            "Blend in IK towards the wrist/ankle targets (0 = FK keys only; the targets follow the keyed motion)"))
+        for joint in joints:
+            limb = names[parents[names.index(joint)]]  # elbow or knee: its tail is the wrist / ankle
+            constraint = rig.pose.bones[limb].constraints.new("IK")
+            constraint.target, constraint.subtarget = rig, ik_bone(joint)
+            constraint.chain_count = 2
+            constraint.influence = 0.0
+            driver = constraint.driver_add("influence").driver
+            driver.type = "AVERAGE"
+            variable = driver.variables.new()
+            variable.type = "SINGLE_PROP"
+            variable.targets[0].id = rig
+            variable.targets[0].data_path = f'["{switch}"]'
 
 
 def rest_orientations(rig: bpy.types.Object) -> np.ndarray:
@@ -96,10 +185,16 @@ def rest_root_head(rig: bpy.types.Object) -> np.ndarray:
     return np.array(rig.data.bones[joint_names()[0]].head_local)
 
 
+def rest_heads(rig: bpy.types.Object) -> np.ndarray:
+    """(24, 3) rest joint positions in armature space, in SMPL joint order."""
+    return np.array([np.array(rig.data.bones[n].head_local) for n in joint_names()])
+
+
 def build_body(name: str, rig: bpy.types.Object, rest_vertices: np.ndarray, faces: np.ndarray,
-               lbs_weights: np.ndarray, collection: bpy.types.Collection) -> bpy.types.Object:
-    """The rest mesh, skinned to `rig` with one vertex group per bone and an armature modifier."""
-    verts = axes.rest_points_to_armature(rest_vertices).astype(np.float32)
+               lbs_weights: np.ndarray, collection: bpy.types.Collection,
+               offset: np.ndarray | None = None) -> bpy.types.Object:
+    """The rest mesh (any vertex count), skinned to `rig` with one vertex group per joint."""
+    verts = (axes.rest_points_to_armature(rest_vertices) + (0.0 if offset is None else offset)).astype(np.float32)
     faces = np.asarray(faces, dtype=np.int32)
     mesh = bpy.data.meshes.new(f"{name} body")
     mesh.vertices.add(len(verts))
@@ -126,9 +221,26 @@ def build_body(name: str, rig: bpy.types.Object, rest_vertices: np.ndarray, face
     return body
 
 
+SKIN_COLOR = (0.80, 0.58, 0.47, 1.0)
+
+
 def _body_material() -> bpy.types.Material:
-    material = bpy.data.materials.get("ProPose body") or bpy.data.materials.new("ProPose body")
-    material.diffuse_color = (0.75, 0.62, 0.52, 1.0)
+    """A skin-like material: warm base colour, a little subsurface scattering, soft sheen."""
+    material = bpy.data.materials.get("ProPose skin")
+    if material is not None:
+        return material
+    material = bpy.data.materials.new("ProPose skin")
+    material.diffuse_color = SKIN_COLOR  # solid viewport and Workbench
+    material.roughness = 0.55
+    if material.node_tree is None:  # Blender < 5 makes node trees only on request
+        material.use_nodes = True
+    shader = next((n for n in material.node_tree.nodes if n.type == "BSDF_PRINCIPLED"), None)
+    if shader is not None:
+        values = {"Base Color": SKIN_COLOR, "Roughness": 0.5, "Subsurface Weight": 0.15,
+                  "Subsurface Radius": (1.0, 0.35, 0.2), "Subsurface Scale": 0.01, "Coat Weight": 0.05}
+        for key, value in values.items():
+            if key in shader.inputs:
+                shader.inputs[key].default_value = value
     return material
 
 

@@ -36,27 +36,6 @@ def bundled_photo(folder: Path) -> Path:
     return path
 
 
-def add_legend(path: Path) -> None:
-    """Append the add-on's colour legend below the overlay still, so the picture explains itself."""
-    import cv2
-    from propose_blender.uncertainty import legend
-
-    image = cv2.imread(str(path))
-    entries = legend()
-    band = np.full((34, image.shape[1], 3), 255, np.uint8)
-    cv2.putText(band, "uncertainty, deg:", (6, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.36, (30, 30, 30), 1, cv2.LINE_AA)
-    start = 112
-    cell = (image.shape[1] - start) // len(entries)
-    for k, (label, rgb) in enumerate(entries):
-        x = start + k * cell
-        bgr = tuple(int(round(c * 255)) for c in reversed(rgb))
-        cv2.rectangle(band, (x, 9), (x + 16, 25), bgr, -1)
-        cv2.rectangle(band, (x, 9), (x + 16, 25), (60, 60, 60), 1)
-        text = label.replace("°", "").replace("–", "-").replace("≥ ", ">").replace("no person found", "no one")
-        cv2.putText(band, text, (x + 21, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.36, (30, 30, 30), 1, cv2.LINE_AA)
-    cv2.imwrite(str(path), np.vstack([image, band]))
-
-
 def uncertainty_table(results: dict) -> str:
     """Per-joint uncertainty of the first frame with a person, as a small text table."""
     frames = np.flatnonzero(results["valid"])
@@ -92,7 +71,6 @@ def main() -> int:
         lines = [line for line in done.stderr.splitlines() if line.startswith("propose")]
         print("\n".join(lines[-3:]) or done.stderr[-2000:], file=sys.stderr)
         return done.returncode
-    add_legend(overlay)
     print(uncertainty_table(read_results(results)))
     print(f"\nDone in {time.perf_counter() - start:.0f} s. Files:")
     for label, path in (("photo", footage), ("results", results), ("Blender scene", blend),

@@ -75,7 +75,7 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
                                              "$PROPOSE_MODEL_FILES or model_files/)")
     parser.add_argument("--body-model", help="SMPL neutral .npz/.pkl (default: SMPL_NEUTRAL.npz/.pkl there, "
                                              "else the demo body)")
-    parser.add_argument("--device", default="auto", help="auto (first GPU, else CPU), cuda, cuda:N or cpu")
+    parser.add_argument("--device", default="auto", help="auto (first CUDA GPU, else Apple MPS, else CPU), cuda, cuda:N, mps or cpu")
     parser.add_argument("--fp32", action="store_true", help="on CUDA, run the network in fp32 instead of bf16")
     parser.add_argument("--cuda-graphs", action="store_true",
                         help="on CUDA, capture the network as a CUDA graph for the batch size")
@@ -195,6 +195,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--batches", help="comma-separated batch sizes (default 1,64,256; --quick: 1,4)")
     bench.add_argument("--clip-frames", type=_positive, default=None,
                        help="frames of the generated 1080p clip (default 600; --quick: 8)")
+    bench.add_argument("--video", type=Path, default=None,
+                       help="time end to end on this video instead of a generated clip (--clip-frames: first N)")
+    bench.add_argument("--fast-only", action="store_true", help="skip the eager fp32 comparison path")
     bench.add_argument("--json", type=Path, default=None, help="also write the figures here")
     bench.set_defaults(func=_run_bench)
 

@@ -159,7 +159,13 @@ def _log_density_of_global(posterior: Posterior, world: Tensor, sharpness: float
 
 def sorted_samples(posterior: Posterior, num_samples: int,
                    generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
-    """Samples (B, S, 24, 3, 3) and their log densities (B, S), densest first (ghost order)."""
+    """Samples (B, S, 24, 3, 3) and their log densities (B, S), densest first (ghost order).
+
+    S = 0 gives empty arrays of those shapes, so callers need no branch for "no samples".
+    """
+    if num_samples == 0:
+        rotmats = posterior.rotmats
+        return rotmats.new_zeros(rotmats.shape[0], 0, *rotmats.shape[1:]), rotmats.new_zeros(rotmats.shape[0], 0)
     world = _sample_global(posterior, num_samples, generator, SAMPLE_SHARPNESS)
     samples = local_from_global(world)
     density = _log_density_of_global(posterior, world, SAMPLE_SHARPNESS)

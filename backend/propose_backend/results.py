@@ -68,9 +68,10 @@ CLIP_FIELDS: dict[str, tuple[tuple[str | int, ...], str]] = {
     "lbs_weights": (("V", 24), "float32"),
 }
 
-# Optional clip fields (schema 2).
+# Clip fields that only some files have, checked when present: absent = unknown / not applicable.
 OPTIONAL_CLIP_FIELDS: dict[str, tuple[tuple[str | int, ...], str]] = {
     "floor": ((4,), "float32"),  # plane (nx, ny, nz, d), camera frame: n·p + d = 0, n unit, pointing up
+    "phenotype": ((6,), "float32"),  # Anny phenotype of the rest body (gender, age, muscle, weight, height, proportions)
 }
 
 # Text metadata, stored as one JSON string under "meta".

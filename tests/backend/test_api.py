@@ -11,7 +11,6 @@ import propose_backend
 from propose_backend.api import project_to_crop
 from propose_backend.body import demo_body, save_npz
 from propose_backend.model import CheckpointError
-from propose_backend.skeleton import EXTRA_VERTEX_IDS
 
 
 @pytest.fixture(scope="module")
@@ -37,17 +36,18 @@ def _is_rotation(R: torch.Tensor) -> bool:
                 and torch.allclose(torch.linalg.det(R), torch.ones(R.shape[:-2]), atol=1e-4))
 
 
-def test_prediction_fields(pred) -> None:
+def test_prediction_fields(pred, model) -> None:
     shapes = {
         "rotmats": (2, 24, 3, 3), "betas": (2, 10), "prior_F": (2, 24, 3, 3), "posterior_F": (2, 24, 3, 3),
-        "heatmap_joints": (2, 35, 3), "transl": (2, 3), "vertices": (2, 6890, 3), "joints": (2, 24, 3),
+        "heatmap_joints": (2, 35, 3), "transl": (2, 3), "vertices": (2, pred.vertices.shape[1], 3), "joints": (2, 24, 3),
         "uncertainty_deg": (2, 24), "points35": (2, 35, 3), "points2d": (2, 35, 2),
     }
     for name, shape in shapes.items():
         assert tuple(getattr(pred, name).shape) == shape, name
     assert _is_rotation(pred.rotmats)
     assert pred.heatmap_joints[:, 0].abs().max() == 0 and pred.joints[:, 0].abs().max() == 0
-    torch.testing.assert_close(pred.points35[:, 24:], pred.vertices[:, list(EXTRA_VERTEX_IDS)])
+    surface_ids = model.body.extra_ids.tolist()  # the body's own (Anny without SMPL files)
+    torch.testing.assert_close(pred.points35[:, 24:], pred.vertices[:, surface_ids])
     assert ((pred.uncertainty_deg > 0) & (pred.uncertainty_deg < 180)).all()
     assert (pred.transl[:, 2] > 0).all()
 
@@ -67,14 +67,25 @@ def test_projection_uses_the_crop_camera() -> None:
     torch.testing.assert_close(uv, torch.tensor([[[128.0, 128.0], [148.0, 88.0]]]))
 
 
-def test_sample_and_predict_share_the_posterior(model, images, pred) -> None:
-    with torch.no_grad():
-        samples = model.sample(images, num_samples=4, generator=torch.Generator().manual_seed(3))
-        again, samples2 = model.predict(images, num_samples=4, generator=torch.Generator().manual_seed(3))
+def test_one_pass_gives_mode_and_samples(model, images, pred) -> None:
+    from propose_backend import posterior as post
+    calls = []
+    hook = model.net.register_forward_hook(lambda *_: calls.append(1))
+    try:
+        with torch.no_grad():
+            sampled = model(images, num_samples=4, generator=torch.Generator().manual_seed(3))
+    finally:
+        hook.remove()
+    assert len(calls) == 1  # the network ran once for the mode and the samples
+    samples = sampled.samples
     assert samples.shape == (2, 4, 24, 3, 3) and _is_rotation(samples)
-    torch.testing.assert_close(samples, samples2)
-    torch.testing.assert_close(again.rotmats, pred.rotmats)
+    assert sampled.sample_log_density.shape == (2, 4) and (sampled.sample_log_density <= 1e-3).all()
+    assert (sampled.sample_log_density.diff(dim=1) <= 0).all()  # densest first, as ghosts are shown
+    torch.testing.assert_close(sampled.rotmats, pred.rotmats)
     torch.testing.assert_close(samples[:, :, 0], pred.rotmats[:, None, 0].expand(2, 4, 3, 3))
+    again, _ = post.sorted_samples(pred.posterior, 4, torch.Generator().manual_seed(3))
+    torch.testing.assert_close(samples, again)
+    assert pred.samples.shape == (2, 0, 24, 3, 3) and pred.sample_log_density.shape == (2, 0)
 
 
 def test_checkpoint_and_body_file_round_trip(tmp_path: Path, model, images, pred) -> None:

@@ -1,6 +1,7 @@
 """Test data for the add-on tests: results files made with the real backend pieces.
 
-Results come from the procedural demo body and the analytical posterior (random prior, posed
+Results come from the licence-free Anny body (13,718 vertices, so nothing may assume SMPL's 6,890)
+and the analytical posterior (random prior, posed
 skeleton as the observation), written with `propose_backend.results.write_results`, so every
 array is the real thing in the real schema, only without a network in front.
 """
@@ -17,11 +18,19 @@ import pytest
 import torch
 
 from propose_backend import posterior as post
-from propose_backend.body import demo_body
+from functools import lru_cache
+
+from propose_backend.body import load_body
 from propose_backend.body.layer import BodyLayer
 from propose_backend.results import SCHEMA_VERSION, empty_frames
 from propose_backend.skeleton import PARENTS, SMPL_JOINT_NAMES, SMPL_PARENTS
-from propose_blender import axes, rig as rig_module
+from propose_blender import axes, motion, rig as rig_module
+
+
+@lru_cache(maxsize=1)
+def test_layer() -> BodyLayer:
+    """The body the add-on sees when no SMPL file is given (built once per test session)."""
+    return BodyLayer(load_body(None)[0]).double()
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts"
@@ -52,7 +61,7 @@ def make_results(num_frames: int = 6, num_samples: int = 4, invalid: tuple[int, 
     """A complete results dict for a moving demo body."""
     g = torch.Generator().manual_seed(seed)
     T, S = num_frames, num_samples
-    layer = BodyLayer(demo_body()).double()
+    layer = test_layer()
     betas = torch.randn(T, 10, generator=g, dtype=torch.float64) * 0.3
     rest = layer.rest_points(betas)
     local = _rotations((T, 24), 0.3, g)
@@ -93,7 +102,7 @@ def make_results(num_frames: int = 6, num_samples: int = 4, invalid: tuple[int, 
         rest_joints=mean[0, :24].numpy().astype(np.float32),
         rest_vertices=layer.shaped_vertices(betas.mean(0, keepdim=True))[0].numpy().astype(np.float32),
         faces=layer.faces.astype(np.int32), lbs_weights=layer.lbs_weights.numpy().astype(np.float32),
-        meta={"estimator": "test", "weights": "none", "source": "", "body_model": "demo", "created_by": "tests"},
+        meta={"estimator": "test", "weights": "none", "source": "", "body_model": "anny", "created_by": "tests"},
     )
     return data
 
@@ -113,7 +122,7 @@ def evaluated_smpl_rotations(rig) -> np.ndarray:
     rest = rig_module.rest_orientations(rig)
     posed = np.array([np.array(rig.pose.bones[n].matrix.to_3x3()) for n in SMPL_JOINT_NAMES])
     # posed = D_j B_j with D_j = W G_j A^T (root and children alike, see axes.py)
-    G = axes.WORLD_FROM_CAMERA.T @ (posed @ np.transpose(rest, (0, 2, 1))) @ axes.ARMATURE_FROM_SMPL
+    G = motion.world_of(rig)[0].T @ (posed @ np.transpose(rest, (0, 2, 1))) @ axes.ARMATURE_FROM_SMPL
     local = G.copy()
     for j in range(1, 24):
         local[j] = G[SMPL_PARENTS[j]].T @ G[j]
@@ -122,7 +131,7 @@ def evaluated_smpl_rotations(rig) -> np.ndarray:
 
 def posed_vertices(data: dict[str, Any], row: int) -> np.ndarray:
     """Camera-frame vertices of results row `row`, skinned by the backend's own body layer (mean betas)."""
-    layer = BodyLayer(demo_body()).double()
+    layer = test_layer()
     betas = torch.as_tensor(data["betas"][data["valid"]], dtype=torch.float64).mean(0, keepdim=True)
     rotmats = torch.as_tensor(data["rotmats"][row:row + 1], dtype=torch.float64)
     vertices, _, _ = layer(betas, rotmats)

@@ -6,7 +6,7 @@ from bpy_extras.object_utils import world_to_camera_view
 from mathutils import Vector
 
 from propose_backend.skeleton import SMPL_JOINT_NAMES, SMPL_PARENTS
-from propose_blender import axes, importer, keyframes
+from propose_blender import axes, importer, keyframes, motion, rig as rig_module
 from propose_blender.results import scene_frames
 
 from addon_testing import FOCAL_PX, IMAGE_SIZE, PRINCIPAL_PT, evaluated_smpl_rotations
@@ -34,24 +34,27 @@ def test_pose_at_every_frame_equals_results(blender, results_file):
         np.testing.assert_allclose(evaluated_smpl_rotations(rig), data["rotmats"][row], atol=1e-4)
         joints = forward_kinematics(data["rest_joints"], data["rotmats"][row].astype(np.float64), data["transl"][row])
         heads = np.array([np.array(rig.matrix_world @ rig.pose.bones[n].head) for n in SMPL_JOINT_NAMES])
-        np.testing.assert_allclose(heads, axes.camera_points_to_world(joints), atol=1e-4)
+        rotation, translation = motion.world_of(rig)
+        np.testing.assert_allclose(heads, joints @ rotation.T + translation, atol=1e-4)
 
 
 def test_rig_has_smpl_bones_quaternions_and_skinned_body(blender, results_file):
     path, data = results_file(num_frames=2, num_samples=0)
     rig = importer.import_results(blender, path)
-    assert sorted(b.name for b in rig.data.bones) == sorted(SMPL_JOINT_NAMES)
+    extra = {rig_module.ROOT_BONE, *(rig_module.ik_bone(j) for p in rig_module.IK_SWITCHES.values() for j in p)}
+    assert sorted(b.name for b in rig.data.bones) == sorted({*SMPL_JOINT_NAMES, *extra})
     assert all(b.rotation_mode == "QUATERNION" for b in rig.pose.bones)
     for j, name in enumerate(SMPL_JOINT_NAMES):
         bone, parent = rig.data.bones[name], SMPL_PARENTS[j]
-        assert (bone.parent.name if bone.parent else None) == (SMPL_JOINT_NAMES[parent] if parent >= 0 else None)
+        assert bone.parent.name == (SMPL_JOINT_NAMES[parent] if parent >= 0 else rig_module.ROOT_BONE)
     body = next(c for c in rig.children if c.type == "MESH")
     assert len(body.data.vertices) == len(data["rest_vertices"])
     assert len(body.data.polygons) == len(data["faces"])
     assert [g.name for g in body.vertex_groups] == list(SMPL_JOINT_NAMES)
     assert body.modifiers["Armature"].object == rig
+    offset = rig_module.rest_offset(data["rest_joints"], data["rest_vertices"])
     np.testing.assert_allclose(np.array(rig.data.bones["pelvis"].head_local),
-                               axes.rest_points_to_armature(data["rest_joints"][0]), atol=1e-6)
+                               axes.rest_points_to_armature(data["rest_joints"][0]) + offset, atol=1e-6)
 
 
 def test_frames_without_a_person_get_no_key(blender, results_file):
@@ -74,10 +77,15 @@ def test_camera_projects_like_the_pinhole_camera(blender, results_file):
     scene.frame_set(int(scene_frames(data)[row]))
     camera_points = data["joints3d"][row].astype(np.float64) + data["transl"][row]
     expected = camera_points[:, :2] / camera_points[:, 2:] * FOCAL_PX + np.asarray(PRINCIPAL_PT)
-    world = axes.camera_points_to_world(camera_points)
+    rotation, translation = motion.world_of(importer_rig(blender))
+    world = camera_points @ rotation.T + translation
     ndc = np.array([world_to_camera_view(scene, camera, Vector(p))[:2] for p in world])
     pixels = np.stack([ndc[:, 0] * IMAGE_SIZE[0], (1 - ndc[:, 1]) * IMAGE_SIZE[1]], axis=1)
     np.testing.assert_allclose(pixels, expected, atol=1e-3)
+
+
+def importer_rig(blender):
+    return next(iter(rig_module.find_rigs(blender.scene)))
 
 
 def test_unreadable_results_say_what_is_wrong(blender, tmp_path):

@@ -13,7 +13,8 @@ from addon_testing import make_results
 def _classes(rig) -> dict[str, int]:
     """Legend entry (0..4 by uncertainty, 5 = no person) nearest to each bone's colour (stored as 8 bit)."""
     palette = np.array([color for _, color in uncertainty.legend()])
-    return {b.name: int(np.argmin(np.abs(palette - np.array(b.color.custom.normal)).sum(1))) for b in rig.pose.bones}
+    bones = [rig.pose.bones[n] for n in rig_module.joint_names()]  # the root and IK targets have no uncertainty
+    return {b.name: int(np.argmin(np.abs(palette - np.array(b.color.custom.normal)).sum(1))) for b in bones}
 
 
 def test_colours_differ_for_low_and_high_uncertainty_and_follow_frames(blender, tmp_path):
@@ -26,7 +27,7 @@ def test_colours_differ_for_low_and_high_uncertainty_and_follow_frames(blender, 
 
     scene.frame_set(1)
     assert set(_classes(rig).values()) == {0}
-    assert all(b.color.palette == "CUSTOM" for b in rig.pose.bones)
+    assert all(rig.pose.bones[n].color.palette == "CUSTOM" for n in rig_module.joint_names())
     scene.frame_set(2)
     assert set(_classes(rig).values()) == {4}
     scene.frame_set(3)
@@ -64,7 +65,8 @@ def test_colour_switch_restores_the_users_own_bone_colours_exactly(blender, resu
     path, _ = results_file(num_frames=3, num_samples=0)
     rig = importer.import_results(blender, path)
     scene, settings = blender.scene, blender.scene.propose_review
-    assert settings.show_colors and all(b.color.palette == "CUSTOM" for b in rig.pose.bones)
+    joints = [rig.pose.bones[name] for name in rig_module.joint_names()]  # the root and IK bones carry no estimate
+    assert settings.show_colors and all(b.color.palette == "CUSTOM" for b in joints)
     settings.show_colors = False  # back to how the rig was built: no colours
     assert all(b.color.palette == "DEFAULT" for b in rig.pose.bones)
     # the animator's own colour coding: a theme set on one arm, custom colours on a leg

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..skeleton import NUM_SMPL_JOINTS, SMPL_PARENTS
+from ..skeleton import EXTRA_VERTEX_IDS, NUM_SMPL_JOINTS, SMPL_PARENTS
 
 
 class BodyModelError(RuntimeError):
@@ -34,6 +34,10 @@ class BodyModelData:
     J_regressor: np.ndarray  # (24, V) dense
     weights: np.ndarray  # (V, 24) linear-blend-skinning weights
     parents: np.ndarray  # (24,) int64, root = -1
+    # vertex ids of the 11 extra surface points (skeleton.EXTRA_POINT_NAMES order); SMPL's by default
+    extra_vertex_ids: tuple[int, ...] = EXTRA_VERTEX_IDS
+    # the Anny phenotype this body was made for (anny_source.PHENOTYPE_LABELS), None for SMPL files
+    phenotype: np.ndarray | None = None
 
     @property
     def num_vertices(self) -> int:

@@ -11,12 +11,12 @@ import torch
 from smplx.lbs import blend_shapes, lbs, vertices2joints
 from torch import Tensor, nn
 
-from ..skeleton import EXTRA_VERTEX_IDS, NUM_SMPL_JOINTS
+from ..skeleton import NUM_SMPL_JOINTS
 from .files import BodyModelData
 
 
 class BodyLayer(nn.Module):
-    """SMPL neutral with 10 betas; buffers are rebuilt from a body-model file, never a checkpoint."""
+    """An SMPL-format body (SMPL neutral or Anny) with 10 betas; buffers come from the body, never a checkpoint."""
 
     def __init__(self, body: BodyModelData) -> None:
         super().__init__()
@@ -28,7 +28,7 @@ class BodyLayer(nn.Module):
         self.register_buffer("J_regressor", f32(body.J_regressor), persistent=False)
         self.register_buffer("lbs_weights", f32(body.weights), persistent=False)
         self.register_buffer("parents", torch.as_tensor(body.parents, dtype=torch.long), persistent=False)
-        self.register_buffer("extra_ids", torch.tensor(EXTRA_VERTEX_IDS, dtype=torch.long), persistent=False)
+        self.register_buffer("extra_ids", torch.tensor(body.extra_vertex_ids, dtype=torch.long), persistent=False)
         self.faces = np.asarray(body.faces, dtype=np.int64)
 
     def shaped_vertices(self, betas: Tensor) -> Tensor:
@@ -56,3 +56,14 @@ class BodyLayer(nn.Module):
         joints = joints - root
         points35 = torch.cat([joints, vertices[:, self.extra_ids]], dim=1)
         return vertices, joints, points35
+
+    @torch.no_grad()
+    def rest_geometry(self, betas: np.ndarray) -> dict[str, np.ndarray]:
+        """The rig's clip fields for one shape (10,), float32 numpy: rest joints and vertices,
+        faces, skinning weights (what every estimator writes once per results file)."""
+        dtype, device = self.v_template.dtype, self.v_template.device
+        vertices = self.shaped_vertices(torch.as_tensor(betas, dtype=dtype, device=device)[None])[0]
+        return {"rest_joints": (self.J_regressor @ vertices).cpu().numpy().astype(np.float32),
+                "rest_vertices": vertices.cpu().numpy().astype(np.float32),
+                "faces": self.faces.astype(np.int32),
+                "lbs_weights": self.lbs_weights.cpu().numpy().astype(np.float32)}

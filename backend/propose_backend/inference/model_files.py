@@ -1,7 +1,7 @@
 """Where the licence-gated model files are looked for, and what to tell the user when they are not.
 
 Order: an explicit path (flag or request field), else the folder in $PROPOSE_MODEL_FILES, else
-the repository's model_files/ folder. The body model falls back to the procedural demo body.
+the repository's model_files/ folder. The body model falls back to the licence-free Anny body.
 """
 from __future__ import annotations
 
@@ -67,5 +67,5 @@ def find_model_files(checkpoint: str | os.PathLike[str] | None = None,
         found.body_model = next((folder / n for n in BODY_MODEL_NAMES if (folder / n).is_file()), None)
         if found.body_model is None:
             found.warnings.append(f"No SMPL body model ({' or '.join(BODY_MODEL_NAMES)}) in {folder}: using "
-                                  "the procedural demo body, which is not SMPL (shapes will look generic).")
+                                  "the licence-free Anny body (see README: Body models).")
     return found

@@ -63,18 +63,11 @@ class ProPoseEstimator:
 
     @torch.inference_mode()
     def decode(self, out: NetworkOutput, num_samples: int) -> dict[str, Tensor]:
-        """Posterior, posed skeleton, uncertainty and density-sorted samples, all in fp32 (fp64 sampler)."""
-        body = self.model.body
-        posterior = post.analytical_posterior(out.prior_F, out.heatmap_joints, body.rest_points(out.betas),
-                                              self.model.kappa)
-        _, _, points35 = body(out.betas, posterior.rotmats)
-        result = {"betas": out.betas, "rotmats": posterior.rotmats, "posterior_F": posterior.F,
-                  "crop_transl": out.transl, "joints3d": points35,
-                  "uncertainty_deg": post.uncertainty_deg(posterior)}
-        if num_samples:
-            result["samples"], result["sample_log_density"] = post.sorted_samples(posterior, num_samples,
-                                                                                 self.generator)
-        return result
+        """`ProPose.decode` (posterior, posed skeleton, uncertainty, sorted samples) as results fields."""
+        pred = self.model.decode(out, num_samples, self.generator)
+        return {"betas": pred.betas, "rotmats": pred.rotmats, "posterior_F": pred.posterior_F,
+                "crop_transl": pred.transl, "joints3d": pred.points35, "uncertainty_deg": pred.uncertainty_deg,
+                "samples": pred.samples, "sample_log_density": pred.sample_log_density}
 
     def warm_up(self, batch_size: int, num_samples: int = 8) -> None:
         """One full pass on blank crops, so that one-off costs (CPU kernel selection, cuDNN autotuning,
@@ -87,23 +80,13 @@ class ProPoseEstimator:
     def estimate(self, batch: FrameBatch) -> dict[str, np.ndarray]:
         predicted = self.decode(self.forward(batch.crops), batch.num_samples)
         arrays = {k: v.float().cpu().numpy() for k, v in predicted.items()}
-        count = len(batch.frame_index)
-        if not batch.num_samples:
-            arrays["samples"] = np.zeros((count, 0, 24, 3, 3), np.float32)
-            arrays["sample_log_density"] = np.zeros((count, 0), np.float32)
         transl = image_translation(arrays.pop("crop_transl"), batch.boxes, batch.camera)
         arrays["transl"] = transl.astype(np.float32)
         arrays["joints2d"] = batch.camera.project(arrays["joints3d"] + transl[:, None]).astype(np.float32)
         return arrays
 
-    @torch.inference_mode()
     def rest_geometry(self, betas: np.ndarray) -> dict[str, np.ndarray]:
-        body = self.model.body
-        vertices = body.shaped_vertices(torch.as_tensor(betas, dtype=torch.float32, device=self.device)[None])[0]
-        return {"rest_joints": (body.J_regressor @ vertices).cpu().numpy(),
-                "rest_vertices": vertices.cpu().numpy(),
-                "faces": body.faces.astype(np.int32),
-                "lbs_weights": body.lbs_weights.cpu().numpy()}
+        return self.model.body.rest_geometry(betas)
 
     def reseed(self) -> None:
         self.generator.manual_seed(self.seed)
@@ -122,7 +105,6 @@ def load_propose_estimator(settings: EstimatorSettings) -> ProPoseEstimator:
         raise InferenceError("bad_model", str(exc)) from exc
     except BodyModelError as exc:
         raise InferenceError("bad_model", str(exc)) from exc
-    body_label = str(files.body_model) if files.body_model is not None else "demo"
-    estimator = ProPoseEstimator(model, settings, body_label)
+    estimator = ProPoseEstimator(model, settings, model.body_label)
     estimator.warm_up(settings.batch_size)
     return estimator

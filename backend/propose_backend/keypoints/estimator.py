@@ -3,8 +3,10 @@
 Per frame: BlazePose landmarks (from the detector, or from its own BlazePose pass on the person
 crop when the detector had none) -> 43-point skeleton -> analytical posterior with the
 anatomical joint-limit prior -> mode, limit-respecting samples, uncertainty, and a camera
-translation solved from the 2D landmarks. The body keeps the body model's mean shape (betas = 0): BlazePose says nothing
-reliable about shape.
+translation solved from the 2D landmarks. With an SMPL file the body keeps its mean shape
+(betas = 0); with the licence-free Anny body, the phenotype (height, proportions) is fitted to the
+clip's bone lengths (body.shape_fit) and the results' rest geometry and `phenotype` field are
+that fitted body.
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import numpy as np
 import torch
 
 from .. import posterior as post
-from ..body import demo_body, load_body_model
+from ..body import load_body
 from ..body.layer import BodyLayer
 from ..inference.detect import BlazePoseDetector, Detection
 from ..inference.errors import InferenceError
@@ -48,8 +50,13 @@ class KeypointEstimator:
 
     def __init__(self, settings: EstimatorSettings) -> None:
         files = settings.files
-        body = demo_body() if files.body_model is None else load_body_model(files.body_model)
-        self._body_label = "demo" if files.body_model is None else str(files.body_model)
+        body, self._body_label = load_body(files.body_model)
+        self.shape_fit = None
+        if body.phenotype is not None:
+            from ..body.anny_body import anny_body
+            from ..body.shape_fit import PhenotypeFit
+
+            self.shape_fit = PhenotypeFit(anny_body())
         self.layer = BodyLayer(body).double()
         self.betas = torch.zeros(1, 10, dtype=torch.float64)
         rest35 = self.layer.rest_points(self.betas).numpy()
@@ -91,7 +98,10 @@ class KeypointEstimator:
                 image[k], world[k] = s
         if batch.mirrored:  # BlazePose names limbs as if the person were seen, not reflected
             image, world = swap_left_right(image), swap_left_right(world)
-        obs = landmarks_to_skeleton(world, in_frame_visibility(image, batch.image_size), self.fractions)
+        visibility = in_frame_visibility(image, batch.image_size)
+        if self.shape_fit is not None:
+            self.shape_fit.observe(world, visibility, valid)
+        obs = landmarks_to_skeleton(world, visibility, self.fractions)
         instant = instant_posterior(obs, np.repeat(self.rest_points, count, axis=0), self.anatomy)
         posterior = instant.posterior
         betas = self.betas.expand(count, 10)
@@ -121,6 +131,10 @@ class KeypointEstimator:
         return {k: (v if v.dtype == bool else v.astype(np.float32)) for k, v in out.items()}
 
     def rest_geometry(self, betas: np.ndarray) -> dict[str, np.ndarray]:
+        if self.shape_fit is not None:
+            from ..body.anny_body import fitted_rest_geometry
+
+            return fitted_rest_geometry(self.shape_fit.phenotype())
         layer = self.layer
         vertices = layer.shaped_vertices(torch.as_tensor(betas, dtype=torch.float64)[None])[0]
         return {"rest_joints": (layer.J_regressor @ vertices).numpy().astype(np.float32),

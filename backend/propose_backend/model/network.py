@@ -59,6 +59,56 @@ def soft_argmax(probs: Tensor) -> Tensor:
     return torch.stack(coords, dim=-1)
 
 
+def heatmap_soft_argmax(logits: Tensor, depth: int) -> Tensor:
+    """`soft_argmax(heatmap_probabilities(logits, depth))` without building the normalised volume.
+
+    The expected voxel index is Σ e·i / Σ e with e = exp(logit − max) over each joint's volume, so
+    the softmax's division and the three marginal volumes are never needed: one exp pass, then one
+    skinny matrix product against [1, i] along the innermost memory axis (W in NCHW, D in
+    channels-last, whichever the backbone produced, so no 35 MB re-layout copy), then sums over
+    small (B, J, ·, ·) tables. Returns (B, J, 3) ordered (x along W, y along H, z along D).
+    """
+    batch, channels, height, width = logits.shape
+    joints = channels // depth
+    logits = logits.float()
+    channels_last = logits.dim() == 4 and logits.is_contiguous(memory_format=torch.channels_last) \
+        and not logits.is_contiguous()
+    if channels_last:  # memory is (B, H, W, J, D)
+        volume = logits.permute(0, 2, 3, 1).reshape(batch, height, width, joints, depth)
+        peak = volume.amax(dim=(1, 2, 4), keepdim=True)
+        inner_size = depth
+    else:  # memory is (B, J, D, H, W)
+        volume = logits.reshape(batch, joints, depth, height, width)
+        peak = volume.amax(dim=(2, 3, 4), keepdim=True)
+        inner_size = width
+    weights = _index_weights(inner_size, logits.device)
+    # (…, 2): Σ e and Σ e·i over the innermost axis; the exp volume is the only full-size temporary
+    sums = (volume - peak).exp_() @ weights
+    mass, inner_moment = sums[..., 0], sums[..., 1]
+    if channels_last:  # mass: (B, H, W, J)
+        total = mass.sum(dim=(1, 2))
+        x = (mass.sum(dim=1) * _index(width, mass)[:, None]).sum(dim=1)
+        y = (mass.sum(dim=2) * _index(height, mass)[:, None]).sum(dim=1)
+        z = inner_moment.sum(dim=(1, 2))
+    else:  # mass: (B, J, D, H)
+        total = mass.sum(dim=(2, 3))
+        x = inner_moment.sum(dim=(2, 3))
+        y = (mass.sum(dim=2) * _index(height, mass)).sum(dim=-1)
+        z = (mass.sum(dim=3) * _index(depth, mass)).sum(dim=-1)
+    sizes = torch.tensor((width, height, depth), dtype=total.dtype, device=total.device)
+    return torch.stack((x, y, z), dim=-1) / (total[..., None] * sizes) - 0.5
+
+
+def _index(size: int, like: Tensor) -> Tensor:
+    return torch.arange(size, dtype=like.dtype, device=like.device)
+
+
+def _index_weights(size: int, device: torch.device) -> Tensor:
+    """(size, 2) matrix whose product with a row gives (Σ row, Σ row·i)."""
+    index = torch.arange(size, dtype=torch.float32, device=device)
+    return torch.stack((torch.ones_like(index), index), dim=-1)
+
+
 def root_relative_joints(coords: Tensor) -> Tensor:
     """Scales normalised coordinates to metres and prepends the pelvis at the origin."""
     root = coords.new_zeros(coords.shape[0], 1, 3)
@@ -79,6 +129,7 @@ class ProPoseNet(nn.Module):
 
     def __init__(self, layout: HRNetLayout = W48_LAYOUT) -> None:
         super().__init__()
+        self.layout = layout
         self.preact = HRNetW48(layout)
         # The mean shape is only known from the checkpoint; zeros until weights are loaded.
         self.register_buffer("init_shape", torch.zeros(NUM_BETAS))
@@ -86,6 +137,8 @@ class ProPoseNet(nn.Module):
         self.decshape = nn.Linear(layout.feature_dim, NUM_BETAS)
         self.decF = nn.Linear(layout.feature_dim, NUM_SMPL_JOINTS * 9)
         self.deccam = nn.Linear(layout.feature_dim, 3)
+        # False decodes as the reference does (softmax volume, then marginals): for speed comparisons
+        self.fused_heatmap = True
 
     def forward(self, images: Tensor) -> NetworkOutput:
         """images: (B, 3, S, S) ImageNet-normalised RGB crops, S = 256 for the released model.
@@ -95,7 +148,9 @@ class ProPoseNet(nn.Module):
         """
         logits, feature = self.preact(images)
         with torch.autocast(device_type=images.device.type, enabled=False):
-            coords = soft_argmax(heatmap_probabilities(logits, depth=self.preact.layout.heatmap_depth))
+            depth = self.layout.heatmap_depth
+            coords = heatmap_soft_argmax(logits, depth) if self.fused_heatmap \
+                else soft_argmax(heatmap_probabilities(logits, depth))
             feature = feature.float()
             betas = self.decshape(feature) + self.init_shape
             prior_F = self.decF(feature).reshape(-1, NUM_SMPL_JOINTS, 3, 3)

@@ -1,4 +1,4 @@
-"""Shared footage and a shared random-weights estimator for the inference tests (CPU, demo body)."""
+"""Shared footage and a shared random-weights estimator for the inference tests (CPU, Anny body)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -14,7 +14,7 @@ from tests.backend.stub_estimator import StubEstimator
 
 @pytest.fixture(scope="session")
 def estimator(tmp_path_factory):
-    """ProPose on random weights with the demo body: what every test without model files can run."""
+    """ProPose on random weights with the Anny body: what every test without model files can run."""
     files = ModelFiles(None, None, tmp_path_factory.mktemp("no_model_files"))
     loaded, _ = open_estimator("propose", EstimatorSettings(files, device="cpu", batch_size=2),
                                allow_random_weights=True)
@@ -23,7 +23,7 @@ def estimator(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def clip(tmp_path_factory) -> Path:
-    """Six 320x240 frames of the demo body moving sideways."""
+    """Six 320x240 frames of the Anny body moving sideways."""
     return write_demo_clip(tmp_path_factory.mktemp("clip") / "walk.mp4", 6, size=(320, 240))
 
 

@@ -52,7 +52,7 @@ def test_model_files_lookup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     empty.mkdir()
     monkeypatch.setenv("PROPOSE_MODEL_FILES", str(empty))
     found = find_model_files()
-    assert found.checkpoint is None and found.body_model is None and "demo body" in found.warnings[0]
+    assert found.checkpoint is None and found.body_model is None and "Anny body" in found.warnings[0]
     with pytest.raises(InferenceError) as caught:
         find_model_files(checkpoint=tmp_path / "nope.pth")
     assert caught.value.kind == "missing_file" and "nope.pth" in caught.value.message

@@ -1,0 +1,109 @@
+"""Fitting the body's phenotype (height, proportions, gender) to the footage's bone lengths.
+
+BlazePose's world landmarks are metric, so limb lengths between its joints say how tall the
+performer is and how their limbs relate to the trunk. One frame is noisy (foreshortening errors,
+occluded limbs, mislabelled sides), so lengths are gathered over the whole clip and summarised per
+bone by the median of the frames where both ends were clearly seen; left and right are pooled.
+The phenotype then minimises the squared length mismatch of Anny's rest skeleton with a weak pull
+towards the average adult. Muscle and weight change girth, not bone lengths, so they stay
+average; age stays adult (children are not supported by the instant-mode priors either).
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from scipy.optimize import least_squares
+
+from ..skeleton import SMPL_JOINT_NAMES
+from .anny_body import DEFAULT_PHENOTYPE, AnnyBody
+from .anny_source import PHENOTYPE_LABELS
+
+# BlazePose landmark indices (mediapipe's pose landmark order).
+_LANDMARK = {"left_shoulder": 11, "right_shoulder": 12, "left_elbow": 13, "right_elbow": 14,
+             "left_wrist": 15, "right_wrist": 16, "left_hip": 23, "right_hip": 24,
+             "left_knee": 25, "right_knee": 26, "left_ankle": 27, "right_ankle": 28}
+# Bones measured: name -> ((from, to) per side), endpoints named as SMPL joints and landmarks alike.
+BONES: dict[str, tuple[tuple[str, str], ...]] = {
+    "upper_arm": (("left_shoulder", "left_elbow"), ("right_shoulder", "right_elbow")),
+    "forearm": (("left_elbow", "left_wrist"), ("right_elbow", "right_wrist")),
+    "thigh": (("left_hip", "left_knee"), ("right_hip", "right_knee")),
+    "shin": (("left_knee", "left_ankle"), ("right_knee", "right_ankle")),
+}
+FITTED = ("gender", "height", "proportions")
+MIN_VISIBILITY = 0.7
+MIN_FRAMES = 5  # fewer clear views than this per bone: that bone is not used
+# Pull towards the average adult, phenotype units per fitted parameter: height is what bone
+# lengths tell best; gender and proportions move only with clear evidence (BlazePose's joint
+# placement differs a little from Anny's, which would otherwise push them to their bounds).
+PRIOR_SIGMA = np.array([0.2, 0.5, 0.2])
+LENGTH_SIGMA = 0.01  # metres; what a median bone length is trusted to
+
+
+def _torso(points: np.ndarray, index: dict[str, int]) -> np.ndarray:
+    """Mid-shoulder to mid-hip distance of (..., N, 3) points."""
+    mid = lambda a, b: 0.5 * (points[..., index[a], :] + points[..., index[b], :])  # noqa: E731
+    return np.linalg.norm(mid("left_shoulder", "right_shoulder") - mid("left_hip", "right_hip"), axis=-1)
+
+
+class PhenotypeFit:
+    """Collects bone lengths frame by frame and fits the phenotype to their robust summary."""
+
+    def __init__(self, anny: AnnyBody) -> None:
+        self.anny = anny
+        self._lengths: dict[str, list[np.ndarray]] = {name: [] for name in (*BONES, "torso")}
+        self._fitted: tuple[int, np.ndarray] | None = None
+
+    def observe(self, world: np.ndarray, visibility: np.ndarray, valid: np.ndarray) -> None:
+        """Add frames: world landmarks (T, 33, 3) metres, visibility (T, 33), valid (T,) bool."""
+        world, visibility = world[valid], visibility[valid]
+        for name, pairs in BONES.items():
+            for a, b in pairs:
+                seen = np.minimum(visibility[:, _LANDMARK[a]], visibility[:, _LANDMARK[b]]) >= MIN_VISIBILITY
+                length = np.linalg.norm(world[:, _LANDMARK[a]] - world[:, _LANDMARK[b]], axis=-1)
+                self._lengths[name].append(length[seen])
+        ends = [_LANDMARK[n] for n in ("left_shoulder", "right_shoulder", "left_hip", "right_hip")]
+        seen = visibility[:, ends].min(axis=1) >= MIN_VISIBILITY
+        self._lengths["torso"].append(_torso(world, _LANDMARK)[seen])
+
+    def measured(self) -> dict[str, float]:
+        """Median length (metres) of every bone seen clearly often enough."""
+        out = {}
+        for name, parts in self._lengths.items():
+            values = np.concatenate(parts) if parts else np.zeros(0)
+            if len(values) >= MIN_FRAMES:
+                out[name] = float(np.median(values))
+        return out
+
+    def model_lengths(self, phenotype: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The same bones on Anny's rest skeleton for (B, 6) phenotypes."""
+        joints = self.anny.anny_joints(phenotype)
+        j = {name: joints[:, k] for k, name in enumerate(SMPL_JOINT_NAMES)}
+        out = {name: 0.5 * sum((j[a] - j[b]).norm(dim=-1) for a, b in pairs) for name, pairs in BONES.items()}
+        out["torso"] = (0.5 * (j["left_shoulder"] + j["right_shoulder"]) - 0.5 * (j["left_hip"] + j["right_hip"])).norm(dim=-1)
+        return out
+
+    def phenotype(self) -> np.ndarray:
+        """(6,) fitted phenotype (the average adult when too little was seen)."""
+        measured = self.measured()
+        count = sum(len(p) for parts in self._lengths.values() for p in parts)
+        if self._fitted is not None and self._fitted[0] == count:
+            return self._fitted[1]
+        result = DEFAULT_PHENOTYPE.copy()
+        if len(measured) >= 2:
+            names = sorted(measured)
+            target = np.array([measured[n] for n in names])
+            free = [PHENOTYPE_LABELS.index(n) for n in FITTED]
+
+            def residuals(x: np.ndarray) -> np.ndarray:
+                phen = DEFAULT_PHENOTYPE.copy()
+                phen[free] = x
+                with torch.no_grad():
+                    lengths = self.model_lengths(torch.as_tensor(phen)[None])
+                model = np.array([float(lengths[n][0]) for n in names])
+                return np.concatenate([(model - target) / LENGTH_SIGMA,
+                                       (x - DEFAULT_PHENOTYPE[free]) / PRIOR_SIGMA])
+
+            fit = least_squares(residuals, DEFAULT_PHENOTYPE[free], bounds=(0.0, 1.0), diff_step=1e-3)
+            result[free] = fit.x
+        self._fitted = (count, result)
+        return result

@@ -1,0 +1,84 @@
+"""The scene's world: gravity-aligned, the floor at z = 0, the body's first floor point at the origin.
+
+The backend works in the camera's frame (x right, y down, z forward). An animator wants a world
+where z is up, the floor is z = 0 and the character starts at the origin, with the camera placed
+wherever it filmed from. The floor comes from the results' `floor` plane (temporal fusion writes
+it) when present; otherwise it is estimated here from the feet over the clip: "up" is the median
+direction of the trunk (pelvis to neck) and the floor height is the median over frames of the
+lowest foot point along it (in most frames some foot stands on the floor). numpy only.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .results import skeleton
+
+# points of the 35-point skeleton that can touch the floor: ankles, feet, toes and heels
+_FOOT_POINTS = ("left_ankle", "right_ankle", "left_foot", "right_foot", "left_big_toe", "left_small_toe",
+                "left_heel", "right_big_toe", "right_small_toe", "right_heel")
+
+
+def _index(name: str) -> int:
+    return list(skeleton().POINT_NAMES).index(name)
+
+
+def camera_points(data: dict[str, Any]) -> np.ndarray:
+    """(T, 35, 3) posed skeleton points in the camera frame."""
+    return np.asarray(data["joints3d"], dtype=np.float64) + np.asarray(data["transl"], dtype=np.float64)[:, None]
+
+
+def estimate_floor(data: dict[str, Any]) -> np.ndarray:
+    """(4,) floor plane (nx, ny, nz, d) in the camera frame, n up, from the feet over the clip."""
+    valid = np.asarray(data["valid"], dtype=bool)
+    points = camera_points(data)[valid]
+    if not len(points):
+        return np.array([0.0, -1.0, 0.0, 1.0])
+    trunk = points[:, _index("neck")] - points[:, _index("pelvis")]
+    trunk /= np.maximum(np.linalg.norm(trunk, axis=1, keepdims=True), 1e-9)
+    up = np.median(trunk, axis=0)
+    if np.linalg.norm(up) < 1e-6:  # no trunk to go by: a level camera's up
+        up = np.array([0.0, -1.0, 0.0])
+    up /= np.linalg.norm(up)
+    feet = points[:, [_index(n) for n in _FOOT_POINTS]]
+    lowest = (feet @ up).min(axis=1)
+    return np.append(up, -np.median(lowest))
+
+
+def clip_floor(data: dict[str, Any]) -> tuple[np.ndarray, bool]:
+    """(floor plane (4,), whether it came from the results) for the clip."""
+    floor = data.get("floor")
+    if floor is not None:
+        floor = np.asarray(floor, dtype=np.float64).reshape(-1)
+        if floor.shape == (4,) and np.all(np.isfinite(floor)) and np.linalg.norm(floor[:3]) > 0.5:
+            return np.append(floor[:3], floor[3]) / np.linalg.norm(floor[:3]), True
+    return estimate_floor(data), False
+
+
+def world_from_camera(floor: np.ndarray, anchor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(R (3, 3), t (3,)) with world = R @ camera_point + t.
+
+    World z is the floor's normal, world y the camera's viewing direction laid flat on the floor
+    (so a level camera keeps looking along +y, as before), and the floor point under `anchor`
+    (a camera-frame point, the pelvis at the first frame) becomes the origin.
+    """
+    up = np.asarray(floor[:3], dtype=np.float64)
+    up /= np.linalg.norm(up)
+    forward = np.array([0.0, 0.0, 1.0]) - up[2] * up
+    if np.linalg.norm(forward) < 1e-6:  # camera looking straight down: any horizontal direction
+        forward = np.array([0.0, -1.0, 0.0]) - up[1] * up
+    forward /= np.linalg.norm(forward)
+    right = np.cross(forward, up)
+    rotation = np.stack([right, forward, up])  # rows: world axes in camera coordinates
+    foot = np.asarray(anchor, dtype=np.float64) - (up @ anchor + floor[3]) * up
+    return rotation, -rotation @ foot
+
+
+def clip_world(data: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, bool]:
+    """(R, t, floor from results?) of the clip: see world_from_camera; anchored at the first person."""
+    floor, given = clip_floor(data)
+    valid = np.flatnonzero(np.asarray(data["valid"], dtype=bool))
+    anchor = np.asarray(data["transl"], dtype=np.float64)[valid[0]] if len(valid) else np.zeros(3)
+    rotation, translation = world_from_camera(floor, anchor)
+    return rotation, translation, given
