@@ -29,7 +29,7 @@ from .api import load_model
 from .inference import EstimateOptions, EstimatorSettings, InferenceError, estimate_file
 from .inference.crop import normalize
 from .inference.device import NetworkRunner, resolve_device
-from .inference.estimator import RANDOM_WEIGHTS_WARNING, startup_warnings
+from .inference.estimators import RANDOM_WEIGHTS_WARNING, startup_warnings
 from .inference.footage import FrameRange
 from .inference.propose_estimator import ProPoseEstimator
 from .model import ProPoseNet

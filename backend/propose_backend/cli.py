@@ -221,7 +221,7 @@ def _warn(message: str) -> None:
 def _run_estimate(args: argparse.Namespace) -> int:
     from .inference import EstimateOptions
     from .inference.device import resolve_device
-    from .inference.estimator import RANDOM_WEIGHTS_WARNING
+    from .inference.estimators import RANDOM_WEIGHTS_WARNING
     from .inference.jobs import plan_jobs, run_jobs, worker_devices
 
     wanted = request.EstimateRequest.from_args(args, input="", output=None)  # inputs: one job each, below

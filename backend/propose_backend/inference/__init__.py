@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 _SOURCES = {
     "InferenceError": "errors",
     "Estimator": "estimator", "EstimatorSettings": "estimator", "FrameBatch": "estimator",
-    "open_estimator": "estimator",
+    "open_estimator": "estimators",
     "ModelFiles": "model_files", "find_model_files": "model_files",
     "EstimateOptions": "pipeline", "Progress": "pipeline", "RunSummary": "pipeline", "estimate_file": "pipeline",
 }
@@ -23,7 +23,8 @@ __all__ = sorted(_SOURCES)
 
 if TYPE_CHECKING:
     from .errors import InferenceError
-    from .estimator import Estimator, EstimatorSettings, FrameBatch, open_estimator
+    from .estimator import Estimator, EstimatorSettings, FrameBatch
+    from .estimators import open_estimator
     from .model_files import ModelFiles, find_model_files
     from .pipeline import EstimateOptions, Progress, RunSummary, estimate_file
 
