@@ -22,7 +22,7 @@ import bpy
 
 from .client import BackendProcess, new_request_id
 from .results import backend_source_dir
-from .runner import FAILED, FINISHED, RUNNING
+from .jobs import FAILED, FINISHED, RUNNING
 
 CHECK_TIMEOUT_S = 180.0  # first torch import on a cold disk can be slow
 

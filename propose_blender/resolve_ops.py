@@ -9,7 +9,8 @@ import bpy
 from bpy.props import IntProperty
 
 from . import importer, pins, preferences, results, review, runner
-from .operators import _JobOperator, active_rig
+from .jobs import JobOperator
+from .rig import active_rig
 from .review_ops import refresh_markers, selected_bones
 
 
@@ -56,7 +57,7 @@ def resolved_path(source: Path) -> Path:
     return source.with_name(f"{source.stem}.resolved.npz")
 
 
-class PROPOSE_OT_resolve(_JobOperator, bpy.types.Operator):
+class PROPOSE_OT_resolve(JobOperator, bpy.types.Operator):
     """Re-solve the motion around the pins: the footage fills in the frames between them, ghosts are re-drawn"""
 
     bl_idname = "propose.resolve"

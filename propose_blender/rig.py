@@ -257,3 +257,12 @@ def rig_of(obj: bpy.types.Object | None) -> bpy.types.Object | None:
         owner = obj.get("propose_ghost_of")
         obj = owner if isinstance(owner, bpy.types.Object) else obj.parent
     return None
+
+
+def active_rig(context: bpy.types.Context) -> bpy.types.Object | None:
+    """The rig of the active object (rig, body or ghost), else the scene's only rig."""
+    rig = rig_of(context.active_object)
+    if rig is not None:
+        return rig
+    rigs = find_rigs(context.scene)
+    return rigs[0] if len(rigs) == 1 else None

@@ -14,8 +14,8 @@ from typing import Any, Callable
 
 from . import bridge, results
 from .client import PROTOCOL, BackendProcess, new_request_id
+from .jobs import CANCELLED, FAILED, FINISHED, RUNNING  # noqa: F401 - the states callers compare with
 
-RUNNING, FINISHED, CANCELLED, FAILED = "running", "finished", "cancelled", "failed"
 CANCEL_GRACE_S = 15.0  # how long a cancelled backend may take to stop before it is killed
 
 # What to do next, by error kind, said in the words of the front end that shows it. bad_input

@@ -123,7 +123,7 @@ def test_run_operator_survives_a_killed_backend(installed, results_file, tmp_pat
     prefs.backend_python, prefs.device, prefs.estimator = sys.executable, "cpu", "propose"
     prefs.samples, prefs.allow_random_weights = 2, True
     bpy.context.scene.propose.input_path = str(write_clip(tmp_path / "clip.mp4", 40))
-    live = sys.modules[EXTENSION_MODULE + ".operators"]._live_jobs
+    live = sys.modules[EXTENSION_MODULE + ".jobs"].live_jobs
 
     def kill_when_estimating() -> None:  # only a signal, no Blender call, off the main thread
         _wait_for(lambda: any(getattr(j, "progress", None) and j.progress.phase == "estimating" for j in live),
