@@ -64,7 +64,7 @@ FLIP_PAIRS_35: tuple[tuple[int, int], ...] = (
 )
 FLIP_PAIRS_24: tuple[tuple[int, int], ...] = tuple(p for p in FLIP_PAIRS_35 if p[1] < NUM_SMPL_JOINTS)
 
-# The network's fixed camera (spec §2.3 / §7.1).
+# The network's fixed camera (docs/model.md, The camera and the crop).
 FOCAL_LENGTH_PX = 1000.0
 CROP_SIZE = 256
 DEPTH_FACTOR_M = 2.0

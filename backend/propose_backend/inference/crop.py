@@ -1,6 +1,6 @@
 """Crops in, camera out: the square person crop the network sees, and the full-image camera.
 
-Cropping follows the reference demo (spec §7.2): square box around the person enlarged ×1.25,
+Cropping follows the reference demo (docs/model.md, The camera and the crop): square box around the person enlarged ×1.25,
 affine warp to 256×256 (bilinear, black outside the image), ImageNet normalisation.
 
 The network's camera lives in the crop (f = 1000 px on 256 px, principal point at the crop

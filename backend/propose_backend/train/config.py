@@ -3,7 +3,7 @@
     model:   backbone layout, input size, posterior settings, optional initialisations
     body_model, h36m_regressor:  licensed files (`demo` = the procedural demo body)
     data:    root folder, sources with format / ratio / files, augmentation, loader workers
-    loss:    weights of the terms of spec §6.3 plus the optional matrix-Fisher NLLs
+    loss:    weights of the terms of docs/training.md, Model and losses plus the optional matrix-Fisher NLLs
     optim:   Adam learning rate, MultiStep milestones (epochs), per-tensor gradient clipping
     train:   epochs, batch size per GPU, seed, checkpoints, logging, precision, device
 
@@ -71,7 +71,7 @@ class SourceConfig:
 
 @dataclass(frozen=True)
 class AugmentConfig:
-    """Strengths of the released recipe (spec §6.5)."""
+    """Strengths of the released recipe (docs/training.md, Data)."""
 
     scale_factor: float = 0.3  # scale × clip(1 + f·N(0,1), 1 − f, 1 + f)
     rotation_factor: float = 30.0  # degrees: clip(f·N(0,1), ±2f)

@@ -1,4 +1,4 @@
-"""`propose-backend evaluate`: the HybrIK protocol (spec §8) on 3DPW or Human3.6M test files.
+"""`propose-backend evaluate`: the HybrIK protocol (docs/training.md, Evaluation) on 3DPW or Human3.6M test files.
 
 For every ground-truth box: crop (no augmentation), predict the posterior-mode mesh, regress the
 17 Human3.6M joints from it, align both skeletons at the pelvis and score the 14 evaluation
@@ -7,7 +7,7 @@ vertex error against the ground-truth SMPL mesh, both meshes root-aligned.
 
 The ground-truth mesh is built with the same (neutral) body model as the prediction; the
 official 3DPW numbers use the gender-specific SMPL models, so PVE here is close to, not equal
-to, the published protocol. The optional flip test follows spec §2.5.
+to, the published protocol. The optional flip test follows docs/model.md, Flip test.
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """A synthetic mini-dataset: the demo body rendered in random poses, shapes and cameras.
 
-It is written in the 3DPW annotation format (spec §6.4), so the ordinary loader, the trainer and
+It is written in the 3DPW annotation format (docs/training.md, Data), so the ordinary loader, the trainer and
 `evaluate --dataset 3dpw` read it like real data. Tests and smoke runs use it; it is far too
 simple to train a useful model. Layout under the output folder:
 

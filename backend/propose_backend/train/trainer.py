@@ -5,7 +5,7 @@
     torchrun --nnodes 2 --node_rank R --master_addr HOST --master_port 29500 \\
              --nproc_per_node 8 -m propose_backend.train.cli train --config CONFIG.yaml
 
-One step (spec §6.2): network under autocast → analytical posterior with S samples (fp32) →
+One step (docs/training.md, Model and losses): network under autocast → analytical posterior with S samples (fp32) →
 losses → backward → per-tensor gradient clipping → Adam. The learning rate drops at the
 configured epochs (MultiStep). Rank 0 logs, writes snapshots every `checkpoint_every` epochs and,
 at the end, exports the released checkpoint format to `<out_dir>/propose_trained.pth`.

@@ -1,9 +1,9 @@
-"""Training and evaluation data in the HybrIK-style formats of the released recipe (spec §6.4/§6.5).
+"""Training and evaluation data in the HybrIK-style formats of the released recipe (docs/training.md, Data).
 
     load_source(...)          one source → SourceDataset (records, images, augmentation)
     build_training_set(...)   all configured sources → MixedDataset mixed by ratios
 
-Every item is (image (3, S, S), target dict of spec §6.5, image path, crop box).
+Every item is (image (3, S, S), target dict of docs/training.md, Data, image path, crop box).
 """
 from __future__ import annotations
 

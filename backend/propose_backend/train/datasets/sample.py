@@ -1,4 +1,4 @@
-"""Turning one PersonRecord into a network input and its targets (the sample format of spec §6.5).
+"""Turning one PersonRecord into a network input and its targets (the sample format of docs/training.md, Data).
 
 Order of operations as in the reference: mirror (image, 2D, 3D, SMPL pose), affine warp to the
 crop, rotate 3D and the global orientation about the camera axis by the crop's in-plane
@@ -16,7 +16,7 @@ from ...skeleton import IMAGENET_MEAN, IMAGENET_STD, NUM_SMPL_JOINTS
 from .augment import CropTransform
 from .record import FLIP_PAIRS_11, FLIP_PAIRS_17, FLIP_PAIRS_29, PersonRecord
 
-CUBE_MM = 2000.0  # BBOX_3D_SHAPE: the heatmap's depth range, spec §1
+CUBE_MM = 2000.0  # BBOX_3D_SHAPE: the heatmap's depth range, docs/model.md, Constants
 FLIP_PAIRS_SMPL = tuple(p for p in FLIP_PAIRS_29 if p[1] < NUM_SMPL_JOINTS)
 
 
