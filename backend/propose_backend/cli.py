@@ -295,7 +295,8 @@ def _run_frame(args: argparse.Namespace) -> int:
     import cv2
 
     from .inference import InferenceError
-    from .inference.footage import FrameRange, open_footage
+    from .inference.footage import open_footage
+    from .request import FrameRange
 
     footage = open_footage(args.input, FrameRange(args.frame, args.frame + 1) if args.frame > 0 else None)
     frame = next(iter(footage.frames()), None)

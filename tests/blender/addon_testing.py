@@ -7,7 +7,6 @@ array is the real thing in the real schema, only without a network in front.
 """
 from __future__ import annotations
 
-import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -38,15 +37,6 @@ EXTENSION_MODULE = "bl_ext.user_default.propose_blender"  # once installed by th
 IMAGE_SIZE = (320, 240)
 FOCAL_PX = 300.0
 PRINCIPAL_PT = (166.0, 117.0)  # off-centre on purpose, so camera shift is exercised
-
-
-def backend_ready() -> bool:
-    """True once the backend's service and CLI exist (`python -m propose_backend ...`)."""
-    return importlib.util.find_spec("propose_backend.__main__") is not None
-
-
-needs_backend_service = pytest.mark.skipif(
-    not backend_ready(), reason="propose_backend has no __main__ yet (serve/estimate not landed)")
 
 
 def _rotations(shape: tuple[int, ...], scale: float, generator: torch.Generator) -> torch.Tensor:

@@ -17,10 +17,10 @@ import pytest
 from propose_backend.results import chunk_dir
 from propose_blender import backend_env, ghosts, importer, rig as rig_module, runner
 
-from addon_testing import (EXTENSION_MODULE, ROOT, backend_python_env, clip_bbox, needs_backend_service,
+from addon_testing import (EXTENSION_MODULE, ROOT, backend_python_env, clip_bbox,
                            write_clip)
 
-pytestmark = [needs_backend_service, pytest.mark.slow]
+pytestmark = pytest.mark.slow
 CLIP_FRAMES = 4
 TIMEOUT_S = 300
 
