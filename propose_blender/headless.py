@@ -10,10 +10,9 @@ import tempfile
 from pathlib import Path
 
 import bpy
-import numpy as np
 
 from . import bone_map, bridge, client, export, ghosts, importer, preferences, results, retarget, \
-    rigify_target, runner, snapshot, uncertainty
+    rigify_target, runner, snapshot
 from .backend_env import model_folder, model_folder_problem
 from .client import LaunchFailed
 
@@ -167,9 +166,9 @@ def _export_files(rig: bpy.types.Object, args: argparse.Namespace) -> None:
                 raise BatchFailed(str(exc)) from exc
 
 
-def _render_stills(rig: bpy.types.Object, args: argparse.Namespace, footage: Path | None) -> None:
-    scene = bpy.context.scene
-    scene.frame_set(args.frame if args.frame is not None else _first_valid_frame(rig, scene))
+def _render_stills(built: importer.ImportSummary, args: argparse.Namespace, footage: Path | None) -> None:
+    rig, scene = built.rig, bpy.context.scene
+    scene.frame_set(args.frame if args.frame is not None else built.first_valid_frame)
     if args.render:
         with tempfile.TemporaryDirectory(prefix="propose-still-") as folder:
             background = _background_frame(footage, scene.frame_current, args, Path(folder))
@@ -206,14 +205,6 @@ def _background_frame(footage: Path | None, scene_frame: int, args: argparse.Nam
     return png
 
 
-def _first_valid_frame(rig: bpy.types.Object, scene: bpy.types.Scene) -> int:
-    for frame in range(scene.frame_start, scene.frame_end + 1):
-        degrees = uncertainty.at_frame(rig, frame)
-        if degrees is not None and not np.isnan(degrees).all():
-            return frame
-    return scene.frame_start
-
-
 def _recorded_footage(results_path: Path) -> Path | None:
     """The source recorded in a results file, when it is still there (what the importer shows)."""
     try:
@@ -240,16 +231,19 @@ def run(argv: list[str]) -> str:
         (results_path, warning), footage = _estimate(args), args.input
     bpy.ops.wm.read_factory_settings(use_empty=True)
     try:
-        rig = importer.import_results(bpy.context, results_path, footage=footage)
+        built = importer.import_results(bpy.context, results_path, footage=footage)
     except importer.ImportFailed as exc:
         raise BatchFailed(str(exc).splitlines()[0]) from exc
+    for message in built.warnings:
+        _warn(message)
+    rig = built.rig
     exported = _retarget(rig, args) if args.retarget else rig
     args.output.parent.mkdir(parents=True, exist_ok=True)
     bpy.ops.wm.save_as_mainfile(filepath=str(args.output.resolve()))
     if args.render or args.render_ghosts:
-        _render_stills(rig, args, footage)
+        _render_stills(built, args, footage)
     _export_files(exported, args)
     if not warning:
         return ""
-    frames = int(np.asarray(results.read(results_path)["valid"]).sum())
-    return f"{warning.rstrip('.')}. Saved what was done ({frames} frames with a person) to {args.output}."
+    return (f"{warning.rstrip('.')}. Saved what was done ({built.valid_frames} frames with a person) "
+            f"to {args.output}.")

@@ -29,11 +29,14 @@ class PROPOSE_OT_import_results(bpy.types.Operator, ImportHelper):
             path = path.parent.with_suffix("")
         footage = Path(bpy.path.abspath(self.footage)) if self.footage else None
         try:
-            rig = importer.import_results(context, path, footage=footage)
+            built = importer.import_results(context, path, footage=footage)
         except importer.ImportFailed as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
-        self.report({"INFO"}, f"ProPose: built '{rig.name}' from {path.name}.")
+        for warning in built.warnings:
+            self.report({"WARNING"}, warning)
+        self.report({"INFO"}, f"ProPose: built '{built.rig.name}' from {path.name} "
+                              f"({built.valid_frames} of {built.frames} frames with a person).")
         return {"FINISHED"}
 
 

@@ -61,11 +61,11 @@ class PROPOSE_OT_run(JobOperator, bpy.types.Operator):
                 self.report({"ERROR"}, job.reason or "The run failed.")
             return {"CANCELLED"}
         try:
-            rig = importer.import_results(context, output, footage=job.input)
+            built = importer.import_results(context, output, footage=job.input)
         except importer.ImportFailed as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
-        frames = len(rig[ghosts.SAMPLE_FRAMES]) if ghosts.SAMPLE_FRAMES in rig else 0
+        frames = built.valid_frames
         if job.state == runner.FINISHED:
             for warning in job.warnings:
                 self.report({"WARNING"}, warning)
@@ -74,7 +74,7 @@ class PROPOSE_OT_run(JobOperator, bpy.types.Operator):
                     f"Only {job.progress.done} of the {job.expected_frames} frames the footage's header promises "
                     "could be read (a truncated or damaged file?); imported those.")
                 self.report({"WARNING"}, context.window_manager.propose.last_error)
-            self.report({"INFO"}, f"ProPose: built '{rig.name}' from {output.name}.")
+            self.report({"INFO"}, f"ProPose: built '{built.rig.name}' from {output.name}.")
         elif job.state == runner.CANCELLED:
             self.report({"WARNING"}, f"Cancelled; imported the frames already done ({frames} with a person).")
         else:

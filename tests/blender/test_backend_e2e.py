@@ -87,7 +87,7 @@ def test_cancel_keeps_the_frames_done(blender, tmp_path):
     _wait_for(lambda: run.progress.done >= 2 or run.done, "two frames", poll=run.step)
     run.cancel()
     assert runner.wait(run, timeout=TIMEOUT_S) == runner.CANCELLED, run.error
-    rig = importer.import_results(blender, run.partial_output())
+    rig = importer.import_results(blender, run.partial_output()).rig
     assert 2 <= bpy.context.scene.frame_end < 40
     assert rig_module.find_rigs(bpy.context.scene) == [rig]
 

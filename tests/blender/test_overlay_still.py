@@ -56,7 +56,7 @@ def test_rendered_rig_overlays_the_footage(blender, tmp_path):
     footage = footage_frame(data, ROW)
     footage_path = tmp_path / "footage.png"
     cv2.imwrite(str(footage_path), footage)
-    rig = importer.import_results(blender, write_results(tmp_path / "clip.npz", data), footage=footage_path)
+    rig = importer.import_results(blender, write_results(tmp_path / "clip.npz", data), footage=footage_path).rig
     scene = blender.scene
     scene.frame_set(ROW + 1)
     assert scene.camera.data.background_images[0].image.filepath == str(footage_path)

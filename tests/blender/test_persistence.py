@@ -11,7 +11,7 @@ from addon_testing import evaluated_smpl_rotations
 
 def test_save_and_reload_keeps_the_rig_working(blender, results_file, tmp_path):
     path, data = results_file(num_frames=4, num_samples=3)
-    importer.import_results(blender, path)
+    importer.import_results(blender, path).rig
     blender.scene.frame_set(2)
     bpy.ops.propose.show_ghosts()
     camera = (blender.scene.camera.name, blender.scene.camera.data.lens, tuple(blender.scene.camera.matrix_world.col[3]))
