@@ -21,7 +21,7 @@ from typing import Any
 import bpy
 
 from .client import BackendProcess, new_request_id
-from .results import backend_source_dir
+from .bridge import backend_source_dir
 from .jobs import FAILED, FINISHED, RUNNING
 
 CHECK_TIMEOUT_S = 180.0  # first torch import on a cold disk can be slow

@@ -209,7 +209,7 @@ def _recorded_footage(results_path: Path) -> Path | None:
     """The source recorded in a results file, when it is still there (what the importer shows)."""
     try:
         return importer.footage_from_meta(results.read(results_path))
-    except (results.schema().ResultsError, OSError):
+    except (bridge.schema().ResultsError, OSError):
         return None  # the import below reports what is wrong with the file
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import bpy
 import numpy as np
 
-from . import camera, ghosts, motion, results, review, rig as rig_module, uncertainty, world
+from . import bridge, camera, ghosts, motion, results, review, rig as rig_module, uncertainty, world
 from .names import CLIP, META, PHENOTYPE, RESULTS_PATH, TAKE  # noqa: F401 (callers read module.NAME too)
 
 
@@ -64,7 +64,7 @@ def import_results(context: bpy.types.Context, path: str | Path, footage: Path |
     path = Path(path)
     try:
         data = results.read(path)
-    except results.schema().ResultsError as exc:
+    except bridge.schema().ResultsError as exc:
         raise ImportFailed(str(exc)) from exc
     warnings = []
     if footage is not None and not Path(footage).is_file():

@@ -8,7 +8,7 @@ from pathlib import Path
 import bpy
 from bpy.props import IntProperty
 
-from . import importer, pins, preferences, results, review, runner
+from . import bridge, importer, pins, preferences, results, review, runner
 from .jobs import JobOperator
 from .rig import active_rig
 from .review_ops import refresh_markers, selected_bones
@@ -97,7 +97,7 @@ class PROPOSE_OT_resolve(JobOperator, bpy.types.Operator):
             return {"CANCELLED"}
         try:
             data = results.read(job.output)
-        except results.schema().ResultsError as exc:
+        except bridge.schema().ResultsError as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
         return finish_resolve(self, context, rig, data)

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .bridge import backend_source_dir, schema, skeleton  # noqa: F401 - re-exported for older callers
+from .bridge import schema
 
 # Scene frame of source frame 0: Blender counts frames from 1, and so does a movie clip's first frame.
 FIRST_SCENE_FRAME = 1

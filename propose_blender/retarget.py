@@ -322,7 +322,7 @@ def color_from_source(target: bpy.types.Object, frame: float) -> None:
 
 
 def skeleton_joint_names() -> tuple[str, ...]:
-    from .results import skeleton
+    from .bridge import skeleton
 
     return tuple(skeleton().SMPL_JOINT_NAMES)
 

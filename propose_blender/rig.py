@@ -16,7 +16,7 @@ import bpy
 import numpy as np
 
 from . import axes
-from .results import skeleton
+from .bridge import skeleton
 from .names import GHOST_OF, RIG_TAG  # noqa: F401 (callers read module.NAME too)
 
 

@@ -74,7 +74,7 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", help="ProPose checkpoint (default: propose_hr48_xyz.pth in "
                                              "$PROPOSE_MODEL_FILES or model_files/)")
     parser.add_argument("--body-model", help="SMPL neutral .npz/.pkl (default: SMPL_NEUTRAL.npz/.pkl there, "
-                                             "else the demo body)")
+                                             "else the licence-free Anny body)")
     parser.add_argument("--device", default="auto", help="auto (first CUDA GPU, else Apple MPS, else CPU), cuda, cuda:N, mps or cpu")
     parser.add_argument("--fp32", action="store_true", help="on CUDA, run the network in fp32 instead of bf16")
     parser.add_argument("--cuda-graphs", action="store_true",

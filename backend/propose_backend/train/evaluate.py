@@ -19,7 +19,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from .. import posterior as post
-from ..body import demo_body, load_body_model
+from ..body import training_body
 from ..body.layer import BodyLayer
 from ..model import W48_LAYOUT, ProPoseNet, load_checkpoint_state, load_network_weights
 from ..skeleton import CROP_SIZE, NUM_SMPL_JOINTS
@@ -68,7 +68,7 @@ def evaluate(dataset: str, checkpoint: Path, annotations: Path, images: Path, co
     if dataset not in DATASETS:
         raise ValueError(f"--dataset must be one of {', '.join(DATASETS)}, got {dataset!r}")
     target_device = _device(device)
-    body = demo_body() if body_model is None else load_body_model(body_model)
+    body = training_body(body_model)
     h36m = torch.from_numpy(load_h36m_regressor(regressor, body.num_vertices)).to(target_device)
     layout, input_size, kappa = W48_LAYOUT, CROP_SIZE, post.DEFAULT_KAPPA
     if config is not None:

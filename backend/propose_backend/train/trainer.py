@@ -27,7 +27,7 @@ from torch import Tensor
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
-from ..body import BodyModelData, demo_body, load_body_model
+from ..body import BodyModelData, training_body
 from ..model import ProPoseNet
 from . import distributed as dist
 from . import synthetic
@@ -74,7 +74,7 @@ def sampling_seed(seed: int, rank: int, step: int) -> int:
 
 
 def load_body(config: Config) -> BodyModelData:
-    return demo_body() if config.body_model is None else load_body_model(config.body_model)
+    return training_body(config.body_model)
 
 
 def _prepare_synthetic(config: Config, ctx: dist.DistContext, log: TrainLog) -> None:
