@@ -69,11 +69,23 @@ def run(args: list[str]) -> int:
     return subprocess.run(args, cwd=ROOT, env=env).returncode
 
 
+def prepare_body(py: str) -> None:
+    """Build the licence-free Anny body once per machine (minutes the first time), so no run or test pays
+    for it midway; later calls only check that its cache file is there."""
+    check = ("from propose_backend.body.anny_source import cache_path; "
+             "raise SystemExit(0 if cache_path().is_file() else 1)")
+    if run([py, "-c", check]) != 0:
+        print("Building the licence-free Anny body once for this machine (a few minutes) ...", flush=True)
+        if run([py, "-c", "from propose_backend.body.anny_body import anny_body; anny_body()"]) != 0:
+            sys.exit("Building the Anny body failed (see above); `python dev.py setup` retries.")
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in {"demo", "test", "setup"}:
         print(__doc__)
         return 2
     py = str(ensure_venv())
+    prepare_body(py)
     job, rest = argv[0], argv[1:]
     if job == "setup":
         return 0

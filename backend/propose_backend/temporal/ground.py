@@ -10,20 +10,29 @@ Contact: a foot is down when its sole is near the floor and it barely moves, p =
 · σ((v₀ − v)/s_v), with h the lowest foot point's height and v the speed of the foot's centre over ±0.06 s (so
 depth noise does not read as motion).
 
-Locking: while a foot is down its sole is held at one anchor per contact (the median of its
-positions), by moving the pelvis path: with one foot down it is exactly still; with both down
-the path takes the mean correction. The rotations are not changed.
+Locking: while a foot is down it should not move. First the pelvis path takes the smoothest
+correction that stills the planted feet (a banded least-squares problem, lock_feet); what is
+left — mostly the two feet of a double support disagreeing — is the distance of each planted
+foot from its contact's anchor (foot_shift), which the legs take by bending hip and knee
+(legs.reach).
 """
 from __future__ import annotations
 
 import numpy as np
+from scipy import sparse
+from scipy.ndimage import gaussian_filter1d
+from scipy.sparse.linalg import spsolve
 
 FOOT_POINTS = {"left": (7, 10, 29, 30, 31), "right": (8, 11, 32, 33, 34)}  # ankle, foot, toes, heel
 CONTACT_HEIGHT_M, HEIGHT_SCALE_M = 0.06, 0.02
-CONTACT_SPEED_MS, SPEED_SCALE_MS = 0.5, 0.15
+CONTACT_SPEED_MS, SPEED_SCALE_MS = 0.8, 0.2  # m/s: estimated planted feet move ~0.45 m/s, swinging ones ~1.6 (CMU walk)
+CONTACT_HOLD_S = 0.3  # a foot changes between down and up about this often
 SPEED_WINDOW_S = 0.06
 UP_PRIOR_M2 = 0.02**2  # how strongly the floor normal stays near the body's up
 LOCK_FROM, LOCK_FULL = 0.3, 0.7  # contact probability where locking starts / is complete
+EASE_S = 0.2  # a planted leg eases onto its anchor over about this long
+PATH_BEND = 0.3  # weight of the correction's bending (per frame²) against a planted foot's step
+PATH_LEASH = 0.3  # pull of the correction back to zero: it fades within ~1/sqrt(PATH_LEASH) frames (~2)
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -84,20 +93,102 @@ def foot_centres(world: np.ndarray) -> np.ndarray:
     return np.stack([world[:, list(idx)].mean(1) for idx in FOOT_POINTS.values()], axis=1)
 
 
-def contact_probability(world: np.ndarray, floor: np.ndarray, dt: np.ndarray, reset: np.ndarray) -> np.ndarray:
-    """(n, 2) probability that the left/right foot is on the floor (height of its sole, speed of its centre)."""
+def contact_evidence(world: np.ndarray, floor: np.ndarray, dt: np.ndarray, reset: np.ndarray) -> np.ndarray:
+    """(n, 2) per-frame chance that the left/right foot is down: sole near the floor, foot centre slow."""
     height = soles(world, floor[:3]) @ floor[:3] + floor[3]
     speed = _speed(foot_centres(world), dt, reset)
     return (_sigmoid((CONTACT_HEIGHT_M - height) / HEIGHT_SCALE_M)
             * _sigmoid((CONTACT_SPEED_MS - speed) / SPEED_SCALE_MS))
 
 
+def sticky(evidence: np.ndarray, dt: np.ndarray, reset: np.ndarray) -> np.ndarray:
+    """Posterior of a two-state (down / up) chain per foot with per-frame likelihoods p and 1 − p.
+
+    A foot changes state about once per CONTACT_HOLD_S, so one odd frame inside a contact (or a
+    swing) does not break it; forward–backward over each segment, restarted at splits.
+    """
+    n = len(evidence)
+    switch = 1.0 - np.exp(-np.asarray(dt, float) / CONTACT_HOLD_S)
+    like = np.stack([np.clip(evidence, 1e-6, 1 - 1e-6), np.clip(1 - evidence, 1e-6, 1 - 1e-6)], -1)  # (n, 2, 2)
+    alpha = np.empty_like(like)
+    a = 0.5 * like[0]
+    alpha[0] = a / a.sum(-1, keepdims=True)
+    for t in range(1, n):
+        s = 0.5 if reset[t - 1] else switch[t - 1]
+        prior = (1 - s) * alpha[t - 1] + s * alpha[t - 1][..., ::-1]
+        a = prior * like[t]
+        alpha[t] = a / a.sum(-1, keepdims=True)
+    post = alpha.copy()
+    beta = np.ones_like(like[0])
+    for t in range(n - 2, -1, -1):
+        s = 0.5 if reset[t] else switch[t]
+        b = like[t + 1] * beta
+        beta = (1 - s) * b + s * b[..., ::-1]
+        beta = beta / beta.sum(-1, keepdims=True)
+        post[t] = alpha[t] * beta
+    post = post / post.sum(-1, keepdims=True)
+    return post[..., 0]
+
+
+def contact_probability(world: np.ndarray, floor: np.ndarray, dt: np.ndarray, reset: np.ndarray) -> np.ndarray:
+    """(n, 2) probability that the left/right foot is on the floor (per-frame evidence, made sticky)."""
+    return sticky(contact_evidence(world, floor, dt, reset), dt, reset)
+
+
+def lock_weights(contacts: np.ndarray) -> np.ndarray:
+    """(n, 2) how firmly each foot is held: 0 below LOCK_FROM, 1 from LOCK_FULL, linear between."""
+    return np.clip((contacts - LOCK_FROM) / (LOCK_FULL - LOCK_FROM), 0.0, 1.0)
+
+
 def lock_feet(world: np.ndarray, path: np.ndarray, contacts: np.ndarray, reset: np.ndarray) -> np.ndarray:
-    """The pelvis path moved so that feet in contact stay at their anchors."""
+    """The pelvis path plus the smoothest correction that keeps the feet in contact still.
+
+    The correction c (n, 3) minimises  Σ_t Σ_f v_f,t |Δfoot_f,t + Δc_t|²  +  PATH_BEND Σ |Δ²c_t|²
+    + PATH_LEASH Σ |c_t|²  (v: the lock weight of both frames of a step): planted feet stop, the
+    path bends no more than it must, and it never wanders far from where the footage put it.
+    Nothing couples across a split.
+    """
     n = len(path)
-    lock = np.clip((contacts - LOCK_FROM) / (LOCK_FULL - LOCK_FROM), 0.0, 1.0)  # (n, 2)
+    if n < 3:
+        return path
+    lock = lock_weights(contacts)
     foot = foot_centres(world)
-    correction = np.zeros((n, 2, 3))
+    keep = ~np.asarray(reset, bool)
+    v = np.minimum(lock[1:], lock[:-1]) * keep[:, None]  # (n-1, 2)
+    step_foot = np.diff(foot, axis=0)  # (n-1, 2, 3)
+    D1 = sparse.diags([-np.ones(n - 1), np.ones(n - 1)], [0, 1], shape=(n - 1, n), format="csr")
+    D2 = sparse.diags([np.ones(n - 2), -2 * np.ones(n - 2), np.ones(n - 2)], [0, 1, 2], shape=(n - 2, n), format="csr")
+    bend_ok = (keep[1:] & keep[:-1]).astype(float)
+    system = (D1.T @ sparse.diags(v.sum(1)) @ D1 + PATH_BEND * D2.T @ sparse.diags(bend_ok) @ D2
+              + PATH_LEASH * sparse.identity(n))
+    rhs = -(D1.T @ (v[..., None] * step_foot).sum(1))
+    correction = spsolve(system.tocsc(), rhs)
+    return path + correction.reshape(n, 3)
+
+
+def eased(lock: np.ndarray, dt: np.ndarray, reset: np.ndarray) -> np.ndarray:
+    """(n, 2) lock weights smoothed over ±EASE_S (within segments), so a leg moves onto its anchor gradually."""
+    frames = EASE_S / max(float(np.median(dt)) if len(dt) else 1.0, 1e-6)
+    if frames < 0.5:
+        return lock
+    seg = np.concatenate([[0], np.cumsum(reset)])
+    out = np.empty_like(lock)
+    for s in np.unique(seg):
+        rows = seg == s
+        out[rows] = gaussian_filter1d(lock[rows], frames / 2, axis=0, mode="nearest")
+    return out
+
+
+def foot_shift(world: np.ndarray, contacts: np.ndarray, dt: np.ndarray, reset: np.ndarray) -> np.ndarray:
+    """(n, 2, 3) how far each planted foot must still move to stay at its contact's anchor.
+
+    The anchor of a contact is the lock-weighted mean of the foot's positions over it; the shift
+    is scaled by the lock weight, so a foot eases into and out of its anchor.
+    """
+    lock = lock_weights(contacts)
+    lock = lock * eased(lock, dt, reset)  # ease in and out: a leg never snaps to its anchor
+    foot = foot_centres(world)
+    shift = np.zeros_like(foot)
     seg = np.concatenate([[0], np.cumsum(reset)])
     for f in range(2):
         down = lock[:, f] > 0
@@ -105,11 +196,10 @@ def lock_feet(world: np.ndarray, path: np.ndarray, contacts: np.ndarray, reset: 
         for a, b in zip(edges[::2], edges[1::2]):
             for s in np.unique(seg[a:b]):  # a contact never spans a split
                 run = np.arange(a, b)[seg[a:b] == s]
-                anchor = np.median(foot[run, f], axis=0)
-                correction[run, f] = anchor - foot[run, f]
-    total = lock.sum(1, keepdims=True)
-    shift = (lock[..., None] * correction).sum(1) / np.maximum(total, 1.0)
-    return path + shift
+                w = lock[run, f]
+                anchor = (w[:, None] * foot[run, f]).sum(0) / w.sum()
+                shift[run, f] = w[:, None] * (anchor - foot[run, f])
+    return shift
 
 
 def feet_on_floor(points: np.ndarray, path: np.ndarray, dt: np.ndarray,

@@ -32,7 +32,7 @@ class SmoothedTracks:
     mode: np.ndarray  # (T, N, 3, 3) smoothed rotations
     cov: np.ndarray  # (T, N, 3, 3) smoothed tangent covariance at the mode, rad²
     weights: np.ndarray  # (T, N) robust weight each measurement got (1 = full, 0 = ignored)
-    samples: np.ndarray | None  # (T, S, N, 3, 3) trajectories drawn from the smoother's posterior
+    samples: np.ndarray | None  # (T, S, N, 3, 3) float32 trajectories drawn from the smoother's posterior
 
 
 def _transition(D: np.ndarray, dt: float) -> np.ndarray:
@@ -177,7 +177,9 @@ def smooth_tracks(measured: np.ndarray, info: np.ndarray, dt: np.ndarray, q: np.
         if last:
             samples = None
             if draws is not None:  # sample s at frame t: R̄_t exp(x_t), x drawn around the same reference
-                samples = ref[:, None] @ so3.exp(draws)
+                samples = np.empty(draws.shape + (3,), np.float32)  # float32: what the results file stores
+                for a in range(0, T, 512):
+                    samples[a:a + 512] = ref[a:a + 512, None] @ so3.exp(draws[a:a + 512])
             # the covariance was computed in the tangent at R̄ exp(m); to first order it is the same there
             return SmoothedTracks(mode=so3.project(new_ref), cov=Ps[..., :3, :3], weights=weights,
                                   samples=samples)

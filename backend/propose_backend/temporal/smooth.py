@@ -22,14 +22,16 @@ from .. import fisher
 from ..posterior import SAMPLE_SHARPNESS
 from ..results import RAW_FIELDS, SCHEMA_VERSION
 from ..skeleton import NUM_SMPL_JOINTS, SMPL_PARENTS
-from . import gaps, ground, kalman, kinematics, outliers, so3, trajectory
+from . import gaps, ground, kalman, kinematics, legs, outliers, so3, trajectory
 
 # Angular-acceleration noise of every joint at strength 1, rad²/s³ (tuned on the CMU walk, see
 # docs/temporal.md); strength s divides it by s².
-ROTATION_ACCEL_NOISE = 400.0
+ROTATION_ACCEL_NOISE = 16.0
 # Scale on the information of the per-frame posteriors (SAMPLE_SHARPNESS·F, the matrices the
 # colours and ghosts come from); 1 trusts them as they are.
 MEASUREMENT_SCALE = 1.0
+GHOST_CHUNK = 512  # frames per chunk when ordering and storing ghosts
+QUADRATURE_CHUNK = 64  # frames per uncertainty quadrature call (bounds its memory)
 PIN_INFORMATION = 1e10  # rad⁻²: a pin is a measurement of ~1e-5 rad standard deviation
 
 
@@ -141,19 +143,34 @@ def _posterior_fields(tracks: kalman.SmoothedTracks) -> tuple[np.ndarray, np.nda
     Fw = so3.gaussian_to_fisher(tracks.mode, tracks.cov)
     F = Fw.copy()
     F[:, 1:] = Fw[:, 1:] @ np.swapaxes(tracks.mode[:, :1], -1, -2)  # F_rel = F_w G_0ᵀ
-    with torch.no_grad():
-        unc = fisher.expected_angle_deg(torch.from_numpy(F)).numpy()
+    unc = np.empty(F.shape[:-2])
+    with torch.no_grad():  # in chunks: the quadrature holds ~500 values per joint and frame
+        for a in range(0, len(F), QUADRATURE_CHUNK):
+            chunk = torch.from_numpy(F[a:a + QUADRATURE_CHUNK])
+            unc[a:a + QUADRATURE_CHUNK] = fisher.expected_angle_deg(chunk).numpy()
     return F / SAMPLE_SHARPNESS, unc
 
 
-def _ghosts(tracks: kalman.SmoothedTracks) -> tuple[np.ndarray, np.ndarray]:
-    """Local sample rotations (n, S, 24, 3, 3), root at its mode, whole trajectories ordered densest first."""
-    world = tracks.samples.copy()
-    world[:, :, 0] = tracks.mode[:, None, 0]
-    Fw = so3.gaussian_to_fisher(tracks.mode, tracks.cov)[:, None, 1:]  # sampled from these (sharpened) matrices
-    density = ((Fw * world[:, :, 1:]).sum((-1, -2)) - (Fw * tracks.mode[:, None, 1:]).sum((-1, -2))).sum(-1)
+def _ghosts(tracks: kalman.SmoothedTracks, out: np.ndarray, density_out: np.ndarray, rows: np.ndarray) -> None:
+    """Local ghost rotations into out[rows] (n, S, 24, 3, 3): root at its mode, trajectories densest first.
+
+    Frame chunks keep the temporaries small on long clips.
+    """
+    n, S = tracks.samples.shape[:2]
+    density = np.empty((n, S))
+    for a in range(0, n, GHOST_CHUNK):
+        b = min(a + GHOST_CHUNK, n)
+        # the ghosts were sampled from these (sharpened) matrices
+        Fw = so3.gaussian_to_fisher(tracks.mode[a:b], tracks.cov[a:b])[:, None, 1:]
+        world = tracks.samples[a:b, :, 1:].astype(np.float64)
+        density[a:b] = ((Fw * world).sum((-1, -2)) - (Fw * tracks.mode[a:b, None, 1:]).sum((-1, -2))).sum(-1)
     order = np.argsort(-density.sum(0), kind="stable")
-    return kinematics.local_from_world(world[:, order]), density[:, order]
+    density_out[rows] = density[:, order]
+    for a in range(0, n, GHOST_CHUNK):
+        b = min(a + GHOST_CHUNK, n)
+        world = tracks.samples[a:b][:, order].astype(np.float64)
+        world[:, :, 0] = tracks.mode[a:b, None, 0]
+        out[rows[a:b]] = kinematics.local_from_world(world)
 
 
 def _fill_rows(values: np.ndarray, rows: np.ndarray, observed: np.ndarray) -> np.ndarray:
@@ -166,6 +183,33 @@ def _fill_rows(values: np.ndarray, rows: np.ndarray, observed: np.ndarray) -> np
         w = (k - before) / (after - before)
         out[k] = (1 - w) * values[before] + w * values[after]
     return out
+
+
+def _plant_feet(tracks: kalman.SmoothedTracks, rest: np.ndarray, offsets: np.ndarray, path: np.ndarray,
+                plan: gaps.Plan, pins: Pins, pin_rows: np.ndarray):
+    """Floor, contacts and the foot-locked path; planted legs bent onto their anchors (in `tracks`, in place).
+
+    A leg's hip and knee change by a world rotation ΔW; the ghosts' hip and knee take the same
+    ΔW (so they stay the same alternatives around the new mode) and the posterior keeps its
+    shape about the new mode (right-perturbation covariance unchanged). Frames where the animator
+    pinned a joint of that leg are left alone.
+    """
+    points = kinematics.points35(tracks.mode, rest, offsets)
+    floor, contacts, path = ground.feet_on_floor(points, path, plan.dt, plan.reset)
+    if floor is None:
+        return floor, contacts, path, 0
+    shift = ground.foot_shift(points + path[:, None], contacts, plan.dt, plan.reset)
+    for f, leg in enumerate(legs.LEGS):
+        pinned = pin_rows[np.isin(pins.joint, (0,) + leg)]
+        shift[pinned, f] = 0.0
+    bent = legs.reach(tracks.mode, rest, shift)
+    for leg in legs.LEGS:
+        for j in leg[:2]:
+            turn = bent[:, j] @ np.swapaxes(tracks.mode[:, j], -1, -2)
+            tracks.mode[:, j] = bent[:, j]
+            if tracks.samples is not None:
+                tracks.samples[:, :, j] = turn[:, None] @ tracks.samples[:, :, j]
+    return floor, contacts, path, int((np.linalg.norm(shift, axis=-1) > 1e-6).sum())
 
 
 def smooth_results(data: Mapping[str, Any], *, strength: float = 1.0, pins: Pins | None = None,
@@ -201,6 +245,12 @@ def smooth_results(data: Mapping[str, Any], *, strength: float = 1.0, pins: Pins
             world[sel], info[sel] = outliers.reading(world[sel], info[sel], h)
     q = ROTATION_ACCEL_NOISE / strength**2
     tracks = _smooth_with_pins(world, info, plan, q, pins, pin_rows, S, seed)
+    path, path_std = trajectory.smooth_path(raw["transl"][rows], plan.observed, plan.dt, plan.reset, strength)
+    world_raw = kinematics.world_from_local(so3.project(np.where(
+        plan.observed[:, None, None, None], raw["rotmats"][rows].astype(np.float64), np.eye(3))))
+    offsets = kinematics.surface_offsets(world_raw, raw["joints3d"][rows].astype(np.float64), plan.observed)
+    rest = np.asarray(data["rest_joints"], dtype=np.float64)
+    floor, contacts, path, planted = _plant_feet(tracks, rest, offsets, path, plan, pins, pin_rows)
     local = kinematics.local_from_world(tracks.mode)
     local[pin_rows, pins.joint] = pins.rotmats  # exact, not merely within the pin's tiny variance
     posterior_F, unc = _posterior_fields(tracks)
@@ -212,15 +262,8 @@ def smooth_results(data: Mapping[str, Any], *, strength: float = 1.0, pins: Pins
     rotmats[rows], F_out[rows], unc_out[rows] = local, posterior_F, unc
     samples, density = full((S, 24, 3, 3)), full((S,))
     if S:
-        samples[rows], density[rows] = _ghosts(tracks)
-
-    path, path_std = trajectory.smooth_path(raw["transl"][rows], plan.observed, plan.dt, plan.reset, strength)
-    world_raw = kinematics.world_from_local(so3.project(np.where(
-        plan.observed[:, None, None, None], raw["rotmats"][rows].astype(np.float64), np.eye(3))))
-    offsets = kinematics.surface_offsets(world_raw, raw["joints3d"][rows].astype(np.float64), plan.observed)
-    rest = np.asarray(data["rest_joints"], dtype=np.float64)
+        _ghosts(tracks, samples, density, rows)
     points = kinematics.points35(kinematics.world_from_local(np.asarray(rotmats[rows], np.float64)), rest, offsets)
-    floor, contacts, path = ground.feet_on_floor(points, path, plan.dt, plan.reset)
     focal = np.asarray(data["focal_px"], np.float64)[rows]
     principal = np.asarray(data["principal_pt"], np.float64)[rows]
 
@@ -242,6 +285,6 @@ def smooth_results(data: Mapping[str, Any], *, strength: float = 1.0, pins: Pins
         "bridged_frames": plan.bridged, "split_gaps": int(plan.reset.sum()),
         "repaired_frames": {name: int((choice == h).sum()) for h, name in enumerate(outliers.HYPOTHESES) if h},
         "downweighted_measurements": int(((tracks.weights < 0.5) & plan.observed[:, None]).sum()),
-        "pins": int(len(pins.joint)), "seconds": round(time.perf_counter() - started, 3)}
+        "planted_leg_frames": planted, "pins": int(len(pins.joint)), "seconds": round(time.perf_counter() - started, 3)}
     out["meta"] = meta
     return out

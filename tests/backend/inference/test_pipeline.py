@@ -181,7 +181,7 @@ def test_an_estimator_that_rejects_every_box_of_an_image_is_a_no_person_error(gr
 def test_frames_the_estimator_rejects_are_invalid_and_the_run_goes_on(clip: Path, tmp_path: Path) -> None:
     """Whole batches rejected in mid-clip (a hard cut, a person leaving the frame) are invalid frames."""
     stub = StubEstimator(rejects={2, 3})
-    summary = estimate_file(clip, tmp_path / "r.npz", stub,  # per frame: smoothing would bridge the gap
+    summary = estimate_file(clip, tmp_path / "r.npz", stub,  # per-frame output: the smoother would bridge the gap
                             EstimateOptions(samples=0, batch_size=2, detector="full-frame", smooth=0.0))
     data = results.read_results(summary.output)
     assert data["valid"].tolist() == [True, True, False, False, True, True]

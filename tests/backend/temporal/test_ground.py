@@ -50,10 +50,24 @@ def test_floor_and_contacts_of_a_stepping_clip() -> None:
     inner[np.flatnonzero(np.diff(truth[:, 0].astype(int))) + np.arange(-2, 3)[:, None]] = False  # skip step edges
     predicted = contacts > 0.5
     assert (predicted[inner] == truth[inner]).mean() > 0.9
-    # locking: a planted foot barely moves
+    # locking: the path takes the smooth part, the legs' shifts the rest; a planted foot then stays put
     foot = lambda p: np.stack([(world - path[:, None] + p[:, None])[:, list(i)].mean(1)  # noqa: E731
                                for i in ground.FOOT_POINTS.values()], 1)
     before, after = foot(path), foot(locked)
+    shift = ground.foot_shift(world - path[:, None] + locked[:, None], contacts, dt, reset)
     planted = truth[1:] & truth[:-1] & inner[1:, None]
     skate = lambda x: np.linalg.norm(np.diff(x, axis=0), axis=-1)[planted].mean()  # noqa: E731
-    assert skate(after) < 0.5 * skate(before)
+    assert skate(after) < skate(before)
+    assert skate(after + shift) < 0.3 * skate(before)
+    # the path stays where the footage put it, give or take the feet's noise
+    assert np.linalg.norm(locked - path, axis=-1).max() < 0.05
+
+
+def test_sticky_contacts_ignore_one_odd_frame() -> None:
+    evidence = np.full((60, 2), 0.9)
+    evidence[30:, 1] = 0.1  # the right foot lifts for good at frame 30
+    evidence[15, 0] = 0.2  # one doubtful frame inside the left foot's contact
+    dt, reset = np.full(59, 1 / FPS), np.zeros(59, bool)
+    p = ground.sticky(evidence, dt, reset)
+    assert p[15, 0] > 0.5 and p[:, 0].min() > 0.5
+    assert p[:27, 1].min() > 0.5 and p[33:, 1].max() < 0.5

@@ -1,0 +1,69 @@
+"""Planted feet that stay put: a two-bone (hip, knee) reach of each leg towards its foot's anchor.
+
+The pelvis path already carries most of the correction (ground.lock_feet); what is left — the
+two feet disagreeing during double support, the path's own smoothness — is taken by the legs.
+For a leg with hip H, knee K, ankle A and the ankle's wanted place P: the knee moves within the
+plane of H, P and the old knee (so the leg bends the way it did), to the point at thigh length
+from H and shin length from P; the thigh and the shin each turn by the shortest arc onto their
+new directions, which keeps their twist; the ankle keeps its world rotation, so the whole foot
+moves with it and the foot's centre lands where the ankle was sent.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .kinematics import joint_positions
+
+LEGS = ((1, 4, 7), (2, 5, 8))  # (hip, knee, ankle) of the left and right leg
+STRAIGHT = 1e-4  # never straighten a leg fully: the knee's bend direction would be lost
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-12)
+
+
+def shortest_arc(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(n, 3, 3) rotations taking directions a onto b (n, 3), by the smallest angle."""
+    a, b = _unit(a), _unit(b)
+    axis = np.cross(a, b)
+    s = np.linalg.norm(axis, axis=-1)
+    c = np.einsum("ni,ni->n", a, b)
+    k = axis / np.maximum(s, 1e-12)[:, None]
+    K = np.zeros(a.shape[:-1] + (3, 3))
+    K[:, 0, 1], K[:, 0, 2], K[:, 1, 2] = -k[:, 2], k[:, 1], -k[:, 0]
+    K = K - np.swapaxes(K, -1, -2)
+    angle = np.arctan2(s, c)[:, None, None]
+    return np.eye(3) + np.sin(angle) * K + (1 - np.cos(angle)) * (K @ K)
+
+
+def reach(world: np.ndarray, rest_joints: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    """World rotations (n, 24, 3, 3) with each leg bent so its ankle moves by shift (n, 2, 3) metres.
+
+    Frames where a leg's shift is zero are left exactly as they were.
+    """
+    out = world.copy()
+    joints = joint_positions(world, rest_joints)
+    for f, (hip, knee, ankle) in enumerate(LEGS):
+        rows = np.flatnonzero(np.linalg.norm(shift[:, f], axis=-1) > 1e-6)
+        if not len(rows):
+            continue
+        H, K, A = joints[rows, hip], joints[rows, knee], joints[rows, ankle]
+        thigh, shin = np.linalg.norm(K - H, axis=-1), np.linalg.norm(A - K, axis=-1)
+        to_target = A + shift[rows, f] - H
+        e = _unit(to_target)
+        dist = np.clip(np.linalg.norm(to_target, axis=-1), np.abs(thigh - shin) + STRAIGHT,
+                       (thigh + shin) * (1 - STRAIGHT))
+        cos_a = np.clip((thigh**2 + dist**2 - shin**2) / (2 * thigh * dist), -1.0, 1.0)
+        bend = (K - H) - np.einsum("ni,ni->n", K - H, e)[:, None] * e
+        forward = world[rows, ankle] @ np.array([0.0, 0.0, 1.0])  # toes' way: knees bend forward
+        bend = np.where(np.linalg.norm(bend, axis=-1, keepdims=True) > 1e-6, bend,
+                        forward - np.einsum("ni,ni->n", forward, e)[:, None] * e)
+        new_knee = H + thigh[:, None] * (cos_a[:, None] * e + np.sqrt(1 - cos_a**2)[:, None] * _unit(bend))
+        new_ankle = H + dist[:, None] * e
+        turn_thigh = shortest_arc(K - H, new_knee - H)
+        shin_now = np.einsum("nij,nj->ni", turn_thigh, A - K)
+        turn_shin = shortest_arc(shin_now, new_ankle - new_knee) @ turn_thigh
+        out[rows, hip] = turn_thigh @ world[rows, hip]
+        out[rows, knee] = turn_shin @ world[rows, knee]
+        # the ankle and everything below keep their world rotations
+    return out
