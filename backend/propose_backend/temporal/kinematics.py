@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import geometry
 from ..skeleton import NUM_SMPL_JOINTS, PARENTS, SMPL_PARENTS
 
 
@@ -59,6 +60,5 @@ def points35(world: np.ndarray, rest_joints: np.ndarray, offsets: np.ndarray) ->
 
 def project(points: np.ndarray, transl: np.ndarray, focal: np.ndarray, principal: np.ndarray) -> np.ndarray:
     """Pixels of pelvis-relative points placed at `transl` in the full-image pinhole camera."""
-    cam = points + transl[..., None, :]
-    z = np.where(np.abs(cam[..., 2:]) > 1e-6, cam[..., 2:], 1e-6)
-    return focal[..., None, None] * cam[..., :2] / z + principal[..., None, :]
+    return geometry.project(points + transl[..., None, :], np.asarray(focal)[..., None],
+                            np.asarray(principal)[..., None, :])

@@ -26,7 +26,8 @@ import torch
 
 from ..body import BodyModelData, demo_body
 from ..body.layer import BodyLayer
-from ..render import project, render_mesh
+from ..geometry import project
+from ..render import render_mesh
 from ..skeleton import EXTRA_VERTEX_IDS, NUM_SMPL_JOINTS
 from .datasets.sample import axis_angle_to_matrix
 
