@@ -2,7 +2,6 @@
 backend. The job driver they share is in jobs.py."""
 from __future__ import annotations
 
-from ..rig import active_rig  # noqa: F401 - the rig the buttons act on, for the panels
 from . import backend, ghosts, importing, run
 
 CLASSES = (*run.CLASSES, *importing.CLASSES, *ghosts.CLASSES, *backend.CLASSES)

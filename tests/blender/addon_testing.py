@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pytest
 import torch
 
 from propose_backend import posterior as post
@@ -22,7 +21,7 @@ from functools import lru_cache
 from propose_backend.body import load_body
 from propose_backend.body.layer import BodyLayer
 from propose_backend.results import SCHEMA_VERSION, empty_frames
-from propose_backend.skeleton import PARENTS, SMPL_JOINT_NAMES, SMPL_PARENTS
+from propose_backend.skeleton import SMPL_JOINT_NAMES, SMPL_PARENTS
 from propose_blender import axes, motion, rig as rig_module
 
 

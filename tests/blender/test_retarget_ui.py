@@ -7,7 +7,7 @@ import pytest
 
 import target_rigs
 from motion_checks import world_heads
-from propose_blender import bone_map, importer, retarget, retarget_ui, uncertainty
+from propose_blender import bone_map, importer, retarget, uncertainty
 
 
 def test_retarget_operator_is_one_undo_step_and_carries_the_colours(blender, results_file):
