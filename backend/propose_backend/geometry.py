@@ -1,5 +1,6 @@
 """Camera and rotation geometry shared by the backend: one pinhole projection, one axis-angle and
-one quaternion conversion, in numpy and in torch.
+one quaternion conversion, in numpy and in torch, and forward kinematics over SMPL's tree in numpy
+(the torch versions, for the posterior, are posterior.global_from_local / local_from_global).
 
 Conventions: camera frame x right, y down, z forward (metres); quaternions (w, x, y, z); axis-angle
 vectors are axis · angle in radians. numpy-only at import (torch loads with the torch functions).
@@ -9,6 +10,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from .skeleton import NUM_SMPL_JOINTS, SMPL_PARENTS
 
 if TYPE_CHECKING:
     from torch import Tensor
@@ -45,6 +48,21 @@ def axis_angle_to_matrix(vectors: np.ndarray) -> np.ndarray:
     return np.eye(3) + np.sin(angle) * K + (1 - np.cos(angle)) * (K @ K)
 
 
+def matrix_to_axis_angle(R: np.ndarray) -> np.ndarray:
+    """Axis-angle vector (3,) of one rotation matrix (3, 3), also at 0 and 180 degrees."""
+    R = np.asarray(R, dtype=np.float64)
+    angle = float(np.arccos(np.clip((np.trace(R) - 1) / 2, -1, 1)))
+    if angle < 1e-8:
+        return np.zeros(3)
+    if np.pi - angle < 1e-6:  # 180 degrees: the axis from the symmetric part, R = 2aaᵀ - I
+        axis = np.sqrt(np.clip((np.diag(R) + 1) / 2, 0, 1))
+        largest = int(np.argmax(axis))
+        axis = np.where(np.arange(3) == largest, axis, np.sign(R[largest]) * axis)
+        return axis / np.linalg.norm(axis) * angle
+    axis = np.array([R[2, 1] - R[1, 2], R[0, 2] - R[2, 0], R[1, 0] - R[0, 1]]) / (2 * np.sin(angle))
+    return axis * angle
+
+
 def axis_angle_to_matrix_torch(vectors: "Tensor") -> "Tensor":
     """`axis_angle_to_matrix` for tensors of any leading shape, through smplx's Rodrigues."""
     from smplx.lbs import batch_rodrigues
@@ -71,3 +89,32 @@ def quaternion_to_matrix_torch(q: "Tensor") -> "Tensor":
     row1 = torch.stack([2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)], -1)
     row2 = torch.stack([2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)], -1)
     return torch.stack([row0, row1, row2], -2)
+
+
+# --- forward kinematics over SMPL's tree (numpy) -------------------------------------------------
+
+def world_from_local(local: np.ndarray) -> np.ndarray:
+    """World rotations G_j = G_parent L_j from local rotations (..., 24, 3, 3)."""
+    world = np.empty_like(local)
+    world[..., 0, :, :] = local[..., 0, :, :]
+    for j in range(1, NUM_SMPL_JOINTS):
+        world[..., j, :, :] = world[..., SMPL_PARENTS[j], :, :] @ local[..., j, :, :]
+    return world
+
+
+def local_from_world(world: np.ndarray) -> np.ndarray:
+    """Local rotations L_j = G_parentᵀ G_j (the root keeps its world rotation)."""
+    parents = [max(p, 0) for p in SMPL_PARENTS]
+    local = np.swapaxes(world[..., parents, :, :], -1, -2) @ world
+    local[..., 0, :, :] = world[..., 0, :, :]
+    return local
+
+
+def joint_positions(world: np.ndarray, rest_joints: np.ndarray) -> np.ndarray:
+    """(..., 24, 3) joints relative to the pelvis in the camera frame, from world rotations."""
+    bones = rest_joints[1:] - rest_joints[[max(p, 0) for p in SMPL_PARENTS[1:]]]
+    out = np.zeros(world.shape[:-3] + (NUM_SMPL_JOINTS, 3))
+    for j in range(1, NUM_SMPL_JOINTS):
+        p = SMPL_PARENTS[j]
+        out[..., j, :] = out[..., p, :] + np.einsum("...ik,k->...i", world[..., p, :, :], bones[j - 1])
+    return out

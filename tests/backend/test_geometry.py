@@ -6,6 +6,7 @@ import torch
 from scipy.spatial.transform import Rotation
 
 from propose_backend import geometry
+from propose_backend.posterior import global_from_local
 
 
 def test_rotations_match_scipy_in_numpy_and_torch() -> None:
@@ -20,6 +21,28 @@ def test_rotations_match_scipy_in_numpy_and_torch() -> None:
     wxyz = Rotation.from_quat(quats[:, [1, 2, 3, 0]]).as_matrix()  # scipy takes (x, y, z, w)
     np.testing.assert_allclose(geometry.quaternion_to_matrix(quats), wxyz, atol=1e-12)
     np.testing.assert_allclose(geometry.quaternion_to_matrix_torch(torch.from_numpy(quats)).numpy(), wxyz, atol=1e-12)
+
+
+def test_matrix_to_axis_angle_inverts_the_conversion() -> None:
+    rng = np.random.default_rng(1)
+    cases = [rng.normal(size=3) for _ in range(20)] + [np.zeros(3), np.array([np.pi, 0, 0]),
+                                                       np.array([0, 0, -np.pi]), np.pi * np.array([0.6, -0.8, 0])]
+    for vector in cases:
+        R = geometry.axis_angle_to_matrix(vector)
+        np.testing.assert_allclose(geometry.axis_angle_to_matrix(geometry.matrix_to_axis_angle(R)), R, atol=1e-7)
+
+
+def test_forward_kinematics_round_trip() -> None:
+    rng = np.random.default_rng(2)
+    local = geometry.axis_angle_to_matrix(rng.normal(scale=0.5, size=(3, 24, 3)))
+    world = geometry.world_from_local(local)
+    np.testing.assert_allclose(geometry.local_from_world(world), local, atol=1e-12)
+    np.testing.assert_allclose(world,
+                               global_from_local(torch.from_numpy(local)).numpy(), atol=1e-12)
+    rest = rng.normal(size=(24, 3))
+    joints = geometry.joint_positions(world, rest)
+    bone = rest[18] - rest[16]  # left elbow hangs off the left shoulder
+    np.testing.assert_allclose(joints[:, 18] - joints[:, 16], np.einsum("tij,j->ti", world[:, 16], bone), atol=1e-12)
 
 
 def test_projection_is_the_pinhole_with_one_depth_clamp() -> None:

@@ -14,10 +14,9 @@ pytest.importorskip("propose_backend.temporal", reason="the temporal smoother (i
 from propose_backend import results  # noqa: E402
 from propose_backend.body import demo_body  # noqa: E402
 from propose_backend.cli import main  # noqa: E402
-from propose_backend.geometry import axis_angle_to_matrix  # noqa: E402
+from propose_backend.geometry import axis_angle_to_matrix, world_from_local  # noqa: E402
 from propose_backend.resolve import ResolveError, pins_from_json  # noqa: E402
 from propose_backend.serve import Service  # noqa: E402
-from propose_backend.skeleton import SMPL_PARENTS  # noqa: E402
 
 ELBOW = 18
 
@@ -29,10 +28,7 @@ def clip(num_frames: int = 40) -> dict:
     phase = rng.uniform(0, 2 * np.pi, (1, 24, 3))
     local = axis_angle_to_matrix(0.3 * np.sin(2 * np.pi * 0.8 * t + phase) + rng.normal(0, 0.03, (num_frames, 24, 3)))
     local[:, 0] = np.diag([1.0, -1.0, -1.0]) @ local[:, 0]  # upright in the camera frame
-    world = [local[:, 0]]
-    for j in range(1, 24):
-        world.append(world[SMPL_PARENTS[j]] @ local[:, j])
-    world = np.stack(world, 1)
+    world = world_from_local(local)
     relative = world @ np.swapaxes(world[:, :1], -1, -2)
     relative[:, 0] = world[:, 0]
     body = demo_body()

@@ -15,13 +15,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from propose_backend import posterior as post
+from propose_backend import geometry, posterior as post
 from functools import lru_cache
 
 from propose_backend.body import load_body
 from propose_backend.body.layer import BodyLayer
 from propose_backend.results import SCHEMA_VERSION, empty_frames
-from propose_backend.skeleton import SMPL_JOINT_NAMES, SMPL_PARENTS
+from propose_backend.skeleton import SMPL_JOINT_NAMES
 from propose_blender import axes, motion, rig as rig_module
 
 
@@ -112,10 +112,7 @@ def evaluated_smpl_rotations(rig) -> np.ndarray:
     posed = np.array([np.array(rig.pose.bones[n].matrix.to_3x3()) for n in SMPL_JOINT_NAMES])
     # posed = D_j B_j with D_j = W G_j A^T (root and children alike, see axes.py)
     G = motion.world_of(rig)[0].T @ (posed @ np.transpose(rest, (0, 2, 1))) @ axes.ARMATURE_FROM_SMPL
-    local = G.copy()
-    for j in range(1, 24):
-        local[j] = G[SMPL_PARENTS[j]].T @ G[j]
-    return local
+    return geometry.local_from_world(G)
 
 
 def posed_vertices(data: dict[str, Any], row: int) -> np.ndarray:

@@ -5,6 +5,7 @@ import numpy as np
 from bpy_extras.object_utils import world_to_camera_view
 from mathutils import Vector
 
+from propose_backend import geometry
 from propose_backend.skeleton import SMPL_JOINT_NAMES, SMPL_PARENTS
 from propose_blender import axes, importer, keyframes, motion, rig as rig_module
 from propose_blender.results import scene_frames
@@ -14,13 +15,7 @@ from addon_testing import FOCAL_PX, IMAGE_SIZE, PRINCIPAL_PT, evaluated_smpl_rot
 
 def forward_kinematics(rest_joints: np.ndarray, rotmats: np.ndarray, transl: np.ndarray) -> np.ndarray:
     """Joint positions in the camera frame, pelvis at `transl` (plain numpy, independent of the add-on)."""
-    G = [rotmats[0]]
-    points = [np.asarray(transl, dtype=np.float64)]
-    for j in range(1, 24):
-        p = SMPL_PARENTS[j]
-        G.append(G[p] @ rotmats[j])
-        points.append(points[p] + G[p] @ (rest_joints[j] - rest_joints[p]))
-    return np.array(points)
+    return geometry.joint_positions(geometry.world_from_local(rotmats), rest_joints) + np.asarray(transl)
 
 
 def test_pose_at_every_frame_equals_results(blender, results_file):
