@@ -56,7 +56,7 @@ def _reimport(path: Path, fps: float) -> bpy.types.Object:
 
 def _scene_with_rig(results: Path) -> bpy.types.Object:
     bpy.ops.wm.read_factory_settings(use_empty=True)
-    return importer.import_results(bpy.context, results)
+    return importer.import_results(bpy.context, results).rig
 
 
 def _with_walk(results: Path, bvh: Path, frames: int | None = None) -> bpy.types.Object:

@@ -27,6 +27,7 @@ import numpy as np
 import smplx
 import torch
 
+from propose_backend import geometry
 from propose_backend.body import demo_body, load_body
 from propose_backend.body.layer import BodyLayer
 from propose_backend.keypoints.anatomy import Anatomy
@@ -247,16 +248,7 @@ def main() -> None:
 
 def camera_axis_angle(camera: np.ndarray, root_aa: np.ndarray) -> np.ndarray:
     """Axis-angle of camera @ R(root_aa): the body's global orientation seen from the camera."""
-    R = camera @ smplx.lbs.batch_rodrigues(torch.as_tensor(root_aa)[None]).numpy()[0]
-    angle = np.arccos(np.clip((np.trace(R) - 1) / 2, -1, 1))
-    if angle < 1e-8:
-        return np.zeros(3)
-    if np.pi - angle < 1e-6:  # 180 degrees: axis from the symmetric part
-        axis = np.sqrt(np.clip((np.diag(R) + 1) / 2, 0, 1))
-        axis *= np.sign(np.where(np.abs(R[np.argmax(axis)]) > 0, R[np.argmax(axis)], 1))
-        return axis / np.linalg.norm(axis) * angle
-    axis = np.array([R[2, 1] - R[1, 2], R[0, 2] - R[2, 0], R[1, 0] - R[0, 1]]) / (2 * np.sin(angle))
-    return axis * angle
+    return geometry.matrix_to_axis_angle(camera @ geometry.axis_angle_to_matrix(root_aa))
 
 
 if __name__ == "__main__":

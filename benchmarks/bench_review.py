@@ -44,7 +44,7 @@ def main() -> None:
         propose_blender.register()
         scene = bpy.context.scene
         scene.propose_review.show_markers = False
-        rig = importer.import_results(bpy.context, path)
+        rig = importer.import_results(bpy.context, path).rig
         bpy.context.view_layer.objects.active = rig
         build = timed(lambda: review.build(rig), 5)
         spans = timed(lambda: review.spans(*review.table(rig), 40.0), 20)

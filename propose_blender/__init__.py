@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import bpy
 
-from . import (ghosts, operators, panel, people, preferences, properties, resolve_ops, retarget, retarget_ui,
+from . import (ghosts, jobs, operators, panel, people, preferences, properties, resolve_ops, retarget, retarget_ui,
                review_ops, review_panel, rig_panel, uncertainty)
 
 _CLASSES = (*properties.CLASSES, preferences.ProposePreferences, *operators.CLASSES, *panel.CLASSES,
@@ -34,7 +34,7 @@ def register() -> None:
 
 
 def unregister() -> None:
-    operators.stop_all_jobs()
+    jobs.stop_all_jobs()
     people.remove_draw_handler()
     for name, function in _HANDLERS:
         handlers = getattr(bpy.app.handlers, name)

@@ -21,11 +21,9 @@ from typing import Any
 import bpy
 
 from .client import BackendProcess, new_request_id
-from .results import backend_source_dir
-from .runner import FAILED, FINISHED, RUNNING
+from .bridge import backend_source_dir
+from .jobs import FAILED, FINISHED, RUNNING
 
-CHECKPOINT_NAMES = ("propose_hr48_xyz.pth",)
-BODY_MODEL_NAMES = ("SMPL_NEUTRAL.npz", "SMPL_NEUTRAL.pkl", "basicModel_neutral_lbs_10_207_0_v1.0.0.pkl")
 CHECK_TIMEOUT_S = 180.0  # first torch import on a cold disk can be slow
 
 
@@ -65,6 +63,11 @@ def offline_instructions(env: Path) -> str:
             f"and set 'Backend Python' to {env_python(env)}.")
 
 
+def model_folder(folder: str | Path) -> str:
+    """The model files setting as an absolute folder ('' = unset: the backend's own default)."""
+    return bpy.path.abspath(str(folder)) if folder else ""
+
+
 def model_folder_problem(folder: str | Path) -> str:
     """What is wrong with the model files folder setting, or '' (an empty setting is fine).
 
@@ -78,15 +81,6 @@ def model_folder_problem(folder: str | Path) -> str:
         return (f"The model files folder '{path}' does not exist. Fix 'Model files' in the add-on "
                 "preferences, or clear it to run without the checkpoint and SMPL files.")
     return ""
-
-
-def find_model_files(folder: str | Path) -> tuple[Path | None, Path | None]:
-    """(checkpoint, body model) found in the model files folder; None for each that is missing."""
-    folder = Path(bpy.path.abspath(str(folder))) if folder else None
-    if folder is None or not folder.is_dir():
-        return None, None
-    pick = lambda names: next((folder / n for n in names if (folder / n).is_file()), None)  # noqa: E731
-    return pick(CHECKPOINT_NAMES), pick(BODY_MODEL_NAMES)
 
 
 @dataclass
@@ -161,7 +155,7 @@ class CheckRun:
 
     def start(self) -> None:
         self._started = time.monotonic()
-        self._process = BackendProcess(self.python)
+        self._process = BackendProcess(self.python, model_folder(self.model_folder))
         self._process.start()  # raises LaunchFailed with advice
         self._process.send({"type": "version", "id": new_request_id("check")})
 
@@ -193,15 +187,18 @@ class CheckRun:
 
     def _finish(self, version: dict[str, Any]) -> None:
         devices = ", ".join((self._ready or {}).get("devices") or []) or "unknown"
-        checkpoint, body = find_model_files(self.model_folder)
+        found = version.get("model_files") or {}  # what the backend itself resolved
         problem = model_folder_problem(self.model_folder)
+        folder = found.get("folder") or "the model files folder"
         self.report = [
             f"Backend {version.get('version')} (protocol {version.get('protocol')}) with torch {version.get('torch')}",
             f"CUDA: {'available' if version.get('cuda') else 'not available, the CPU will be used'}; devices: {devices}",
             *([problem] if problem else []),
-            f"Checkpoint: {checkpoint}" if checkpoint else
-            "Checkpoint: not found in the model files folder (the backend falls back to keypoint mode)",
-            f"Body model: {body}" if body else "Body model: not found (the procedural demo body is used)",
+            f"Checkpoint: {found['checkpoint']}" if found.get("checkpoint") else
+            f"Checkpoint: not found in {folder} (the backend falls back to keypoint mode)",
+            f"Body model: {found['body_model']}" if found.get("body_model") else
+            "Body model: not found (the procedural demo body is used)",
+            f"Estimator for 'Auto': {found.get('estimator') or 'none can run'}",
         ]
         self.state = FINISHED
         self._process.stop()

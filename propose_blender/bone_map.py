@@ -12,7 +12,7 @@ from pathlib import Path
 
 import bpy
 
-from .results import skeleton
+from .bridge import skeleton
 
 PRESET_DIR = Path(__file__).resolve().parent / "bone_maps"
 # Joints a map must name: without these there is no body frame, no leg length and no floor.

@@ -13,10 +13,9 @@ import bpy
 import numpy as np
 from mathutils import Matrix
 
-from . import axes
+from . import axes, bridge
 
 SENSOR_WIDTH_MM = 36.0
-VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".ogv"}
 
 
 def lens_and_shift(focal_px: float, principal_pt: tuple[float, float],
@@ -64,7 +63,7 @@ def build_camera(name: str, focal_px: float, principal_pt: tuple[float, float], 
 def set_background(data: bpy.types.Camera, footage: Path) -> None:
     """Show `footage` behind the scene in camera view (a movie clip for videos, else an image)."""
     background = data.background_images.new()
-    if footage.suffix.lower() in VIDEO_SUFFIXES:
+    if footage.suffix.lower() in bridge.request().VIDEO_SUFFIXES:
         background.source = "MOVIE_CLIP"
         background.clip = bpy.data.movieclips.load(str(footage), check_existing=True)
     else:

@@ -19,7 +19,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from .results import backend_source_dir
+from .bridge import backend_source_dir, request
 
 PROTOCOL = 1
 _LOG_LINES = 40
@@ -35,9 +35,13 @@ def new_request_id(prefix: str = "job") -> str:
     return f"{prefix}-{os.getpid()}-{next(_request_ids)}"
 
 
-def backend_environment() -> dict[str, str]:
-    """The child's environment: ours, minus Blender's Python home, plus the bundled backend source."""
+def backend_environment(model_folder: str | Path | None = None) -> dict[str, str]:
+    """The child's environment: ours, minus Blender's Python home, plus the bundled backend source;
+    with `model_folder`, the folder the backend looks for its model files in (it resolves them
+    itself, and its `version` reply says what it found)."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONHOME", "PYTHONEXECUTABLE")}
+    if model_folder:
+        env[request().MODEL_FILES_ENV] = str(model_folder)
     paths = [str(backend_source_dir()), *filter(None, env.get("PYTHONPATH", "").split(os.pathsep))]
     env["PYTHONPATH"] = os.pathsep.join(paths)
     env["PYTHONUNBUFFERED"] = "1"
@@ -48,8 +52,9 @@ def backend_environment() -> dict[str, str]:
 class BackendProcess:
     """One `python -m propose_backend serve` child and its two pipes."""
 
-    def __init__(self, python: str) -> None:
+    def __init__(self, python: str, model_folder: str | Path | None = None) -> None:
         self.python = python
+        self.model_folder = model_folder
         self._process: subprocess.Popen | None = None
         self._lines: queue.Queue = queue.Queue()
         self._log: collections.deque[str] = collections.deque(maxlen=_LOG_LINES)
@@ -71,7 +76,7 @@ class BackendProcess:
             self._process = subprocess.Popen(
                 [executable, "-m", "propose_backend", "serve"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE, text=True, encoding="utf-8", errors="replace", bufsize=1,
-                env=backend_environment(), creationflags=flags)
+                env=backend_environment(self.model_folder), creationflags=flags)
         except OSError as exc:
             raise LaunchFailed(f"Could not start the backend with '{self.python}': {exc}. "
                                "Check 'Backend Python' in the add-on preferences.") from exc

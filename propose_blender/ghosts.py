@@ -21,13 +21,9 @@ import numpy as np
 from bpy.app.handlers import persistent
 
 from . import keyframes, motion, rig as rig_module, rotations
+from .names import GHOST_INDEX, GHOST_OF, SAMPLES, SAMPLE_COUNT, SAMPLE_DENSITY, SAMPLE_FRAMES  # noqa: F401 (callers read module.NAME too)
 
-SAMPLES = "propose_samples"  # (N * S * 24 * 4,) float32 pose-bone quaternions
-SAMPLE_FRAMES = "propose_sample_frames"  # (N,) scene frames that have samples
-SAMPLE_DENSITY = "propose_sample_log_density"  # (N * S,) float32
-SAMPLE_COUNT = "propose_sample_count"  # S
-GHOST_OF = "propose_ghost_of"  # on ghost objects: the rig
-GHOST_INDEX = "propose_ghost_index"  # on ghost objects: sample index, 0 = densest
+
 GHOST_COLOR = (0.55, 0.75, 1.0, 0.3)  # translucent light blue, in material and object colour
 LABEL_COLOR = (0.05, 0.12, 0.3, 1.0)  # dark blue text, readable on the light viewport and render
 LABEL_SIZE = 0.075  # metres

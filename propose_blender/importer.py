@@ -7,19 +7,17 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import bpy
 import numpy as np
 
-from . import camera, ghosts, motion, results, review, rig as rig_module, uncertainty, world
+from . import bridge, camera, ghosts, motion, results, review, rig as rig_module, uncertainty, world
+from .names import CLIP, META, PHENOTYPE, RESULTS_PATH, TAKE  # noqa: F401 (callers read module.NAME too)
 
-RESULTS_PATH = "propose_results"  # on the rig: the file it was imported from
-META = "propose_meta"  # on the rig: the results' metadata, as JSON
-CLIP = "propose_clip"  # on the rig: the clip name its take belongs to
-TAKE = "propose_take"  # on the rig: its take number (1 = the first import of that clip)
-PHENOTYPE = "propose_phenotype"  # on the rig: the Anny phenotype of its body, when the results have one
+
 # what the run operator appends to results file names: -YYYYMMDD-HHMMSS
 _STAMP = re.compile(r"[-_ ]?\d{8}[-_]?\d{6}$")
 _SAMPLE_ROWS_PER_STEP = 512  # bounds the memory of converting (T, S, 24) sample rotations
@@ -46,19 +44,36 @@ def clip_name(path: Path | None, footage: Path | None) -> str:
     return _STAMP.sub("", stem) or "ProPose"
 
 
+@dataclass
+class ImportSummary:
+    """What an import built, so callers need not re-derive it from the rig."""
+
+    rig: bpy.types.Object
+    frames: int  # results rows (source frames estimated)
+    valid_frames: int  # of those, the frames with a person
+    first_valid_frame: int  # scene frame of the first frame with a person
+    warnings: list[str] = field(default_factory=list)
+
+
 def import_results(context: bpy.types.Context, path: str | Path, footage: Path | None = None,
-                   replace: bool = True) -> bpy.types.Object:
-    """Build everything for one results file (or a run's finished chunks) and return the rig.
+                   replace: bool = True) -> ImportSummary:
+    """Build everything for one results file (or a run's finished chunks); say what was built.
 
     replace: a re-run on the same clip replaces that clip's latest take; False adds "NAME take N".
     """
     path = Path(path)
     try:
         data = results.read(path)
-    except results.schema().ResultsError as exc:
+    except bridge.schema().ResultsError as exc:
         raise ImportFailed(str(exc)) from exc
+    warnings = []
+    if footage is not None and not Path(footage).is_file():
+        warnings.append(f"The footage {footage} is not there; the camera shows no background.")
     footage = footage or footage_from_meta(data)
-    return import_data(context, data, clip_name(path, footage), footage, source=path, replace=replace)
+    rig = import_data(context, data, clip_name(path, footage), footage, source=path, replace=replace)
+    valid = np.asarray(data["valid"], dtype=bool)
+    first = int(results.scene_frames(data)[valid][0])  # import_data refuses files without a valid frame
+    return ImportSummary(rig, len(valid), int(valid.sum()), first, warnings)
 
 
 def _takes(scene: bpy.types.Scene, clip: str) -> list[bpy.types.Object]:

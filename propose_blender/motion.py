@@ -10,9 +10,7 @@ import bpy
 import numpy as np
 
 from . import axes, keyframes, rig as rig_module, rotations
-
-
-WORLD = "propose_world_from_camera"  # on the rig: 4x4 row-major world-from-camera transform (16 floats)
+from .names import WORLD  # noqa: F401 (callers read module.NAME too)
 
 
 def set_world(rig: bpy.types.Object, rotation: np.ndarray, translation: np.ndarray) -> None:

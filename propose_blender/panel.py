@@ -6,7 +6,7 @@ import textwrap
 import bpy
 
 from . import ghosts, people, preferences, rig as rig_module, uncertainty
-from .operators import active_rig
+from .rig import active_rig
 
 _LOG_LINES = 6  # of the backend log under an error; the cause above it is always shown whole
 _CHAR_PX = 7  # rough width of a label character, to wrap long messages to the panel
@@ -89,6 +89,22 @@ class PROPOSE_PT_people(_ProposePanel, bpy.types.Panel):
         layout.label(text=f"Frame {listed.get('frame', 0) + 1}; boxes show in camera view (Numpad 0).")
 
 
+class PROPOSE_PT_footage(_ProposePanel, bpy.types.Panel):
+    """How the footage was shot and how the person is found in it (applies to the next Run)."""
+
+    bl_label = "Footage"
+    bl_parent_id = "PROPOSE_PT_estimate"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw(self, context: bpy.types.Context) -> None:
+        layout = self.layout
+        settings = context.scene.propose
+        layout.enabled = not context.window_manager.propose.running
+        layout.prop(settings, "detector")
+        layout.prop(settings, "mirrored")
+        layout.prop(settings, "focal_px")
+
+
 class PROPOSE_PT_uncertainty(_ProposePanel, bpy.types.Panel):
     bl_label = "Uncertainty"
     bl_parent_id = "PROPOSE_PT_estimate"
@@ -168,4 +184,4 @@ class PROPOSE_PT_smoothing(_ProposePanel, bpy.types.Panel):
         layout.label(text="Videos only; applies to the next Run.", icon="INFO")
 
 
-CLASSES = (PROPOSE_PT_estimate, PROPOSE_PT_people, PROPOSE_PT_uncertainty, PROPOSE_PT_ghosts, PROPOSE_PT_smoothing)
+CLASSES = (PROPOSE_PT_estimate, PROPOSE_PT_people, PROPOSE_PT_footage, PROPOSE_PT_uncertainty, PROPOSE_PT_ghosts, PROPOSE_PT_smoothing)

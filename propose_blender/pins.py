@@ -14,11 +14,9 @@ import bpy
 import numpy as np
 
 from . import axes, ghosts, keyframes, motion, results, rig as rig_module, rotations, uncertainty
+from .names import PIN_FRAMES, PIN_JOINTS, PIN_ROTMATS, SOLVED_FRAMES  # noqa: F401 (callers read module.NAME too)
 
-PIN_FRAMES = "propose_pin_frames"  # (P,) scene frames
-PIN_JOINTS = "propose_pin_joints"  # (P,) SMPL joint indices
-PIN_ROTMATS = "propose_pin_rotmats"  # (P * 9,) SMPL local rotations, row-major
-SOLVED_FRAMES = "propose_solved_pin_frames"  # the pin frames of the last re-solve (a removed pin's range)
+
 CHANGE_DEG = 0.05  # a frame is affected where some bone turns by more than this
 CHANGE_M = 1e-4  # ... or the root moves by more than this
 

@@ -6,21 +6,14 @@ from dataclasses import dataclass
 import bpy
 from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, StringProperty
 
-from . import backend_env
+from . import backend_env, bridge
 
 ADDON_ID = __package__ or "propose_blender"
 PYTHON_ENV_VAR = "PROPOSE_BACKEND_PYTHON"  # lets scripts and CI point at a backend without preferences
 
-DEVICES = [
-    ("auto", "Auto", "The GPU if the backend finds one, else the CPU"),
-    ("cuda", "GPU (CUDA)", "Fail if no CUDA GPU is available"),
-    ("cpu", "CPU", "Slow, but works everywhere"),
-]
-ESTIMATORS = [
-    ("auto", "Auto", "ProPose when its checkpoint is in the model files folder, else instant mode"),
-    ("propose", "ProPose", "The ProPose network with its posterior (needs propose_hr48_xyz.pth)"),
-    ("keypoints", "Instant (keypoints)", "Fast keypoint-based estimate, without the network"),
-]
+_LABELS = {"auto": "Auto", "cuda": "GPU (CUDA)", "cpu": "CPU", "propose": "ProPose", "keypoints": "Instant (keypoints)"}
+DEVICES = [(name, _LABELS.get(name, name), text) for name, text in bridge.request().DEVICES.items()]
+ESTIMATORS = [(name, _LABELS.get(name, name), text) for name, text in bridge.request().ESTIMATORS.items()]
 
 
 @dataclass
@@ -31,9 +24,15 @@ class BackendSettings:
     model_folder: str = ""
     device: str = "auto"
     estimator: str = "auto"
-    samples: int = 8
+    samples: int = bridge.request().DEFAULT_SAMPLES
     allow_random_weights: bool = False
-    smooth: float = 1.0  # temporal smoothing strength of videos; 0 = off
+    smooth: float = bridge.request().DEFAULT_SMOOTH  # temporal smoothing strength of videos; 0 = off
+    seed: int = 0  # random seed of the ghosts (posterior samples)
+
+    def request_fields(self) -> dict:
+        """The request fields these preferences set (runner.estimate_request takes them)."""
+        return {"samples": self.samples, "device": self.device, "estimator": self.estimator,
+                "allow_random_weights": self.allow_random_weights, "smooth": self.smooth, "seed": self.seed}
 
 
 class ProposePreferences(bpy.types.AddonPreferences):
@@ -48,8 +47,10 @@ class ProposePreferences(bpy.types.AddonPreferences):
         description="Folder with propose_hr48_xyz.pth and SMPL_NEUTRAL.pkl/.npz (see model_files/README.md)")
     device: EnumProperty(name="Device", items=DEVICES, default="auto")
     estimator: EnumProperty(name="Estimator", items=ESTIMATORS, default="auto")
-    samples: IntProperty(name="Ghost samples", default=8, min=0, max=64,
+    samples: IntProperty(name="Ghost samples", default=bridge.request().DEFAULT_SAMPLES, min=0, max=64,
                          description="Posterior samples drawn per frame, shown as ghost poses")
+    seed: IntProperty(name="Seed", default=0, min=0,
+                      description="Random seed of the ghost poses: another seed draws other samples")
     smooth_motion: BoolProperty(
         name="Smooth motion", default=True,
         description="Fuse the per-frame poses of a video over time: steadier bones, feet that stay put, "
@@ -73,6 +74,7 @@ class ProposePreferences(bpy.types.AddonPreferences):
         row.prop(self, "estimator")
         row.prop(self, "device")
         row.prop(self, "samples")
+        row.prop(self, "seed")
         draw_smoothing(layout, self)
         layout.prop(self, "allow_random_weights")
         row = layout.row()
@@ -109,7 +111,7 @@ def settings(context: bpy.types.Context | None = None) -> BackendSettings:
         prefs = addon.preferences
         found = BackendSettings(prefs.backend_python, prefs.model_folder, prefs.device, prefs.estimator,
                                 prefs.samples, prefs.allow_random_weights,
-                                prefs.smooth_strength if prefs.smooth_motion else 0.0)
+                                prefs.smooth_strength if prefs.smooth_motion else 0.0, prefs.seed)
     else:
         found = BackendSettings()
     if not found.python:

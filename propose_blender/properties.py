@@ -1,9 +1,13 @@
 """The add-on's own properties: per-scene settings (saved) and the state of a running job (not saved)."""
 
 import bpy
-from bpy.props import BoolProperty, FloatProperty, FloatVectorProperty, IntProperty, PointerProperty, StringProperty
+from bpy.props import (BoolProperty, EnumProperty, FloatProperty, FloatVectorProperty, IntProperty, PointerProperty,
+                       StringProperty)
 
-from . import uncertainty
+from . import bridge, uncertainty
+
+_DETECTOR_LABELS = {"auto": "Auto", "blazepose": "BlazePose", "hog": "HOG", "full-frame": "Full Frame"}
+DETECTORS = [(name, _DETECTOR_LABELS.get(name, name), text) for name, text in bridge.request().DETECTORS.items()]
 
 
 class ProposeSceneSettings(bpy.types.PropertyGroup):
@@ -20,10 +24,22 @@ class ProposeSceneSettings(bpy.types.PropertyGroup):
                                 description="The people Find People found (the backend's people event, JSON)")
     person: IntProperty(name="Person", default=0, min=0,
                         description="Number of the person to follow (0: let the detector pick)")
+    detector: EnumProperty(name="Detector", items=DETECTORS, default="auto",
+                           description="How the person is found in the footage")
+    mirrored: BoolProperty(name="Mirrored", default=False,
+                           description="The footage is mirrored (a selfie camera): swap left and right")
+    focal_px: FloatProperty(name="Focal length (px)", default=0.0, min=0.0, soft_max=10000.0,
+                            description="Focal length of the footage in pixels; 0: from the image diagonal "
+                                        "(~53 degree diagonal field of view)")
     ghosts_follow_frame: BoolProperty(name="Follow frame", default=True,
                                       description="Re-pose the ghosts whenever the frame changes")
     ghost_spacing: FloatProperty(name="Spacing", default=0.8, min=0.0, soft_max=3.0, unit="LENGTH",
                                  description="Distance between ghosts along x; 0 puts them over the body")
+
+    def footage_request(self) -> dict:
+        """The request fields that describe this scene's footage (runner.estimate_request takes them)."""
+        return {"frames": self.frames_argument(), "detector": self.detector, "mirrored": self.mirrored,
+                "focal_px": self.focal_px or None}
 
     def frames_argument(self) -> str | None:
         """The protocol's "A:B:STEP" (0-based source frames, end exclusive, like a Python slice)."""

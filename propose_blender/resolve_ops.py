@@ -8,8 +8,9 @@ from pathlib import Path
 import bpy
 from bpy.props import IntProperty
 
-from . import importer, pins, preferences, results, review, runner
-from .operators import _JobOperator, active_rig
+from . import bridge, importer, pins, preferences, results, review, runner
+from .jobs import JobOperator
+from .rig import active_rig
 from .review_ops import refresh_markers, selected_bones
 
 
@@ -56,7 +57,7 @@ def resolved_path(source: Path) -> Path:
     return source.with_name(f"{source.stem}.resolved.npz")
 
 
-class PROPOSE_OT_resolve(_JobOperator, bpy.types.Operator):
+class PROPOSE_OT_resolve(JobOperator, bpy.types.Operator):
     """Re-solve the motion around the pins: the footage fills in the frames between them, ghosts are re-drawn"""
 
     bl_idname = "propose.resolve"
@@ -95,8 +96,8 @@ class PROPOSE_OT_resolve(_JobOperator, bpy.types.Operator):
             self.report({"ERROR"}, "The body was deleted while re-solving.")
             return {"CANCELLED"}
         try:
-            data = results.read(job.request.output)
-        except results.schema().ResultsError as exc:
+            data = results.read(job.output)
+        except bridge.schema().ResultsError as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
         return finish_resolve(self, context, rig, data)

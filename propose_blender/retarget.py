@@ -24,9 +24,9 @@ from bpy.app.handlers import persistent
 
 from . import bone_map, keyframes, pose_eval, rotations
 from .bone_map import BoneMap
+from .names import MAP_PROPERTY, SOURCE_PROPERTY  # noqa: F401 (callers read module.NAME too)
 
-SOURCE_PROPERTY = "propose_retarget_source"  # on a retargeted armature: the armature it follows
-MAP_PROPERTY = "propose_retarget_map"  # JSON {target bone: SMPL joint}
+
 _FOOT_JOINTS = ("left_ankle", "right_ankle", "left_foot", "right_foot")
 _FLOOR_PERCENTILE = 2.0  # of the lowest foot point over the clip: where the source's floor is
 _CONSTRAINT = "ProPose retarget"
@@ -322,7 +322,7 @@ def color_from_source(target: bpy.types.Object, frame: float) -> None:
 
 
 def skeleton_joint_names() -> tuple[str, ...]:
-    from .results import skeleton
+    from .bridge import skeleton
 
     return tuple(skeleton().SMPL_JOINT_NAMES)
 

@@ -7,7 +7,7 @@ import bpy
 from bpy.props import EnumProperty, PointerProperty, StringProperty
 
 from . import bone_map, export, retarget, rigify_target
-from .operators import active_rig
+from .rig import active_rig
 
 NEW_RIGIFY = "NEW_RIGIFY"
 

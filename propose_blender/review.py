@@ -19,11 +19,10 @@ import bpy
 import numpy as np
 
 from . import keyframes, rig as rig_module, uncertainty
+from .names import STAMP, STRIP_PROPERTY  # noqa: F401 (callers read module.NAME too)
 
 MARKER_PREFIX = "? "  # timeline markers this module made (and may delete) start with this
 MAX_MARKERS = 250  # the most uncertain spans get markers; the panel list and the jumps see every span
-STRIP_PROPERTY = "propose_review"  # 1 over uncertain spans, 0 elsewhere (constant keys at span ends)
-STAMP = "propose_review_stamp"  # on the rig: bumped whenever its uncertainty curves are rewritten
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import bpy
 from bpy.props import BoolProperty, FloatProperty, IntProperty, PointerProperty
 
 from . import ghosts, review, rig as rig_module, uncertainty
-from .operators import active_rig
+from .rig import active_rig
 
 
 def _queue_for(context: bpy.types.Context, rig: bpy.types.Object) -> review.Queue:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import bpy
 
 from . import ghosts, pins, review, rig as rig_module
-from .operators import active_rig
+from .rig import active_rig
 from .panel import _ProposePanel
 from .review_ops import _queue_for, selected_bones
 

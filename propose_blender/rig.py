@@ -16,9 +16,10 @@ import bpy
 import numpy as np
 
 from . import axes
-from .results import skeleton
+from .bridge import skeleton
+from .names import GHOST_OF, RIG_TAG  # noqa: F401 (callers read module.NAME too)
 
-RIG_TAG = "propose_rig"  # custom property marking an armature object made by this add-on
+
 ROOT_BONE = "root"
 IK_SWITCHES = {"ik_arms": ("left_wrist", "right_wrist"), "ik_legs": ("left_ankle", "right_ankle")}
 _MIN_LEAF_LENGTH = 0.04  # metres; the tail of a bone with no child
@@ -254,6 +255,15 @@ def rig_of(obj: bpy.types.Object | None) -> bpy.types.Object | None:
     while obj is not None:
         if obj.type == "ARMATURE" and obj.get(RIG_TAG):
             return obj
-        owner = obj.get("propose_ghost_of")
+        owner = obj.get(GHOST_OF)
         obj = owner if isinstance(owner, bpy.types.Object) else obj.parent
     return None
+
+
+def active_rig(context: bpy.types.Context) -> bpy.types.Object | None:
+    """The rig of the active object (rig, body or ghost), else the scene's only rig."""
+    rig = rig_of(context.active_object)
+    if rig is not None:
+        return rig
+    rigs = find_rigs(context.scene)
+    return rigs[0] if len(rigs) == 1 else None

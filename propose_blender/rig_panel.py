@@ -4,7 +4,7 @@ from __future__ import annotations
 import bpy
 
 from . import importer
-from .operators import active_rig
+from .rig import active_rig
 
 _PHENOTYPE_LABELS = ("gender", "age", "muscle", "weight", "height", "proportions")
 

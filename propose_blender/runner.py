@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from . import results
+from . import bridge, results
 from .client import PROTOCOL, BackendProcess, new_request_id
+from .jobs import CANCELLED, FAILED, FINISHED, RUNNING  # noqa: F401 - the states callers compare with
 
-RUNNING, FINISHED, CANCELLED, FAILED = "running", "finished", "cancelled", "failed"
 CANCEL_GRACE_S = 15.0  # how long a cancelled backend may take to stop before it is killed
 
 # What to do next, by error kind, said in the words of the front end that shows it. bad_input
@@ -64,41 +64,13 @@ class Progress:
         return ", ".join(parts)
 
 
-@dataclass
-class EstimateRequest:
-    """What to estimate; None fields are left to the backend's defaults."""
-
-    input: Path
-    output: Path
-    samples: int = 8
-    device: str = "auto"
-    frames: str | None = None  # "A:B:STEP", as in docs/protocol.md
-    checkpoint: Path | None = None
-    body_model: Path | None = None
-    allow_random_weights: bool = False
-    bbox: tuple[float, ...] | None = None  # the person in the first frame (x, y, w, h px), not detected
-    estimator: str = "auto"  # auto / propose / keypoints (instant mode)
-    smooth: float = 1.0  # temporal smoothing strength for videos; 0 = off (docs/temporal.md)
-    person: int | None = None  # follow the N-th person (0-based) the backend finds in the first frame
-    detector: str | None = None  # auto / blazepose / hog / full-frame
-
-    def message(self, job_id: str) -> dict[str, Any]:
-        msg: dict[str, Any] = {"type": "estimate", "id": job_id, "input": str(self.input),
-                               "output": str(self.output), "samples": int(self.samples), "device": self.device,
-                               "estimator": self.estimator, "smooth": float(self.smooth)}
-        for key in ("frames", "checkpoint", "body_model"):
-            value = getattr(self, key)
-            if value is not None:
-                msg[key] = str(value)
-        if self.bbox is not None:
-            msg["bbox"] = [float(v) for v in self.bbox]
-        if self.person is not None:
-            msg["person"] = int(self.person)
-        if self.detector is not None:
-            msg["detector"] = self.detector
-        if self.allow_random_weights:
-            msg["allow_random_weights"] = True
-        return msg
+def estimate_request(**fields: Any) -> Any:
+    """The backend's own `EstimateRequest` (request.py, loaded by path), checked now: a value the
+    backend would refuse is named before any process starts. Paths may be given as Path objects."""
+    for name in ("input", "output", "checkpoint", "body_model"):
+        if fields.get(name) is not None:
+            fields[name] = str(fields[name])
+    return bridge.request().EstimateRequest(**fields).validate()
 
 
 @dataclass
@@ -111,9 +83,9 @@ class ResolveRequest:
     strength: float = 1.0
     seed: int = 0
 
-    def message(self, job_id: str) -> dict[str, Any]:
-        return {"type": "resolve", "id": job_id, "input": str(self.input), "output": str(self.output),
-                "pins": self.pins, "strength": float(self.strength), "seed": int(self.seed)}
+    def to_json(self) -> dict[str, Any]:
+        return {"input": str(self.input), "output": str(self.output), "pins": self.pins,
+                "strength": float(self.strength), "seed": int(self.seed)}
 
 
 @dataclass
@@ -121,7 +93,7 @@ class EstimateRun:
     """A job (estimate or resolve) on its own backend process."""
 
     python: str
-    request: EstimateRequest | ResolveRequest
+    request: Any  # the backend's EstimateRequest (see estimate_request), or a ResolveRequest
     state: str = RUNNING
     progress: Progress = field(default_factory=Progress)
     error: str = ""
@@ -129,15 +101,30 @@ class EstimateRun:
     job_id: str = field(default_factory=new_request_id)
     advice: dict[str, str] = field(default_factory=lambda: dict(PANEL_ADVICE))
     expected_frames: int | None = None  # what the footage should give, when the backend knows
+    model_folder: str = ""  # where the backend looks for its model files ("" = its own default)
     process: BackendProcess | None = None
     _cancel_sent_at: float | None = None
 
     def start(self) -> None:
         """Launch the backend and send the job (raises client.LaunchFailed if it cannot start)."""
-        self.request.output.parent.mkdir(parents=True, exist_ok=True)
-        self.process = BackendProcess(self.python)
+        self.output.parent.mkdir(parents=True, exist_ok=True)
+        self.process = BackendProcess(self.python, self.model_folder)
         self.process.start()
-        self.process.send(self.request.message(self.job_id))
+        self.process.send(self.message())
+
+    def message(self) -> dict[str, Any]:
+        """The request line this run sends (docs/protocol.md)."""
+        kind = "resolve" if isinstance(self.request, ResolveRequest) else "estimate"
+        return {"type": kind, "id": self.job_id, **self.request.to_json()}
+
+    @property
+    def input(self) -> Path:
+        return Path(self.request.input)
+
+    @property
+    def output(self) -> Path:
+        """The results file: as asked for, then as the backend reported it."""
+        return Path(self.request.output)
 
     @property
     def done(self) -> bool:
@@ -181,7 +168,7 @@ class EstimateRun:
                 self.expected_frames = int(event["total"])
         elif kind == "result":
             self.state = FINISHED
-            self.request.output = Path(event.get("output") or self.request.output)
+            self.request.output = type(self.request.output)(event.get("output") or self.request.output)
             self.warnings = list(event.get("warnings") or [])
             self.progress.done = int(event.get("frames") or self.progress.done)
             if event.get("expected_frames") is not None:
@@ -225,10 +212,10 @@ class EstimateRun:
     def partial_output(self) -> Path | None:
         """The output path if it holds frames (complete file or finished chunks), else None."""
         try:
-            results.read(self.request.output)
-        except (results.schema().ResultsError, OSError):
+            results.read(self.output)
+        except (bridge.schema().ResultsError, OSError):
             return None
-        return self.request.output
+        return self.output
 
 
 def describe_exit(code: int | None) -> str:

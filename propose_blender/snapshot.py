@@ -19,8 +19,9 @@ import numpy as np
 from mathutils import Vector
 
 from . import ghosts, rig as rig_module, uncertainty
+from .names import MARKER_TAG  # noqa: F401 (callers read module.NAME too)
 
-MARKER_TAG = "propose_marker"
+
 _OCTAHEDRON_FACES = [(0, 2, 1), (0, 3, 2), (0, 4, 3), (0, 1, 4), (5, 1, 2), (5, 2, 3), (5, 3, 4), (5, 4, 1)]
 
 

@@ -17,12 +17,11 @@ import numpy as np
 from bpy.app.handlers import persistent
 
 from . import keyframes, rig as rig_module
+from .names import COLORS_OFF, PROPERTY_PREFIX, USER_COLORS, VALID_PROPERTY  # noqa: F401 (callers read module.NAME too)
 
-PROPERTY_PREFIX = "propose_unc_"
-VALID_PROPERTY = "propose_valid"
+
 GROUP = "ProPose uncertainty"
-USER_COLORS = "propose_user_bone_colors"  # on the rig: each pose bone's own colour, kept while ours show
-COLORS_OFF = "propose_colors_off"  # on the scene: 1 while the animator has the uncertainty colours off
+
 
 # Upper bounds (degrees) of the first four classes; the fifth is everything above.
 CLASS_LIMITS = (5.0, 10.0, 20.0, 40.0)

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .results import skeleton
+from .bridge import skeleton
 
 # points of the 35-point skeleton that can touch the floor: ankles, feet, toes and heels
 _FOOT_POINTS = ("left_ankle", "right_ankle", "left_foot", "right_foot", "left_big_toe", "left_small_toe",

@@ -20,6 +20,7 @@ from torch import Tensor, nn
 from . import posterior as post
 from .body import BodyModelData, load_body
 from .body.layer import BodyLayer
+from .geometry import project_torch
 from .model import NetworkOutput, ProPoseNet, load_checkpoint_state, load_network_weights
 from .skeleton import CROP_SIZE, FOCAL_LENGTH_PX
 
@@ -49,8 +50,7 @@ class Prediction:
 
 def project_to_crop(points: Tensor, transl: Tensor) -> Tensor:
     """Pixel coordinates in the 256-px crop under the network's fixed camera (f = 1000 px)."""
-    p = points + transl[:, None]
-    return p[..., :2] / p[..., 2:3] * FOCAL_LENGTH_PX + CROP_SIZE / 2
+    return project_torch(points + transl[:, None], FOCAL_LENGTH_PX, CROP_SIZE / 2)
 
 
 class ProPose(nn.Module):

@@ -21,23 +21,22 @@ import time
 from pathlib import Path
 from typing import Callable
 
-import cv2
 import numpy as np
 import torch
 
 from .api import load_model
+from .demo_clip import write_demo_clip
 from .inference import EstimateOptions, EstimatorSettings, InferenceError, estimate_file
 from .inference.crop import normalize
 from .inference.device import NetworkRunner, resolve_device
-from .inference.estimator import RANDOM_WEIGHTS_WARNING, startup_warnings
-from .inference.footage import FrameRange
+from .inference.estimators import RANDOM_WEIGHTS_WARNING, startup_warnings
+from .request import FrameRange
 from .inference.propose_estimator import ProPoseEstimator
 from .model import ProPoseNet
 from .skeleton import CROP_SIZE
 
 DEFAULT_BATCHES = (1, 64, 256)
 QUICK_BATCHES = (1, 4)
-CLIP_SIZE = (1920, 1080)
 SAMPLES = 8
 FAST, EAGER = "fast", "eager fp32"  # the two network paths compared (see inference/device.py)
 # GPU targets (H100/H200 class) and the CPU speed-up target, from docs/performance.md.
@@ -55,45 +54,6 @@ def device_name(device: torch.device) -> str:
     except (OSError, StopIteration):
         pass
     return f"CPU {model}, {torch.get_num_threads()} threads"
-
-
-def write_demo_clip(path: Path, frames: int, size: tuple[int, int] = CLIP_SIZE, fps: float = 30.0) -> Path:
-    """A clip of the body users get (Anny) walking across a grey stage, written with OpenCV (mp4v).
-
-    A few poses are rendered once and moved across the frame, so long clips cost little to make.
-    """
-    import smplx
-
-    from .body import load_body
-    from .body.layer import BodyLayer
-    from .render import render_mesh
-
-    width, height = size
-    body, _ = load_body(None)
-    layer = BodyLayer(body)
-    focal = float(np.hypot(width, height))
-    depth = focal * 1.8 / (0.6 * height)  # the body fills about 60 % of the frame height
-    poses = []
-    for swing in np.linspace(-0.4, 0.4, 4):
-        axis_angle = torch.zeros(24, 3)
-        axis_angle[0] = torch.tensor([np.pi, 0.0, 0.0])  # SMPL y-up → camera y-down
-        axis_angle[16], axis_angle[17] = torch.tensor([0.0, 0.0, -1.2]), torch.tensor([0.0, 0.0, 1.2])
-        axis_angle[1], axis_angle[2] = torch.tensor([swing, 0.0, 0.0]), torch.tensor([-swing, 0.0, 0.0])
-        vertices, _, _ = layer(torch.zeros(1, 10), smplx.lbs.batch_rodrigues(axis_angle)[None])
-        poses.append(render_mesh(vertices[0].numpy() + np.array([0.0, 0.0, depth]), body.faces,
-                                 size=(height, width), focal=focal))
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
-    if not writer.isOpened():
-        raise RuntimeError(f"OpenCV cannot write {path} with the mp4v codec")
-    try:
-        for i in range(frames):
-            shift = 0.25 * width * np.sin(2 * np.pi * i / max(frames, 60))
-            moved = cv2.warpAffine(poses[(i // 4) % len(poses)], np.float32([[1, 0, shift], [0, 1, 0]]),
-                                   (width, height), borderMode=cv2.BORDER_CONSTANT, borderValue=(96, 96, 96))
-            writer.write(moved)
-    finally:
-        writer.release()
-    return path
 
 
 def _paths(estimator: ProPoseEstimator, reference_net: ProPoseNet | None, batch: int,

@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import logging
-import math
 import os
 import signal
 import sys
@@ -16,7 +15,7 @@ import threading
 import time
 from pathlib import Path
 
-from . import __version__
+from . import __version__, request
 
 log = logging.getLogger("propose_backend")
 
@@ -62,45 +61,11 @@ class ProgressPrinter:
             self._bar_open = False
 
 
-def _bbox(text: str) -> tuple[float, float, float, float]:
-    try:
-        x, y, w, h = (float(v) for v in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not x,y,w,h (four numbers, e.g. 100,50,300,600)") from None
-    if not all(math.isfinite(v) for v in (x, y, w, h)) or w <= 0 or h <= 0:
-        raise argparse.ArgumentTypeError("the box must be four finite numbers with a positive width and height")
-    return (x, y, w, h)
-
-
-def _strength(text: str) -> float:
-    value = float(text)
-    if not (math.isfinite(value) and value >= 0):
-        raise argparse.ArgumentTypeError("the smoothing strength must be a number of 0 (off) or more")
-    return value
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
-
-
-def _focal(text: str) -> float:
-    value = float(text)
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError("the focal length must be a number of pixels above 0")
-    return value
-
-
-def _frames(text: str):
-    from .inference import InferenceError
-    from .inference.footage import FrameRange
-
-    try:
-        return FrameRange.parse(text)
-    except InferenceError as exc:
-        raise argparse.ArgumentTypeError(exc.message) from None
+_bbox = request.argument_type(request.parse_bbox)
+_strength = request.argument_type(request.parse_strength)
+_positive = request.argument_type(request.parse_positive)
+_focal = request.argument_type(request.parse_focal)
+_frames = request.argument_type(request.parse_frames)
 
 
 def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
@@ -108,7 +73,7 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", help="ProPose checkpoint (default: propose_hr48_xyz.pth in "
                                              "$PROPOSE_MODEL_FILES or model_files/)")
     parser.add_argument("--body-model", help="SMPL neutral .npz/.pkl (default: SMPL_NEUTRAL.npz/.pkl there, "
-                                             "else the demo body)")
+                                             "else the licence-free Anny body)")
     parser.add_argument("--device", default="auto", help="auto (first CUDA GPU, else Apple MPS, else CPU), cuda, cuda:N, mps or cpu")
     parser.add_argument("--fp32", action="store_true", help="on CUDA, run the network in fp32 instead of bf16")
     parser.add_argument("--cuda-graphs", action="store_true",
@@ -117,11 +82,7 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .inference.detect import DETECTORS
-    from .inference.estimator import ESTIMATORS
-    from .inference.recorder import CHUNK_FRAMES
-    from .inference.track import REDETECT_EVERY
-
+    """The parser imports nothing heavy: `--help` and `serve` start without torch or OpenCV."""
     parser = argparse.ArgumentParser(prog="propose-backend",
                                      description="ProPose human mesh recovery with per-joint uncertainty.")
     parser.add_argument("--version", action="version", version=f"propose-backend {__version__}")
@@ -137,12 +98,13 @@ def build_parser() -> argparse.ArgumentParser:
                      help="results file for one input, folder for several (default: NAME.propose.npz "
                           "next to each input)")
     _add_model_arguments(est)
-    est.add_argument("--estimator", choices=ESTIMATORS, default="auto",
+    est.add_argument("--estimator", choices=request.ESTIMATORS, default="auto",
                      help="propose (the network), keypoints (instant mode), or auto: propose when its "
                           "checkpoint is present, else keypoints")
     est.add_argument("--allow-random-weights", action="store_true",
                      help="run ProPose without a checkpoint on random weights (plumbing tests only)")
-    est.add_argument("--samples", type=int, default=8, help="posterior samples per frame (default 8; 0 = none)")
+    est.add_argument("--samples", type=int, default=request.DEFAULT_SAMPLES,
+                     help=f"posterior samples per frame (default {request.DEFAULT_SAMPLES}; 0 = none)")
     est.add_argument("--batch-size", type=_positive, default=None,
                      help="frames per network pass (default 32 on CUDA, 1 on CPU); smaller batches "
                           "follow fast motion more closely")
@@ -153,18 +115,18 @@ def build_parser() -> argparse.ArgumentParser:
     est.add_argument("--person", type=_positive, metavar="N",
                      help="follow person N (1 = leftmost) of those found in the first frame; list them with "
                           "'propose-backend people'")
-    est.add_argument("--detector", choices=DETECTORS, default="auto",
+    est.add_argument("--detector", choices=request.DETECTORS, default="auto",
                      help="auto: BlazePose, HOG where it finds nobody; full-frame: no detection")
     est.add_argument("--mirrored", action="store_true",
                      help="the footage is mirrored (selfie camera): swap the landmarks' left/right labels")
     est.add_argument("--focal-px", type=_focal, default=None,
                      help="focal length of the footage in pixels (default: the image diagonal, ~53° "
                           "diagonal field of view)")
-    est.add_argument("--chunk-frames", type=_positive, default=CHUNK_FRAMES,
+    est.add_argument("--chunk-frames", type=_positive, default=request.CHUNK_FRAMES,
                      help="frames per chunk written while running (kept if the run stops)")
-    est.add_argument("--redetect-every", type=_positive, default=REDETECT_EVERY,
+    est.add_argument("--redetect-every", type=_positive, default=request.REDETECT_EVERY,
                      help="frames between detector checks that the person is still there")
-    est.add_argument("--smooth", type=_strength, default=1.0, metavar="STRENGTH",
+    est.add_argument("--smooth", type=_strength, default=request.DEFAULT_SMOOTH, metavar="STRENGTH",
                      help="temporal smoothing of videos (docs/temporal.md): 1 default, 2 smoother, "
                           "0.5 closer to the per-frame poses, 0 off")
     est.add_argument("--no-smooth", dest="smooth", action="store_const", const=0.0,
@@ -245,12 +207,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _settings(args: argparse.Namespace, batch_size: int):
+def _settings(wanted: request.EstimateRequest, batch_size: int):
     from .inference import EstimatorSettings, find_model_files
 
-    return EstimatorSettings(find_model_files(args.checkpoint, args.body_model), device=args.device,
-                             batch_size=batch_size, bf16=not args.fp32, cuda_graphs=args.cuda_graphs,
-                             seed=args.seed)
+    return EstimatorSettings.from_request(wanted, find_model_files(wanted.checkpoint, wanted.body_model), batch_size)
 
 
 def _warn(message: str) -> None:
@@ -260,18 +220,13 @@ def _warn(message: str) -> None:
 def _run_estimate(args: argparse.Namespace) -> int:
     from .inference import EstimateOptions
     from .inference.device import resolve_device
-    from .inference.estimator import RANDOM_WEIGHTS_WARNING
+    from .inference.estimators import RANDOM_WEIGHTS_WARNING
     from .inference.jobs import plan_jobs, run_jobs, worker_devices
 
+    wanted = request.EstimateRequest.from_args(args, input="", output=None)  # inputs: one job each, below
     jobs = plan_jobs(args.input, args.output)
-    batch_size = args.batch_size or (32 if resolve_device(args.device).type == "cuda" else 1)
-    if args.person is not None and args.bbox is not None:
-        raise SystemExit("error: give either --person or --bbox, not both.")
-    options = EstimateOptions(frames=args.frames, bbox=args.bbox,
-                              person=None if args.person is None else args.person - 1,
-                              detector=args.detector, samples=max(0, args.samples), batch_size=batch_size,
-                              focal_px=args.focal_px, chunk_frames=args.chunk_frames,
-                              redetect_every=args.redetect_every, mirrored=args.mirrored, smooth=args.smooth)
+    batch_size = wanted.batch_size_for(resolve_device(wanted.device).type)
+    options = EstimateOptions.from_request(wanted, batch_size)
     cancel = threading.Event()
 
     def interrupt(_signum, _frame) -> None:
@@ -303,8 +258,8 @@ def _run_estimate(args: argparse.Namespace) -> int:
 
     previous_handler = signal.signal(signal.SIGINT, interrupt)
     try:
-        outcomes = run_jobs(jobs, args.estimator, _settings(args, batch_size), options, args.allow_random_weights,
-                            devices=worker_devices(args.device, len(jobs)),
+        outcomes = run_jobs(jobs, wanted.estimator, _settings(wanted, batch_size), options,
+                            wanted.allow_random_weights, devices=worker_devices(wanted.device, len(jobs)),
                             progress=lambda job, p: printer(job.input.name, p), cancel=cancel,
                             on_loaded=loaded, on_finished=finished)
     finally:
@@ -339,7 +294,8 @@ def _run_frame(args: argparse.Namespace) -> int:
     import cv2
 
     from .inference import InferenceError
-    from .inference.footage import FrameRange, open_footage
+    from .inference.footage import open_footage
+    from .request import FrameRange
 
     footage = open_footage(args.input, FrameRange(args.frame, args.frame + 1) if args.frame > 0 else None)
     frame = next(iter(footage.frames()), None)
@@ -385,7 +341,7 @@ def _run_resolve(args: argparse.Namespace) -> int:
 def _run_bench(args: argparse.Namespace) -> int:
     from .bench import run_bench
 
-    return run_bench(args, _settings(args, batch_size=1))
+    return run_bench(args, _settings(request.EstimateRequest.from_args(args, input="", output=None), batch_size=1))
 
 
 def _user_error(exc: BaseException) -> str | None:
@@ -396,6 +352,8 @@ def _user_error(exc: BaseException) -> str | None:
     from .resolve import ResolveError
     from .results import ResultsError
 
+    if isinstance(exc, request.RequestError):
+        return f"--{exc.field.replace('_', '-')} {exc.message}" if exc.field else exc.message
     if isinstance(exc, InferenceError):
         return exc.message
     if isinstance(exc, (CheckpointError, BodyModelError, ResultsError, ResolveError)):

@@ -14,6 +14,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .geometry import quaternion_to_matrix_torch
+
 __all__ = ["proper_svd", "mode", "sample", "log_normalizer", "nll", "expected_angle_deg"]
 
 
@@ -200,15 +202,6 @@ def _optimal_b(lam: Tensor) -> Tensor:
     return torch.clamp(b, max=4.0)
 
 
-def _quaternion_to_matrix(q: Tensor) -> Tensor:
-    """Rotation matrix of a (w, x, y, z) quaternion, normalised first."""
-    w, x, y, z = (q / q.norm(dim=-1, keepdim=True)).unbind(-1)
-    row0 = torch.stack([1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)], -1)
-    row1 = torch.stack([2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)], -1)
-    row2 = torch.stack([2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)], -1)
-    return torch.stack([row0, row1, row2], -2)
-
-
 def _bingham_quaternions(s: Tensor, num_samples: int, generator: torch.Generator | None) -> Tensor:
     """Exact draws from the Bingham density ∝ exp(−qᵀAq) on S³ for a flat batch of S' (B, 3).
 
@@ -267,6 +260,6 @@ def sample(F: Tensor, num_samples: int, generator: torch.Generator | None = None
         U, s, V = proper_svd(F.to(torch.float64))
         flat = s.reshape(-1, 3)
         q = _bingham_quaternions(flat, num_samples, generator)
-        Q = _quaternion_to_matrix(q).reshape(*F.shape[:-2], num_samples, 3, 3)
+        Q = quaternion_to_matrix_torch(q).reshape(*F.shape[:-2], num_samples, 3, 3)
         R = U.unsqueeze(-3) @ Q @ V.unsqueeze(-3).mT
     return R.to(F.dtype)

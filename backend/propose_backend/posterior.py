@@ -1,4 +1,4 @@
-"""The analytical matrix-Fisher posterior over SMPL joint rotations (ProPose, spec §3).
+"""The analytical matrix-Fisher posterior over SMPL joint rotations (ProPose, docs/model.md, The posterior).
 
 Each joint has a learned prior F_j. Every observed bone c that hangs off the joint adds a
 von Mises-Fisher likelihood exp(kappa_c d_c^T R t_c), where d_c is the observed unit bone
@@ -43,7 +43,7 @@ def child_matrix(
     device: torch.device | None = None,
     dtype: torch.dtype = torch.float32,
 ) -> Tensor:
-    """(24, N) indicator: which observed points constrain which joint (default: spec §3.2 roles)."""
+    """(24, N) indicator: which observed points constrain which joint (default: the roles of docs/model.md, The posterior)."""
     C = torch.zeros(NUM_SMPL_JOINTS, num_points, dtype=dtype, device=device)
     for joint in range(NUM_SMPL_JOINTS):
         for child in children(joint):

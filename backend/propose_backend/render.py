@@ -9,11 +9,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-
-def project(points: np.ndarray, focal: float, center: tuple[float, float]) -> np.ndarray:
-    """Pinhole projection of camera-space points (x right, y down, z forward) to pixels."""
-    z = np.maximum(points[..., 2:3], 1e-6)
-    return points[..., :2] / z * focal + np.asarray(center)
+from .geometry import project
 
 
 def render_mesh(

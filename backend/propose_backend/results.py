@@ -86,7 +86,8 @@ def empty_frames(num_frames: int, num_samples: int) -> dict[str, np.ndarray]:
 
 
 def validate(data: Mapping[str, Any], source: str = "results") -> None:
-    """Raise ResultsError unless every field exists with consistent shapes and the right version."""
+    """Raise ResultsError unless every field exists with consistent shapes, the right version and
+    values the schema allows (see check_values)."""
     version = int(np.asarray(data.get("schema_version", -1)))
     if version not in READABLE_VERSIONS:
         raise ResultsError(f"{source}: schema version {version}, this reader understands "
@@ -108,6 +109,38 @@ def validate(data: Mapping[str, Any], source: str = "results") -> None:
                     raise ResultsError(f"{source}: field '{name}' has {dim}={n}, other fields {sizes[dim]}.")
             elif dim != n:
                 raise ResultsError(f"{source}: field '{name}' has shape {actual}, expected {shape}.")
+    check_values(data, source)
+
+
+LOG_DENSITY_TOLERANCE = 1e-3  # float32 rounding of a difference of large sums may land just above 0
+
+
+def check_values(data: Mapping[str, Any], source: str = "results") -> None:
+    """Raise ResultsError for values no estimator writes: non-finite estimates on frames with a
+    person, sample log densities above the mode's (> 0), negative uncertainty, a focal length or box
+    of no size, frame numbers out of order, contact probabilities outside [0, 1]. Rows without a person (valid False) hold zeros and are not checked."""
+    def fail(name: str, why: str) -> None:
+        raise ResultsError(f"{source}: field '{name}' {why}; the file is damaged or was written by "
+                           "something other than the backend. Re-run the estimate.")
+
+    frames = np.asarray(data["frame_index"])
+    if frames.size and (frames.min() < 0 or np.any(np.diff(frames) <= 0)):
+        fail("frame_index", "must hold source frame numbers >= 0 in increasing order")
+    valid = np.asarray(data["valid"]).astype(bool)
+    for name in ("rotmats", "posterior_F", "samples", "sample_log_density", "transl", "joints3d", "joints2d",
+                 "uncertainty_deg", "focal_px", "principal_pt", "bbox", "betas"):
+        if not np.all(np.isfinite(np.asarray(data[name])[valid])):
+            fail(name, "holds NaN or infinite values on frames with a person")
+    if np.any(np.asarray(data["sample_log_density"])[valid] > LOG_DENSITY_TOLERANCE):
+        fail("sample_log_density", "must be <= 0 (log density relative to the posterior mode)")
+    if np.any(np.asarray(data["uncertainty_deg"])[valid] < 0):
+        fail("uncertainty_deg", "must be 0 or more (an expected angle in degrees)")
+    if np.any(np.asarray(data["focal_px"])[valid] <= 0):
+        fail("focal_px", "must be above 0 on frames with a person")
+    if np.any(np.asarray(data["bbox"])[valid][:, 2:] <= 0):
+        fail("bbox", "must have a width and height above 0 on frames with a person")
+    if "contacts" in data and np.any((np.asarray(data["contacts"]) < 0) | (np.asarray(data["contacts"]) > 1)):
+        fail("contacts", "must hold probabilities between 0 and 1")
 
 
 def _atomic_savez(path: Path, arrays: Mapping[str, Any], compress: bool = True) -> None:

@@ -18,18 +18,15 @@ import sys
 import threading
 import traceback
 from dataclasses import asdict
-from typing import Any, Callable, Iterable, TextIO
-
-import torch
+from typing import TYPE_CHECKING, Any, Callable, Iterable, TextIO
 
 from . import __version__
-from .inference import EstimateOptions, EstimatorSettings, InferenceError, Progress, estimate_file
-from .inference.detect import DETECTORS
-from .inference.device import available_devices, resolve_device
-from .inference.estimator import ESTIMATORS, Estimator, choose_estimator, open_estimator
-from .inference.footage import FrameRange
+from .inference.errors import InferenceError
 from .inference.model_files import find_model_files
-from .inference.people import people_in_file
+from .request import EstimateRequest, RequestError
+
+if TYPE_CHECKING:  # the pipeline (torch, OpenCV, MediaPipe) loads with the first job, not at start-up
+    from .inference import Estimator, Progress
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +55,8 @@ class _ProgressTicker:
     """Sends the job's newest progress at a steady rate, also while a slow step gives no news."""
 
     def __init__(self, send: Callable[[dict], None], job_id: str) -> None:
+        from .inference import Progress
+
         self._send, self._id = send, job_id
         self._latest = Progress("reading", 0, None, 0.0, None)
         self._lock = threading.Lock()
@@ -136,8 +135,7 @@ class Service:
             if kind == "ping":
                 self.send({"type": "pong", "id": job_id})
             elif kind == "version":
-                self.send({"type": "version", "id": job_id, "version": __version__, "protocol": PROTOCOL_VERSION,
-                           "torch": torch.__version__, "cuda": torch.cuda.is_available()})
+                self._version(job_id)
             elif kind == "estimate":
                 self._start(request)
             elif kind == "resolve":
@@ -156,9 +154,29 @@ class Service:
             self._error(job_id, "bad_request", f"bad request: {exc}.")
         return True
 
+    def _version(self, request_id: Any) -> None:
+        """Versions, and the model files and estimator an `estimate` without paths would use."""
+        import torch
+
+        from .inference.estimators import choose_estimator
+
+        files = find_model_files()
+        try:
+            estimator = choose_estimator("auto", files, False)
+        except InferenceError:
+            estimator = None
+        self.send({"type": "version", "id": request_id, "version": __version__, "protocol": PROTOCOL_VERSION,
+                   "torch": torch.__version__, "cuda": torch.cuda.is_available(),
+                   "model_files": {"folder": str(files.folder),
+                                   "checkpoint": None if files.checkpoint is None else str(files.checkpoint),
+                                   "body_model": None if files.body_model is None else str(files.body_model),
+                                   "estimator": estimator, "warnings": files.warnings}})
+
     def _people(self, request_id: Any, path: str, frame: int) -> None:
         """Find everyone in one frame on a thread of its own (a few seconds), then send a `people` event."""
         def run() -> None:
+            from .inference.people import people_in_file
+
             try:
                 found = people_in_file(path, max(0, frame))
                 self.send({"type": "people", "id": request_id, "input": path, **found.as_json()})
@@ -177,8 +195,8 @@ class Service:
             raise _BadRequest(f"no running job has id '{job_id}'")
         job[2].set()
 
-    def _start(self, request: dict, parse: Callable[[dict], dict] | None = None,
-               run: Callable[[str, dict, threading.Event], None] | None = None) -> None:
+    def _start(self, request: dict, parse: Callable[[dict], Any] | None = None,
+               run: Callable[[str, Any, threading.Event], None] | None = None) -> None:
         job_id = _field(request, "id", str, required=True)
         spec = (parse or self._parse_estimate)(request)
         with self._job_lock:
@@ -194,49 +212,11 @@ class Service:
         thread.start()
 
     @staticmethod
-    def _parse_estimate(request: dict) -> dict:
-        spec = {
-            "input": _field(request, "input", str, required=True),
-            "output": _field(request, "output", str, required=True),
-            "checkpoint": _field(request, "checkpoint", str),
-            "body_model": _field(request, "body_model", str),
-            "device": _field(request, "device", str, "auto"),
-            "samples": _field(request, "samples", int, 8),
-            "batch_size": _field(request, "batch_size", int),
-            "frames": _field(request, "frames", str),
-            "bbox": _field(request, "bbox", list),
-            "person": _field(request, "person", int),
-            "estimator": _field(request, "estimator", str, "auto"),
-            "detector": _field(request, "detector", str, "auto"),
-            "focal_px": _field(request, "focal_px", (int, float)),
-            "allow_random_weights": _field(request, "allow_random_weights", bool, False),
-            "mirrored": _field(request, "mirrored", bool, False),
-            "smooth": _field(request, "smooth", (int, float), 1.0),
-        }
-        if spec["frames"] is not None:
-            try:
-                spec["frames"] = FrameRange.parse(spec["frames"])
-            except InferenceError as exc:
-                raise _BadRequest(exc.message.rstrip(".")) from None
-        if not (math.isfinite(spec["smooth"]) and spec["smooth"] >= 0):
-            raise _BadRequest("'smooth' must be a smoothing strength of 0 (off) or more")
-        if spec["samples"] < 0:
-            raise _BadRequest("'samples' must be 0 or more")
-        if spec["batch_size"] is not None and spec["batch_size"] < 1:
-            raise _BadRequest("'batch_size' must be at least 1")
-        if spec["bbox"] is not None and (len(spec["bbox"]) != 4 or not all(
-                isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in spec["bbox"])
-                or min(spec["bbox"][2:]) <= 0):
-            raise _BadRequest("'bbox' must be [x, y, w, h], four numbers in image pixels with w and h above 0")
-        if spec["person"] is not None and (spec["person"] < 0 or spec["bbox"] is not None):
-            raise _BadRequest("'person' must be 0 or more (0 = the leftmost person), and not given with 'bbox'")
-        if spec["focal_px"] is not None and not (math.isfinite(spec["focal_px"]) and spec["focal_px"] > 0):
-            raise _BadRequest("'focal_px' must be a number of pixels above 0")
-        if spec["estimator"] not in ESTIMATORS:
-            raise _BadRequest(f"'estimator' must be one of {', '.join(ESTIMATORS)}")
-        if spec["detector"] not in DETECTORS:
-            raise _BadRequest(f"'detector' must be one of {', '.join(DETECTORS)}")
-        return spec
+    def _parse_estimate(request: dict) -> EstimateRequest:
+        try:
+            return EstimateRequest.from_json(request)
+        except RequestError as exc:
+            raise _BadRequest(str(exc).rstrip(".")) from None
 
     @staticmethod
     def _parse_resolve(request: dict) -> dict:
@@ -258,6 +238,7 @@ class Service:
 
     def _run_resolve(self, job_id: str, spec: dict, _cancel: threading.Event) -> None:
         """A re-solve is one smoother pass (seconds): it reports progress but is not cancelled midway."""
+        from .inference import Progress
         from .resolve import ResolveError, resolve_file
         from .results import ResultsError
 
@@ -289,32 +270,36 @@ class Service:
 
     # --- the job thread ----------------------------------------------------------------------
 
-    def _estimator(self, spec: dict, batch_size: int, ticker: _ProgressTicker) -> tuple[Estimator, list[str]]:
+    def _estimator(self, spec: EstimateRequest, batch_size: int,
+                   ticker: _ProgressTicker) -> tuple["Estimator", list[str]]:
         """The estimator for this job: the cached one when the model settings are unchanged."""
-        files = find_model_files(spec["checkpoint"], spec["body_model"])
-        name = choose_estimator(spec["estimator"], files, spec["allow_random_weights"])
-        key = (name, files.checkpoint, files.body_model, spec["device"], batch_size)
+        from .inference import EstimatorSettings, Progress
+        from .inference import estimators
+
+        files = find_model_files(spec.checkpoint, spec.body_model)
+        name = estimators.choose_estimator(spec.estimator, files, spec.allow_random_weights)
+        settings = EstimatorSettings.from_request(spec, files, batch_size)
+        key = (name, files.checkpoint, files.body_model, settings.device, batch_size, settings.bf16,
+               settings.cuda_graphs, settings.seed)
         if self._cached is not None and self._cached[0] == key:
             return self._cached[1], self._cached[2]
         self._drop_estimator()  # free the old model before loading another
         ticker.update(Progress("loading_model", 0, None, 0.0, None, f"loading the {name} estimator"))
-        settings = EstimatorSettings(files, device=spec["device"], batch_size=batch_size)
-        estimator, warnings = open_estimator(name, settings, spec["allow_random_weights"])
+        estimator, warnings = estimators.open_estimator(name, settings, spec.allow_random_weights)
         self._cached = (key, estimator, warnings)
         return estimator, warnings
 
-    def _run_job(self, job_id: str, spec: dict, cancel: threading.Event) -> None:
+    def _run_job(self, job_id: str, spec: EstimateRequest, cancel: threading.Event) -> None:
         ticker = _ProgressTicker(self.send, job_id)
         final: dict
         try:
-            batch_size = spec["batch_size"] or (32 if resolve_device(spec["device"]).type == "cuda" else 1)
+            from .inference import EstimateOptions, estimate_file
+            from .inference.device import resolve_device
+
+            batch_size = spec.batch_size_for(resolve_device(spec.device).type)
             estimator, warnings = self._estimator(spec, batch_size, ticker)
-            options = EstimateOptions(
-                frames=spec["frames"],
-                bbox=tuple(float(v) for v in spec["bbox"]) if spec["bbox"] else None, person=spec["person"],
-                detector=spec["detector"], samples=spec["samples"], batch_size=batch_size,
-                focal_px=spec["focal_px"], mirrored=spec["mirrored"], smooth=float(spec["smooth"]))
-            summary = estimate_file(spec["input"], spec["output"], estimator, options, ticker.update, cancel)
+            options = EstimateOptions.from_request(spec, batch_size)
+            summary = estimate_file(spec.input, spec.output, estimator, options, ticker.update, cancel)
             output = str(summary.output) if summary.output is not None else None
             if summary.cancelled:
                 final = {"type": "cancelled", "id": job_id, "output": output, "frames_done": summary.frames}
@@ -327,7 +312,7 @@ class Service:
             final = {"type": "error", "id": job_id, "kind": exc.kind, "message": exc.message}
         except OSError as exc:  # e.g. the output folder is not writable
             final = {"type": "error", "id": job_id, "kind": "bad_request",
-                     "message": f"{exc.filename or spec['output']}: {exc.strerror or exc}"}
+                     "message": f"{exc.filename or spec.output}: {exc.strerror or exc}"}
         except Exception as exc:  # a bug: report it, log the traceback, keep serving
             log.error("job %s failed:\n%s", job_id, traceback.format_exc())
             final = {"type": "error", "id": job_id, "kind": "internal",
@@ -354,6 +339,8 @@ class Service:
         self._drop_estimator()
 
     def serve(self, lines: Iterable[str]) -> int:
+        from .inference.device import available_devices  # torch: the one heavy import of start-up
+
         self.send({"type": "ready", "version": __version__, "protocol": PROTOCOL_VERSION,
                    "devices": available_devices()})
         for line in lines:

@@ -64,19 +64,9 @@ FLIP_PAIRS_35: tuple[tuple[int, int], ...] = (
 )
 FLIP_PAIRS_24: tuple[tuple[int, int], ...] = tuple(p for p in FLIP_PAIRS_35 if p[1] < NUM_SMPL_JOINTS)
 
-# The network's fixed camera (spec §2.3 / §7.1).
+# The network's fixed camera (docs/model.md, The camera and the crop).
 FOCAL_LENGTH_PX = 1000.0
 CROP_SIZE = 256
 DEPTH_FACTOR_M = 2.0
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-
-
-def _check() -> None:
-    assert len(POINT_NAMES) == NUM_POINTS == len(PARENTS)
-    assert len(EXTRA_VERTEX_IDS) == len(EXTRA_POINT_NAMES)
-    covered = {0, *MULTI_CHILD, *PRIOR_ONLY, *SINGLE_CHILD}
-    assert covered == set(range(NUM_SMPL_JOINTS)), "every SMPL joint needs a posterior role"
-
-
-_check()

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from propose_backend import results
-from propose_backend.bench import write_demo_clip
+from propose_backend.demo_clip import write_demo_clip
 from propose_backend.body import demo_body, load_body_model, save_plain_pkl
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,4 +1,4 @@
-"""The analytical posterior (spec §3 and §11): recovery of known rotations, priors, sampling."""
+"""The analytical posterior (docs/model.md, The posterior): recovery of known rotations, priors, sampling."""
 from __future__ import annotations
 
 import smplx

@@ -14,21 +14,11 @@ pytest.importorskip("propose_backend.temporal", reason="the temporal smoother (i
 from propose_backend import results  # noqa: E402
 from propose_backend.body import demo_body  # noqa: E402
 from propose_backend.cli import main  # noqa: E402
+from propose_backend.geometry import axis_angle_to_matrix, world_from_local  # noqa: E402
 from propose_backend.resolve import ResolveError, pins_from_json  # noqa: E402
 from propose_backend.serve import Service  # noqa: E402
-from propose_backend.skeleton import SMPL_PARENTS  # noqa: E402
 
 ELBOW = 18
-
-
-def _rotation(axis_angle: np.ndarray) -> np.ndarray:
-    """Rodrigues' formula, (..., 3) -> (..., 3, 3)."""
-    angle = np.linalg.norm(axis_angle, axis=-1, keepdims=True)[..., None]
-    k = axis_angle / np.maximum(np.linalg.norm(axis_angle, axis=-1, keepdims=True), 1e-12)
-    K = np.zeros(axis_angle.shape[:-1] + (3, 3))
-    K[..., 0, 1], K[..., 0, 2], K[..., 1, 2] = -k[..., 2], k[..., 1], -k[..., 0]
-    K = K - np.swapaxes(K, -1, -2)
-    return np.eye(3) + np.sin(angle) * K + (1 - np.cos(angle)) * K @ K
 
 
 def clip(num_frames: int = 40) -> dict:
@@ -36,12 +26,9 @@ def clip(num_frames: int = 40) -> dict:
     rng = np.random.default_rng(0)
     t = np.arange(num_frames)[:, None, None] / 25.0
     phase = rng.uniform(0, 2 * np.pi, (1, 24, 3))
-    local = _rotation(0.3 * np.sin(2 * np.pi * 0.8 * t + phase) + rng.normal(0, 0.03, (num_frames, 24, 3)))
+    local = axis_angle_to_matrix(0.3 * np.sin(2 * np.pi * 0.8 * t + phase) + rng.normal(0, 0.03, (num_frames, 24, 3)))
     local[:, 0] = np.diag([1.0, -1.0, -1.0]) @ local[:, 0]  # upright in the camera frame
-    world = [local[:, 0]]
-    for j in range(1, 24):
-        world.append(world[SMPL_PARENTS[j]] @ local[:, j])
-    world = np.stack(world, 1)
+    world = world_from_local(local)
     relative = world @ np.swapaxes(world[:, :1], -1, -2)
     relative[:, 0] = world[:, 0]
     body = demo_body()
@@ -58,7 +45,7 @@ def clip(num_frames: int = 40) -> dict:
     return data
 
 
-TURN = _rotation(np.array([0.0, 0.0, np.radians(20.0)]))  # the animator's edit: the elbow 20° further
+TURN = axis_angle_to_matrix(np.array([0.0, 0.0, np.radians(20.0)]))  # the animator's edit: the elbow 20° further
 
 
 def _angle_deg(a: np.ndarray, b: np.ndarray) -> np.ndarray:

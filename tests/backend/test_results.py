@@ -15,6 +15,7 @@ def _clip_part(frames: range, samples: int = 2) -> dict:
     data["frame_index"][:] = list(frames)
     data["valid"][:] = True
     data["betas"][:] = np.arange(len(frames))[:, None]
+    data["focal_px"][:], data["bbox"][:] = 1000.0, (10.0, 20.0, 200.0, 200.0)  # a person was found: a camera, a box
     data.update(schema_version=results.SCHEMA_VERSION, fps=25.0, image_size=(640, 480),
                 rest_joints=np.zeros((24, 3)), rest_vertices=np.zeros((10, 3)), faces=np.zeros((4, 3)),
                 lbs_weights=np.zeros((10, 24)), meta={"estimator": "test", "weights": "random"})
@@ -47,6 +48,24 @@ def test_validation_names_the_problem(tmp_path: Path) -> None:
     with pytest.raises(results.ResultsError, match="schema version 99"):
         results.validate(data)
     assert not (tmp_path / "r.npz").exists()
+
+
+@pytest.mark.parametrize("field, value, words", [
+    ("sample_log_density", 3000.0, "must be <= 0"), ("uncertainty_deg", -1.0, "0 or more"),
+    ("transl", np.nan, "NaN or infinite"), ("rotmats", np.inf, "NaN or infinite"), ("focal_px", 0.0, "above 0"),
+    ("frame_index", 0, "increasing order"), ("contacts", 1.5, "between 0 and 1"),
+])
+def test_values_no_estimator_writes_are_refused(field: str, value: float, words: str) -> None:
+    data = _clip_part(range(3))
+    data["contacts"] = np.zeros((3, 2))
+    results.validate(data)  # the part itself is fine
+    data[field] = np.array(data[field], dtype=np.float64 if field != "frame_index" else np.int64)
+    data[field][1] = value
+    with pytest.raises(results.ResultsError, match=f"'{field}' .*{words}"):
+        results.validate(data)
+    data["valid"][1] = False  # rows without a person hold zeros and are not checked
+    if field not in ("frame_index", "contacts"):
+        results.validate(data)
 
 
 def test_chunks_of_an_unfinished_run_are_merged_then_finalized(tmp_path: Path) -> None:

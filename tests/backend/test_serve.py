@@ -17,7 +17,8 @@ import pytest
 
 from propose_backend import results
 from propose_backend import serve as serve_module
-from propose_backend.bench import write_demo_clip
+from propose_backend.inference import estimators as estimator_module
+from propose_backend.demo_clip import write_demo_clip
 from tests.backend.stub_estimator import StubEstimator
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -212,7 +213,7 @@ def stub_service(monkeypatch, model_files: Path, tmp_path: Path):
         loaded.append(StubEstimator(needs_crops=False, delay_s=0.05, started=started))
         return loaded[-1], []
 
-    monkeypatch.setattr(serve_module, "open_estimator", open_stub)
+    monkeypatch.setattr(estimator_module, "open_estimator", open_stub)
     clip = tmp_path / "clip.avi"
     writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 25, (64, 48))
     for i in range(20):

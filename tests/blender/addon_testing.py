@@ -7,23 +7,21 @@ array is the real thing in the real schema, only without a network in front.
 """
 from __future__ import annotations
 
-import importlib.util
 import os
 import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pytest
 import torch
 
-from propose_backend import posterior as post
+from propose_backend import geometry, posterior as post
 from functools import lru_cache
 
 from propose_backend.body import load_body
 from propose_backend.body.layer import BodyLayer
 from propose_backend.results import SCHEMA_VERSION, empty_frames
-from propose_backend.skeleton import PARENTS, SMPL_JOINT_NAMES, SMPL_PARENTS
+from propose_backend.skeleton import SMPL_JOINT_NAMES
 from propose_blender import axes, motion, rig as rig_module
 
 
@@ -40,32 +38,11 @@ FOCAL_PX = 300.0
 PRINCIPAL_PT = (166.0, 117.0)  # off-centre on purpose, so camera shift is exercised
 
 
-def backend_ready() -> bool:
-    """True once the backend's service and CLI exist (`python -m propose_backend ...`)."""
-    return importlib.util.find_spec("propose_backend.__main__") is not None
-
-
-needs_backend_service = pytest.mark.skipif(
-    not backend_ready(), reason="propose_backend has no __main__ yet (serve/estimate not landed)")
-
-
 def _rotations(shape: tuple[int, ...], scale: float, generator: torch.Generator) -> torch.Tensor:
     from smplx.lbs import batch_rodrigues
 
     axis_angle = torch.randn(*shape, 3, generator=generator, dtype=torch.float64) * scale
     return batch_rodrigues(axis_angle.reshape(-1, 3)).reshape(*shape, 3, 3)
-
-
-def _posed(rest: torch.Tensor, local: torch.Tensor) -> torch.Tensor:
-    """Rigid forward kinematics of the 35 points, root at the origin (SMPL frame)."""
-    G = [local[:, 0]]
-    for j in range(1, 24):
-        G.append(G[PARENTS[j]] @ local[:, j])
-    points = torch.zeros_like(rest)
-    for c in range(1, rest.shape[1]):
-        p = PARENTS[c]
-        points[:, c] = points[:, p] + (G[min(p, 23)] @ (rest[:, c] - rest[:, p])[..., None])[..., 0]
-    return points
 
 
 def make_results(num_frames: int = 6, num_samples: int = 4, invalid: tuple[int, ...] = (), seed: int = 0,
@@ -80,15 +57,13 @@ def make_results(num_frames: int = 6, num_samples: int = 4, invalid: tuple[int, 
     # an upright person facing the camera: a half turn about x maps SMPL's y-up into camera y-down
     upright = torch.diag(torch.tensor([1.0, -1.0, -1.0], dtype=torch.float64))
     local[:, 0] = upright @ _rotations((T,), 0.2, g)
-    observed = _posed(rest, local)
+    _, _, observed = layer(betas, local)  # the posed body's 35 points, root-relative: the observation
     prior_F = torch.eye(3, dtype=torch.float64) * 5 + torch.randn(T, 24, 3, 3, generator=g, dtype=torch.float64)
     posterior = post.analytical_posterior(prior_F, observed, rest, kappa=100.0)
-    samples = post.sample_rotmats(posterior, S, g) if S else torch.zeros(T, 0, 24, 3, 3, dtype=torch.float64)
-    # densest first, by the unnormalised matrix-Fisher log density summed over joints
-    log_density = torch.einsum("tjab,tsjab->ts", posterior.F, _relative(samples, posterior))
-    order = torch.argsort(log_density, dim=1, descending=True)
-    samples = torch.take_along_dim(samples, order[:, :, None, None, None], dim=1)
-    log_density = torch.take_along_dim(log_density, order, dim=1)
+    if S:
+        samples, log_density = post.sorted_samples(posterior, S, g)  # densest first, log densities <= 0
+    else:
+        samples, log_density = torch.zeros(T, 0, 24, 3, 3), torch.zeros(T, 0)
     _, joints, points35 = layer(betas, posterior.rotmats)
 
     data = empty_frames(T, S)
@@ -121,19 +96,6 @@ def make_results(num_frames: int = 6, num_samples: int = 4, invalid: tuple[int, 
     return data
 
 
-def _relative(samples: torch.Tensor, posterior: post.Posterior) -> torch.Tensor:
-    """Sample rotations in the posterior's frames (root global, others root-relative), for the density."""
-    from propose_backend.skeleton import SMPL_PARENTS
-
-    G = [samples[:, :, 0]]
-    for j in range(1, 24):
-        G.append(G[SMPL_PARENTS[j]] @ samples[:, :, j])
-    G = torch.stack(G, dim=2)
-    rel = G @ G[:, :, :1].transpose(-1, -2)
-    rel[:, :, 0] = G[:, :, 0]
-    return rel
-
-
 def backend_python_env() -> dict[str, str]:
     """Environment for running the backend from this test interpreter."""
     env = dict(os.environ)
@@ -150,10 +112,7 @@ def evaluated_smpl_rotations(rig) -> np.ndarray:
     posed = np.array([np.array(rig.pose.bones[n].matrix.to_3x3()) for n in SMPL_JOINT_NAMES])
     # posed = D_j B_j with D_j = W G_j A^T (root and children alike, see axes.py)
     G = motion.world_of(rig)[0].T @ (posed @ np.transpose(rest, (0, 2, 1))) @ axes.ARMATURE_FROM_SMPL
-    local = G.copy()
-    for j in range(1, 24):
-        local[j] = G[SMPL_PARENTS[j]].T @ G[j]
-    return local
+    return geometry.local_from_world(G)
 
 
 def posed_vertices(data: dict[str, Any], row: int) -> np.ndarray:

@@ -32,7 +32,7 @@ def _reimport(path) -> bpy.types.Object:
 @pytest.mark.parametrize("name", ["clip.fbx", "clip.bvh", "clip.glb"])
 def test_round_trip_keeps_the_motion_the_body_and_the_camera(blender, results_file, tmp_path, name):
     path, data = results_file(num_frames=6, num_samples=0)
-    rig = importer.import_results(blender, path)
+    rig = importer.import_results(blender, path).rig
     scene = blender.scene
     frames = range(scene.frame_start, scene.frame_end + 1)
     space = "ARMATURE" if name.endswith(".bvh") else "WORLD"  # BVH has no object transform
@@ -59,7 +59,7 @@ def test_round_trip_keeps_the_motion_the_body_and_the_camera(blender, results_fi
 
 def test_unity_preset_writes_metres_as_fbx_units(blender, results_file, tmp_path):
     path, _ = results_file(num_frames=3, num_samples=0)
-    rig = importer.import_results(blender, path)
+    rig = importer.import_results(blender, path).rig
     frames = range(blender.scene.frame_start, blender.scene.frame_end + 1)
     before = world_heads(rig, rig_module.joint_names(), frames)
     again = _reimport(export.export(blender, rig, tmp_path / "unity.fbx", engine="UNITY"))
@@ -69,7 +69,7 @@ def test_unity_preset_writes_metres_as_fbx_units(blender, results_file, tmp_path
 
 def test_unknown_format_and_engine_are_refused(blender, results_file, tmp_path):
     path, _ = results_file(num_frames=2, num_samples=0)
-    rig = importer.import_results(blender, path)
+    rig = importer.import_results(blender, path).rig
     with pytest.raises(export.ExportFailed, match="format"):
         export.export(blender, rig, tmp_path / "clip.obj")
     with pytest.raises(export.ExportFailed, match="engine"):
@@ -78,7 +78,7 @@ def test_unknown_format_and_engine_are_refused(blender, results_file, tmp_path):
 
 def test_batch_fbx_carries_the_animation(results_file, tmp_path):
     """Regression: the batch's FBX had no animation at all (only NLA strips were exported)."""
-    from propose_blender import batch
+    from propose_blender import headless as batch
 
     path, _ = results_file(num_frames=5, num_samples=0)
     fbx, bvh, glb = tmp_path / "a.fbx", tmp_path / "a.bvh", tmp_path / "a.glb"
@@ -94,7 +94,7 @@ def test_batch_fbx_carries_the_animation(results_file, tmp_path):
 
 
 def test_batch_refuses_a_wrong_export_file_name_before_running(tmp_path):
-    from propose_blender import batch
+    from propose_blender import headless as batch
 
     (tmp_path / "x.npz").write_bytes(b"never read: the names are checked first")
     with pytest.raises(batch.BatchFailed, match="--gltf needs a file name ending in .glb or .gltf"):

@@ -70,7 +70,7 @@ def test_zip_leaves_out_hidden_folders(tmp_path):
 
 
 def test_batch_refuses_a_missing_model_folder_and_a_bad_box(tmp_path):
-    from propose_blender import batch
+    from propose_blender import headless as batch
 
     clip = tmp_path / "clip.mp4"
     clip.write_bytes(b"not decoded: the checks come before the backend starts")

@@ -5,6 +5,7 @@ import numpy as np
 from bpy_extras.object_utils import world_to_camera_view
 from mathutils import Vector
 
+from propose_backend import geometry
 from propose_backend.skeleton import SMPL_JOINT_NAMES, SMPL_PARENTS
 from propose_blender import axes, importer, keyframes, motion, rig as rig_module
 from propose_blender.results import scene_frames
@@ -14,18 +15,12 @@ from addon_testing import FOCAL_PX, IMAGE_SIZE, PRINCIPAL_PT, evaluated_smpl_rot
 
 def forward_kinematics(rest_joints: np.ndarray, rotmats: np.ndarray, transl: np.ndarray) -> np.ndarray:
     """Joint positions in the camera frame, pelvis at `transl` (plain numpy, independent of the add-on)."""
-    G = [rotmats[0]]
-    points = [np.asarray(transl, dtype=np.float64)]
-    for j in range(1, 24):
-        p = SMPL_PARENTS[j]
-        G.append(G[p] @ rotmats[j])
-        points.append(points[p] + G[p] @ (rest_joints[j] - rest_joints[p]))
-    return np.array(points)
+    return geometry.joint_positions(geometry.world_from_local(rotmats), rest_joints) + np.asarray(transl)
 
 
 def test_pose_at_every_frame_equals_results(blender, results_file):
     path, data = results_file(num_frames=5, num_samples=2)
-    rig = importer.import_results(blender, path)
+    rig = importer.import_results(blender, path).rig
     scene = blender.scene
     assert (scene.frame_start, scene.frame_end) == (1, 5)
     assert scene.render.fps == 25 and abs(scene.render.fps_base - 1.0) < 1e-6
@@ -40,7 +35,7 @@ def test_pose_at_every_frame_equals_results(blender, results_file):
 
 def test_rig_has_smpl_bones_quaternions_and_skinned_body(blender, results_file):
     path, data = results_file(num_frames=2, num_samples=0)
-    rig = importer.import_results(blender, path)
+    rig = importer.import_results(blender, path).rig
     extra = {rig_module.ROOT_BONE, *(rig_module.ik_bone(j) for p in rig_module.IK_SWITCHES.values() for j in p)}
     assert sorted(b.name for b in rig.data.bones) == sorted({*SMPL_JOINT_NAMES, *extra})
     assert all(b.rotation_mode == "QUATERNION" for b in rig.pose.bones)
@@ -59,7 +54,7 @@ def test_rig_has_smpl_bones_quaternions_and_skinned_body(blender, results_file):
 
 def test_frames_without_a_person_get_no_key(blender, results_file):
     path, _ = results_file(num_frames=5, num_samples=2, invalid=(2,))
-    rig = importer.import_results(blender, path)
+    rig = importer.import_results(blender, path).rig
     bag = keyframes.find_channelbag(rig)
     rotation = bag.fcurves.find('pose.bones["left_knee"].rotation_quaternion', index=0)
     assert [k.co.x for k in rotation.keyframe_points] == [1.0, 2.0, 4.0, 5.0]
@@ -67,9 +62,19 @@ def test_frames_without_a_person_get_no_key(blender, results_file):
     assert [valid.evaluate(f) for f in range(1, 6)] == [1.0, 1.0, 0.0, 1.0, 1.0]
 
 
+def test_the_import_says_what_it_built(blender, results_file, tmp_path):
+    """Frames with a person are counted from the results, not from the ghost storage (empty with
+    --samples 0), and a missing footage file is a warning, not a failure."""
+    path, _ = results_file(num_frames=5, num_samples=0, invalid=(0, 3), frame_step=2)
+    built = importer.import_results(blender, path, footage=tmp_path / "gone.mp4")
+    assert (built.frames, built.valid_frames, built.first_valid_frame) == (5, 3, 3)  # source frame 2
+    assert built.rig in rig_module.find_rigs(blender.scene)
+    assert len(built.warnings) == 1 and "gone.mp4" in built.warnings[0]
+
+
 def test_camera_projects_like_the_pinhole_camera(blender, results_file):
     path, data = results_file(num_frames=3, num_samples=0)
-    importer.import_results(blender, path)
+    importer.import_results(blender, path).rig
     scene = blender.scene
     assert (scene.render.resolution_x, scene.render.resolution_y) == IMAGE_SIZE
     camera = scene.camera
@@ -92,7 +97,7 @@ def test_unreadable_results_say_what_is_wrong(blender, tmp_path):
     broken = tmp_path / "broken.npz"
     broken.write_bytes(b"not a zip")
     try:
-        importer.import_results(blender, broken)
+        importer.import_results(blender, broken).rig
     except importer.ImportFailed as exc:
         assert "broken.npz" in str(exc)
     else:

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import bpy
 import pytest
 
-from propose_blender import operators
+from propose_blender import jobs
 
 from addon_testing import EXTENSION_MODULE
 
@@ -19,10 +19,6 @@ def test_run_refuses_a_model_folder_that_does_not_exist(installed, tmp_path):
     bpy.context.scene.propose.input_path = str(clip)
     with pytest.raises(RuntimeError, match="model files folder .*typo' does not exist"):
         bpy.ops.propose.run()
-
-
-def test_run_is_one_undo_step():
-    assert "UNDO" in operators.PROPOSE_OT_run.bl_options
 
 
 class _Job:
@@ -45,7 +41,7 @@ class _Job:
         self.closed = True
 
 
-class _Driver(operators._JobOperator):
+class _Driver(jobs.JobOperator):
     def __init__(self, job: _Job) -> None:
         self.job, self.reports, self.finished = job, [], False
 
@@ -76,10 +72,10 @@ def test_modal_driver_always_releases_timer_and_job(fail_on_step):
     context, job = _context(), _Job(fail_on_step)
     driver = _Driver(job)
     assert driver.invoke(context, SimpleNamespace(type="NONE", value="NOTHING")) == {"RUNNING_MODAL"}
-    assert context.window_manager.timers and job in operators._live_jobs
+    assert context.window_manager.timers and job in jobs.live_jobs
     result = driver.modal(context, SimpleNamespace(type="TIMER", value="NOTHING"))
     state = context.window_manager.propose
-    assert not context.window_manager.timers and job.closed and job not in operators._live_jobs
+    assert not context.window_manager.timers and job.closed and job not in jobs.live_jobs
     assert not state.running  # so the next Run is not refused as "already running"
     if fail_on_step:
         assert result == {"CANCELLED"} and not driver.finished

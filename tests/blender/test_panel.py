@@ -63,6 +63,7 @@ def test_panels_draw_with_a_rig_and_ghosts(rig_with_ghosts):
     assert sum(line.startswith("prop legend_") for line in drawn) == 6
     assert drawn.count("operator propose.select_ghost") == 3
     assert "operator propose.apply_ghost" in drawn
+    assert {"prop detector", "prop mirrored", "prop focal_px"} <= set(drawn)  # the footage settings of a run
 
 
 def test_panel_shows_progress_and_errors_while_running(blender):

@@ -7,7 +7,8 @@ import sys
 import bpy
 import pytest
 
-from propose_blender import operators, panel, people, runner
+from propose_blender import panel, people, runner
+from propose_blender.operators import run as run_ops
 from tests import real_data
 
 
@@ -26,16 +27,34 @@ def test_the_picked_person_goes_into_the_run_request(blender, tmp_path):
     assert people.chosen_box(bpy.context.scene) is None  # nobody picked: the detector picks
     bpy.ops.propose.pick_person(number=2)
     assert people.chosen_box(bpy.context.scene) == (135.0, 0.0, 226.0, 640.0)
-    job = operators.PROPOSE_OT_run.make_job(_Reporter(), bpy.context)
-    assert job.request.message("j")["bbox"] == [135.0, 0.0, 226.0, 640.0]
+    job = run_ops.PROPOSE_OT_run.make_job(_Reporter(), bpy.context)
+    assert job.message()["bbox"] == [135.0, 0.0, 226.0, 640.0]
     settings.input_path = str(tmp_path / "other.jpg")  # the list belongs to another file now
     assert people.chosen_box(bpy.context.scene) is None
+
+
+def test_the_footage_settings_go_into_a_request_the_backend_accepts(blender, tmp_path):
+    from propose_backend.request import EstimateRequest
+
+    footage = tmp_path / "selfie.mp4"
+    footage.write_bytes(b"x")
+    settings = bpy.context.scene.propose
+    settings.input_path = str(footage)
+    settings.detector, settings.mirrored, settings.focal_px = "hog", True, 1400.0
+    settings.use_frame_range, settings.frame_first, settings.frame_last = True, 3, 9
+    message = run_ops.PROPOSE_OT_run.make_job(_Reporter(), bpy.context).message()
+    sent = EstimateRequest.from_json(message)
+    assert (sent.detector, sent.mirrored, sent.focal_px, sent.frames, sent.input) == ("hog", True, 1400.0, "2:9:1",
+                                                                                      str(footage))
+    assert (sent.samples, sent.seed, sent.smooth) == (8, 0, 1.0)  # the preferences' defaults
+    settings.focal_px = 0.0  # 0 = from the image diagonal: left to the backend
+    assert "focal_px" not in run_ops.PROPOSE_OT_run.make_job(_Reporter(), bpy.context).message()
 
 
 def test_a_set_but_missing_footage_path_is_named(blender, tmp_path):
     bpy.context.scene.propose.input_path = str(tmp_path / "typo.mp4")
     reporter = _Reporter()
-    assert operators.PROPOSE_OT_run.make_job(reporter, bpy.context) is None
+    assert run_ops.PROPOSE_OT_run.make_job(reporter, bpy.context) is None
     assert "typo.mp4 does not exist" in reporter.said and "Pick an image" not in reporter.said
 
 
@@ -70,7 +89,7 @@ def test_the_error_box_shows_the_whole_cause():
 def test_a_killed_backend_is_described_in_words():
     assert "signal 9" in runner.describe_exit(-9) and "memory" in runner.describe_exit(-9)
     assert runner.describe_exit(2) == "exit code 2"
-    run = runner.EstimateRun("python", runner.EstimateRequest(input=None, output=None))
+    run = runner.EstimateRun("python", runner.estimate_request())
     run.error = "The backend stopped unexpectedly (ended by signal 9) after 51 frames.\nBackend log:\nx"
     assert run.reason == "The backend stopped unexpectedly (ended by signal 9) after 51 frames."
 

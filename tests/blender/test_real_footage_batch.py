@@ -18,10 +18,10 @@ import pytest
 
 from propose_blender import importer, rig as rig_module
 
-from addon_testing import ROOT, backend_python_env, needs_backend_service
+from addon_testing import ROOT, backend_python_env
 from tests import real_data
 
-pytestmark = [needs_backend_service, pytest.mark.slow]
+pytestmark = pytest.mark.slow
 TIMEOUT_S = 600
 
 

@@ -38,7 +38,7 @@ def _pose_elbow(blender, rig, frame: int, turn_deg: float) -> np.ndarray:
 
 def test_pins_hold_the_posed_rotation_and_survive_save_and_reload(blender, results_file, tmp_path):
     path, _ = results_file(num_frames=8, num_samples=2)
-    rig = importer.import_results(blender, path)
+    rig = importer.import_results(blender, path).rig
     posed = _pose_elbow(blender, rig, 4, 25.0)
     frames, joints, rotmats = pins.get(rig)
     assert frames.tolist() == [4] and joints.tolist() == [ELBOW]
@@ -61,7 +61,7 @@ def test_pins_hold_the_posed_rotation_and_survive_save_and_reload(blender, resul
 
 def test_pinning_needs_an_estimated_frame_and_a_selected_bone(blender, results_file):
     path, _ = results_file(num_frames=4, num_samples=0, invalid=(2,))
-    rig = importer.import_results(blender, path)
+    rig = importer.import_results(blender, path).rig
     review.select_bone(blender, rig, "left_elbow")
     blender.scene.frame_set(3)  # no person there
     with pytest.raises(RuntimeError, match="no estimate"):
@@ -94,7 +94,7 @@ def test_resolve_honours_pins_changes_only_the_affected_range_and_is_reproducibl
 
     data = resolve(make_results(num_frames=CLIP_FRAMES, num_samples=2), pins_from_json([]),  # as imported: smoothed
                    seed=1)
-    rig = importer.import_results(blender, write_results(tmp_path / "clip.npz", data))
+    rig = importer.import_results(blender, write_results(tmp_path / "clip.npz", data)).rig
     _pose_elbow(blender, rig, PIN_FRAME, 30.0)
     before = _all_keys(rig)
     solved = resolve(data, pins_from_json(pins.message(rig)), seed=1)

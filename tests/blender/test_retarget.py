@@ -34,11 +34,11 @@ def _directions(obj, bones, frames) -> np.ndarray:
 @pytest.fixture
 def source(blender, results_file):
     path, _ = results_file(num_frames=len(FRAMES), num_samples=0)
-    return importer.import_results(blender, path)
+    return importer.import_results(blender, path).rig
 
 
 def test_a_rig_retargeted_onto_its_twin_moves_exactly_like_it(blender, source, results_file):
-    twin = importer.import_results(blender, results_file(name="twin", num_frames=len(FRAMES), num_samples=0)[0])
+    twin = importer.import_results(blender, results_file(name="twin", num_frames=len(FRAMES), num_samples=0)[0]).rig
     twin.animation_data.action = None
     retarget.retarget(blender, source, twin, bone_map.identity(), bone_map.identity())
     names = list(bone_map.identity().bones.values())

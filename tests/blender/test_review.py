@@ -21,7 +21,7 @@ def _clip(tmp_path, blender):
     degrees[2:5, NAMES.index("left_wrist")] = (30.0, 45.0, 22.0)
     degrees[8, NAMES.index("right_knee")] = 30.0
     degrees[9, NAMES.index("head")] = 25.0
-    rig = importer.import_results(blender, write_results(tmp_path / "clip.npz", data))
+    rig = importer.import_results(blender, write_results(tmp_path / "clip.npz", data)).rig
     return rig
 
 

@@ -18,7 +18,7 @@ def _world_heads(rig, names):
 
 def test_root_bone_on_the_floor_under_the_pelvis_and_origin_at_the_floor_point(blender, results_file):
     path, data = results_file(num_frames=6, num_samples=0)
-    rig = importer.import_results(blender, path)
+    rig = importer.import_results(blender, path).rig
     assert tuple(rig.location) == (0.0, 0.0, 0.0)
     root = rig.data.bones[rig_module.ROOT_BONE]
     assert root.parent is None and rig.data.bones["pelvis"].parent == root
@@ -41,7 +41,7 @@ def test_world_uses_the_results_floor_gravity_up_and_floor_at_zero(blender, tmp_
     normal = np.array([0.0, -np.cos(tilt), np.sin(tilt)])
     floor_point = data["transl"][0] + normal * -0.95  # the floor 0.95 m under the first pelvis
     data["floor"] = np.append(normal, -normal @ floor_point).astype(np.float32)
-    rig = importer.import_results(blender, write_results(tmp_path / "tilted.npz", data))
+    rig = importer.import_results(blender, write_results(tmp_path / "tilted.npz", data)).rig
     rotation, translation = motion.world_of(rig)
     np.testing.assert_allclose(rotation @ normal, (0, 0, 1), atol=1e-6)
     on_floor = floor_point + np.array([0.3, 0.0, 0.0])  # another floor point
@@ -66,7 +66,7 @@ def test_floor_estimated_from_the_feet_when_absent():
 def test_bone_collections_and_names_without_time_stamps(blender, tmp_path):
     data = make_results(num_frames=3, num_samples=0)
     path = write_results(tmp_path / "street walk-20260101-120000.npz", data)
-    rig = importer.import_results(blender, path)
+    rig = importer.import_results(blender, path).rig
     assert rig.name == "street walk" and rig.data.name == "street walk"
     assert rig.animation_data.action.name == "street walk motion"
     assert {o.name for o in bpy.data.objects} >= {"street walk", "street walk body", "street walk camera"}
@@ -80,7 +80,7 @@ def test_bone_collections_and_names_without_time_stamps(blender, tmp_path):
 
 def test_knees_and_elbows_bend_about_local_x_consistently_left_and_right(blender, results_file):
     path, _ = results_file(num_frames=2, num_samples=0)
-    rig = importer.import_results(blender, path)
+    rig = importer.import_results(blender, path).rig
     x = {n: np.array(rig.data.bones[n].matrix_local.to_3x3().col[0]) for n in SMPL_JOINT_NAMES}
     mirror = np.array([1.0, -1.0, -1.0])  # how an axis of rotation reflects across the body's midplane
     np.testing.assert_allclose(x["left_knee"] * mirror, x["right_knee"], atol=1e-4)
@@ -97,7 +97,7 @@ def test_knees_and_elbows_bend_about_local_x_consistently_left_and_right(blender
 
 def test_ik_is_off_by_default_and_reaches_the_fk_wrist_when_switched_on(blender, results_file):
     path, data = results_file(num_frames=3, num_samples=0)
-    rig = importer.import_results(blender, path)
+    rig = importer.import_results(blender, path).rig
     frame = int(scene_frames(data)[1])
     blender.scene.frame_set(frame)
     fk = _world_heads(rig, ["left_wrist", "right_ankle", "left_elbow"])
@@ -113,25 +113,25 @@ def test_ik_is_off_by_default_and_reaches_the_fk_wrist_when_switched_on(blender,
 
 def test_rerun_replaces_the_take_or_adds_a_numbered_one(blender, results_file):
     path, _ = results_file(name="walk", num_frames=3, num_samples=2)
-    first = importer.import_results(blender, path)
+    first = importer.import_results(blender, path).rig
     first_name = first.name
-    again = importer.import_results(blender, path)
+    again = importer.import_results(blender, path).rig
     rigs = rig_module.find_rigs(blender.scene)
     assert [r.name for r in rigs] == [first_name] == [again.name] == ["walk"]
     assert "walk motion" in bpy.data.actions and "walk motion.001" not in bpy.data.actions
     assert len([o for o in bpy.data.objects if o.type == "MESH"]) == 1
     assert len([o for o in bpy.data.objects if o.type == "CAMERA"]) == 1
-    second = importer.import_results(blender, path, replace=False)
+    second = importer.import_results(blender, path, replace=False).rig
     assert second.name == "walk take 2" and second.animation_data.action.name == "walk take 2 motion"
     assert sorted(r.name for r in rig_module.find_rigs(blender.scene)) == ["walk", "walk take 2"]
-    third = importer.import_results(blender, path)  # replaces the latest take
+    third = importer.import_results(blender, path).rig  # replaces the latest take
     assert third.name == "walk take 2"
     assert sorted(r.name for r in rig_module.find_rigs(blender.scene)) == ["walk", "walk take 2"]
 
 
 def test_skin_material_on_the_body(blender, results_file):
     path, _ = results_file(num_frames=2, num_samples=0)
-    rig = importer.import_results(blender, path)
+    rig = importer.import_results(blender, path).rig
     body = next(c for c in rig.children if c.type == "MESH")
     material = body.data.materials[0]
     shader = next(n for n in material.node_tree.nodes if n.type == "BSDF_PRINCIPLED")
@@ -165,7 +165,7 @@ def test_rig_panel_offers_the_ik_switches_and_collections(blender, results_file)
     from propose_blender import rig_panel
 
     path, _ = results_file(num_frames=2, num_samples=0)
-    rig = importer.import_results(blender, path)
+    rig = importer.import_results(blender, path).rig
     blender.view_layer.objects.active = rig
     drawn: list[str] = []
     rig_panel.PROPOSE_PT_rig.draw(type("Drawn", (), {"layout": _Recorder(drawn)})(), blender)

@@ -22,7 +22,7 @@ def test_colours_differ_for_low_and_high_uncertainty_and_follow_frames(blender, 
     data["uncertainty_deg"][0] = 2.0  # frame 1: every bone certain
     data["uncertainty_deg"][1] = 60.0  # frame 2: every bone uncertain
     data["uncertainty_deg"][2, :12], data["uncertainty_deg"][2, 12:] = 7.0, 25.0  # frame 3: mixed
-    rig = importer.import_results(blender, write_results(tmp_path / "clip.npz", data))
+    rig = importer.import_results(blender, write_results(tmp_path / "clip.npz", data)).rig
     scene = blender.scene
 
     scene.frame_set(1)
@@ -41,7 +41,7 @@ def test_colours_differ_for_low_and_high_uncertainty_and_follow_frames(blender, 
 
 def test_uncertainty_is_an_animated_custom_property_per_bone(blender, results_file):
     path, data = results_file(num_frames=3, num_samples=0)
-    rig = importer.import_results(blender, path)
+    rig = importer.import_results(blender, path).rig
     for frame in (1, 2, 3):
         blender.scene.frame_set(frame)
         np.testing.assert_allclose(uncertainty.at_frame(rig, frame), data["uncertainty_deg"][frame - 1], atol=1e-4)
@@ -63,7 +63,7 @@ def _color_states(rig) -> dict:
 
 def test_colour_switch_restores_the_users_own_bone_colours_exactly(blender, results_file):
     path, _ = results_file(num_frames=3, num_samples=0)
-    rig = importer.import_results(blender, path)
+    rig = importer.import_results(blender, path).rig
     scene, settings = blender.scene, blender.scene.propose_review
     joints = [rig.pose.bones[name] for name in rig_module.joint_names()]  # the root and IK bones carry no estimate
     assert settings.show_colors and all(b.color.palette == "CUSTOM" for b in joints)

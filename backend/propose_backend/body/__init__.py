@@ -25,5 +25,11 @@ def load_body(path: str | Path | None) -> tuple[BodyModelData, str]:
         raise BodyModelError(str(exc)) from exc
 
 
+def training_body(path: str | Path | None) -> BodyModelData:
+    """The training package's body: the SMPL file at `path`, else the procedural demo body (the one
+    its synthetic data is rendered with)."""
+    return demo_body() if path is None else load_body_model(path)
+
+
 __all__ = ["BodyModelData", "BodyModelError", "load_body", "load_body_model", "save_npz", "save_plain_pkl",
-           "demo_body"]
+           "demo_body", "training_body"]

@@ -3,13 +3,35 @@ estimating in batches, and writing the results (see docs/inference.md).
 
     estimator, warnings = open_estimator("auto", EstimatorSettings(find_model_files()))
     summary = estimate_file("clip.mp4", "clip.propose.npz", estimator, EstimateOptions(batch_size=4))
+
+The names below load on first use, so importing one light submodule (errors, model_files) does
+not pull in torch, OpenCV and MediaPipe with the pipeline.
 """
 from __future__ import annotations
 
-from .errors import InferenceError
-from .estimator import Estimator, EstimatorSettings, FrameBatch, open_estimator
-from .model_files import ModelFiles, find_model_files
-from .pipeline import EstimateOptions, Progress, RunSummary, estimate_file
+import importlib
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["EstimateOptions", "Estimator", "EstimatorSettings", "FrameBatch", "InferenceError", "ModelFiles", "Progress",
-           "RunSummary", "estimate_file", "find_model_files", "open_estimator"]
+_SOURCES = {
+    "InferenceError": "errors",
+    "Estimator": "estimator", "EstimatorSettings": "estimator", "FrameBatch": "estimator",
+    "open_estimator": "estimators",
+    "ModelFiles": "model_files", "find_model_files": "model_files",
+    "EstimateOptions": "pipeline", "Progress": "pipeline", "RunSummary": "pipeline", "estimate_file": "pipeline",
+}
+__all__ = sorted(_SOURCES)
+
+if TYPE_CHECKING:
+    from .errors import InferenceError
+    from .estimator import Estimator, EstimatorSettings, FrameBatch
+    from .estimators import open_estimator
+    from .model_files import ModelFiles, find_model_files
+    from .pipeline import EstimateOptions, Progress, RunSummary, estimate_file
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _SOURCES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_SOURCES[name]}", __name__), name)
+    globals()[name] = value
+    return value

@@ -1,6 +1,6 @@
 """Crops in, camera out: the square person crop the network sees, and the full-image camera.
 
-Cropping follows the reference demo (spec §7.2): square box around the person enlarged ×1.25,
+Cropping follows the reference demo (docs/model.md, The camera and the crop): square box around the person enlarged ×1.25,
 affine warp to 256×256 (bilinear, black outside the image), ImageNet normalisation.
 
 The network's camera lives in the crop (f = 1000 px on 256 px, principal point at the crop
@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .. import geometry
 from ..skeleton import CROP_SIZE, FOCAL_LENGTH_PX, IMAGENET_MEAN, IMAGENET_STD
 
 BOX_SCALE = 1.25  # the reference enlarges the detected box by 25 % on every side length
@@ -84,9 +85,7 @@ class ImageCamera:
 
     def project(self, points: np.ndarray) -> np.ndarray:
         """Pixels of camera-frame points (..., 3) → (..., 2)."""
-        z = points[..., 2:3]
-        z = np.where(np.abs(z) < 1e-6, 1e-6, z)
-        return points[..., :2] / z * self.focal_px + np.asarray(self.principal_pt)
+        return geometry.project(points, self.focal_px, self.principal_pt)
 
 
 def crop_focal_px(boxes: np.ndarray) -> np.ndarray:

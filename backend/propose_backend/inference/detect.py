@@ -18,11 +18,11 @@ from typing import Protocol
 import cv2
 import numpy as np
 
+from ..request import DETECTORS
 from .errors import InferenceError
 
 log = logging.getLogger(__name__)
 
-DETECTORS = ("auto", "blazepose", "hog", "full-frame")
 POINT_BOX_MARGIN = 0.1  # joints/landmarks lie inside the body: pad their extent to the outline
 HOG_MAX_SIDE = 640  # HOG is slow on big frames; people stay above its 128-px window at this size
 HOG_WINDOW = (64, 128)  # width, height; OpenCV crashes on images smaller than the window

@@ -14,51 +14,12 @@ from typing import Iterator
 import cv2
 import numpy as np
 
+from ..request import IMAGE_SUFFIXES, VIDEO_SUFFIXES, FrameRange
 from .errors import InferenceError
 from .exif import apply_orientation, read_orientation
 
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp"})
-VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"})
 MIN_IMAGE_SIDE = 32  # px; below this there cannot be a person worth estimating
 ALPHA_BACKGROUND = 128  # transparent pixels become mid-grey, neither shadow nor highlight
-
-
-@dataclass(frozen=True)
-class FrameRange:
-    """Frames start, start+step, ... before stop (Python slice rules; stop None = to the end)."""
-
-    start: int = 0
-    stop: int | None = None
-    step: int = 1
-
-    def __post_init__(self) -> None:
-        if self.stop is not None and self.stop <= self.start:
-            raise InferenceError("bad_request", f"frame range {self.start}:{self.stop} selects no frames; "
-                                                "STOP must be greater than START.")
-
-    @classmethod
-    def parse(cls, text: str) -> "FrameRange":
-        """Parse "A:B:STEP" (each part optional: "100:", ":500", "::2", "10:20")."""
-        parts = text.split(":")
-        if not 1 <= len(parts) <= 3:
-            raise InferenceError("bad_request", f"frame range '{text}' is not of the form START:STOP:STEP.")
-        try:
-            values = [int(p) if p.strip() else None for p in parts] + [None] * (3 - len(parts))
-        except ValueError:
-            raise InferenceError("bad_request", f"frame range '{text}' must hold whole numbers, "
-                                                "e.g. 0:300:2.") from None
-        start, stop, step = values
-        if (start or 0) < 0 or (stop is not None and stop < 0) or (step is not None and step < 1):
-            raise InferenceError("bad_request", f"frame range '{text}': START and STOP must be >= 0 "
-                                                "and STEP >= 1.")
-        if len(parts) == 1:  # a single number means that one frame
-            stop = (start or 0) + 1
-        return cls(start or 0, stop, step or 1)
-
-    def count(self, total: int | None) -> int | None:
-        """How many frames this range selects from a clip of `total` frames (None if unknown)."""
-        end = total if self.stop is None else (self.stop if total is None else min(self.stop, total))
-        return None if end is None else len(range(self.start, end, self.step))
 
 
 @dataclass

@@ -17,7 +17,8 @@ from typing import Callable
 import torch
 
 from .errors import InferenceError
-from .estimator import Estimator, EstimatorSettings, choose_estimator, open_estimator, startup_warnings
+from .estimator import Estimator, EstimatorSettings
+from .estimators import choose_estimator, open_estimator, startup_warnings
 from .footage import is_footage
 from .pipeline import EstimateOptions, Progress, RunSummary, estimate_file
 

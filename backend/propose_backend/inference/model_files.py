@@ -9,12 +9,19 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..request import BODY_MODEL_NAMES, CHECKPOINT_NAME
+from ..request import MODEL_FILES_ENV as ENV_VAR
 from .errors import InferenceError
 
-CHECKPOINT_NAME = "propose_hr48_xyz.pth"
-BODY_MODEL_NAMES = ("SMPL_NEUTRAL.npz", "SMPL_NEUTRAL.pkl")  # the converted .npz loads faster
-ENV_VAR = "PROPOSE_MODEL_FILES"
-REPO_MODEL_FILES = Path(__file__).resolve().parents[3] / "model_files"
+
+def default_folder() -> Path:
+    """model_files/ of the checkout this package runs from; elsewhere (a pip install, the add-on's
+    bundled copy) a per-user folder, since nothing is installed beside the package."""
+    for parent in Path(__file__).resolve().parents[1:4]:
+        if (parent / "model_files").is_dir() and (parent / "backend" / "propose_backend").is_dir():
+            return parent / "model_files"
+    data_home = os.environ.get("XDG_DATA_HOME") or os.environ.get("APPDATA") or Path.home() / ".local" / "share"
+    return Path(data_home) / "propose" / "model_files"
 
 
 @dataclass
@@ -35,7 +42,7 @@ class ModelFiles:
 
 def model_folder() -> Path:
     env = os.environ.get(ENV_VAR, "").strip()
-    return Path(env).expanduser() if env else REPO_MODEL_FILES
+    return Path(env).expanduser() if env else default_folder()
 
 
 def _explicit(path: str | os.PathLike[str], what: str) -> Path:

@@ -13,7 +13,8 @@ import numpy as np
 
 from .detect import BlazePoseDetector, Detection, HogDetector
 from .errors import InferenceError
-from .footage import FrameRange, open_footage
+from ..request import FrameRange
+from .footage import open_footage
 
 MAX_PEOPLE = 8  # BlazePose passes per frame; a crowd beyond this is picked with a box instead
 SAME_PERSON_IOU = 0.3  # a HOG box overlapping a BlazePose person this much is that person

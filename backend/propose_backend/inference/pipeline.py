@@ -24,6 +24,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from .. import __version__, results
+from ..request import CHUNK_FRAMES, DEFAULT_SAMPLES, DEFAULT_SMOOTH, REDETECT_EVERY, EstimateRequest
 from ..temporal.files import smooth_file
 from .crop import CropBox, ImageCamera, cut
 from .detect import Detection, make_detector
@@ -31,8 +32,8 @@ from .errors import InferenceError
 from .estimator import ESTIMATED_FIELDS, Estimator, FrameBatch
 from .footage import Footage, Frame, FrameRange, open_footage
 from .people import FramePeople, find_people, pick
-from .recorder import CHUNK_FRAMES, ResultsRecorder
-from .track import REDETECT_EVERY, PersonTracker
+from .recorder import ResultsRecorder
+from .track import PersonTracker
 
 CROP_THREADS = min(8, os.cpu_count() or 1)
 
@@ -45,13 +46,21 @@ class EstimateOptions:
     bbox: tuple[float, float, float, float] | None = None  # person in the first frame, x, y, w, h
     person: int | None = None  # follow the N-th (0-based, left to right) person found in the first frame
     detector: str = "auto"
-    samples: int = 8
+    samples: int = DEFAULT_SAMPLES
     batch_size: int = 1
     focal_px: float | None = None
     chunk_frames: int = CHUNK_FRAMES
     redetect_every: int = REDETECT_EVERY
     mirrored: bool = False  # selfie-style footage: the person's left appears on their left
-    smooth: float = 1.0  # temporal smoothing strength for videos (docs/temporal.md); 0 = off
+    smooth: float = DEFAULT_SMOOTH  # temporal smoothing strength for videos (docs/temporal.md); 0 = off
+
+    @classmethod
+    def from_request(cls, request: EstimateRequest, batch_size: int) -> "EstimateOptions":
+        """The run options of a validated request, with the batch size resolved for its device."""
+        return cls(frames=request.frame_range(), bbox=request.bbox, person=request.person,
+                   detector=request.detector, samples=request.samples, batch_size=batch_size,
+                   focal_px=request.focal_px, chunk_frames=request.chunk_frames,
+                   redetect_every=request.redetect_every, mirrored=request.mirrored, smooth=float(request.smooth))
 
 
 @dataclass

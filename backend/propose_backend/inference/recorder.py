@@ -19,9 +19,9 @@ from typing import Any, Callable
 import numpy as np
 
 from .. import results
+from ..request import CHUNK_FRAMES
 from .errors import InferenceError
 
-CHUNK_FRAMES = 256
 CHUNK_SECONDS = 10.0
 FIRST_CHUNK_SECONDS = 1.0  # the second chunk comes after this; each later interval doubles up to CHUNK_SECONDS
 

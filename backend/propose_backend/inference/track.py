@@ -15,11 +15,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..request import REDETECT_EVERY
 from .crop import CropBox
 from .detect import Detection, PersonDetector, box_from_points
 from .footage import Frame
 
-REDETECT_EVERY = 30  # frames between presence checks (1 s at 30 fps)
 HISTORY = 8  # anchors kept for the speed estimate
 MAX_EXTRAPOLATION = 30  # frames; beyond this, moving the box on at constant speed is a guess
 # A result no longer fits its crop (the person was lost) when its box centre is off by more

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from smplx.lbs import batch_rodrigues
 from torch import Tensor
 
+from ..geometry import axis_angle_to_matrix_torch
 from ..skeleton import NUM_SMPL_JOINTS, SINGLE_CHILD, SMPL_JOINT_NAMES
 
 _AXES = {"x": 0, "y": 1, "z": 2}
@@ -121,11 +121,6 @@ def quaternion_from_matrix(R: Tensor) -> Tensor:
     return q * torch.where(q[..., :1] < 0, -1.0, 1.0)
 
 
-def _axis_angle_to_matrix(vec: Tensor) -> Tensor:
-    shape = vec.shape[:-1]
-    return batch_rodrigues(vec.reshape(-1, 3)).reshape(*shape, 3, 3).to(vec.dtype)
-
-
 def _components(local: Tensor, frames: Tensor) -> Tensor:
     """Swing-twist components of rotations in joint frames (columns: swing 1, swing 2, twist)."""
     q = quaternion_from_matrix(local)
@@ -148,7 +143,7 @@ def _components(local: Tensor, frames: Tensor) -> Tensor:
 def _compose(comp: Tensor, frames: Tensor) -> Tensor:
     swing = comp[..., :1] * frames[..., :, 0] + comp[..., 1:2] * frames[..., :, 1]
     twist = comp[..., 2:] * frames[..., :, 2]
-    return _axis_angle_to_matrix(swing) @ _axis_angle_to_matrix(twist)
+    return axis_angle_to_matrix_torch(swing) @ axis_angle_to_matrix_torch(twist)
 
 
 @dataclass

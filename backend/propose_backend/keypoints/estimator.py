@@ -153,7 +153,7 @@ class KeypointEstimator:
 
 
 def create_estimator(settings: EstimatorSettings) -> KeypointEstimator:
-    """Entry point the pipeline looks up (inference.estimator._keypoints_factory)."""
+    """Build the instant-mode estimator (inference.estimators opens it for `keypoints`)."""
     try:
         return KeypointEstimator(settings)
     except RuntimeError as exc:  # body-model problems, missing mediapipe

@@ -14,8 +14,9 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-CHECKPOINT_NAME = "propose_hr48_xyz.pth"
-DROPPED_PREFIX = "smpl."  # body-model buffers come from the user's SMPL file instead (spec §5)
+from ..request import CHECKPOINT_NAME
+
+DROPPED_PREFIX = "smpl."  # body-model buffers come from the user's SMPL file instead (docs/model.md, The released checkpoint)
 WRAPPER_KEYS = ("model", "state_dict")
 DDP_PREFIX = "module."
 MAX_LISTED = 10

@@ -1,6 +1,6 @@
 """HRNet-W48 backbone of ProPose: a volumetric-heatmap head plus a pooled global feature.
 
-The module tree and attribute names mirror the released checkpoint (`preact.*`, spec §5.1)
+The module tree and attribute names mirror the released checkpoint (`preact.*`, docs/model.md, The released checkpoint)
 so that `propose_hr48_xyz.pth` loads strictly; `None` slots in transitions and fuse layers
 are kept so that positional indices (and therefore key names) line up.
 """
@@ -22,7 +22,7 @@ FEATURE_DIM = 2048
 
 @dataclass(frozen=True)
 class HRNetLayout:
-    """Widths and depths of the HRNet; the defaults are the released W48 layout (spec §2.2).
+    """Widths and depths of the HRNet; the defaults are the released W48 layout (docs/model.md, The network).
 
     Other layouts exist for CPU smoke runs and tests, where W48 at 256 px is far too slow;
     they keep the module tree (and thus the key pattern) and only shrink the numbers.
@@ -225,7 +225,7 @@ class HRNetW48(nn.Module):
         self._init_weights()
 
     def _init_weights(self) -> None:
-        """The released training path starts from scratch with tiny conv weights (spec §2.2)."""
+        """The released training path starts from scratch with tiny conv weights (docs/model.md, The network)."""
         for module in self.modules():
             if isinstance(module, nn.Conv2d):
                 nn.init.normal_(module.weight, std=0.001)

@@ -9,34 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..skeleton import NUM_SMPL_JOINTS, PARENTS, SMPL_PARENTS
-
-
-def world_from_local(local: np.ndarray) -> np.ndarray:
-    """World rotations G_j = G_parent L_j from local rotations (..., 24, 3, 3)."""
-    world = np.empty_like(local)
-    world[..., 0, :, :] = local[..., 0, :, :]
-    for j in range(1, NUM_SMPL_JOINTS):
-        world[..., j, :, :] = world[..., SMPL_PARENTS[j], :, :] @ local[..., j, :, :]
-    return world
-
-
-def local_from_world(world: np.ndarray) -> np.ndarray:
-    """Local rotations L_j = G_parentᵀ G_j (the root keeps its world rotation)."""
-    parents = [max(p, 0) for p in SMPL_PARENTS]
-    local = np.swapaxes(world[..., parents, :, :], -1, -2) @ world
-    local[..., 0, :, :] = world[..., 0, :, :]
-    return local
-
-
-def joint_positions(world: np.ndarray, rest_joints: np.ndarray) -> np.ndarray:
-    """(..., 24, 3) joints relative to the pelvis in the camera frame, from world rotations."""
-    bones = rest_joints[1:] - rest_joints[[max(p, 0) for p in SMPL_PARENTS[1:]]]
-    out = np.zeros(world.shape[:-3] + (NUM_SMPL_JOINTS, 3))
-    for j in range(1, NUM_SMPL_JOINTS):
-        p = SMPL_PARENTS[j]
-        out[..., j, :] = out[..., p, :] + np.einsum("...ik,k->...i", world[..., p, :, :], bones[j - 1])
-    return out
+from .. import geometry
+from ..geometry import joint_positions, local_from_world, world_from_local  # noqa: F401 (the smoother's)
+from ..skeleton import NUM_SMPL_JOINTS, PARENTS
 
 
 def surface_offsets(world: np.ndarray, points35: np.ndarray, valid: np.ndarray) -> np.ndarray:
@@ -59,6 +34,5 @@ def points35(world: np.ndarray, rest_joints: np.ndarray, offsets: np.ndarray) ->
 
 def project(points: np.ndarray, transl: np.ndarray, focal: np.ndarray, principal: np.ndarray) -> np.ndarray:
     """Pixels of pelvis-relative points placed at `transl` in the full-image pinhole camera."""
-    cam = points + transl[..., None, :]
-    z = np.where(np.abs(cam[..., 2:]) > 1e-6, cam[..., 2:], 1e-6)
-    return focal[..., None, None] * cam[..., :2] / z + principal[..., None, :]
+    return geometry.project(points + transl[..., None, :], np.asarray(focal)[..., None],
+                            np.asarray(principal)[..., None, :])

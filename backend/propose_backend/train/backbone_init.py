@@ -1,6 +1,6 @@
 """Optional partial initialisation of the HRNet backbone from a user-supplied checkpoint.
 
-The released recipe trains from scratch (spec §2.2); HybrIK starts from a COCO pose-HRNet.
+The released recipe trains from scratch (docs/model.md, The network); HybrIK starts from a COCO pose-HRNet.
 Keys are matched by name after dropping common prefixes (`module.`, `backbone.`, `preact.`),
 tensors load only where the shape agrees too, and the report says what loaded and what did
 not, since a pose-HRNet lacks the classification head and has a 17-channel final layer.

@@ -107,7 +107,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     ev = subparsers.add_parser(
         "evaluate", help="MPJPE / PA-MPJPE / PVE on 3DPW or Human3.6M",
-        description="Evaluate a checkpoint with the HybrIK protocol (spec §8): 14 joints from the "
+        description="Evaluate a checkpoint with the HybrIK protocol (docs/training.md, Evaluation): 14 joints from the "
                     "Human3.6M regressor, root-aligned MPJPE, PA-MPJPE, and PVE on 3DPW.")
     ev.add_argument("--dataset", required=True, choices=("3dpw", "h36m"))
     ev.add_argument("--checkpoint", required=True, type=Path)
@@ -118,7 +118,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     help="training config, for a checkpoint with another backbone or input size")
     ev.add_argument("--body-model", type=Path, default=None, help="SMPL neutral .pkl/.npz (default: demo body)")
     ev.add_argument("--regressor", type=Path, default=Path("model_files/J_regressor_h36m.npy"))
-    ev.add_argument("--flip-test", action="store_true", help="average with the mirrored crop (spec §2.5)")
+    ev.add_argument("--flip-test", action="store_true", help="average with the mirrored crop (docs/model.md, Flip test)")
     ev.add_argument("--batch-size", type=int, default=32)
     ev.add_argument("--device", default="auto")
     ev.add_argument("--workers", type=int, default=4)

@@ -3,7 +3,7 @@
     model:   backbone layout, input size, posterior settings, optional initialisations
     body_model, h36m_regressor:  licensed files (`demo` = the procedural demo body)
     data:    root folder, sources with format / ratio / files, augmentation, loader workers
-    loss:    weights of the terms of spec §6.3 plus the optional matrix-Fisher NLLs
+    loss:    weights of the terms of docs/training.md, Model and losses plus the optional matrix-Fisher NLLs
     optim:   Adam learning rate, MultiStep milestones (epochs), per-tensor gradient clipping
     train:   epochs, batch size per GPU, seed, checkpoints, logging, precision, device
 
@@ -71,7 +71,7 @@ class SourceConfig:
 
 @dataclass(frozen=True)
 class AugmentConfig:
-    """Strengths of the released recipe (spec §6.5)."""
+    """Strengths of the released recipe (docs/training.md, Data)."""
 
     scale_factor: float = 0.3  # scale × clip(1 + f·N(0,1), 1 − f, 1 + f)
     rotation_factor: float = 30.0  # degrees: clip(f·N(0,1), ±2f)
@@ -229,8 +229,6 @@ def parse_config(values: dict) -> Config:
 
 
 def _validate(config: Config) -> None:
-    from .datasets import FORMATS  # the loaders need this module, so import them lazily
-
     model = config.model
     if isinstance(model.backbone, str) and model.backbone not in BACKBONES:
         raise ConfigError(f"model.backbone: unknown backbone {model.backbone!r}; choose one of "
@@ -243,10 +241,7 @@ def _validate(config: Config) -> None:
         raise ConfigError(f"model.input_size must be a multiple of 32 (HRNet downsamples 32×), got {model.input_size}")
     if layout.heatmap_depth < 2 or model.num_samples < 1:
         raise ConfigError("model: heatmap_depth must be ≥ 2 and num_samples ≥ 1")
-    for source in config.data.sources:
-        if source.format not in FORMATS:
-            raise ConfigError(f"data.sources.{source.name}.format: unknown format {source.format!r}; "
-                              f"choose one of {', '.join(FORMATS)}")
+    for source in config.data.sources:  # the formats are the loaders' to check (datasets.FORMATS)
         if source.ratio < 0:
             raise ConfigError(f"data.sources.{source.name}.ratio must be ≥ 0")
     if config.data.sources and sum(s.ratio for s in config.data.sources) <= 0:

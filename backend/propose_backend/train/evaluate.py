@@ -1,4 +1,4 @@
-"""`propose-backend evaluate`: the HybrIK protocol (spec §8) on 3DPW or Human3.6M test files.
+"""`propose-backend evaluate`: the HybrIK protocol (docs/training.md, Evaluation) on 3DPW or Human3.6M test files.
 
 For every ground-truth box: crop (no augmentation), predict the posterior-mode mesh, regress the
 17 Human3.6M joints from it, align both skeletons at the pelvis and score the 14 evaluation
@@ -7,7 +7,7 @@ vertex error against the ground-truth SMPL mesh, both meshes root-aligned.
 
 The ground-truth mesh is built with the same (neutral) body model as the prediction; the
 official 3DPW numbers use the gender-specific SMPL models, so PVE here is close to, not equal
-to, the published protocol. The optional flip test follows spec §2.5.
+to, the published protocol. The optional flip test follows docs/model.md, Flip test.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from .. import posterior as post
-from ..body import demo_body, load_body_model
+from ..body import training_body
 from ..body.layer import BodyLayer
 from ..model import W48_LAYOUT, ProPoseNet, load_checkpoint_state, load_network_weights
 from ..skeleton import CROP_SIZE, NUM_SMPL_JOINTS
@@ -68,7 +68,7 @@ def evaluate(dataset: str, checkpoint: Path, annotations: Path, images: Path, co
     if dataset not in DATASETS:
         raise ValueError(f"--dataset must be one of {', '.join(DATASETS)}, got {dataset!r}")
     target_device = _device(device)
-    body = demo_body() if body_model is None else load_body_model(body_model)
+    body = training_body(body_model)
     h36m = torch.from_numpy(load_h36m_regressor(regressor, body.num_vertices)).to(target_device)
     layout, input_size, kappa = W48_LAYOUT, CROP_SIZE, post.DEFAULT_KAPPA
     if config is not None:

@@ -1,4 +1,4 @@
-"""Writing the released checkpoint format (spec §5), which `propose_backend.load_model` reads.
+"""Writing the released checkpoint format (docs/model.md, The released checkpoint), which `propose_backend.load_model` reads.
 
 A flat state dict in the release's order: init_shape, init_cam, the SMPL layer's buffers under
 `smpl.` (ignored on load, kept so the file matches the original layout), then the network.

@@ -1,4 +1,4 @@
-"""Flip test (spec §2.5): average the prediction of a crop with that of its mirror image.
+"""Flip test (docs/model.md, Flip test): average the prediction of a crop with that of its mirror image.
 
 The mirrored crop's heatmaps are mirrored back (flip along W, swap left/right joints, shift by
 one voxel so that coordinate x maps exactly to −x) and averaged with the original's before

@@ -1,4 +1,4 @@
-"""The training forward of spec §2.4 with `use_sample=True`: posterior mode plus S samples.
+"""The training forward of docs/training.md, Model and losses with `use_sample=True`: posterior mode plus S samples.
 
 After the network, everything runs in float32: the analytical posterior, S posterior samples
 per crop (drawn from SAMPLE_SHARPNESS·F for the non-root joints, root fixed at its mode), the 35

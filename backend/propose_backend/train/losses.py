@@ -1,4 +1,4 @@
-"""Training losses: the released recipe (spec §6.3) plus optional matrix-Fisher NLL terms.
+"""Training losses: the released recipe (docs/training.md, Model and losses) plus optional matrix-Fisher NLL terms.
 
 With per-element weights w and avg_w(e) = Σ w·e / Σ w:
     heatmap  avg_w |64·ĉ − 64·c|                over the 34 heatmap joints × 3
@@ -6,7 +6,7 @@ With per-element weights w and avg_w(e) = Σ w·e / Σ w:
     theta    avg_w ‖R̂_mode − R‖² + ½ Σ_s avg_w ‖R̂_s − R‖²          over 24 × 9 entries
     uv       64·avg_w (p̂_hm − p)² + 64·avg_w (p̂_mode − p)² + 32·Σ_s avg_w (p̂_s − p)²
     nll_*    mean over joints of −log MF(R̃ | F), R̃ the root-relative global GT rotations that
-             the prior / posterior F describe (spec §3.3), w = SMPL flag
+             the prior / posterior F describe (docs/model.md, The posterior), w = SMPL flag
 Sources without SMPL (COCO, 3DHP) carry zero SMPL weight, so only heatmap and uv act on them.
 """
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Accuracy metrics of the HybrIK evaluation protocol (spec §8), in the units of the inputs.
+"""Accuracy metrics of the HybrIK evaluation protocol (docs/training.md, Evaluation), in the units of the inputs.
 
 All functions take batched point sets (B, N, 3) and return one value per sample (B,), so a
 caller can average over a dataset or report per-sample errors.

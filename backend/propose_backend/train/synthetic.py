@@ -1,6 +1,6 @@
 """A synthetic mini-dataset: the demo body rendered in random poses, shapes and cameras.
 
-It is written in the 3DPW annotation format (spec §6.4), so the ordinary loader, the trainer and
+It is written in the 3DPW annotation format (docs/training.md, Data), so the ordinary loader, the trainer and
 `evaluate --dataset 3dpw` read it like real data. Tests and smoke runs use it; it is far too
 simple to train a useful model. Layout under the output folder:
 
@@ -26,7 +26,8 @@ import torch
 
 from ..body import BodyModelData, demo_body
 from ..body.layer import BodyLayer
-from ..render import project, render_mesh
+from ..geometry import project
+from ..render import render_mesh
 from ..skeleton import EXTRA_VERTEX_IDS, NUM_SMPL_JOINTS
 from .datasets.sample import axis_angle_to_matrix
 

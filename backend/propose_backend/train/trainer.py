@@ -5,7 +5,7 @@
     torchrun --nnodes 2 --node_rank R --master_addr HOST --master_port 29500 \\
              --nproc_per_node 8 -m propose_backend.train.cli train --config CONFIG.yaml
 
-One step (spec §6.2): network under autocast → analytical posterior with S samples (fp32) →
+One step (docs/training.md, Model and losses): network under autocast → analytical posterior with S samples (fp32) →
 losses → backward → per-tensor gradient clipping → Adam. The learning rate drops at the
 configured epochs (MultiStep). Rank 0 logs, writes snapshots every `checkpoint_every` epochs and,
 at the end, exports the released checkpoint format to `<out_dir>/propose_trained.pth`.
@@ -27,7 +27,7 @@ from torch import Tensor
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
-from ..body import BodyModelData, demo_body, load_body_model
+from ..body import BodyModelData, training_body
 from ..model import ProPoseNet
 from . import distributed as dist
 from . import synthetic
@@ -74,7 +74,7 @@ def sampling_seed(seed: int, rank: int, step: int) -> int:
 
 
 def load_body(config: Config) -> BodyModelData:
-    return demo_body() if config.body_model is None else load_body_model(config.body_model)
+    return training_body(config.body_model)
 
 
 def _prepare_synthetic(config: Config, ctx: dist.DistContext, log: TrainLog) -> None:

@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from propose_backend.bench import write_demo_clip
+from propose_backend.demo_clip import write_demo_clip
 from propose_backend.inference import EstimatorSettings, ModelFiles, open_estimator
 from tests.backend.stub_estimator import StubEstimator
 

@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from propose_backend import posterior as post
-from propose_backend.inference import estimator as estimators
+from propose_backend.inference import estimators
+from propose_backend.inference.estimator import EstimatorSettings
 from propose_backend.inference.errors import InferenceError
 from propose_backend.inference.model_files import CHECKPOINT_NAME, ModelFiles, find_model_files
 from propose_backend.posterior import global_from_local, sample_log_density
@@ -19,26 +20,25 @@ def _files(tmp_path: Path, checkpoint: bool) -> ModelFiles:
 
 def test_choice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     choose = estimators.choose_estimator
-    monkeypatch.setattr(estimators, "_keypoints_factory", lambda: None)
     assert choose("auto", _files(tmp_path, True), False) == "propose"
-    assert choose("auto", _files(tmp_path, False), True) == "propose"
+    assert choose("auto", _files(tmp_path, False), False) == "keypoints"  # no checkpoint: instant mode
+    assert choose("auto", _files(tmp_path, False), True) == "keypoints"
+    assert choose("keypoints", _files(tmp_path, True), False) == "keypoints"
+    assert choose("propose", _files(tmp_path, False), True) == "propose"  # random weights, as asked
     with pytest.raises(InferenceError) as caught:
-        choose("auto", _files(tmp_path, False), False)
+        choose("propose", _files(tmp_path, False), False)
     message = caught.value.message
     assert caught.value.kind == "missing_file"
     assert CHECKPOINT_NAME in message and str(tmp_path) in message and "--allow-random-weights" in message
     with pytest.raises(InferenceError) as caught:
-        choose("keypoints", _files(tmp_path, True), False)
-    assert caught.value.kind == "bad_request" and "keypoints" in caught.value.message
-    with pytest.raises(InferenceError):
         choose("magic", _files(tmp_path, True), False)
+    assert caught.value.kind == "bad_request" and "auto, propose, keypoints" in caught.value.message
 
     made = []
-    monkeypatch.setattr(estimators, "_keypoints_factory", lambda: lambda settings: made.append(settings) or "kp")
-    assert choose("auto", _files(tmp_path, False), True) == "keypoints"
-    assert choose("auto", _files(tmp_path, True), False) == "propose"
-    loaded, warnings = estimators.open_estimator("keypoints", estimators.EstimatorSettings(_files(tmp_path, False)))
+    monkeypatch.setitem(estimators.FACTORIES, "keypoints", lambda settings: made.append(settings) or "kp")
+    loaded, warnings = estimators.open_estimator("keypoints", EstimatorSettings(_files(tmp_path, False)))
     assert loaded == "kp" and len(made) == 1 and warnings == []
+    assert estimators.startup_warnings("propose", _files(tmp_path, False)) == [estimators.RANDOM_WEIGHTS_WARNING]
 
 
 def test_model_files_lookup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,7 +11,8 @@ import pytest
 
 from propose_backend.inference.errors import InferenceError
 from propose_backend.inference.exif import read_orientation
-from propose_backend.inference.footage import FrameRange, open_footage, read_image
+from propose_backend.inference.footage import open_footage, read_image
+from propose_backend.request import FrameRange, RequestError
 
 
 def _jpeg_with_orientation(image: np.ndarray, orientation: int) -> bytes:
@@ -115,7 +116,7 @@ def test_frame_range_selects_and_labels_frames(tmp_path: Path) -> None:
     assert [f.index for f in open_footage(clip, FrameRange.parse("37:")).frames()] == [37, 38, 39]
     assert FrameRange.parse("7") == FrameRange(7, 8, 1)
     for bad in ("a:b", "1:2:0", "-3:", "1:2:3:4"):
-        with pytest.raises(InferenceError):
+        with pytest.raises(RequestError):
             FrameRange.parse(bad)
 
 
@@ -135,10 +136,10 @@ def test_long_video_is_streamed_not_held(tmp_path: Path) -> None:
 
 def test_an_empty_frame_range_is_refused_not_read_as_one_frame(tmp_path: Path) -> None:
     for text in ("10:10", "10:5", ":0"):
-        with pytest.raises(InferenceError) as caught:
+        with pytest.raises(RequestError) as caught:
             FrameRange.parse(text)
         assert caught.value.kind == "bad_request" and "selects no frames" in caught.value.message
-    with pytest.raises(InferenceError):
+    with pytest.raises(RequestError):
         FrameRange(3, 3)
     clip = _write_numbered_clip(tmp_path / "numbers.avi", 12)
     assert [f.index for f in open_footage(clip, FrameRange(3, 4)).frames()] == [3]

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from propose_backend import results
-from propose_backend.bench import write_demo_clip
+from propose_backend.demo_clip import write_demo_clip
 from propose_backend.inference import EstimateOptions, InferenceError, estimate_file
 from propose_backend.inference.crop import ImageCamera
 from propose_backend.temporal.files import smooth_file

@@ -1,8 +1,7 @@
-"""ProPoseNet mirrors the released checkpoint layout and decodes its outputs as spec §2.3 says."""
+"""ProPoseNet mirrors the released checkpoint layout and decodes its outputs as docs/model.md says."""
 from __future__ import annotations
 
 import copy
-import json
 from pathlib import Path
 
 import pytest
@@ -18,8 +17,7 @@ from propose_backend.model import (
 )
 from propose_backend.skeleton import CROP_SIZE, DEPTH_FACTOR_M, FOCAL_LENGTH_PX
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-CHECKPOINT_KEYS = REPO_ROOT.parent / "shared" / "design" / "checkpoint-keys.json"
+CHECKPOINT_KEYS = Path(__file__).with_name("checkpoint_keys.tsv")  # names and shapes of the released file
 DEPTH = 64
 JOINTS = 34
 
@@ -31,12 +29,10 @@ def net() -> ProPoseNet:
 
 
 def test_state_dict_matches_released_checkpoint(net: ProPoseNet) -> None:
-    if not CHECKPOINT_KEYS.is_file():
-        pytest.skip(f"released key inventory not found at {CHECKPOINT_KEYS}")
-    entries = json.loads(CHECKPOINT_KEYS.read_text())["entries"]
-    expected = {
-        e["key"]: (tuple(e["shape"]), e["dtype"]) for e in entries if not e["key"].startswith("smpl.")
-    }
+    rows = [line.split("\t") for line in CHECKPOINT_KEYS.read_text().splitlines() if not line.startswith("#")]
+    assert len(rows) == 1972
+    expected = {key: (tuple(int(n) for n in shape.split(",") if n), dtype)
+                for key, shape, dtype in rows if not key.startswith("smpl.")}
     actual = {
         key: (tuple(value.shape), str(value.dtype).removeprefix("torch."))
         for key, value in net.state_dict().items()

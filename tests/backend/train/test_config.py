@@ -46,7 +46,6 @@ def test_layout_mapping_overrides_w48_fields() -> None:
     ({"train": {"epochs": "ten"}}, "train.epochs: expected an integer"),
     ({"model": {"backbone": "resnet"}}, "unknown backbone"),
     ({"model": {"input_size": 100}}, "multiple of 32"),
-    ({"data": {"sources": {"x": {"ratio": 1.0, "annotations": "a", "images": "b"}}}}, "unknown format 'x'"),
     ({"data": {"sources": {"h36m": {"ratio": 0.0, "annotations": "a", "images": "b"}}}}, "ratio must be positive"),
     ({"train": {"precision": "fp16"}}, "precision"),
 ])

@@ -268,3 +268,13 @@ def test_load_source_resolves_paths_against_the_data_root(synthetic_set) -> None
     source = load_source(config.data.sources[0], config.data.root, 64, None, SupervisedPoints(demo_body()))
     image, targets, _, box = source[0]
     assert image.shape == (3, 64, 64) and box.shape == (4,) and len(source) == 8
+
+
+def test_an_unknown_format_is_named_before_any_source_is_read(tmp_path: Path, skinner: SupervisedPoints) -> None:
+    config = parse_config({"data": {"root": str(tmp_path), "sources": {
+        "h36m": {"ratio": 1.0, "annotations": "missing.json", "images": "none"},
+        "x": {"ratio": 0.0, "annotations": "a", "images": "b"}}}})
+    with pytest.raises(DatasetError, match="data.sources.x.format: unknown format 'x'; choose one of h36m"):
+        build_training_set(config.data, 64, skinner, seed=0)
+    with pytest.raises(DatasetError, match="unknown format 'x'"):
+        load_source(config.data.sources[1], tmp_path, 64, None, skinner)

@@ -1,4 +1,4 @@
-"""Losses of spec §6.3 on hand-made predictions, and the sampled training forward."""
+"""Losses of docs/training.md, Model and losses on hand-made predictions, and the sampled training forward."""
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,4 @@
-"""Augmentation and targets (spec §6.5): mirror swaps, axis-angle sign flips, rotation consistency.
+"""Augmentation and targets (docs/training.md, Data): mirror swaps, axis-angle sign flips, rotation consistency.
 
 The strongest checks pose the (left/right symmetric) demo body: after any flip and rotation the
 target rotations, posed again, must reproduce the target 3D joints and extra points.

@@ -1,9 +1,9 @@
-"""Training and evaluation data in the HybrIK-style formats of the released recipe (spec §6.4/§6.5).
+"""Training and evaluation data in the HybrIK-style formats of the released recipe (docs/training.md, Data).
 
     load_source(...)          one source → SourceDataset (records, images, augmentation)
     build_training_set(...)   all configured sources → MixedDataset mixed by ratios
 
-Every item is (image (3, S, S), target dict of spec §6.5, image path, crop box).
+Every item is (image (3, S, S), target dict of docs/training.md, Data, image path, crop box).
 """
 from __future__ import annotations
 
@@ -30,8 +30,17 @@ FORMATS: dict[str, RecordLoader] = {
 }
 
 
+def check_formats(sources: tuple[SourceConfig, ...] | list[SourceConfig]) -> None:
+    """Raise DatasetError naming the first source whose format has no loader."""
+    for source in sources:
+        if source.format not in FORMATS:
+            raise DatasetError(f"data.sources.{source.name}.format: unknown format {source.format!r}; "
+                               f"choose one of {', '.join(FORMATS)}")
+
+
 def load_source(source: SourceConfig, root: Path, input_size: int, augment: AugmentConfig | None,
                 skinner: SupervisedPoints | None, train: bool = True) -> SourceDataset:
+    check_formats([source])
     records = FORMATS[source.format](root / source.annotations, root / source.images, train)
     return SourceDataset(source.name, records, input_size, augment, skinner)
 
@@ -39,6 +48,7 @@ def load_source(source: SourceConfig, root: Path, input_size: int, augment: Augm
 def build_training_set(data: DataConfig, input_size: int, skinner: SupervisedPoints,
                        seed: int) -> MixedDataset:
     """Every source with a positive ratio, augmented, mixed per sample by the ratios."""
+    check_formats(data.sources)  # before any source is read: a typo must not wait for a long load
     used = [source for source in data.sources if source.ratio > 0]
     if not used:
         raise DatasetError("no data source with a positive ratio in data.sources")
@@ -48,5 +58,5 @@ def build_training_set(data: DataConfig, input_size: int, skinner: SupervisedPoi
 
 __all__ = [
     "FORMATS", "DatasetError", "EpochSampler", "Item", "MixedDataset", "PersonRecord",
-    "SampleKey", "SourceDataset", "build_training_set", "load_source",
+    "SampleKey", "SourceDataset", "build_training_set", "check_formats", "load_source",
 ]

@@ -1,4 +1,4 @@
-"""AGORA SMPL annotations (`train_all_SMPL_withjv_withkid.pt`, spec §6.4).
+"""AGORA SMPL annotations (`train_all_SMPL_withjv_withkid.pt`, docs/training.md, Data).
 
 A dict of equally long per-person lists: img_path, ann_path, is_valid, occlusion, shape_kid,
 shape (10), pose (72), xyz_17 (m), gt_joints_3d (m, camera), xyz_29 (m, root-relative), uv_24.

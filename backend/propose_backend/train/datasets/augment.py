@@ -1,4 +1,4 @@
-"""Training-time augmentation of the crop (spec §6.5): half-body, scale, rotation, flip, colour.
+"""Training-time augmentation of the crop (docs/training.md, Data): half-body, scale, rotation, flip, colour.
 
 Only the random *decisions* live here, drawn from a per-sample generator so that a sample is a
 pure function of (seed, epoch, index): any number of loader workers, any number of ranks and a

@@ -1,4 +1,4 @@
-"""COCO-WholeBody (`coco_wholebody_train_v1.0.json`), 2D keypoints only (spec §6.4).
+"""COCO-WholeBody (`coco_wholebody_train_v1.0.json`), 2D keypoints only (docs/training.md, Data).
 
 Standard COCO json whose person annotations carry `keypoints` (17 × (x, y, v)) and `foot_kpts`
 (6 × (x, y, v)). Body keypoints fill SMPL joint slots, face keypoints the 5 face points, foot

@@ -1,4 +1,4 @@
-"""EFT pseudo-ground-truth SMPL fits on COCO (`NEW_COCO2014-All-ver01.pkl`, spec §6.4).
+"""EFT pseudo-ground-truth SMPL fits on COCO (`NEW_COCO2014-All-ver01.pkl`, docs/training.md, Data).
 
 A pickle of `(image_paths, labels)` (or just `labels`), each label a dict with bbox (xyxy),
 joint_img_17 (17×3×2 COCO keypoints: value, visibility), joints_29 / joints_17 / root_cam in

@@ -1,4 +1,4 @@
-"""Human3.6M in HybrIK's parsed SMPL format (spec §6.4), e.g.
+"""Human3.6M in HybrIK's parsed SMPL format (docs/training.md, Data), e.g.
 `Sample_5_train_Human36M_smpl_leaf_twist_protocol_2.json` (train) or
 `Sample_20_test_Human36M_smpl_protocol_2.json` (test).
 

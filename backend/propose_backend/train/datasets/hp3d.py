@@ -1,4 +1,4 @@
-"""MPI-INF-3DHP in HybrIK's json format (`annotation_mpi_inf_3dhp_train_v2.json`, spec §6.4).
+"""MPI-INF-3DHP in HybrIK's json format (`annotation_mpi_inf_3dhp_train_v2.json`, docs/training.md, Data).
 
 `images[i]` (file_name, width, height, cam_param {intrinsic_param 3×3}) pairs with
 `annotations[i]` (bbox xywh, keypoints_cam 28×3 mm). The 28 marker joints (pelvis at index 4)

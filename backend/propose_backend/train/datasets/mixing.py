@@ -19,7 +19,7 @@ SampleKey = tuple[int, int]  # (epoch, index)
 
 
 class MixedDataset(Dataset):
-    """Per-sample random choice of source with the given ratios (spec §6.4).
+    """Per-sample random choice of source with the given ratios (docs/training.md, Data).
 
     An epoch is as long as the largest source. Index i of a source with n records maps to
     record i mod n while whole cycles fit, and to a random record in the last partial cycle.

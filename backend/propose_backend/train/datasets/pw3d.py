@@ -1,4 +1,4 @@
-"""3DPW in HybrIK's json format (spec §6.4), e.g. `3DPW_train_new.json` / `3DPW_test_new.json`.
+"""3DPW in HybrIK's json format (docs/training.md, Data), e.g. `3DPW_train_new.json` / `3DPW_test_new.json`.
 
 COCO-style: `images` (id, file_name, sequence, width, height, cam_param {focal, princpt}) and
 `annotations` (image_id, bbox xywh, h36m_joints 17×3 m, smpl_joint_cam 24×3 m, smpl_joint_img

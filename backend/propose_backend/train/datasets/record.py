@@ -1,7 +1,7 @@
 """One annotated person in one image, the common currency of all six annotation sources.
 
-The loaders of spec §6.4 each read their own file layout and hand over `PersonRecord`s in the
-HybrIK-style joint sets the released recipe trains on (spec §6.5): 29 SMPL(+leaf) joints, the 11
+The loaders of docs/training.md, Data each read their own file layout and hand over `PersonRecord`s in the
+HybrIK-style joint sets the released recipe trains on (docs/training.md, Data): 29 SMPL(+leaf) joints, the 11
 extra surface points and the 17 Human3.6M joints. Everything after loading (augmentation,
 targets, evaluation) is source-independent.
 """

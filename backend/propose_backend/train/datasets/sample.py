@@ -1,4 +1,4 @@
-"""Turning one PersonRecord into a network input and its targets (the sample format of spec §6.5).
+"""Turning one PersonRecord into a network input and its targets (the sample format of docs/training.md, Data).
 
 Order of operations as in the reference: mirror (image, 2D, 3D, SMPL pose), affine warp to the
 crop, rotate 3D and the global orientation about the camera axis by the crop's in-plane
@@ -12,23 +12,18 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ... import geometry
 from ...skeleton import IMAGENET_MEAN, IMAGENET_STD, NUM_SMPL_JOINTS
 from .augment import CropTransform
 from .record import FLIP_PAIRS_11, FLIP_PAIRS_17, FLIP_PAIRS_29, PersonRecord
 
-CUBE_MM = 2000.0  # BBOX_3D_SHAPE: the heatmap's depth range, spec §1
+CUBE_MM = 2000.0  # BBOX_3D_SHAPE: the heatmap's depth range, docs/model.md, Constants
 FLIP_PAIRS_SMPL = tuple(p for p in FLIP_PAIRS_29 if p[1] < NUM_SMPL_JOINTS)
 
 
 def axis_angle_to_matrix(theta: np.ndarray) -> np.ndarray:
-    """Rodrigues' formula for (N, 3) axis-angle vectors → (N, 3, 3)."""
-    angle = np.linalg.norm(theta, axis=1, keepdims=True)
-    axis = theta / np.maximum(angle, 1e-8)
-    x, y, z = axis.T
-    zero = np.zeros_like(x)
-    K = np.stack([zero, -z, y, z, zero, -x, -y, x, zero], axis=1).reshape(-1, 3, 3)
-    s, c = np.sin(angle)[:, :, None], np.cos(angle)[:, :, None]
-    return (np.eye(3) + s * K + (1 - c) * (K @ K)).astype(np.float32)
+    """(N, 3) axis-angle vectors → (N, 3, 3) float32 rotations, the dtype of the training targets."""
+    return geometry.axis_angle_to_matrix(theta).astype(np.float32)
 
 
 def swap_pairs(values: np.ndarray, pairs: tuple[tuple[int, int], ...]) -> np.ndarray:

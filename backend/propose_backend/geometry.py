@@ -1,0 +1,120 @@
+"""Camera and rotation geometry shared by the backend: one pinhole projection, one axis-angle and
+one quaternion conversion, in numpy and in torch, and forward kinematics over SMPL's tree in numpy
+(the torch versions, for the posterior, are posterior.global_from_local / local_from_global).
+
+Conventions: camera frame x right, y down, z forward (metres); quaternions (w, x, y, z); axis-angle
+vectors are axis · angle in radians. numpy-only at import (torch loads with the torch functions).
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .skeleton import NUM_SMPL_JOINTS, SMPL_PARENTS
+
+if TYPE_CHECKING:
+    from torch import Tensor
+
+MIN_DEPTH = 1e-6  # metres: points at or behind the camera plane are pushed onto it, never divided by 0
+
+
+def project(points: np.ndarray, focal: float | np.ndarray, principal: tuple[float, float] | np.ndarray) -> np.ndarray:
+    """Pixels (..., 2) of camera-frame points (..., 3) under a pinhole of focal length `focal`
+    (pixels; an array broadcasts over the leading axes) and principal point `principal`."""
+    points = np.asarray(points)
+    z = points[..., 2:3]
+    z = np.where(np.abs(z) < MIN_DEPTH, MIN_DEPTH, z)
+    return points[..., :2] / z * np.asarray(focal)[..., None] + np.asarray(principal)
+
+
+def project_torch(points: "Tensor", focal: float, principal: tuple[float, float] | float) -> "Tensor":
+    """`project` for tensors (differentiable), e.g. the network's crop camera."""
+    import torch
+
+    z = points[..., 2:3]
+    z = torch.where(z.abs() < MIN_DEPTH, torch.full_like(z, MIN_DEPTH), z)
+    return points[..., :2] / z * focal + torch.as_tensor(principal, dtype=points.dtype, device=points.device)
+
+
+def axis_angle_to_matrix(vectors: np.ndarray) -> np.ndarray:
+    """Rotation matrices (..., 3, 3) of axis-angle vectors (..., 3) (Rodrigues' formula)."""
+    vectors = np.asarray(vectors, dtype=np.float64)
+    angle = np.linalg.norm(vectors, axis=-1)[..., None, None]
+    axis = vectors / np.maximum(np.linalg.norm(vectors, axis=-1, keepdims=True), 1e-12)
+    x, y, z = np.moveaxis(axis, -1, 0)
+    zero = np.zeros_like(x)
+    K = np.stack([zero, -z, y, z, zero, -x, -y, x, zero], axis=-1).reshape(*axis.shape[:-1], 3, 3)
+    return np.eye(3) + np.sin(angle) * K + (1 - np.cos(angle)) * (K @ K)
+
+
+def matrix_to_axis_angle(R: np.ndarray) -> np.ndarray:
+    """Axis-angle vector (3,) of one rotation matrix (3, 3), also at 0 and 180 degrees."""
+    R = np.asarray(R, dtype=np.float64)
+    angle = float(np.arccos(np.clip((np.trace(R) - 1) / 2, -1, 1)))
+    if angle < 1e-8:
+        return np.zeros(3)
+    if np.pi - angle < 1e-6:  # 180 degrees: the axis from the symmetric part, R = 2aaᵀ - I
+        axis = np.sqrt(np.clip((np.diag(R) + 1) / 2, 0, 1))
+        largest = int(np.argmax(axis))
+        axis = np.where(np.arange(3) == largest, axis, np.sign(R[largest]) * axis)
+        return axis / np.linalg.norm(axis) * angle
+    axis = np.array([R[2, 1] - R[1, 2], R[0, 2] - R[2, 0], R[1, 0] - R[0, 1]]) / (2 * np.sin(angle))
+    return axis * angle
+
+
+def axis_angle_to_matrix_torch(vectors: "Tensor") -> "Tensor":
+    """`axis_angle_to_matrix` for tensors of any leading shape, through smplx's Rodrigues."""
+    from smplx.lbs import batch_rodrigues
+
+    return batch_rodrigues(vectors.reshape(-1, 3)).reshape(*vectors.shape[:-1], 3, 3).to(vectors.dtype)
+
+
+def quaternion_to_matrix(q: np.ndarray) -> np.ndarray:
+    """Rotation matrices (..., 3, 3) of (w, x, y, z) quaternions (..., 4), normalised first."""
+    q = np.asarray(q, dtype=np.float64)
+    w, x, y, z = np.moveaxis(q / np.linalg.norm(q, axis=-1, keepdims=True), -1, 0)
+    return np.stack([1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y),
+                     2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x),
+                     2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)], axis=-1
+                    ).reshape(*q.shape[:-1], 3, 3)
+
+
+def quaternion_to_matrix_torch(q: "Tensor") -> "Tensor":
+    """`quaternion_to_matrix` for tensors (differentiable)."""
+    import torch
+
+    w, x, y, z = (q / q.norm(dim=-1, keepdim=True)).unbind(-1)
+    row0 = torch.stack([1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)], -1)
+    row1 = torch.stack([2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)], -1)
+    row2 = torch.stack([2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)], -1)
+    return torch.stack([row0, row1, row2], -2)
+
+
+# --- forward kinematics over SMPL's tree (numpy) -------------------------------------------------
+
+def world_from_local(local: np.ndarray) -> np.ndarray:
+    """World rotations G_j = G_parent L_j from local rotations (..., 24, 3, 3)."""
+    world = np.empty_like(local)
+    world[..., 0, :, :] = local[..., 0, :, :]
+    for j in range(1, NUM_SMPL_JOINTS):
+        world[..., j, :, :] = world[..., SMPL_PARENTS[j], :, :] @ local[..., j, :, :]
+    return world
+
+
+def local_from_world(world: np.ndarray) -> np.ndarray:
+    """Local rotations L_j = G_parentᵀ G_j (the root keeps its world rotation)."""
+    parents = [max(p, 0) for p in SMPL_PARENTS]
+    local = np.swapaxes(world[..., parents, :, :], -1, -2) @ world
+    local[..., 0, :, :] = world[..., 0, :, :]
+    return local
+
+
+def joint_positions(world: np.ndarray, rest_joints: np.ndarray) -> np.ndarray:
+    """(..., 24, 3) joints relative to the pelvis in the camera frame, from world rotations."""
+    bones = rest_joints[1:] - rest_joints[[max(p, 0) for p in SMPL_PARENTS[1:]]]
+    out = np.zeros(world.shape[:-3] + (NUM_SMPL_JOINTS, 3))
+    for j in range(1, NUM_SMPL_JOINTS):
+        p = SMPL_PARENTS[j]
+        out[..., j, :] = out[..., p, :] + np.einsum("...ik,k->...i", world[..., p, :, :], bones[j - 1])
+    return out

@@ -1,0 +1,56 @@
+"""The one projection and the rotation conversions agree with the libraries and with each other."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from scipy.spatial.transform import Rotation
+
+from propose_backend import geometry
+from propose_backend.posterior import global_from_local
+
+
+def test_rotations_match_scipy_in_numpy_and_torch() -> None:
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(2, 5, 3))
+    expected = Rotation.from_rotvec(vectors.reshape(-1, 3)).as_matrix().reshape(2, 5, 3, 3)
+    np.testing.assert_allclose(geometry.axis_angle_to_matrix(vectors), expected, atol=1e-12)
+    np.testing.assert_allclose(geometry.axis_angle_to_matrix_torch(torch.from_numpy(vectors)).numpy(), expected,
+                               atol=1e-6)
+    np.testing.assert_allclose(geometry.axis_angle_to_matrix(np.zeros(3)), np.eye(3))
+    quats = rng.normal(size=(7, 4)) * 3  # unnormalised on purpose
+    wxyz = Rotation.from_quat(quats[:, [1, 2, 3, 0]]).as_matrix()  # scipy takes (x, y, z, w)
+    np.testing.assert_allclose(geometry.quaternion_to_matrix(quats), wxyz, atol=1e-12)
+    np.testing.assert_allclose(geometry.quaternion_to_matrix_torch(torch.from_numpy(quats)).numpy(), wxyz, atol=1e-12)
+
+
+def test_matrix_to_axis_angle_inverts_the_conversion() -> None:
+    rng = np.random.default_rng(1)
+    cases = [rng.normal(size=3) for _ in range(20)] + [np.zeros(3), np.array([np.pi, 0, 0]),
+                                                       np.array([0, 0, -np.pi]), np.pi * np.array([0.6, -0.8, 0])]
+    for vector in cases:
+        R = geometry.axis_angle_to_matrix(vector)
+        np.testing.assert_allclose(geometry.axis_angle_to_matrix(geometry.matrix_to_axis_angle(R)), R, atol=1e-7)
+
+
+def test_forward_kinematics_round_trip() -> None:
+    rng = np.random.default_rng(2)
+    local = geometry.axis_angle_to_matrix(rng.normal(scale=0.5, size=(3, 24, 3)))
+    world = geometry.world_from_local(local)
+    np.testing.assert_allclose(geometry.local_from_world(world), local, atol=1e-12)
+    np.testing.assert_allclose(world,
+                               global_from_local(torch.from_numpy(local)).numpy(), atol=1e-12)
+    rest = rng.normal(size=(24, 3))
+    joints = geometry.joint_positions(world, rest)
+    bone = rest[18] - rest[16]  # left elbow hangs off the left shoulder
+    np.testing.assert_allclose(joints[:, 18] - joints[:, 16], np.einsum("tij,j->ti", world[:, 16], bone), atol=1e-12)
+
+
+def test_projection_is_the_pinhole_with_one_depth_clamp() -> None:
+    points = np.array([[0.5, -0.25, 2.0], [0.0, 0.0, 0.0], [1.0, 1.0, -4.0]])
+    pixels = geometry.project(points, 1000.0, (640.0, 360.0))
+    np.testing.assert_allclose(pixels[0], [890.0, 235.0])
+    assert np.all(np.isfinite(pixels)) and np.allclose(pixels[2], [390.0, 110.0])  # behind: mirrored, finite
+    per_frame = geometry.project(points[None].repeat(2, 0), np.array([[1000.0], [500.0]]), np.array([[[0.0, 0.0]]]))
+    np.testing.assert_allclose(per_frame[1, 0], [125.0, -62.5])
+    torch_pixels = geometry.project_torch(torch.from_numpy(points), 1000.0, (640.0, 360.0)).numpy()
+    np.testing.assert_allclose(torch_pixels, pixels)
