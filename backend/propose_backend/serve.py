@@ -51,6 +51,18 @@ def _field(request: dict, name: str, kind: type | tuple, default: Any = None, re
     return value
 
 
+def _job_failure(job_id: str, exc: Exception, output: object) -> dict:
+    """The error event for a job that failed outside its own error kinds: an output that cannot be
+    written is the request's fault; anything else is a bug, logged with its traceback."""
+    if isinstance(exc, OSError):
+        return {"type": "error", "id": job_id, "kind": "bad_request",
+                "message": f"{exc.filename or output}: {exc.strerror or exc}"}
+    log.error("job %s failed:\n%s", job_id, traceback.format_exc())
+    return {"type": "error", "id": job_id, "kind": "internal",
+            "message": f"internal error ({type(exc).__name__}: {exc}); this is a bug. The backend "
+                       "keeps running; its log (stderr) has the details."}
+
+
 class _ProgressTicker:
     """Sends the job's newest progress at a steady rate, also while a slow step gives no news."""
 
@@ -254,19 +266,11 @@ class Service:
             final = {"type": "error", "id": job_id, "kind": kind, "message": str(exc)}
         except ResolveError as exc:
             final = {"type": "error", "id": job_id, "kind": "bad_request", "message": str(exc)}
-        except OSError as exc:
-            final = {"type": "error", "id": job_id, "kind": "bad_request",
-                     "message": f"{exc.filename or spec['output']}: {exc.strerror or exc}"}
-        except Exception as exc:  # a bug: report it, log the traceback, keep serving
-            log.error("job %s failed:\n%s", job_id, traceback.format_exc())
-            final = {"type": "error", "id": job_id, "kind": "internal",
-                     "message": f"internal error ({type(exc).__name__}: {exc}); this is a bug. The backend "
-                                "keeps running; its log (stderr) has the details."}
+        except Exception as exc:  # noqa: BLE001 (unwritable output or a bug: reported, the service goes on)
+            final = _job_failure(job_id, exc, spec["output"])
         finally:
             ticker.stop()
-        with self._job_lock:
-            self._job = None
-            self.send(final)
+        self._finish(final)
 
     # --- the job thread ----------------------------------------------------------------------
 
@@ -310,17 +314,15 @@ class Service:
                          "warnings": warnings + summary.warnings}
         except InferenceError as exc:
             final = {"type": "error", "id": job_id, "kind": exc.kind, "message": exc.message}
-        except OSError as exc:  # e.g. the output folder is not writable
-            final = {"type": "error", "id": job_id, "kind": "bad_request",
-                     "message": f"{exc.filename or spec.output}: {exc.strerror or exc}"}
-        except Exception as exc:  # a bug: report it, log the traceback, keep serving
-            log.error("job %s failed:\n%s", job_id, traceback.format_exc())
-            final = {"type": "error", "id": job_id, "kind": "internal",
-                     "message": f"internal error ({type(exc).__name__}: {exc}); this is a bug. The backend "
-                                "keeps running; its log (stderr) has the details."}
+        except Exception as exc:  # noqa: BLE001 (unwritable output or a bug: reported, the service goes on)
+            final = _job_failure(job_id, exc, spec.output)
         finally:
             ticker.stop()
-        with self._job_lock:  # the final event goes out before another job can be accepted
+        self._finish(final)
+
+    def _finish(self, final: dict) -> None:
+        """Send a job's final event; it goes out before another job can be accepted."""
+        with self._job_lock:
             self._job = None
             self.send(final)
 
