@@ -55,7 +55,26 @@ def _fit_points(source: bpy.types.Object) -> dict[str, np.ndarray]:
     points["neck_mid"] = (points["neck"] + points["head"]) / 2
     up = points["head"] - points["neck"]
     points["head_top"] = points["head"] + up / np.linalg.norm(up) * 1.6 * np.linalg.norm(up)
+    _bend_straight_limbs(points)
     return points
+
+
+# Rigify finds a limb's bend axis from the angle at its middle joint, so a dead-straight arm or leg
+# (a T-pose body such as Anny's) fails to generate: give such limbs this slight natural bend.
+_MIN_BEND_DEG = 2.0
+
+
+def _bend_straight_limbs(points: dict[str, np.ndarray]) -> None:
+    """Knees a little forward and elbows a little back where the rest chain is (almost) straight."""
+    left = points["left_hip"] - points["right_hip"]
+    forward = np.cross(left, points["neck"] - points["pelvis"])  # the body faces this way
+    forward /= np.linalg.norm(forward)
+    for side in ("left", "right"):
+        for top, middle, end, push in (("hip", "knee", "ankle", forward), ("shoulder", "elbow", "wrist", -forward)):
+            a, b, c = (points[f"{side}_{j}"] for j in (top, middle, end))
+            u, v = (b - a) / np.linalg.norm(b - a), (c - b) / np.linalg.norm(c - b)
+            if np.degrees(np.arccos(np.clip(u @ v, -1.0, 1.0))) < _MIN_BEND_DEG:
+                points[f"{side}_{middle}"] = b + push * 0.03 * min(np.linalg.norm(b - a), np.linalg.norm(c - b))
 
 
 def _placement(source: bpy.types.Object, points: dict[str, np.ndarray]) -> np.ndarray:

@@ -125,3 +125,24 @@ def test_rigify_rig_fitted_to_the_body_replays_the_source_on_its_fk_controls(ble
     assert np.linalg.norm(gap, axis=-1).max() < 2e-3
     deform = world_heads(rig, ["DEF-forearm.L"], FRAMES)[:, 0]  # the deforming bones follow the controls
     assert np.linalg.norm(deform - world_heads(source, ["left_elbow"], FRAMES)[:, 0], axis=-1).max() < 2e-3
+
+
+def test_straight_rest_limbs_get_the_slight_bend_rigify_needs():
+    """A dead-straight T-pose limb (Anny's rest pose) made Rigify fail ("zero length vectors have no
+    valid angle"); the fit bends knees forward and elbows back by ~3 degrees, and leaves bent limbs be."""
+    from propose_blender import rigify_target
+
+    points = {"pelvis": np.array([0.0, 0.0, 1.0]), "neck": np.array([0.0, 0.0, 1.5])}  # facing -y, left +x
+    for side, x in (("left", 1.0), ("right", -1.0)):
+        points.update({f"{side}_hip": np.array([0.1 * x, 0, 1.0]), f"{side}_knee": np.array([0.1 * x, 0, 0.55]),
+                       f"{side}_ankle": np.array([0.1 * x, 0, 0.1]), f"{side}_shoulder": np.array([0.2 * x, 0, 1.45]),
+                       f"{side}_elbow": np.array([0.5 * x, 0, 1.45]), f"{side}_wrist": np.array([0.8 * x, 0, 1.45])})
+    points["right_elbow"] = np.array([-0.5, 0.05, 1.45])  # already bent: untouched
+    before = {k: v.copy() for k, v in points.items()}
+    rigify_target._bend_straight_limbs(points)
+    for side in ("left", "right"):
+        assert points[f"{side}_knee"][1] < 0  # forward
+    assert points["left_elbow"][1] > 0  # back
+    np.testing.assert_array_equal(points["right_elbow"], before["right_elbow"])
+    for j in ("left_hip", "left_ankle", "left_shoulder", "left_wrist"):
+        np.testing.assert_array_equal(points[j], before[j])
