@@ -261,21 +261,23 @@ def parse_positive(text: str) -> int:
     return value
 
 
-def parse_focal(text: str) -> float:
+def _finite(text: str) -> float:
+    """`text` as a float; NaN (refused by every caller's check) when it is not a number."""
     try:
-        value = float(text)
+        return float(text)
     except ValueError:
-        value = math.nan
+        return math.nan
+
+
+def parse_focal(text: str) -> float:
+    value = _finite(text)
     if not (math.isfinite(value) and value > 0):
         raise RequestError("focal_px", "the focal length must be a number of pixels above 0")
     return value
 
 
 def parse_strength(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
+    value = _finite(text)
     if not (math.isfinite(value) and value >= 0):
         raise RequestError("smooth", "the smoothing strength must be a number of 0 (off) or more")
     return value
