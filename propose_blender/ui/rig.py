@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import bpy
 
-from . import importer
-from .rig import active_rig
+from .. import importer
+from ..rig import active_rig
 
 _PHENOTYPE_LABELS = ("gender", "age", "muscle", "weight", "height", "proportions")
 
