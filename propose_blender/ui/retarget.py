@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import bpy
 
+from .panel import _ProposePanel
 
-class PROPOSE_PT_retarget(bpy.types.Panel):
-    bl_space_type = "VIEW_3D"
-    bl_region_type = "UI"
-    bl_category = "ProPose"
+
+class PROPOSE_PT_retarget(_ProposePanel, bpy.types.Panel):
     bl_label = "Export & Retarget"
     bl_parent_id = "PROPOSE_PT_estimate"
     bl_options = {"DEFAULT_CLOSED"}
