@@ -13,6 +13,7 @@ from propose_backend import results
 from propose_backend.demo_clip import write_demo_clip
 from propose_backend.inference import EstimateOptions, InferenceError, estimate_file
 from propose_backend.inference.crop import ImageCamera
+from propose_backend.request import EstimateRequest
 from propose_backend.temporal.files import smooth_file
 from tests.backend.stub_estimator import StubEstimator
 
@@ -68,6 +69,20 @@ def test_video_without_smoothing_keeps_the_per_frame_values(estimator, clip: Pat
     data = results.read_results(out)
     _check_frames(data, 2)
     assert "raw_rotmats" not in data and "contacts" not in data and "temporal" not in data["meta"]
+
+
+def test_the_seed_reaches_the_ghosts_of_a_smoothed_video(stub, clip: Path, tmp_path: Path) -> None:
+    """A smoothed video's ghosts are drawn by the smoother: with the request's seed, not seed 0."""
+    drawn = {}
+    for seed in (0, 1, 1):
+        options = EstimateOptions.from_request(EstimateRequest(input=str(clip), samples=3, seed=seed), batch_size=2)
+        out = tmp_path / f"seed{seed}-{len(drawn)}.npz"
+        estimate_file(clip, out, stub, options)
+        data = results.read_results(out)
+        assert data["meta"]["temporal"]["seed"] == seed
+        drawn.setdefault(seed, []).append(data["samples"])
+    np.testing.assert_array_equal(*drawn[1])  # the same seed draws the same ghosts
+    assert not np.allclose(drawn[0][0], drawn[1][0])  # another seed draws others
 
 
 def test_image_and_focal_option(estimator, person_image: Path, tmp_path: Path) -> None:
