@@ -189,4 +189,4 @@ def _replace_samples(rig: bpy.types.Object, frames: np.ndarray, data: dict[str, 
     density = np.array(rig[ghosts.SAMPLE_DENSITY], np.float32).reshape(len(stored), count)
     quats[slots] = motion.bone_quaternions(rig, np.asarray(data["samples"])[take[hit]])
     density[slots] = np.asarray(data["sample_log_density"])[take[hit]]
-    ghosts.store_samples(rig, stored, quats, density)
+    ghosts.store_samples(rig, stored, quats, density, ghosts.are_motions(rig))

@@ -38,7 +38,7 @@ PER_FRAME_FIELDS: dict[str, tuple[tuple[str | int, ...], str]] = {
     "betas": (("T", 10), "float32"),
     "rotmats": (("T", 24, 3, 3), "float32"),  # local SMPL rotations, posterior mode
     "posterior_F": (("T", 24, 3, 3), "float32"),  # matrix-Fisher posterior; [:, 0] is the root
-    "samples": (("T", "S", 24, 3, 3), "float32"),  # local rotations of posterior samples, densest first
+    "samples": (("T", "S", 24, 3, 3), "float32"),  # local rotations of posterior samples, in rank order (is_coherent)
     "sample_log_density": (("T", "S"), "float32"),  # log posterior density relative to the mode (<= 0)
     "transl": (("T", 3), "float32"),  # pelvis in the full-image camera frame, metres (x right, y down, z fwd)
     "joints3d": (("T", 35, 3), "float32"),  # posterior 35 points, root-relative, camera axes, metres
