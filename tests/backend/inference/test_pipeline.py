@@ -85,6 +85,14 @@ def test_the_seed_reaches_the_ghosts_of_a_smoothed_video(stub, clip: Path, tmp_p
     assert not np.allclose(drawn[0][0], drawn[1][0])  # another seed draws others
 
 
+def test_the_chosen_person_is_recorded_as_the_number_picked(stub, clip: Path, tmp_path: Path) -> None:
+    """The panel and --person send a number; the results say that number (1 = leftmost), not a box."""
+    options = EstimateOptions.from_request(EstimateRequest(input=str(clip), samples=0, person=0), batch_size=2)
+    estimate_file(clip, tmp_path / "p.npz", stub, options)
+    person = results.read_results(tmp_path / "p.npz")["meta"]["person"]
+    assert (person["choice"], person["number"], person["frame"]) == ("number", 1, 0) and person["of"] >= 1
+
+
 def test_image_and_focal_option(estimator, person_image: Path, tmp_path: Path) -> None:
     summary = estimate_file(person_image, tmp_path / "p.npz", estimator, EstimateOptions(samples=2, focal_px=500))
     data = results.read_results(summary.output)
