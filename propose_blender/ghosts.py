@@ -26,8 +26,9 @@ import numpy as np
 from bpy.app.handlers import persistent
 
 from . import keyframes, motion, rig as rig_module, rotations
-from .names import (GHOST_INDEX, GHOST_OF, SAMPLES, SAMPLE_COUNT, SAMPLE_DENSITY, SAMPLE_FRAMES,  # noqa: F401
-                    SAMPLE_MOTION_DENSITY)  # (callers read module.NAME too)
+from .names import (GHOST_INDEX, GHOST_OF, OUTER_SURFACE, SAMPLES, SAMPLE_COUNT, SAMPLE_DENSITY,  # noqa: F401
+                    SAMPLE_FRAMES, SAMPLE_MOTION_DENSITY)  # (callers read module.NAME too)
+from .outer_surface import outer_surface
 
 
 GHOST_COLOR = (0.55, 0.75, 1.0, 0.3)  # translucent light blue, in material and object colour
@@ -186,6 +187,7 @@ def show(rig: bpy.types.Object, frame: int, spacing: float) -> list[bpy.types.Ob
     bones.display_type = "WIRE"
     bones.show_bone_colors = False
     body = _body_of(rig)
+    surface = outer_surface(body) if body is not None else None
     material = _ghost_material()
     made = []
     for index in range(count):
@@ -201,6 +203,9 @@ def show(rig: bpy.types.Object, frame: int, spacing: float) -> list[bpy.types.Ob
             shell.color = GHOST_COLOR  # solid viewport, "Object" colouring
             shell.hide_render = True
             shell.modifiers.new("Armature", "ARMATURE").object = ghost
+            if surface is not None:  # the skin only: nothing inside the head shows through
+                mask = shell.modifiers.new("Skin only", "MASK")
+                mask.vertex_group = surface
             collection.objects.link(shell)
             shell.material_slots[0].link = "OBJECT"
             shell.material_slots[0].material = material
