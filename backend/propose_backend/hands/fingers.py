@@ -2,7 +2,7 @@
 
 Every finger joint's local rotation (relative to its parent: the wrist for a finger's first
 joint, else the previous joint) is split into flexion about the finger's hinge axis, abduction
-(sideways, in the palm's plane) and twist about the bone, like the body's joints (keypoints/
+(sideways, in the palm's plane) and twist about the bone, like the body's joints (instant/
 anatomy.py). Each has anatomical limits and a relaxed value, measured from a flat hand; the rest
 hand's own curl is subtracted so they apply to rotations relative to the body's rest hand. The
 prior is one matrix-Fisher per joint around the relaxed pose (spread: a third of each swing
@@ -24,7 +24,7 @@ import torch
 from torch import Tensor
 
 from .. import fisher
-from ..keypoints.anatomy import _components, _compose, fisher_from_precision, precision_from_fisher
+from ..instant.anatomy import _components, _compose, fisher_from_precision, precision_from_fisher
 from ..posterior import SAMPLE_SHARPNESS
 from ..skeleton import FINGER_BONE_LANDMARKS, NUM_FINGER_JOINTS
 

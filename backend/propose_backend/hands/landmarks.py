@@ -26,7 +26,7 @@ _BODY_POINTS = {"left": (13, 15, 17, 19, 21), "right": (14, 16, 18, 20, 22)}
 CROP_PX = 256  # the crop handed to MediaPipe
 # The hand spans about this share of the forearm; the crop is CROP_SCALE hand lengths wide.
 HAND_PER_FOREARM = 0.75
-CROP_SCALE = 2.6
+CROP_SCALE = 3.4
 MIN_HAND_PX = 14.0  # hands shorter than this in the picture are too small to read fingers from
 MIN_BODY_VISIBILITY = 0.2  # a wrist BlazePose barely believes in does not place a crop
 MIN_SCORE = 0.5
