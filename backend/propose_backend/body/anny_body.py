@@ -140,7 +140,6 @@ class AnnyBody:
                 current = parent_world @ (bone / bone.norm(dim=-1, keepdim=True))[..., None]
                 world[:, j] = _swing(current[..., 0], target) @ parent_world
                 parent_world = world[:, j]
-            world[:, hand] = parent_world  # the fingers follow the palm (Anny's hang at the A-pose's angle)
         local = world.clone()
         local[:, 1:] = world[:, self.parents[1:]].transpose(-1, -2) @ world[:, 1:]
         posed_joints, transforms = batch_rigid_transform(local, joints, self.parents, dtype=verts.dtype)
