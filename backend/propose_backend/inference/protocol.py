@@ -34,6 +34,7 @@ class FrameBatch:
     num_samples: int  # S, posterior samples wanted per frame
     image_size: tuple[int, int]  # width, height of the source frames
     mirrored: bool = False  # mirrored footage: detectors' left/right labels are swapped
+    images: list[np.ndarray] | None = None  # the full BGR frames (hand crops are cut from them)
 
 
 @dataclass
