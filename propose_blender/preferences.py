@@ -11,9 +11,8 @@ from . import backend_env, bridge
 ADDON_ID = __package__ or "propose_blender"
 PYTHON_ENV_VAR = "PROPOSE_BACKEND_PYTHON"  # lets scripts and CI point at a backend without preferences
 
-_LABELS = {"auto": "Auto", "cuda": "GPU (CUDA)", "cpu": "CPU", "propose": "ProPose", "keypoints": "Instant (keypoints)"}
-DEVICES = [(name, _LABELS.get(name, name), text) for name, text in bridge.request().DEVICES.items()]
-ESTIMATORS = [(name, _LABELS.get(name, name), text) for name, text in bridge.request().ESTIMATORS.items()]
+DEVICES = bridge.request().choice_items(bridge.request().DEVICES)
+ESTIMATORS = bridge.request().choice_items(bridge.request().ESTIMATORS)
 
 
 @dataclass

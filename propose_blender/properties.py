@@ -7,8 +7,7 @@ from bpy.props import (BoolProperty, EnumProperty, FloatProperty, FloatVectorPro
 
 from . import bone_map, bridge, review, uncertainty
 
-_DETECTOR_LABELS = {"auto": "Auto", "blazepose": "BlazePose", "hog": "HOG", "full-frame": "Full Frame"}
-DETECTORS = [(name, _DETECTOR_LABELS.get(name, name), text) for name, text in bridge.request().DETECTORS.items()]
+DETECTORS = bridge.request().choice_items(bridge.request().DETECTORS)
 
 
 class ProposeSceneSettings(bpy.types.PropertyGroup):

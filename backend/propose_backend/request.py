@@ -33,6 +33,15 @@ DEVICES: dict[str, str] = {  # the usual choices; "cuda:N" is accepted too
     "mps": "Apple's GPU (Metal)",
     "cpu": "Slow, but works everywhere",
 }
+LABELS = {"auto": "Auto", "cuda": "GPU (CUDA)", "mps": "GPU (Apple)", "cpu": "CPU", "propose": "ProPose",
+          "keypoints": "Instant (keypoints)", "blazepose": "BlazePose", "hog": "HOG", "full-frame": "Full Frame"}
+
+
+def choice_items(choices: Mapping[str, str]) -> list[tuple[str, str, str]]:
+    """(name, label, description) of each choice: the add-on's menus of ESTIMATORS, DETECTORS, DEVICES."""
+    return [(name, LABELS.get(name, name), text) for name, text in choices.items()]
+
+
 DEFAULT_SAMPLES = 8  # posterior samples (ghosts) per frame
 DEFAULT_SMOOTH = 1.0  # temporal smoothing strength of videos and re-solves (docs/temporal.md); 0 = off
 SMOOTH_RANGE = (0.05, 10.0)  # the strengths the add-on's sliders offer (1 default, 2 smoother, 0.5 closer)
@@ -304,10 +313,6 @@ def parse_resolve_strength(text: str) -> float:
     return check_strength(_finite(text), "strength", off_allowed=False)
 
 
-def parse_device(text: str) -> str:
-    return check_device(text)
-
-
 @dataclass
 class ResolveRequest:
     """Re-solve a results file around the animator's pins (docs/protocol.md, `resolve`): the service,
@@ -349,7 +354,7 @@ class ResolveRequest:
 def _flag_table(with_defaults: bool) -> dict[str, tuple[tuple[str, ...], dict[str, Any]]]:
     given = (lambda value: value) if with_defaults else (lambda value: None)  # None: another source fills it
     return {
-        "device": (("--device",), {"type": argument_type(parse_device), "default": given("auto"),
+        "device": (("--device",), {"type": argument_type(check_device), "default": given("auto"),
                                    "help": "auto (the GPU if found, else the CPU), cuda, cuda:N, mps or cpu"}),
         "seed": (("--seed",), {"type": int, "default": given(DEFAULT_SEED),
                                "help": "random seed of the posterior samples and of a smoothed video's ghosts"}),

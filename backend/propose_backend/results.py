@@ -71,6 +71,9 @@ HAND_FIELDS: dict[str, tuple[tuple[str | int, ...], str]] = {
 }
 OPTIONAL_PER_FRAME_FIELDS.update(HAND_FIELDS)
 
+# What the six numbers of the `phenotype` field are (Anny's phenotype parameters, in its order).
+PHENOTYPE_LABELS = ("gender", "age", "muscle", "weight", "height", "proportions")
+
 # Clip-wide fields.
 CLIP_FIELDS: dict[str, tuple[tuple[str | int, ...], str]] = {
     "schema_version": ((), "int64"),
@@ -85,7 +88,7 @@ CLIP_FIELDS: dict[str, tuple[tuple[str | int, ...], str]] = {
 # Clip fields that only some files have, checked when present: absent = unknown / not applicable.
 OPTIONAL_CLIP_FIELDS: dict[str, tuple[tuple[str | int, ...], str]] = {
     "floor": ((4,), "float32"),  # plane (nx, ny, nz, d), camera frame: n·p + d = 0, n unit, pointing up
-    "phenotype": ((6,), "float32"),  # Anny phenotype of the rest body (gender, age, muscle, weight, height, proportions)
+    "phenotype": ((6,), "float32"),  # Anny phenotype of the rest body, PHENOTYPE_LABELS in order
     "hand_rest_joints": ((30, 3), "float32"),  # rest finger joints, SMPL-H order, same frame as rest_joints
     "rig_lbs_weights": (("V", 54), "float32"),  # skinning over the 24 joints + 30 finger joints (sums to 1)
 }

@@ -24,7 +24,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from .. import __version__, results
-from ..request import CHUNK_FRAMES, DEFAULT_SAMPLES, DEFAULT_SMOOTH, REDETECT_EVERY, EstimateRequest
+from ..request import CHUNK_FRAMES, DEFAULT_SAMPLES, DEFAULT_SEED, DEFAULT_SMOOTH, REDETECT_EVERY, EstimateRequest
 from ..temporal.files import smoothed
 from .crop import CropBox, ImageCamera, cut
 from .detect import Detection, make_detector
@@ -53,7 +53,7 @@ class EstimateOptions:
     redetect_every: int = REDETECT_EVERY
     mirrored: bool = False  # selfie-style footage: the person's left appears on their left
     smooth: float = DEFAULT_SMOOTH  # temporal smoothing strength for videos (docs/temporal.md); 0 = off
-    seed: int = 0  # random seed of the smoothed ghosts (the estimator's own samples take it from its settings)
+    seed: int = DEFAULT_SEED  # random seed of the smoothed ghosts (the estimator's own samples take it from its settings)
 
     @classmethod
     def from_request(cls, request: EstimateRequest, batch_size: int) -> "EstimateOptions":

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import results
-from ..request import DEFAULT_SMOOTH
+from ..request import DEFAULT_SEED, DEFAULT_SMOOTH
 from .smooth import raw_frames, smooth_results
 
 
@@ -39,6 +39,7 @@ def smoothed(data: dict, strength: float, seed: int, source: str = "the results"
         raise results.ResultsError(f"{source}: cannot smooth these results ({exc}).") from exc
 
 
-def smooth_file(source: str | Path, target: str | Path, strength: float = DEFAULT_SMOOTH, seed: int = 0) -> Path:
+def smooth_file(source: str | Path, target: str | Path, strength: float = DEFAULT_SMOOTH,
+                seed: int = DEFAULT_SEED) -> Path:
     """Read `source`, smooth it (strength 0: restore the per-frame values) and write `target` atomically."""
     return results.write_results(target, smoothed(results.read_results(source), strength, seed, str(source)))
