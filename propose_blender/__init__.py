@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import bpy
 
-from . import (ghosts, jobs, operators, panel, people, preferences, properties, resolve_ops, retarget, retarget_ui,
-               review_ops, review_panel, rig_panel, uncertainty)
+from . import (compat, ghosts, jobs, operators, panel, people, preferences, properties, resolve_ops, retarget,
+               retarget_ui, review_ops, review_panel, rig_panel, uncertainty)
 
 _CLASSES = (*properties.CLASSES, preferences.ProposePreferences, *operators.CLASSES, *panel.CLASSES,
             *review_ops.CLASSES, *resolve_ops.CLASSES, *review_panel.CLASSES, *retarget_ui.CLASSES,
@@ -20,7 +20,13 @@ _HANDLERS = (
 )
 
 
+_registered = False
+
+
 def register() -> None:
+    global _registered
+    if _registered:
+        return
     for cls in _CLASSES:
         bpy.utils.register_class(cls)
     properties.attach()
@@ -31,9 +37,15 @@ def register() -> None:
         handlers = getattr(bpy.app.handlers, name)
         if function not in handlers:
             handlers.append(function)
+    _registered = True
+    compat.release_at_exit(unregister, _CLASSES)
 
 
 def unregister() -> None:
+    global _registered
+    if not _registered:
+        return
+    _registered = False
     jobs.stop_all_jobs()
     people.remove_draw_handler()
     for name, function in _HANDLERS:

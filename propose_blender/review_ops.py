@@ -7,7 +7,7 @@ changes keys does all of it in one `execute`, registered with UNDO, so Ctrl Z ta
 import bpy
 from bpy.props import BoolProperty, FloatProperty, IntProperty, PointerProperty
 
-from . import ghosts, review, rig as rig_module, uncertainty
+from . import compat, ghosts, review, rig as rig_module, uncertainty
 from .rig import active_rig
 
 
@@ -141,7 +141,7 @@ class PROPOSE_OT_review_refresh(_ReviewOperator, bpy.types.Operator):
 
 def selected_bones(rig: bpy.types.Object) -> list[str]:
     names = set(rig_module.joint_names())
-    return [b.name for b in rig.pose.bones if b.name in names and review.is_selected(b)]
+    return [b.name for b in rig.pose.bones if b.name in names and compat.pose_bone_selected(b)]
 
 
 class PROPOSE_OT_apply_ghost_bones(bpy.types.Operator):
