@@ -1,7 +1,11 @@
 """Ghost poses: the posterior's samples at the current frame, shown as translucent bodies.
 
-The samples are stored on the rig at import (as pose-bone quaternions, densest first), so ghosts
-work from the saved .blend alone. Each ghost is an armature sharing one wire-display copy of the
+The samples are stored on the rig at import (as pose-bone quaternions, in rank order), so ghosts
+work from the saved .blend alone. The rank means what the results file means by it
+(docs/results-schema.md): per-frame results rank every frame's samples on their own (ghost 1 is the
+densest pose on this frame); a smoothed clip's ghosts are whole motions, ranked by their log density
+summed over the clip (ghost 1 is the densest motion, whatever its rank on one frame), and say so
+on their labels ("motion #1"). Each ghost is an armature sharing one wire-display copy of the
 rig's bones, with a body object sharing the rig's mesh, so a ghost costs two objects and no
 geometry copies. Ghosts are tagged with their rig and sample index; applying one writes that
 sample into the rig's keys on this frame.
@@ -10,7 +14,8 @@ Part of a ghost can be applied as well: the chosen bones and everything below th
 take the sample's local rotations, on one frame or over a frame range. Over a range the swap fades
 in and out over a few frames with a smoothstep weight (slerp between the current key and the
 sample), so the motion has no pop where the range ends. Each ghost carries a text label: its rank
-and its log density relative to the mode (0 = as likely as the mode), in the viewport and in renders.
+and its log density on this frame relative to the mode (0 = as likely as the mode), in the viewport
+and in renders.
 """
 from __future__ import annotations
 
@@ -21,7 +26,9 @@ import numpy as np
 from bpy.app.handlers import persistent
 
 from . import compat, keyframes, motion, rig as rig_module, rotations
-from .names import GHOST_INDEX, GHOST_OF, SAMPLES, SAMPLE_COUNT, SAMPLE_DENSITY, SAMPLE_FRAMES  # noqa: F401 (callers read module.NAME too)
+from .names import (GHOST_INDEX, GHOST_OF, OUTER_SURFACE, SAMPLES, SAMPLE_COUNT, SAMPLE_DENSITY,  # noqa: F401
+                    SAMPLE_FRAMES, SAMPLE_MOTION_DENSITY)  # (callers read module.NAME too)
+from .outer_surface import outer_surface
 
 
 GHOST_COLOR = (0.55, 0.75, 1.0, 0.3)  # translucent light blue, in material and object colour
@@ -30,8 +37,28 @@ LABEL_SIZE = 0.075  # metres
 LABEL_LIFT = 0.22  # metres above the ghost's head
 
 
-def store_samples(rig: bpy.types.Object, frames: np.ndarray, quats: np.ndarray, log_density: np.ndarray) -> None:
-    """Keep the samples (N, S, 24, 4) of the frames `frames` (N,) on the rig."""
+def store_samples(rig: bpy.types.Object, frames: np.ndarray, quats: np.ndarray, log_density: np.ndarray,
+                  motions: bool) -> None:
+    """Keep the samples (N, S, J, 4) of the frames `frames` (N,) on the rig (J = 24, or 54 with fingers),
+    in rank order.
+
+    motions: the samples are whole motions (a smoothed clip), ranked by their log density summed
+    over the stored frames; otherwise each frame's samples are ranked on their own, densest first.
+    The files come in that order already; a re-solve that replaced some frames' samples is
+    re-ranked here, so a ghost's index is always its rank.
+    """
+    quats, log_density = np.asarray(quats), np.asarray(log_density, dtype=np.float64)
+    if motions:
+        motion = log_density.sum(axis=0)
+        order = np.argsort(-motion, kind="stable")
+        quats, log_density = quats[:, order], log_density[:, order]
+        rig[SAMPLE_MOTION_DENSITY] = np.ascontiguousarray(motion[order], dtype=np.float32)
+    else:
+        order = np.argsort(-log_density, axis=1, kind="stable")
+        quats = np.take_along_axis(quats, order[:, :, None, None], axis=1)
+        log_density = np.take_along_axis(log_density, order, axis=1)
+        if SAMPLE_MOTION_DENSITY in rig:
+            del rig[SAMPLE_MOTION_DENSITY]
     rig[SAMPLE_FRAMES] = np.asarray(frames, dtype=np.int32)
     rig[SAMPLE_COUNT] = int(quats.shape[1])
     rig[SAMPLES] = np.ascontiguousarray(quats, dtype=np.float32).ravel()
@@ -42,22 +69,34 @@ def sample_count(rig: bpy.types.Object) -> int:
     return int(rig.get(SAMPLE_COUNT, 0))
 
 
+def are_motions(rig: bpy.types.Object) -> bool:
+    """Whether the rig's ghosts are whole motions (a smoothed clip), ranked over the clip."""
+    return SAMPLE_MOTION_DENSITY in rig
+
+
+def sample_joints(rig: bpy.types.Object) -> int:
+    """Joints per stored sample: 24 (rigs from before fingers) or 54."""
+    count, frames = sample_count(rig), len(rig.get(SAMPLE_FRAMES, ()))
+    return len(rig[SAMPLES]) // (count * frames * 4) if count and frames else 24
+
+
 def samples_at(rig: bpy.types.Object, frame: int) -> tuple[np.ndarray, np.ndarray] | None:
-    """(quaternions (S, 24, 4), log densities (S,)) on `frame`, or None if the frame has none."""
+    """(quaternions (S, J, 4), log densities (S,)) on `frame`, or None if the frame has none."""
     count = sample_count(rig)
     if not count or SAMPLE_FRAMES not in rig:
         return None
     rows = np.flatnonzero(np.asarray(rig[SAMPLE_FRAMES]) == int(frame))
     if not len(rows):
         return None
-    row, stride = int(rows[0]), count * 24 * 4
-    quats = np.asarray(rig[SAMPLES][row * stride:(row + 1) * stride], dtype=np.float64).reshape(count, 24, 4)
+    joints = sample_joints(rig)
+    row, stride = int(rows[0]), count * joints * 4
+    quats = np.asarray(rig[SAMPLES][row * stride:(row + 1) * stride], dtype=np.float64).reshape(count, joints, 4)
     density = np.asarray(rig[SAMPLE_DENSITY][row * count:(row + 1) * count], dtype=np.float64)
     return quats, density
 
 
 def ghosts_of(rig: bpy.types.Object) -> list[bpy.types.Object]:
-    """The rig's ghost armatures, densest sample first."""
+    """The rig's ghost armatures, in rank order."""
     found = [o for o in bpy.data.objects if o.type == "ARMATURE" and o.get(GHOST_OF) == rig]
     return sorted(found, key=lambda o: int(o[GHOST_INDEX]))
 
@@ -80,10 +119,11 @@ def label_of(ghost: bpy.types.Object) -> bpy.types.Object | None:
     return next((c for c in ghost.children if c.type == "FONT"), None)
 
 
-def label_text(rank: int, log_density: float) -> str:
-    """'#2' over 'Δlog p −3.4': rank among the samples (1 = densest), log density relative to the mode."""
+def label_text(rank: int, log_density: float, motion: bool = False) -> str:
+    """'#2' (or 'motion #2' for whole motions) over 'Δlog p −3.4': the rank (1 = densest on this
+    frame, or densest motion over the clip), then the log density on this frame relative to the mode."""
     value = f"{log_density:.1f}".replace("-", "−")
-    return f"#{rank}\nΔlog p {value}"
+    return f"{'motion ' if motion else ''}#{rank}\nΔlog p {value}"
 
 
 def _label_material() -> bpy.types.Material:
@@ -155,6 +195,7 @@ def show(rig: bpy.types.Object, frame: int, spacing: float) -> list[bpy.types.Ob
     bones.display_type = "WIRE"
     bones.show_bone_colors = False
     body = _body_of(rig)
+    surface = outer_surface(body) if body is not None else None
     material = _ghost_material()
     made = []
     for index in range(count):
@@ -170,6 +211,9 @@ def show(rig: bpy.types.Object, frame: int, spacing: float) -> list[bpy.types.Ob
             shell.color = GHOST_COLOR  # solid viewport, "Object" colouring
             shell.hide_render = True
             shell.modifiers.new("Armature", "ARMATURE").object = ghost
+            if surface is not None:  # the skin only: nothing inside the head shows through
+                mask = shell.modifiers.new("Skin only", "MASK")
+                mask.vertex_group = surface
             collection.objects.link(shell)
             shell.material_slots[0].link = "OBJECT"
             shell.material_slots[0].material = material
@@ -190,7 +234,7 @@ def pose(rig: bpy.types.Object, frame: int) -> None:
     if not ghosts:
         return
     found = samples_at(rig, frame)
-    names = rig_module.joint_names()
+    names = rig_module.all_joint_names(rig)[:sample_joints(rig)]
     bag = keyframes.find_channelbag(rig)
     root_path = f'pose.bones["{names[0]}"].location'
     curves = [bag.fcurves.find(root_path, index=i) for i in range(3)] if bag else []
@@ -205,9 +249,10 @@ def pose(rig: bpy.types.Object, frame: int) -> None:
         quats = found[0][index]
         label = label_of(ghost)
         if label is not None:
-            label.data.body = label_text(index + 1, float(found[1][index]))
+            label.data.body = label_text(index + 1, float(found[1][index]), are_motions(rig))
         for j, name in enumerate(names):
-            ghost.pose.bones[name].rotation_quaternion = quats[j]
+            if name in ghost.pose.bones:
+                ghost.pose.bones[name].rotation_quaternion = quats[j]
         ghost.pose.bones[names[0]].location = root
         if rig_module.ROOT_BONE in ghost.pose.bones and rig_module.ROOT_BONE in rig.pose.bones:
             ghost.pose.bones[rig_module.ROOT_BONE].location = rig.pose.bones[rig_module.ROOT_BONE].location
@@ -241,8 +286,9 @@ def apply(rig: bpy.types.Object, index: int, frame: int) -> None:
 
 
 def chain_joints(rig: bpy.types.Object, bones: list[str]) -> list[int]:
-    """SMPL indices of `bones` and of every bone below them (SMPL order: parents before children)."""
-    names, parents = rig_module.joint_names(), rig_module.joint_parents()
+    """Joint indices of `bones` and of every bone below them (parents come before children)."""
+    names = rig_module.all_joint_names(rig)
+    parents = rig_module.all_joint_parents()[:len(names)]
     chosen = [False] * len(names)
     for j, name in enumerate(names):
         chosen[j] = name in bones or (parents[j] >= 0 and chosen[parents[j]])
@@ -259,17 +305,18 @@ def ease_weights(frames: np.ndarray, first: int, last: int, ease: int) -> np.nda
 
 
 def _samples_on(rig: bpy.types.Object, frames: np.ndarray, index: int) -> tuple[np.ndarray, np.ndarray]:
-    """(frames that have samples, sample `index`'s quaternions there (n, 24, 4))."""
+    """(frames that have samples, sample `index`'s quaternions there (n, J, 4))."""
     count = sample_count(rig)
     stored = np.asarray(rig[SAMPLE_FRAMES]) if count and SAMPLE_FRAMES in rig else np.zeros(0, int)
     rows = np.flatnonzero(np.isin(stored, frames))
     if count and not 0 <= index < count:
         raise ValueError(f"Sample {index + 1} does not exist; this clip has {count} per frame.")
-    stride = count * 24 * 4
+    joints = sample_joints(rig)
+    stride, one = count * joints * 4, joints * 4
     values = rig[SAMPLES]
-    quats = [np.asarray(values[r * stride + index * 96:r * stride + (index + 1) * 96], dtype=np.float64)
+    quats = [np.asarray(values[r * stride + index * one:r * stride + (index + 1) * one], dtype=np.float64)
              for r in rows]
-    return stored[rows], np.array(quats).reshape(len(rows), 24, 4)
+    return stored[rows], np.array(quats).reshape(len(rows), joints, 4)
 
 
 def apply_to_bones(rig: bpy.types.Object, index: int, bones: list[str], first: int, last: int,
@@ -285,8 +332,8 @@ def apply_to_bones(rig: bpy.types.Object, index: int, bones: list[str], first: i
     if not len(frames):
         raise ValueError(f"Frames {first}–{last} have no posterior samples (no person was found there).")
     weights = ease_weights(frames, first, last, ease)
-    names = rig_module.joint_names()
-    for j in joints:
+    names = rig_module.all_joint_names(rig)
+    for j in (j for j in joints if j < quats.shape[1]):
         curves = motion.rotation_curves(rig, names[j])
         current = np.stack([[c.evaluate(f) for c in curves] for f in frames])
         current = np.where(np.linalg.norm(current, axis=1, keepdims=True) > 0, current, quats[:, j])

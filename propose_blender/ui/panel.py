@@ -5,8 +5,8 @@ import textwrap
 
 import bpy
 
-from . import ghosts, people, preferences, rig as rig_module, uncertainty
-from .rig import active_rig
+from .. import ghosts, people, preferences, rig as rig_module, uncertainty
+from ..rig import active_rig
 
 _LOG_LINES = 6  # of the backend log under an error; the cause above it is always shown whole
 _CHAR_PX = 7  # rough width of a label character, to wrap long messages to the panel
@@ -154,6 +154,8 @@ class PROPOSE_PT_ghosts(_ProposePanel, bpy.types.Panel):
             layout.label(text="No samples on this frame (no person found).", icon="INFO")
             return
         selected = ghosts.ghost_index(context.active_object)
+        layout.label(text="Ranked as whole motions (densest over the clip)" if ghosts.are_motions(rig)
+                     else "Ranked on this frame (densest first)")
         column = layout.column(align=True)
         for ghost in shown:
             index = ghosts.ghost_index(ghost)
