@@ -53,11 +53,16 @@ def _circles(package: str) -> list[list[str]]:
     graph = {name: _imported(name, path, set(modules)) for name, path in modules.items()}
     for name in graph:  # a package's __init__ importing its own submodules is no circle
         graph[name] = {t for t in graph[name] if not name.startswith(t + ".")}
+    return _find_circles(graph)
+
+
+def _find_circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Each circle a depth-first walk of `graph` (name -> the names it imports) closes."""
     circles, state = [], {}
 
     def visit(node: str, trail: list[str]) -> None:
         state[node] = "open"
-        for target in sorted(graph[node]):
+        for target in sorted(graph.get(node, ())):
             if state.get(target) == "open":
                 circles.append(trail[trail.index(target):] + [target])
             elif target not in state:
@@ -133,21 +138,7 @@ def _package_circles(package: str) -> list[list[str]]:
             continue
         targets = {part(t) for t in _imported(name, path, set(modules)) if t != package}
         graph.setdefault(part(name), set()).update(targets - {part(name)})
-    circles, state = [], {}
-
-    def visit(node: str, trail: list[str]) -> None:
-        state[node] = "open"
-        for target in sorted(graph.get(node, ())):
-            if state.get(target) == "open":
-                circles.append(trail[trail.index(target):] + [target])
-            elif target not in state:
-                visit(target, trail + [target])
-        state[node] = "done"
-
-    for name in sorted(graph):
-        if name not in state:
-            visit(name, [name])
-    return circles
+    return _find_circles(graph)
 
 
 @pytest.mark.parametrize("package", sorted(PACKAGES))
