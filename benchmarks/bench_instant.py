@@ -39,7 +39,7 @@ from propose_backend.instant.mapping import (
     landmarks_to_skeleton,
 )
 from propose_backend.posterior import (
-    analytical_posterior, child_matrix, global_from_local, sorted_samples, uncertainty_deg,
+    analytical_posterior, child_matrix, sorted_samples, uncertainty_deg,
 )
 from propose_backend.skeleton import SMPL_JOINT_NAMES
 
@@ -137,7 +137,7 @@ def score(name: str, post, samples: torch.Tensor, truth: dict, anatomy: Anatomy,
     g, p = gt_joints.numpy(), pred_joints.numpy()
     mpjpe = np.linalg.norm(p - g, axis=-1).mean() * 1000
     pa = np.mean([np.linalg.norm(procrustes_aligned(p[i], g[i]) - g[i], axis=1).mean() for i in range(n)]) * 1000
-    G_true = global_from_local(torch.as_tensor(truth["rotmats"])).numpy()
+    G_true = geometry.world_from_local(torch.as_tensor(truth["rotmats"])).numpy()
     err = angle_deg(root_relative(post.global_rotmats.double().numpy()), root_relative(G_true))
     unc = uncertainty_deg(post).double().numpy()
     q = stated_quantiles(post.F, (0.5, 0.9), generator)

@@ -1,6 +1,6 @@
 """Camera and rotation geometry shared by the backend: one pinhole projection, one axis-angle and
-one quaternion conversion, in numpy and in torch, and forward kinematics over SMPL's tree in numpy
-(the torch versions, for the posterior, are posterior.global_from_local / local_from_global).
+one quaternion conversion, in numpy and in torch, and rotations along SMPL's tree (one pair of
+functions for numpy arrays and torch tensors: the smoother, the posterior and training use them).
 
 Conventions: camera frame x right, y down, z forward (metres); quaternions (w, x, y, z); axis-angle
 vectors are axis · angle in radians. numpy-only at import (scipy and torch load with the functions
@@ -84,19 +84,23 @@ def quaternion_to_matrix_torch(q: "Tensor") -> "Tensor":
 
 # --- forward kinematics over SMPL's tree (numpy) -------------------------------------------------
 
-def world_from_local(local: np.ndarray) -> np.ndarray:
-    """World rotations G_j = G_parent L_j from local rotations (..., 24, 3, 3)."""
-    world = np.empty_like(local)
-    world[..., 0, :, :] = local[..., 0, :, :]
+def world_from_local(local: "np.ndarray | Tensor") -> "np.ndarray | Tensor":
+    """World rotations G_j = G_parent L_j from local rotations (..., 24, 3, 3); an array or a tensor
+    (differentiable) in, the same kind out."""
+    world = [local[..., 0, :, :]]
     for j in range(1, NUM_SMPL_JOINTS):
-        world[..., j, :, :] = world[..., SMPL_PARENTS[j], :, :] @ local[..., j, :, :]
-    return world
+        world.append(world[SMPL_PARENTS[j]] @ local[..., j, :, :])
+    if isinstance(local, np.ndarray):
+        return np.stack(world, axis=-3)
+    import torch
+
+    return torch.stack(world, dim=-3)
 
 
-def local_from_world(world: np.ndarray) -> np.ndarray:
-    """Local rotations L_j = G_parentᵀ G_j (the root keeps its world rotation)."""
+def local_from_world(world: "np.ndarray | Tensor") -> "np.ndarray | Tensor":
+    """Local rotations L_j = G_parentᵀ G_j (the root keeps its world rotation); array or tensor."""
     parents = [max(p, 0) for p in SMPL_PARENTS]
-    local = np.swapaxes(world[..., parents, :, :], -1, -2) @ world
+    local = world[..., parents, :, :].swapaxes(-1, -2) @ world
     local[..., 0, :, :] = world[..., 0, :, :]
     return local
 

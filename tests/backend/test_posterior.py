@@ -7,10 +7,10 @@ import torch
 from propose_backend import fisher
 from propose_backend.body import demo_body
 from propose_backend.body.layer import BodyLayer
+from propose_backend.geometry import local_from_world
 from propose_backend.posterior import (
     analytical_posterior,
     bone_directions,
-    local_from_global,
     sample_rotmats,
     uncertainty_deg,
 )
@@ -66,7 +66,7 @@ def test_noise_free_joints_are_recovered_with_zero_prior() -> None:
 
 def test_local_rotations_compose_back_to_global() -> None:
     G = _rotations(2 * 24, 1.0, seed=3).reshape(2, 24, 3, 3)
-    L = local_from_global(G)
+    L = local_from_world(G)
     rebuilt = torch.zeros_like(G)
     for j in range(24):
         rebuilt[:, j] = L[:, j] if j == 0 else rebuilt[:, PARENTS[j]] @ L[:, j]

@@ -22,7 +22,8 @@ from propose_backend.instant.mapping import (
     swap_left_right,
 )
 from propose_backend import fisher
-from propose_backend.posterior import global_from_local, uncertainty_deg
+from propose_backend.geometry import world_from_local
+from propose_backend.posterior import uncertainty_deg
 
 
 def _rest35() -> np.ndarray:
@@ -68,7 +69,7 @@ def _known_pose(seed: int, count: int = 1) -> np.ndarray:
     comp = torch.nan_to_num(mid + half * (2 * u - 1), nan=0.0)
     local = ANATOMY.compose(comp)
     local[:, 0] = torch.as_tensor(np.diag([1.0, -1.0, -1.0]))  # SMPL (y up) -> camera (y down)
-    G = global_from_local(local).numpy()
+    G = world_from_local(local).numpy()
     extra = [INSTANT_PARENTS[c] if INSTANT_PARENTS[c] < 24 else 0 for c in range(24, NUM_INSTANT_POINTS)]
     return np.concatenate([G, G[:, extra]], axis=1)
 
@@ -183,7 +184,7 @@ def _impossible_landmarks() -> tuple[np.ndarray, np.ndarray]:
     comp[0, 16, 0], comp[0, 17, 0] = -np.deg2rad(60), np.deg2rad(60)  # arms half lowered
     local = ANATOMY.compose(comp)
     local[:, 0] = torch.as_tensor(np.diag([1.0, -1.0, -1.0]))
-    G = global_from_local(local).numpy()
+    G = world_from_local(local).numpy()
     extra = [INSTANT_PARENTS[c] if INSTANT_PARENTS[c] < 24 else 0 for c in range(24, NUM_INSTANT_POINTS)]
     return _landmarks_from(_posed(rest, np.concatenate([G, G[:, extra]], axis=1))), rest
 
@@ -225,20 +226,20 @@ def test_ghosts_differ_in_depth_where_the_picture_is_ambiguous() -> None:
     comp[0, 16, 0], comp[0, 16, 1] = -np.deg2rad(75), -np.deg2rad(40)  # left arm down, 40 deg forwards
     local = ANATOMY.compose(comp)
     local[:, 0] = torch.as_tensor(np.diag([1.0, -1.0, -1.0]))
-    G = global_from_local(local).numpy()
+    G = world_from_local(local).numpy()
     extra = [INSTANT_PARENTS[c] if INSTANT_PARENTS[c] < 24 else 0 for c in range(24, NUM_INSTANT_POINTS)]
     X = _posed(rest, np.concatenate([G, G[:, extra]], axis=1))
     vis = np.ones((1, 33))
     vis[:, [BP["left_elbow"]]] = 0.5
     instant = instant_posterior(landmarks_to_skeleton(_landmarks_from(X), vis, FRACTIONS), rest, ANATOMY)
     samples, _ = sample_ghosts(instant, 512, torch.Generator().manual_seed(2))
-    world = global_from_local(samples)[0].numpy()  # (S, 24, 3, 3)
+    world = world_from_local(samples)[0].numpy()  # (S, 24, 3, 3)
     upper_arm = world[:, 16] @ (rest[0, 18] - rest[0, 16])
     behind = upper_arm[:, 2] > 0  # camera z points away from the camera; the arm is in front
     assert 0 < behind.sum() < 256  # some ghosts take the mirrored depth, most follow the landmarks
     assert ANATOMY.within(samples).all()
     plain, _ = sample_ghosts(instant, 512, torch.Generator().manual_seed(2), depth_flips=False)
-    plain_behind = (global_from_local(plain)[0].numpy()[:, 16] @ (rest[0, 18] - rest[0, 16]))[:, 2] > 0
+    plain_behind = (world_from_local(plain)[0].numpy()[:, 16] @ (rest[0, 18] - rest[0, 16]))[:, 2] > 0
     assert behind.sum() > plain_behind.sum() + 15, (behind.sum(), plain_behind.sum())
 
 
