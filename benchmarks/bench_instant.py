@@ -31,7 +31,7 @@ from propose_backend import geometry
 from propose_backend.body import demo_body, load_body
 from propose_backend.body.layer import BodyLayer
 from propose_backend.anatomy import Anatomy
-from propose_backend.instant.calibration import angle_deg, root_relative, stated_quantiles
+from calibration import angle_deg, root_relative, stated_quantiles
 from propose_backend.instant.ghosts import sample_ghosts
 from propose_backend.instant.bone_posterior import bone_kappa, instant_posterior
 from propose_backend.instant.mapping import (
@@ -88,7 +88,8 @@ def spearman(a: np.ndarray, b: np.ndarray) -> float:
 def render_poses(count: int, seed: int, body) -> dict[str, np.ndarray]:  # noqa: ANN001
     """Render `count` random poses and run BlazePose: truth rotations and landmarks per detection."""
     from propose_backend.inference.detect import BlazePoseDetector
-    from propose_backend.render import clothed_face_colors, render_mesh
+    from clothing import clothed_face_colors
+    from propose_backend.render import render_mesh
 
     rng = np.random.default_rng(seed)
     layer = BodyLayer(body).double()

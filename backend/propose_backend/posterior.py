@@ -97,16 +97,6 @@ def analytical_posterior(
     return Posterior(F=F, root=G0, global_rotmats=G, rotmats=local_from_world(G))
 
 
-def sample_rotmats(
-    posterior: Posterior,
-    num_samples: int,
-    generator: torch.Generator | None = None,
-    sharpness: float = SAMPLE_SHARPNESS,
-) -> Tensor:
-    """Draw alternative poses: (B, S, 24, 3, 3) local rotations. The root stays at its mode."""
-    return local_from_world(_sample_global(posterior, num_samples, generator, sharpness))
-
-
 def _sample_global(posterior: Posterior, num_samples: int, generator: torch.Generator | None,
                    sharpness: float) -> Tensor:
     """(B, S, 24, 3, 3) world rotations G_j = R_j G_0 of posterior samples."""

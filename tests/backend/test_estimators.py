@@ -68,6 +68,6 @@ def test_sample_density_is_relative_to_the_mode() -> None:
     torch.testing.assert_close(world_from_local(posterior.rotmats), posterior.global_rotmats, atol=1e-5, rtol=0)
     at_mode = sample_log_density(posterior, posterior.rotmats[:, None])
     torch.testing.assert_close(at_mode, torch.zeros(2, 1), atol=2e-3, rtol=0)  # fp32 local→global round trip
-    samples = post.sample_rotmats(posterior, 16, gen)
+    samples, _ = post.sorted_samples(posterior, 16, gen)
     density = sample_log_density(posterior, samples)
     assert density.shape == (2, 16) and (density < 2e-3).all() and (density < -1.0).any()

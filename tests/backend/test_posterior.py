@@ -11,7 +11,7 @@ from propose_backend.geometry import local_from_world
 from propose_backend.posterior import (
     analytical_posterior,
     bone_directions,
-    sample_rotmats,
+    sorted_samples,
     uncertainty_deg,
 )
 from propose_backend.skeleton import MULTI_CHILD, PARENTS, PRIOR_ONLY, SINGLE_CHILD, children_of
@@ -138,7 +138,7 @@ def test_samples_are_local_rotations_around_the_mode() -> None:
     prior = 5.0 * torch.eye(3, dtype=D).expand(B, 24, 3, 3).clone()
     gen = torch.Generator().manual_seed(0)
     post = analytical_posterior(prior, observed, rest)
-    samples = sample_rotmats(post, S, generator=gen)
+    samples, _ = sorted_samples(post, S, generator=gen)
     assert samples.shape == (B, S, 24, 3, 3)
     eye = torch.eye(3, dtype=D).expand_as(samples)
     torch.testing.assert_close(samples @ samples.transpose(-1, -2), eye, atol=1e-6, rtol=0)

@@ -1,6 +1,9 @@
 """Instant mode: BlazePose landmarks -> skeleton -> the analytical posterior."""
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import smplx
 import torch
@@ -245,7 +248,8 @@ def test_ghosts_differ_in_depth_where_the_picture_is_ambiguous() -> None:
 
 def test_calibration_on_a_small_synthetic_set() -> None:
     """Truth drawn from the stated posterior is calibrated; landmarks far noisier than stated are not."""
-    from propose_backend.instant.calibration import calibration_shares, root_relative_error_deg
+    sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "benchmarks"))  # benchmark support code
+    from calibration import calibration_shares, root_relative_error_deg
     from propose_backend.posterior import SAMPLE_SHARPNESS
 
     rest = np.repeat(_instant_rest(), 30, axis=0)
