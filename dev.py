@@ -120,7 +120,7 @@ def ensure_blender_env(version: str, main_py: str) -> str:
     pinned in requirements.txt; a .pth line puts the main .venv's packages after its own."""
     env = blender_env(version)
     py = env / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-    main_site = site_packages(main_py)
+    main_site = str(Path(site_packages(main_py)).resolve())
     packages = [f"bpy=={version}", f"numpy=={pinned('numpy')}", f"pytest=={pinned('pytest')}"]
     wanted = hashlib.sha256(" ".join([*packages, main_site]).encode()).hexdigest()
     stamp = env / ".propose.sha256"
@@ -153,21 +153,27 @@ def pick_blenders(args: list[str]) -> tuple[list[str], list[str]]:
     return picked, rest
 
 
-def test(py: str, blenders: list[str], args: list[str]) -> int:
-    """pytest ARGS on the newest Blender; the add-on tests (ARGS' paths under tests/blender, or all of
-    them) on every older one; a summary with the time of each run."""
+def plan(blenders: list[str], args: list[str]) -> list[tuple[str, list[str]]]:
+    """(Blender release, pytest arguments) of each run: ARGS on the newest Blender; on every older one the
+    add-on tests among ARGS' paths (all of tests/blender when ARGS name no path; no run when they name
+    only tests that do not involve Blender)."""
     newest = tested_blenders()[-1]
     paths = [a for a in args if not a.startswith("-") and (ROOT / a.split("::")[0]).exists()]
     options = [a for a in args if a not in paths]
     addon_paths = [p for p in paths if Path(p.split("::")[0]).as_posix().startswith(ADDON_TESTS)]
-    runs = [(newest, py, args)] if newest in blenders else []
+    runs = [(newest, list(args))] if newest in blenders else []
     for version in (v for v in blenders if v != newest):
-        if paths and not addon_paths:
-            continue  # the chosen tests do not involve Blender
-        runs.append((version, ensure_blender_env(version, py), [*options, *(addon_paths or [ADDON_TESTS])]))
-    results = []
-    for version, python, pytest_args in runs:
-        what = "add-on suite" if version != newest else "suite"
+        if addon_paths or not paths:
+            runs.append((version, [*options, *(addon_paths or [ADDON_TESTS])]))
+    return runs
+
+
+def test(py: str, blenders: list[str], args: list[str]) -> int:
+    """Each planned run in turn, then a summary with the time of each; the first failure's exit status."""
+    newest, results = tested_blenders()[-1], []
+    for version, pytest_args in plan(blenders, args):
+        python = py if version == newest else ensure_blender_env(version, py)
+        what = "suite" if version == newest else "add-on suite"
         print(f"\n=== Blender {version}: {what} (pytest {' '.join(pytest_args)}) ===", flush=True)
         start = time.monotonic()
         code = run([python, "-m", "pytest", *pytest_args])
