@@ -222,8 +222,8 @@ def _run_estimate(args: argparse.Namespace) -> int:
     from .batch.runner import run_batch
     from .inference import EstimateOptions
     from .inference.device import resolve_device
-    from .inference.estimators import RANDOM_WEIGHTS_WARNING
-    from .inference.jobs import plan_jobs
+    from .estimators import RANDOM_WEIGHTS_WARNING
+    from .jobs import plan_jobs
 
     wanted = request.EstimateRequest.from_args(args, input="", output=args.output)  # inputs: one job each, below
     jobs = plan_jobs(args.input, args.output)

@@ -16,7 +16,7 @@ from pathlib import Path
 import cv2
 
 from ..request import IMAGE_SUFFIXES, FrameRange
-from ..inference.jobs import Job
+from ..jobs import Job
 
 PIECE_FRAMES = 1500  # default frames per piece (30 s at 50 fps): pieces share a clip between workers
 WARMUP = 16  # frames estimated before a piece's first kept frame (dropped at the join)

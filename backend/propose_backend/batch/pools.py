@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from ..inference.estimator import EstimatorSettings
+from ..inference.protocol import EstimatorSettings
 from ..inference.pipeline import Progress
 from .worker import Task, TaskResult, Worker
 

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..inference.estimator import EstimatorSettings
-from ..inference.estimators import choose_estimator
-from ..inference.jobs import Job
+from ..inference.protocol import EstimatorSettings
+from ..estimators import choose_estimator
+from ..jobs import Job
 from ..inference.pipeline import EstimateOptions, Progress
 from ..request import VIDEO_SUFFIXES, EstimateRequest, FrameRange
 from ..results import chunk_dir
@@ -30,7 +30,7 @@ from .manifest import DONE, FAILED, PENDING, RUNNING, ClipRecord, Manifest, fing
 from .plan import PIECE_FRAMES, Clip, Piece, forget_pieces, frame_count, plan_clips
 from .pools import LocalPool, RayPool, start_ray
 from .report import BatchReport
-from .worker import Task, TaskResult
+from .worker import Task, TaskResult, evidence_path
 
 POLL_S = 0.5
 SUMMARY_NAME = "propose-batch-summary.json"
@@ -89,6 +89,8 @@ class _Batch:
         self.frames_total = sum(self._frames(c) for c in self.clips) or None
         self.frames_done = 0
         self.started = time.perf_counter()
+        self.work_started: float | None = None  # when the workers were up (Ray started, models loaded)
+        self.task_seconds = 0.0  # time the workers spent on tasks: the rest of the run is overhead
 
     def _frames(self, clip: Clip) -> int:
         """Frames the clip's estimation goes through (warm-ups of pieces included; 0: unknown)."""
@@ -149,6 +151,7 @@ class _Batch:
                 self.queue.appendleft(task)
             return
         record.seconds += result.seconds
+        self.task_seconds += result.seconds
         if result.error is not None:
             self._fail(record, result.error, result.error_kind)
             return
@@ -197,6 +200,7 @@ class _Batch:
     # --- the loop ------------------------------------------------------------------------------
 
     def run(self, pool: LocalPool | RayPool) -> None:
+        self.work_started = time.perf_counter()
         while self.queue or pool.busy():
             if self.cancel.is_set():
                 pool.cancel()
@@ -235,8 +239,11 @@ class _Batch:
         done = [r for r in records if r.state == DONE]
         worked = [r for r in done if not r.skipped]
         frames = sum(r.frames for r in worked)
+        startup = (self.work_started or time.perf_counter()) - self.started
         return {
             "seconds": round(seconds, 3), "workers": workers, "ray_address": ray_address,
+            "startup_seconds": round(startup, 3),  # planning, Ray's start and the workers' model loading
+            "task_seconds": round(self.task_seconds, 3),  # summed over the workers
             "estimator": self.estimator, "random_weights": self.estimator == "propose" and self.settings.files.checkpoint is None,
             "manifest": str(self.manifest.path) if self.manifest.path else None,
             "clips": {"total": len(records), "done": len(done), "skipped": sum(r.skipped for r in done),
@@ -262,7 +269,8 @@ def _count(clip: Clip) -> int | None:
 
 
 def _finished_file(path: Path) -> bool:
-    return path.is_file() and not chunk_dir(path).exists()
+    """A piece counts when its results file and its body evidence are complete on disk."""
+    return path.is_file() and not chunk_dir(path).exists() and evidence_path(path).is_file()
 
 
 def _worker_layout(batch: BatchSettings, device: str, tasks: int) -> tuple[int, float, float]:

@@ -13,6 +13,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -23,8 +24,8 @@ import numpy as np
 
 from .. import results
 from ..inference.errors import InferenceError
-from ..inference.estimator import EstimatorSettings
-from ..inference.estimators import open_estimator
+from ..inference.protocol import EstimatorSettings
+from ..estimators import open_estimator
 from ..inference.pipeline import EstimateOptions, Progress, estimate_file
 from ..inference.track import iou
 from ..temporal.files import smooth_file
@@ -136,12 +137,15 @@ class Worker:
         report = (lambda p: progress(task, p)) if progress else (self._report(task) if self.board else None)
         target = task.piece_path if task.piece is not None else task.output
         summary = estimate_file(task.input, target, self.estimator, task.options, report, cancel)
+        if task.piece is not None and not summary.cancelled:
+            _save_evidence(evidence_path(target), getattr(self.estimator, "clip_evidence", dict)())
         return TaskResult(task, summary.frames, summary.valid_frames, warnings=list(summary.warnings),
                           cancelled=summary.cancelled)
 
     def _join(self, task: Task) -> TaskResult:
         """The pieces' own frames into one clip, checked to follow one person, smoothed in one pass."""
         parts, previous = [], None
+        self.estimator.reseed()  # the clip's body is fitted again below, from every piece's own frames
         for piece, path in task.pieces:
             data = results.read_results(path)
             if previous is not None and not piece.seed_box:
@@ -150,6 +154,10 @@ class Worker:
                     return TaskResult(task, rerun=rerun)
             previous = data
             keep = np.asarray(data["frame_index"]) >= piece.start
+            with np.load(evidence_path(path)) as saved:
+                evidence = {k: saved[k] for k in saved.files}
+            if evidence and hasattr(self.estimator, "add_clip_evidence"):
+                self.estimator.add_clip_evidence(evidence, np.asarray(evidence["frame"]) >= piece.start)
             parts.append({k: (np.asarray(v)[keep] if k in results.PER_FRAME_FIELDS
                               or k in results.OPTIONAL_PER_FRAME_FIELDS else v) for k, v in data.items()})
         joined = results.merge(parts)
@@ -183,6 +191,22 @@ class Worker:
             reason = lines[-1] if lines else (done.stderr.strip().splitlines() or ["no reason given"])[-1]
             raise InferenceError("convert_failed", f"{task.output}: the conversion to {Path(blend).name} failed: {reason}")
         return TaskResult(task, warnings=[line.split("warning: ", 1)[-1] for line in lines if "warning:" in line])
+
+
+def evidence_path(piece_path: str | Path) -> Path:
+    """Beside a piece: what its estimator learnt about the clip's body, per frame (instant mode's bone lengths)."""
+    return Path(str(piece_path) + ".evidence.npz")
+
+
+def _save_evidence(path: Path, evidence: dict[str, np.ndarray]) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            np.savez(handle, **evidence)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def worker_name() -> str:

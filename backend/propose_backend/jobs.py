@@ -10,8 +10,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import InferenceError
-from .footage import is_footage
+from .inference.errors import InferenceError
+from .inference.footage import is_footage
 
 RESULTS_SUFFIX = ".propose.npz"
 
