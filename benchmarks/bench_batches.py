@@ -12,8 +12,9 @@ Each round runs, turn by turn, so load from other processes hits all alike:
   ray-1   the Ray runner, one worker (all the machine's cores)
   ray-2   the Ray runner, two workers (the cores shared out)
 Figures: wall time from the call to the last results file (model loading and, for Ray, its start
-included), clips per minute, frames per second; for Ray also the start-up (Ray + model) and the
-overhead per clip: the time the driver's loop spent beyond the workers' own task time, per clip.
+and shut-down included), clips per minute, frames per second; for Ray also the start-up (Ray, the
+worker processes and their model) and the overhead per clip: the time from the workers' start to
+the last result beyond the worker's own task time, per clip (one worker).
 The best round of each (the least disturbed) is printed, with the median.
 """
 from __future__ import annotations
@@ -94,9 +95,9 @@ def run_once(kind: str, workers: int, inputs: list[Path], out: Path) -> dict:
                             BatchReport(stream=io.StringIO()))
         assert summary["clips"]["done"] == len(jobs), summary["failures"]
         frames = summary["frames"]
-        loop = summary["seconds"] - summary["startup_seconds"]
+        loop = summary["work_seconds"]
         figures = {"startup_s": summary["startup_seconds"],
-                   "overhead_per_clip_s": (loop - summary["task_seconds"] / workers) / len(jobs) if workers == 1 else None,
+                   "overhead_per_clip_s": (loop - summary["task_seconds"]) / len(jobs) if workers == 1 else None,
                    "task_s": summary["task_seconds"]}
     seconds = time.perf_counter() - started
     return {"seconds": seconds, "frames": frames, "clips_per_min": 60 * len(jobs) / seconds,

@@ -90,6 +90,7 @@ class _Batch:
         self.frames_done = 0
         self.started = time.perf_counter()
         self.work_started: float | None = None  # when the workers were up (Ray started, models loaded)
+        self.work_seconds = 0.0  # from then until the last task came back
         self.task_seconds = 0.0  # time the workers spent on tasks: the rest of the run is overhead
 
     def _frames(self, clip: Clip) -> int:
@@ -207,7 +208,8 @@ class _Batch:
                 break
             while self.queue and pool.idle():
                 task = self.queue.popleft()
-                self.records[task.clip].state = RUNNING
+                if task.kind != "convert":  # a clip being converted is done already
+                    self.records[task.clip].state = RUNNING
                 pool.submit(task)
             self.manifest.save()
             for done in pool.wait(POLL_S):
@@ -220,6 +222,7 @@ class _Batch:
                     self.records[clip].running[worker] = done
             self.manifest.save()
             self.show(sum(done for done, _total, _worker in running.values()))
+        self.work_seconds = time.perf_counter() - self.work_started
         for record in self.records.values():
             record.running = {}
             if record.state == RUNNING:
@@ -243,7 +246,8 @@ class _Batch:
         return {
             "seconds": round(seconds, 3), "workers": workers, "ray_address": ray_address,
             "startup_seconds": round(startup, 3),  # planning, Ray's start and the workers' model loading
-            "task_seconds": round(self.task_seconds, 3),  # summed over the workers
+            "work_seconds": round(self.work_seconds, 3),  # from the workers' start to the last task's end
+            "task_seconds": round(self.task_seconds, 3),  # summed over the workers: the rest is overhead
             "estimator": self.estimator, "random_weights": self.estimator == "propose" and self.settings.files.checkpoint is None,
             "manifest": str(self.manifest.path) if self.manifest.path else None,
             "clips": {"total": len(records), "done": len(done), "skipped": sum(r.skipped for r in done),
@@ -294,6 +298,8 @@ def run_batch(jobs: list[Job], request: EstimateRequest, settings: EstimatorSett
     batch = batch or BatchSettings()
     report = report or BatchReport()
     cancel = cancel or threading.Event()
+    if batch.use_ray and request.batch_size is None:  # the default batch size is the workers' device's
+        options, settings = dataclasses.replace(options, batch_size=0), dataclasses.replace(settings, batch_size=0)
     state = _Batch(jobs, request, settings, options, batch, report, cancel)
     workers, stop_ray = 0, False
     if state.queue:

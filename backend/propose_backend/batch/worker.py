@@ -13,7 +13,6 @@ import os
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .. import results
+from ..request import BATCH_SIZE
 from ..inference.errors import InferenceError
 from ..inference.protocol import EstimatorSettings
 from ..estimators import open_estimator
@@ -80,6 +80,11 @@ class Worker:
 
             settings.device = "cuda" if ray.get_gpu_ids() else ("cpu" if settings.device == "auto" else "cuda")
         self.device = settings.device
+        if not settings.batch_size:  # the driver left it to the device this worker got
+            from ..inference.device import resolve_device
+
+            settings.batch_size = BATCH_SIZE.get(resolve_device(settings.device).type, 1)
+        self.batch_size = settings.batch_size
         self.estimator, self.warnings = open_estimator(requested, settings, allow_random_weights)
         self.board = None
         if board:  # the progress board actor of this run, by name
@@ -136,9 +141,11 @@ class Worker:
                   cancel: threading.Event | None) -> TaskResult:
         report = (lambda p: progress(task, p)) if progress else (self._report(task) if self.board else None)
         target = task.piece_path if task.piece is not None else task.output
-        summary = estimate_file(task.input, target, self.estimator, task.options, report, cancel)
+        options = task.options if task.options.batch_size else dataclasses.replace(task.options, batch_size=self.batch_size)
+        summary = estimate_file(task.input, target, self.estimator, options, report, cancel)
         if task.piece is not None and not summary.cancelled:
-            _save_evidence(evidence_path(target), getattr(self.estimator, "clip_evidence", dict)())
+            evidence = getattr(self.estimator, "clip_evidence", dict)()  # written atomically, as results are
+            results._atomic_savez(evidence_path(target), evidence, compress=False)
         return TaskResult(task, summary.frames, summary.valid_frames, warnings=list(summary.warnings),
                           cancelled=summary.cancelled)
 
@@ -196,17 +203,6 @@ class Worker:
 def evidence_path(piece_path: str | Path) -> Path:
     """Beside a piece: what its estimator learnt about the clip's body, per frame (instant mode's bone lengths)."""
     return Path(str(piece_path) + ".evidence.npz")
-
-
-def _save_evidence(path: Path, evidence: dict[str, np.ndarray]) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, **evidence)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def worker_name() -> str:

@@ -15,6 +15,7 @@ from propose_backend.request import EstimateRequest
 from tests.real_data import photo
 
 pytestmark = pytest.mark.slow
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
 
 def test_each_results_file_becomes_a_blend_and_an_fbx(local_ray, tmp_path: Path) -> None:
@@ -34,7 +35,8 @@ def test_each_results_file_becomes_a_blend_and_an_fbx(local_ray, tmp_path: Path)
     assert summary["clips"]["done"] == 2, printed
     for stem in ("a", "b"):
         blend, fbx = out / f"{stem}.blend", out / f"{stem}.fbx"
-        assert blend.read_bytes()[:7] == b"BLENDER" and fbx.read_bytes()[:18] == b"Kaydara FBX Binary", printed
+        assert blend.read_bytes()[:4] in (b"BLEN", ZSTD_MAGIC), printed  # Blender 5 saves zstd-compressed .blend
+        assert fbx.read_bytes()[:18] == b"Kaydara FBX Binary", printed
     books = json.loads((out / "propose-batch.json").read_text())["clips"]
     assert sorted(Path(p).name for p in books[str(out / "a.propose.npz")]["conversions"]) == ["a.blend", "a.fbx"]
 
