@@ -174,7 +174,7 @@ class Worker:
         joined.update(self.estimator.rest_geometry(np.median(betas, axis=0) if len(betas) else np.zeros(10, np.float32)))
         output = results.write_results(task.output, joined)
         if task.options is not None and task.options.smooth > 0 and len(valid) > 1:
-            smooth_file(output, output, strength=task.options.smooth)
+            smooth_file(output, output, strength=task.options.smooth, seed=task.options.seed)
         forget_pieces(Path(task.output))
         return TaskResult(task, len(valid), int(valid.sum()))
 
