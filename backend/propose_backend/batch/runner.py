@@ -76,7 +76,7 @@ class _Batch:
         self.manifest = Manifest(where if batch.keep_books else None, redo=batch.redo)
         if self.manifest.warning:
             report.warning(self.manifest.warning)
-        self.clips = plan_clips(jobs, options.frames, batch.piece_frames)
+        self.clips = plan_clips(jobs, options.frames, batch.piece_frames if batch.use_ray else 0)  # one worker: no cuts
         self.records: dict[int, ClipRecord] = {}
         self.queue: deque[Task] = deque()
         for clip in self.clips:
