@@ -12,7 +12,6 @@ import os
 import signal
 import sys
 import threading
-import time
 from pathlib import Path
 
 from . import __version__, request
@@ -24,11 +23,8 @@ NO_PERSON_HINT = (" If there is one, list the people found with 'propose-backend
                   "pick one with --person N, give its box with --bbox x,y,w,h, or use --detector full-frame.")
 
 
-_bbox = request.argument_type(request.parse_bbox)
 _strength = request.argument_type(request.parse_strength)
 _positive = request.argument_type(request.parse_positive)
-_focal = request.argument_type(request.parse_focal)
-_frames = request.argument_type(request.parse_frames)
 
 
 def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
@@ -37,11 +33,11 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
                                              "$PROPOSE_MODEL_FILES or model_files/)")
     parser.add_argument("--body-model", help="SMPL neutral .npz/.pkl (default: SMPL_NEUTRAL.npz/.pkl there, "
                                              "else the licence-free Anny body)")
-    parser.add_argument("--device", default="auto", help="auto (first CUDA GPU, else Apple MPS, else CPU), cuda, cuda:N, mps or cpu")
+    request.add_request_flags(parser, ("device",))
     parser.add_argument("--fp32", action="store_true", help="on CUDA, run the network in fp32 instead of bf16")
     parser.add_argument("--cuda-graphs", action="store_true",
                         help="on CUDA, capture the network as a CUDA graph for the batch size")
-    parser.add_argument("--seed", type=int, default=0, help="random seed of the posterior samples")
+    request.add_request_flags(parser, ("seed",))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -61,39 +57,16 @@ def build_parser() -> argparse.ArgumentParser:
                      help="results file for one input, folder for several (default: NAME.propose.npz "
                           "next to each input)")
     _add_model_arguments(est)
-    est.add_argument("--estimator", choices=request.ESTIMATORS, default="auto",
-                     help="propose (the network), keypoints (instant mode), or auto: propose when its "
-                          "checkpoint is present, else keypoints")
-    est.add_argument("--allow-random-weights", action="store_true",
-                     help="run ProPose without a checkpoint on random weights (plumbing tests only)")
-    est.add_argument("--samples", type=int, default=request.DEFAULT_SAMPLES,
-                     help=f"posterior samples per frame (default {request.DEFAULT_SAMPLES}; 0 = none)")
+    request.add_request_flags(est, ("estimator", "allow_random_weights", "samples"))
     est.add_argument("--batch-size", type=_positive, default=None,
                      help="frames per network pass (default 32 on CUDA, 1 on CPU); smaller batches "
                           "follow fast motion more closely")
-    est.add_argument("--frames", type=_frames, metavar="A:B:STEP",
-                     help="video frame range, Python slice rules (e.g. 0:300:2)")
-    est.add_argument("--bbox", type=_bbox, metavar="X,Y,W,H",
-                     help="the person's box in the (first) frame, image pixels")
-    est.add_argument("--person", type=_positive, metavar="N",
-                     help="follow person N (1 = leftmost) of those found in the first frame; list them with "
-                          "'propose-backend people'")
-    est.add_argument("--detector", choices=request.DETECTORS, default="auto",
-                     help="auto: BlazePose, HOG where it finds nobody; full-frame: no detection")
-    est.add_argument("--mirrored", action="store_true",
-                     help="the footage is mirrored (selfie camera): swap the landmarks' left/right labels")
-    est.add_argument("--focal-px", type=_focal, default=None,
-                     help="focal length of the footage in pixels (default: the image diagonal, ~53° "
-                          "diagonal field of view)")
+    request.add_request_flags(est, ("frames", "bbox", "person", "detector", "mirrored", "focal_px"))
     est.add_argument("--chunk-frames", type=_positive, default=request.CHUNK_FRAMES,
                      help="frames per chunk written while running (kept if the run stops)")
     est.add_argument("--redetect-every", type=_positive, default=request.REDETECT_EVERY,
                      help="frames between detector checks that the person is still there")
-    est.add_argument("--smooth", type=_strength, default=request.DEFAULT_SMOOTH, metavar="STRENGTH",
-                     help="temporal smoothing of videos (docs/temporal.md): 1 default, 2 smoother, "
-                          "0.5 closer to the per-frame poses, 0 off")
-    est.add_argument("--no-smooth", dest="smooth", action="store_const", const=0.0,
-                     help="keep the per-frame poses of videos (same as --smooth 0)")
+    request.add_request_flags(est, ("smooth",))
     batch = est.add_argument_group("batches (several inputs; docs/batches.md)")
     batch.add_argument("--ray-address", metavar="ADDRESS",
                        help="join this Ray cluster (e.g. auto, or HEAD:6379) instead of running Ray inside this machine")
@@ -122,10 +95,10 @@ def build_parser() -> argparse.ArgumentParser:
                                           "floor and foot contacts (schema 2; the per-frame values stay as raw_*).")
     smo.add_argument("source", metavar="IN.npz")
     smo.add_argument("target", metavar="OUT.npz")
-    smo.add_argument("--strength", type=_strength, default=1.0,
+    smo.add_argument("--strength", type=_strength, default=request.DEFAULT_SMOOTH,
                      help="1 default, 2 smoother, 0.5 closer to the per-frame poses; 0 writes the raw "
                           "per-frame values back")
-    smo.add_argument("--seed", type=int, default=0, help="random seed of the ghost trajectories")
+    smo.add_argument("--seed", type=int, default=request.DEFAULT_SEED, help="random seed of the ghost trajectories")
     smo.set_defaults(func=_run_smooth)
 
     ppl = commands.add_parser("people", help="list the people found in one frame, numbered for --person",
@@ -165,8 +138,10 @@ def build_parser() -> argparse.ArgumentParser:
     res.add_argument("target", metavar="OUT.npz", help="where the re-solved results go (not IN.npz)")
     res.add_argument("--pins", required=True, metavar="PINS.json",
                      help='{"pins": [{"frame_index": F, "joint": J or name, "rotmat": [[3x3]]}, ...]}')
-    res.add_argument("--strength", type=float, default=1.0, help="smoothing strength (default 1; 2 = smoother)")
-    res.add_argument("--seed", type=int, default=0, help="random seed of the re-drawn ghosts")
+    res.add_argument("--strength", type=request.argument_type(request.parse_resolve_strength),
+                     default=request.DEFAULT_SMOOTH, help=f"smoothing strength (default {request.DEFAULT_SMOOTH:g}; "
+                                                          "2 = smoother)")
+    res.add_argument("--seed", type=int, default=request.DEFAULT_SEED, help="random seed of the re-drawn ghosts")
     res.set_defaults(func=_run_resolve)
 
     bench = commands.add_parser("bench", help="speed figures of this machine (docs/performance.md)",
@@ -309,9 +284,10 @@ def _run_convert_body(args: argparse.Namespace) -> int:
 
 
 def _run_resolve(args: argparse.Namespace) -> int:
-    from .resolve import read_pins, resolve_file
+    from .resolve import read_pins, run_request
 
-    summary = resolve_file(args.source, args.target, read_pins(args.pins), args.strength, args.seed)
+    wanted = request.ResolveRequest(args.source, args.target, read_pins(args.pins), args.strength, args.seed)
+    summary = run_request(wanted.validate())
     print(f"wrote {summary.output}: {summary.frames} frames re-solved around {summary.pins} pins in "
           f"{summary.seconds:.1f} s", file=sys.stderr)
     return 0

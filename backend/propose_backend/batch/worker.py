@@ -28,7 +28,7 @@ from ..inference.protocol import EstimatorSettings
 from ..estimators import open_estimator
 from ..inference.pipeline import EstimateOptions, Progress, estimate_file
 from ..inference.track import iou
-from ..temporal.files import smooth_file
+from ..temporal.files import smoothed
 from .plan import Piece, forget_pieces
 
 SAME_PERSON_IOU = 0.3  # median box overlap, over a join's warm-up frames, of two pieces following one person
@@ -172,9 +172,9 @@ class Worker:
         valid = np.asarray(joined["valid"], bool)
         betas = np.asarray(joined["betas"])[valid]
         joined.update(self.estimator.rest_geometry(np.median(betas, axis=0) if len(betas) else np.zeros(10, np.float32)))
-        output = results.write_results(task.output, joined)
         if task.options is not None and task.options.smooth > 0 and len(valid) > 1:
-            smooth_file(output, output, strength=task.options.smooth, seed=task.options.seed)
+            joined = smoothed(joined, task.options.smooth, task.options.seed, task.output)
+        results.write_results(task.output, joined)  # once, as a one-piece estimate writes it
         forget_pieces(Path(task.output))
         return TaskResult(task, len(valid), int(valid.sum()))
 
