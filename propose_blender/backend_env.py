@@ -20,9 +20,9 @@ from typing import Any
 
 import bpy
 
-from .client import BackendProcess, new_request_id
+from .client import new_request_id
 from .bridge import backend_source_dir
-from .jobs import FAILED, FINISHED, RUNNING
+from .jobs import FINISHED, BackendJob, PolledJob
 
 CHECK_TIMEOUT_S = 180.0  # first torch import on a cold disk can be slow
 
@@ -84,12 +84,10 @@ def model_folder_problem(folder: str | Path) -> str:
 
 
 @dataclass
-class SetupRun:
+class SetupRun(PolledJob):
     """The set-up commands, one after another, in child processes read by a helper thread."""
 
     env: Path
-    state: str = RUNNING
-    error: str = ""
     log: collections.deque = field(default_factory=lambda: collections.deque(maxlen=40))
     _commands: list[list[str]] = field(default_factory=list)
     _process: subprocess.Popen | None = None
@@ -112,19 +110,14 @@ class SetupRun:
             self.log.append(line.rstrip())
 
     @property
-    def done(self) -> bool:
-        return self.state != RUNNING
-
-    @property
     def status(self) -> str:
         return self.log[-1] if self.log else "starting"
 
-    def step(self) -> None:
-        if self.done or self._process.poll() is None:
+    def poll(self) -> None:
+        if self._process.poll() is None:
             return
         if self._process.returncode != 0:
-            self.state = FAILED
-            self.error = "Setting up the backend failed:\n" + "\n".join(list(self.log)[-8:])
+            self.fail("Setting up the backend failed:\n" + "\n".join(list(self.log)[-8:]))
         elif self._commands:
             self._next()
         else:
@@ -132,8 +125,8 @@ class SetupRun:
 
     def cancel(self) -> None:
         if not self.done:
-            self._process.terminate()
-            self.state, self.error = FAILED, "Set-up cancelled; press 'Set up backend' to start again."
+            self.close()
+            self.fail("Set-up cancelled; press 'Set up backend' to start again.")
 
     def close(self) -> None:
         if self._process is not None and self._process.poll() is None:
@@ -141,49 +134,44 @@ class SetupRun:
 
 
 @dataclass
-class CheckRun:
+class CheckRun(BackendJob):
     """Start the backend, ask for its version, and describe what it and the model folder offer."""
 
     python: str
     model_folder: str
-    state: str = RUNNING
-    error: str = ""
     report: list[str] = field(default_factory=list)
-    _process: BackendProcess | None = None
     _ready: dict[str, Any] | None = None
     _started: float = 0.0
+    stop_timeout_s = 1.0
 
     def start(self) -> None:
         self._started = time.monotonic()
-        self._process = BackendProcess(self.python, model_folder(self.model_folder))
-        self._process.start()  # raises LaunchFailed with advice
-        self._process.send({"type": "version", "id": new_request_id("check")})
-
-    @property
-    def done(self) -> bool:
-        return self.state != RUNNING
+        self.launch(self.python, {"type": "version", "id": new_request_id("check")},
+                    model_folder(self.model_folder))  # raises LaunchFailed with advice
 
     @property
     def status(self) -> str:
         return "asking the backend for its version" if self._ready else "starting the backend"
 
-    def step(self) -> None:
-        if self.done:
-            return
-        for event in self._process.events():
-            if event.get("type") == "ready":
-                self._ready = event
-            elif event.get("type") == "version":
-                self._finish(event)
-                return
-            elif event.get("type") == "error":
-                self._fail(event.get("message") or "The backend answered with an error.")
-                return
-        if self._process.exited:
-            self._fail(f"The backend exited (code {self._process.exit_code}) before answering. Is torch "
-                       "installed for this interpreter? Press 'Set up backend' to make an environment that has it.")
-        elif time.monotonic() - self._started > CHECK_TIMEOUT_S:
-            self._fail(f"The backend did not answer within {CHECK_TIMEOUT_S:.0f} s.")
+    def handle(self, event: dict[str, Any]) -> None:
+        if event.get("type") == "ready":
+            self._ready = event
+        elif event.get("type") == "version":
+            self._finish(event)
+        elif event.get("type") == "error":
+            self.fail(event.get("message") or "The backend answered with an error.")
+
+    def died(self) -> str:
+        return (f"The backend exited (code {self.process.exit_code}) before answering. Is torch "
+                "installed for this interpreter? Press 'Set up backend' to make an environment that has it.")
+
+    def poll(self) -> None:
+        super().poll()
+        if not self.done and time.monotonic() - self._started > CHECK_TIMEOUT_S:
+            self.fail(f"The backend did not answer within {CHECK_TIMEOUT_S:.0f} s.")
+
+    def fail(self, message: str, with_log: bool = True) -> None:
+        super().fail(message, with_log)
 
     def _finish(self, version: dict[str, Any]) -> None:
         devices = ", ".join((self._ready or {}).get("devices") or []) or "unknown"
@@ -201,19 +189,9 @@ class CheckRun:
             f"Estimator for 'Auto': {found.get('estimator') or 'none can run'}",
         ]
         self.state = FINISHED
-        self._process.stop()
-
-    def _fail(self, message: str) -> None:
-        log = self._process.log_tail() if self._process else ""
-        self.error = f"{message}\nBackend log:\n{log}" if log else message
-        self.state = FAILED
-        if self._process is not None:
-            self._process.stop(timeout=1.0)
 
     def cancel(self) -> None:
-        self._fail("Check cancelled.")
-
-    def close(self) -> None:
-        if self._process is not None:
-            self._process.stop(timeout=1.0)
+        if not self.done:
+            self.fail("Check cancelled.")
+            self.close()
 

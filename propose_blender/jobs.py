@@ -1,7 +1,8 @@
 """Long jobs (estimate, re-solve, find people, set-up, check) and the one driver they share.
 
 A job has `start()`, `step()` (never blocks), `done`, `status`, `error`, `cancel()` and `close()`
-(see `Job`). In the UI the driver is a modal operator polled by a timer, so Blender stays
+(see `Job`); every kind derives from `PolledJob`, and those that talk to the backend service from
+`BackendJob`, which reads its events and notices a dead process. In the UI the driver is a modal operator polled by a timer, so Blender stays
 responsive and Esc cancels; from scripts and `--background` (no window) the same job runs to its
 end in a loop. Either way, only the main thread touches Blender data. The states a job ends in
 are named here too.
@@ -10,11 +11,12 @@ from __future__ import annotations
 
 import time
 import traceback
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import bpy
 
-from .client import LaunchFailed
+from .client import BackendProcess, LaunchFailed
 
 RUNNING, FINISHED, CANCELLED, FAILED = "running", "finished", "cancelled", "failed"
 _TIMER_S = 0.1
@@ -39,6 +41,103 @@ class Job(Protocol):
     def cancel(self) -> None: ...
 
     def close(self) -> None: ...
+
+
+def describe_exit(code: int | None) -> str:
+    """A backend exit status in words: negative codes are the signal that ended the process."""
+    if code is None:
+        return "still running"
+    if code < 0:
+        signal_name = {9: "SIGKILL: killed, often by the system when memory runs out", 15: "SIGTERM",
+                       11: "SIGSEGV: a crash in native code", 6: "SIGABRT: a crash in native code"}
+        return f"ended by signal {-code}, {signal_name.get(-code, 'from outside')}"
+    return f"exit code {code}"
+
+
+@dataclass(kw_only=True)
+class PolledJob:
+    """The base of every job kind: one state, one error, and a `step()` that polls and never blocks.
+
+    Subclasses say how to start, what one look at their work does (`poll`), how to stop (`close`);
+    the base ends the job once, whichever way it ends, so no kind re-implements that loop.
+    """
+
+    state: str = RUNNING
+    error: str = ""
+
+    @property
+    def done(self) -> bool:
+        return self.state != RUNNING
+
+    @property
+    def status(self) -> str:
+        return self.state
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def poll(self) -> None:
+        """Look at the work once (without blocking) and move `state` on if it ended."""
+        raise NotImplementedError
+
+    def step(self) -> None:
+        if self.done:
+            return
+        self.poll()
+        if self.done:
+            self.close()
+
+    def fail(self, message: str) -> None:
+        self.state, self.error = FAILED, message
+
+    def cancel(self) -> None:
+        if not self.done:
+            self.state = CANCELLED
+
+    def close(self) -> None:
+        """Stop whatever still runs (called when the job ends, and by the driver in any case)."""
+
+
+@dataclass(kw_only=True)
+class BackendJob(PolledJob):
+    """A request to the backend service on its own process: each poll reads the events it sent, and a
+    process that died without answering fails the job with its exit status and log."""
+
+    process: BackendProcess | None = None
+    stop_timeout_s = 2.0  # how long a finished backend may take to shut down before it is killed
+
+    def launch(self, python: str, message: dict[str, Any], model_folder: str = "") -> None:
+        """Start the service and send the request (raises client.LaunchFailed if it cannot start)."""
+        self.process = BackendProcess(python, model_folder)
+        self.process.start()
+        self.process.send(message)
+
+    def handle(self, event: dict[str, Any]) -> None:
+        """One event from the backend (a job finishes by setting `state`)."""
+        raise NotImplementedError
+
+    def died(self) -> str:
+        """What to say when the backend exits before the job ended."""
+        return f"The backend stopped unexpectedly ({describe_exit(self.process.exit_code)})."
+
+    def poll(self) -> None:
+        if self.process is None:
+            return
+        for event in self.process.events():
+            self.handle(event)
+            if self.done:
+                return
+        if self.process.exited:
+            self.fail(self.died())
+
+    def fail(self, message: str, with_log: bool = False) -> None:
+        """Fail with `message`, and the tail of the backend's log under it when asked."""
+        log = self.process.log_tail() if with_log and self.process else ""
+        super().fail(f"{message}\nBackend log:\n{log}" if log else message)
+
+    def close(self) -> None:
+        if self.process is not None:
+            self.process.stop(timeout=self.stop_timeout_s)
 
 
 def stop_all_jobs() -> None:

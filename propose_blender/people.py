@@ -15,8 +15,8 @@ from typing import Any
 
 import bpy
 
-from .client import BackendProcess, new_request_id
-from .runner import describe_exit
+from .client import new_request_id
+from .jobs import CANCELLED, FINISHED, BackendJob
 
 BOX_COLOR = (1.0, 0.8, 0.1, 1.0)
 CHOSEN_COLOR = (0.2, 1.0, 0.3, 1.0)
@@ -53,51 +53,34 @@ def _footage(scene: bpy.types.Scene) -> str:
 
 
 @dataclass
-class PeopleRun:
+class PeopleRun(BackendJob):
     """A `people` request on its own backend process, driven by polling like an estimate run."""
 
     python: str
     input: Path
     frame: int = 0
     found: dict[str, Any] | None = None
-    error: str = ""
     request_id: str = field(default_factory=lambda: new_request_id("people"))
-    process: BackendProcess | None = None
 
     def start(self) -> None:
-        self.process = BackendProcess(self.python)
-        self.process.start()
-        self.process.send({"type": "people", "id": self.request_id, "input": str(self.input), "frame": self.frame})
-
-    @property
-    def done(self) -> bool:
-        return self.found is not None or bool(self.error)
+        self.launch(self.python, {"type": "people", "id": self.request_id, "input": str(self.input),
+                                  "frame": self.frame})
 
     @property
     def status(self) -> str:
         return f"looking for people in frame {self.frame + 1}"
 
-    def step(self) -> None:
-        if self.done or self.process is None:
+    def handle(self, event: dict[str, Any]) -> None:
+        if event.get("id") != self.request_id:
             return
-        for event in self.process.events():
-            if event.get("id") != self.request_id:
-                continue
-            if event.get("type") == "people":
-                self.found = event
-            elif event.get("type") == "error":
-                self.error = event.get("message") or "The backend could not look for people."
-        if not self.done and self.process.exited:
-            self.error = f"The backend stopped unexpectedly ({describe_exit(self.process.exit_code)})."
-        if self.done:
-            self.process.stop(timeout=2.0)
+        if event.get("type") == "people":
+            self.found, self.state = event, FINISHED
+        elif event.get("type") == "error":
+            self.fail(event.get("message") or "The backend could not look for people.")
 
     def cancel(self) -> None:
-        self.error = self.error or "Cancelled."
-
-    def close(self) -> None:
-        if self.process is not None:
-            self.process.stop(timeout=2.0)
+        if not self.done:
+            self.state, self.error = CANCELLED, "Cancelled."
 
 
 # --- numbered boxes in the camera view --------------------------------------------------------

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import bridge, results
-from .client import PROTOCOL, BackendProcess, new_request_id
-from .jobs import CANCELLED, FAILED, FINISHED, RUNNING  # noqa: F401 - the states callers compare with
+from .client import PROTOCOL, new_request_id
+from .jobs import CANCELLED, FAILED, FINISHED, RUNNING, BackendJob, describe_exit  # noqa: F401 - callers use these
 
 CANCEL_GRACE_S = 15.0  # how long a cancelled backend may take to stop before it is killed
 
@@ -81,28 +81,24 @@ def resolve_request(**fields: Any) -> Any:
 
 
 @dataclass
-class EstimateRun:
+class EstimateRun(BackendJob):
     """A job (estimate or resolve) on its own backend process."""
 
     python: str
     request: Any  # the backend's EstimateRequest or ResolveRequest (see estimate_request, resolve_request)
-    state: str = RUNNING
     progress: Progress = field(default_factory=Progress)
-    error: str = ""
     warnings: list[str] = field(default_factory=list)
     job_id: str = field(default_factory=new_request_id)
     advice: dict[str, str] = field(default_factory=lambda: dict(PANEL_ADVICE))
     expected_frames: int | None = None  # what the footage should give, when the backend knows
     model_folder: str = ""  # where the backend looks for its model files ("" = its own default)
-    process: BackendProcess | None = None
     _cancel_sent_at: float | None = None
+    stop_timeout_s = 5.0
 
     def start(self) -> None:
         """Launch the backend and send the job (raises client.LaunchFailed if it cannot start)."""
         self.output.parent.mkdir(parents=True, exist_ok=True)
-        self.process = BackendProcess(self.python, self.model_folder)
-        self.process.start()
-        self.process.send(self.message())
+        self.launch(self.python, self.message(), self.model_folder)
 
     def message(self) -> dict[str, Any]:
         """The request line this run sends (docs/protocol.md)."""
@@ -119,37 +115,30 @@ class EstimateRun:
         return Path(self.request.output)
 
     @property
-    def done(self) -> bool:
-        return self.state != RUNNING
-
-    @property
     def status(self) -> str:
         if self._cancel_sent_at is not None:
             return f"cancelling after the current batch ({self.progress.done} frames done)"
         return self.progress.describe()
 
-    def step(self) -> None:
-        """Handle whatever the backend said since the last call; notice if it died."""
-        if self.done or self.process is None:
-            return
-        for event in self.process.events():
-            self._handle(event)
-            if self.done:
-                break
-        if self.done:
-            self.process.stop()
-        elif self.process.exited:
-            self._fail(f"The backend stopped unexpectedly ({describe_exit(self.process.exit_code)}) after "
-                       f"{self.progress.done} frames.")
-        elif self._cancel_sent_at is not None and time.monotonic() - self._cancel_sent_at > CANCEL_GRACE_S:
+    def died(self) -> str:
+        return (f"The backend stopped unexpectedly ({describe_exit(self.process.exit_code)}) after "
+                f"{self.progress.done} frames.")
+
+    def fail(self, message: str, with_log: bool = True) -> None:
+        super().fail(message, with_log)
+
+    def poll(self) -> None:
+        """Handle whatever the backend said since the last call; notice if it died or ignores a cancel."""
+        super().poll()
+        if not self.done and self._cancel_sent_at is not None and time.monotonic() - self._cancel_sent_at > CANCEL_GRACE_S:
             self.process.stop(timeout=1.0)
             self.state = CANCELLED
 
-    def _handle(self, event: dict[str, Any]) -> None:
+    def handle(self, event: dict[str, Any]) -> None:
         kind = event.get("type")
         if kind == "ready" and event.get("protocol") != PROTOCOL:
-            self._fail(f"The backend speaks protocol {event.get('protocol')}, this add-on {PROTOCOL}. "
-                       "Install matching versions (the add-on bundles its own backend source).")
+            self.fail(f"The backend speaks protocol {event.get('protocol')}, this add-on {PROTOCOL}. "
+                      "Install matching versions (the add-on bundles its own backend source).")
         elif event.get("id") not in (self.job_id, None):
             return
         elif kind == "progress":
@@ -170,7 +159,7 @@ class EstimateRun:
             self.progress.done = int(event.get("frames_done") or 0)
         elif kind == "error":
             advice = self.advice.get(event.get("kind"), "")
-            self._fail(" ".join(filter(None, [event.get("message") or "The backend reported an error.", advice])))
+            self.fail(" ".join(filter(None, [event.get("message") or "The backend reported an error.", advice])))
 
     @property
     def incomplete(self) -> bool:
@@ -183,11 +172,6 @@ class EstimateRun:
         """The cause of a failure in one paragraph (the error without the backend log under it)."""
         return self.error.split("\nBackend log:", 1)[0].strip()
 
-    def _fail(self, message: str) -> None:
-        log = self.process.log_tail() if self.process else ""
-        self.error = f"{message}\nBackend log:\n{log}" if log else message
-        self.state = FAILED
-
     def cancel(self) -> None:
         """Ask the backend to stop after its current batch; finished frames stay on disk."""
         if self.done:
@@ -197,10 +181,6 @@ class EstimateRun:
         elif self._cancel_sent_at is None:
             self._cancel_sent_at = time.monotonic()
 
-    def close(self) -> None:
-        if self.process is not None:
-            self.process.stop(timeout=2.0)
-
     def partial_output(self) -> Path | None:
         """The output path if it holds frames (complete file or finished chunks), else None."""
         try:
@@ -208,17 +188,6 @@ class EstimateRun:
         except (bridge.schema().ResultsError, OSError):
             return None
         return self.output
-
-
-def describe_exit(code: int | None) -> str:
-    """A backend exit status in words: negative codes are the signal that ended the process."""
-    if code is None:
-        return "still running"
-    if code < 0:
-        signal_name = {9: "SIGKILL: killed, often by the system when memory runs out", 15: "SIGTERM",
-                       11: "SIGSEGV: a crash in native code", 6: "SIGABRT: a crash in native code"}
-        return f"ended by signal {-code}, {signal_name.get(-code, 'from outside')}"
-    return f"exit code {code}"
 
 
 def wait(run: EstimateRun, timeout: float | None = None, on_progress: Callable[[Progress], None] | None = None,

@@ -90,3 +90,45 @@ def test_backend_python_set_to_a_folder_says_so(tmp_path):
 
     with pytest.raises(LaunchFailed, match="is a folder.*bin/python"):
         BackendProcess(str(tmp_path)).start()
+
+
+def _dying_backend(tmp_path):
+    """An interpreter that exits with status 3 at once, as a backend missing torch or crashing would."""
+    python = tmp_path / "python"
+    python.write_text("#!/bin/sh\nexit 3\n")
+    python.chmod(0o755)
+    return str(python)
+
+
+def test_every_backend_job_kind_fails_in_its_own_words_when_the_backend_dies(tmp_path):
+    from propose_blender import backend_env, people, runner
+
+    python = _dying_backend(tmp_path)
+    clip = tmp_path / "clip.mp4"
+    runs = {
+        "after 0 frames": runner.EstimateRun(python, runner.estimate_request(input=clip, output=tmp_path / "o.npz")),
+        "stopped unexpectedly (exit code 3)": people.PeopleRun(python, clip),
+        "exited (code 3) before answering": backend_env.CheckRun(python, ""),
+    }
+    import time
+
+    for words, run in runs.items():
+        assert isinstance(run, jobs.BackendJob)
+        run.start()
+        deadline = time.monotonic() + 30
+        while not run.done and time.monotonic() < deadline:
+            run.step()
+            time.sleep(0.02)
+        assert run.state == jobs.FAILED and words in run.error, (type(run).__name__, run.error)
+        assert run.process.exited  # the base stopped it: nothing is left running
+        run.step()  # a finished job ignores further polls
+        assert run.state == jobs.FAILED
+
+
+def test_the_set_up_job_is_driven_like_the_others(tmp_path):
+    from propose_blender import backend_env
+
+    assert issubclass(backend_env.SetupRun, jobs.PolledJob)
+    run = backend_env.SetupRun(tmp_path / "env")
+    run.cancel()  # nothing started: cancelling must not touch a process
+    assert run.state == jobs.FAILED and "Set-up cancelled" in run.error
