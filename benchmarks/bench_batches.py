@@ -38,6 +38,7 @@ from propose_backend.estimators import open_estimator  # noqa: E402
 from propose_backend.inference import EstimateOptions, EstimatorSettings, estimate_file, find_model_files  # noqa: E402
 from propose_backend.jobs import Job  # noqa: E402
 from propose_backend.request import EstimateRequest  # noqa: E402
+from propose_backend.run_plan import RunPlan  # noqa: E402
 from tests.real_data import PHOTOS, STREET, require, street_frames, write_video  # noqa: E402
 
 # --- the process pool that propose_backend's job runner used before the Ray runner (kept here only) ---
@@ -85,13 +86,13 @@ def run_once(kind: str, workers: int, inputs: list[Path], out: Path) -> dict:
     jobs = [Job(p, out / (p.stem + ".propose.npz")) for p in inputs]
     request = EstimateRequest(input="", output=str(out), estimator="keypoints", device="cpu").validate()
     settings = EstimatorSettings(find_model_files(), device="cpu")
-    options = EstimateOptions.from_request(request, 1)
+    options = RunPlan(request, "cpu").estimate_options()
     started = time.perf_counter()
     if kind == "pool":
         frames = process_pool(jobs, settings, options, ["cpu"] * workers)
         figures = {}
     else:
-        summary = run_batch(jobs, request, settings, options, BatchSettings(workers=workers),
+        summary = run_batch(jobs, RunPlan(request, "cpu"), settings.files, BatchSettings(workers=workers),
                             BatchReport(stream=io.StringIO()))
         assert summary["clips"]["done"] == len(jobs), summary["failures"]
         frames = summary["frames"]

@@ -1,14 +1,15 @@
 """The add-on's bridge to the backend's source: the stdlib/numpy modules both sides share.
 
-The results schema (`propose_backend/results.py`), the skeleton tables (`skeleton.py`) and the
-estimate request with its choices and file-name tables (`request.py`) each exist once, in the
-backend. The installed extension bundles the backend source under `backend_src/`; a checkout of
-the repository has it under `backend/`. We load those files by path under private module names,
-so Blender never imports the backend package (and with it, torch).
+The results schema (`propose_backend/results.py`), the skeleton tables (`skeleton.py`), the
+estimate request with its choices and file-name tables (`request.py`) and the run plan that turns
+a request into its protocol line (`run_plan.py`) each exist once, in the backend. The installed
+extension bundles the backend source under `backend_src/`; a checkout of the repository has it
+under `backend/`. We load those files by path under a private package name, so Blender never
+imports the backend package (and with it, torch).
 """
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import sys
 from functools import lru_cache
 from pathlib import Path
@@ -27,17 +28,22 @@ def backend_source_dir() -> Path:
         "Reinstall the add-on from a zip made by build_addon.py.")
 
 
+def _backend_package() -> str:
+    """A private, empty package whose path is the backend's package folder: the backend's modules load
+    as its submodules (so their relative imports of one another work) without running the backend's
+    `__init__` and without the name `propose_backend`, which a backend process may own."""
+    name = f"{__package__}._backend"
+    if name not in sys.modules:
+        package = ModuleType(name)
+        package.__path__ = [str(backend_source_dir() / "propose_backend")]
+        package.__package__ = name
+        sys.modules[name] = package
+    return name
+
+
 def _load_backend_file(name: str) -> ModuleType:
-    """Import one self-contained backend module (stdlib + numpy only) by its file path."""
-    module_name = f"{__package__}.backend_{name}"
-    if module_name in sys.modules:
-        return sys.modules[module_name]
-    path = backend_source_dir() / "propose_backend" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module  # dataclasses and typing look the module up while it runs
-    spec.loader.exec_module(module)
-    return module
+    """Import one self-contained backend module (stdlib + numpy only, and its own kind) by its file."""
+    return importlib.import_module(f"{_backend_package()}.{name}")
 
 
 @lru_cache(maxsize=None)
@@ -56,3 +62,9 @@ def skeleton() -> ModuleType:
 def request() -> ModuleType:
     """The backend's `propose_backend.request` module (EstimateRequest, the choices, file names)."""
     return _load_backend_file("request")
+
+
+@lru_cache(maxsize=None)
+def run_plan() -> ModuleType:
+    """The backend's `propose_backend.run_plan` module (RunPlan: the protocol line of a run)."""
+    return _load_backend_file("run_plan")

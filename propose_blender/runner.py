@@ -102,8 +102,7 @@ class EstimateRun(BackendJob):
 
     def message(self) -> dict[str, Any]:
         """The request line this run sends (docs/protocol.md)."""
-        kind = "resolve" if isinstance(self.request, bridge.request().ResolveRequest) else "estimate"
-        return {"type": kind, "id": self.job_id, **self.request.to_json()}
+        return bridge.run_plan().RunPlan(self.request).message(self.job_id)
 
     @property
     def input(self) -> Path:

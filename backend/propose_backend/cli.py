@@ -165,10 +165,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _settings(wanted: request.EstimateRequest, batch_size: int):
-    from .inference import EstimatorSettings, find_model_files
+def _model_files(wanted: request.EstimateRequest):
+    from .inference import find_model_files
 
-    return EstimatorSettings.from_request(wanted, find_model_files(wanted.checkpoint, wanted.body_model), batch_size)
+    return find_model_files(wanted.checkpoint, wanted.body_model)
 
 
 def _warn(message: str) -> None:
@@ -195,16 +195,14 @@ def _batch_settings(args: argparse.Namespace, inputs: int):
 def _run_estimate(args: argparse.Namespace) -> int:
     from .batch.report import BatchReport
     from .batch.runner import run_batch
-    from .inference import EstimateOptions
-    from .inference.device import resolve_device
     from .estimators import RANDOM_WEIGHTS_WARNING
     from .jobs import plan_jobs
+    from .run_plan import RunPlan
 
     wanted = request.EstimateRequest.from_args(args, input="", output=args.output)  # inputs: one job each, below
     jobs = plan_jobs(args.input, args.output)
     batch = _batch_settings(args, len(jobs))
-    batch_size = wanted.batch_size_for(resolve_device(wanted.device).type)
-    options = EstimateOptions.from_request(wanted, batch_size)
+    plan = RunPlan(wanted).resolved()
     cancel = threading.Event()
 
     def interrupt(_signum, _frame) -> None:
@@ -215,7 +213,7 @@ def _run_estimate(args: argparse.Namespace) -> int:
     report = BatchReport(hints={"no_person": NO_PERSON_HINT})
     previous_handler = signal.signal(signal.SIGINT, interrupt)
     try:
-        summary = run_batch(jobs, wanted, _settings(wanted, batch_size), options, batch, report, cancel)
+        summary = run_batch(jobs, plan, _model_files(wanted), batch, report, cancel)
     finally:
         signal.signal(signal.SIGINT, previous_handler)  # main() may be called again from Python
     if summary["random_weights"]:
@@ -296,7 +294,10 @@ def _run_resolve(args: argparse.Namespace) -> int:
 def _run_bench(args: argparse.Namespace) -> int:
     from .bench import run_bench
 
-    return run_bench(args, _settings(request.EstimateRequest.from_args(args, input="", output=None), batch_size=1))
+    from .run_plan import RunPlan
+
+    wanted = request.EstimateRequest.from_args(args, input="", output=None, batch_size=1)
+    return run_bench(args, RunPlan(wanted).estimator_settings(_model_files(wanted)))
 
 
 def _user_error(exc: BaseException) -> str | None:

@@ -212,10 +212,6 @@ class EstimateRequest:
         except RequestError as exc:
             raise RequestError("frames", exc.message) from None
 
-    def batch_size_for(self, device_type: str) -> int:
-        """The batch size asked for, else the default of the device type the run resolved to."""
-        return self.batch_size or BATCH_SIZE.get(device_type, 1)
-
     # --- conversions ---------------------------------------------------------------------------
 
     @classmethod

@@ -23,6 +23,7 @@ from . import __version__
 from .inference.errors import InferenceError
 from .inference.model_files import find_model_files
 from .request import EstimateRequest, RequestError, ResolveRequest
+from .run_plan import RunPlan
 
 if TYPE_CHECKING:  # the pipeline (torch, OpenCV, MediaPipe) loads with the first job, not at start-up
     from .inference import Estimator, Progress
@@ -225,7 +226,7 @@ class Service:
     @staticmethod
     def _parse_estimate(request: dict) -> EstimateRequest:
         try:
-            return EstimateRequest.from_json(request)
+            return RunPlan.from_message(request).request
         except RequestError as exc:
             raise _BadRequest(str(exc).rstrip(".")) from None
 
@@ -234,7 +235,7 @@ class Service:
         from .resolve import ResolveError, pins_from_json
 
         try:
-            wanted = ResolveRequest.from_json(request)
+            wanted = RunPlan.from_message(request).request
             pins_from_json(wanted.pins)  # checked now: a bad pin is a bad request, not a failed job
         except RequestError as exc:
             raise _BadRequest(str(exc).rstrip(".")) from None
@@ -268,16 +269,16 @@ class Service:
 
     # --- the job thread ----------------------------------------------------------------------
 
-    def _estimator(self, spec: EstimateRequest, batch_size: int,
-                   ticker: _ProgressTicker) -> tuple["Estimator", list[str]]:
+    def _estimator(self, plan: RunPlan, ticker: _ProgressTicker) -> tuple["Estimator", list[str]]:
         """The estimator for this job: the cached one when the model settings are unchanged."""
-        from .inference import EstimatorSettings, Progress
+        from .inference import Progress
         from . import estimators
 
+        spec = plan.request
         files = find_model_files(spec.checkpoint, spec.body_model)
         name = estimators.choose_estimator(spec.estimator, files, spec.allow_random_weights)
-        settings = EstimatorSettings.from_request(spec, files, batch_size)
-        key = (name, files.checkpoint, files.body_model, settings.device, batch_size, settings.bf16,
+        settings = plan.estimator_settings(files)
+        key = (name, files.checkpoint, files.body_model, settings.device, settings.batch_size, settings.bf16,
                settings.cuda_graphs, settings.seed)
         if self._cached is not None and self._cached[0] == key:
             return self._cached[1], self._cached[2]
@@ -291,13 +292,11 @@ class Service:
         ticker = _ProgressTicker(self.send, job_id)
         final: dict
         try:
-            from .inference import EstimateOptions, estimate_file
-            from .inference.device import resolve_device
+            from .inference import estimate_file
 
-            batch_size = spec.batch_size_for(resolve_device(spec.device).type)
-            estimator, warnings = self._estimator(spec, batch_size, ticker)
-            options = EstimateOptions.from_request(spec, batch_size)
-            summary = estimate_file(spec.input, spec.output, estimator, options, ticker.update, cancel)
+            plan = RunPlan(spec).resolved()
+            estimator, warnings = self._estimator(plan, ticker)
+            summary = estimate_file(spec.input, spec.output, estimator, plan.estimate_options(), ticker.update, cancel)
             output = str(summary.output) if summary.output is not None else None
             if summary.cancelled:
                 final = {"type": "cancelled", "id": job_id, "output": output, "frames_done": summary.frames}

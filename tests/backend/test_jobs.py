@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from propose_backend import results
-from propose_backend.inference import EstimateOptions, EstimatorSettings, InferenceError, ModelFiles
+from propose_backend.inference import InferenceError, ModelFiles
 from propose_backend.jobs import Job, plan_jobs
 
 
@@ -54,6 +54,7 @@ def test_a_disk_error_on_one_input_does_not_stop_the_others(monkeypatch, stub, p
     from propose_backend.batch.report import BatchReport
     from propose_backend.batch.runner import BatchSettings, run_batch
     from propose_backend.request import EstimateRequest
+    from propose_backend.run_plan import RunPlan
 
     monkeypatch.setattr(worker, "open_estimator", lambda *args, **kwargs: (stub, []))
     real_save = results._atomic_savez
@@ -65,9 +66,9 @@ def test_a_disk_error_on_one_input_does_not_stop_the_others(monkeypatch, stub, p
 
     monkeypatch.setattr(results, "_atomic_savez", disk_full)
     jobs = [Job(person_image, tmp_path / "full.npz"), Job(person_image, tmp_path / "fine.npz")]
-    settings = EstimatorSettings(ModelFiles(None, None, tmp_path), device="cpu")
-    request = EstimateRequest(estimator="propose", allow_random_weights=True, samples=0, detector="full-frame")
-    summary = run_batch(jobs, request, settings, EstimateOptions(samples=0, detector="full-frame"),
+    request = EstimateRequest(estimator="propose", allow_random_weights=True, samples=0, detector="full-frame",
+                              device="cpu")
+    summary = run_batch(jobs, RunPlan(request, "cpu"), ModelFiles(None, None, tmp_path),
                         BatchSettings(use_ray=False, keep_books=False), BatchReport(stream=io.StringIO()))
     assert [f["input"] for f in summary["failures"]] == [str(person_image)]
     assert "No space left" in summary["failures"][0]["message"]

@@ -69,10 +69,6 @@ def test_flags_over_defaults_and_person_counts_from_one() -> None:
         EstimateRequest.from_args(argparse.Namespace(person=0))
 
 
-def test_batch_size_follows_the_device_unless_given() -> None:
-    assert EstimateRequest().batch_size_for("cuda") == 32 and EstimateRequest().batch_size_for("cpu") == 1
-    assert EstimateRequest(batch_size=5).batch_size_for("cuda") == 5
-
 
 def test_frame_ranges() -> None:
     assert FrameRange.parse("7") == FrameRange(7, 8, 1) and FrameRange.parse("::3") == FrameRange(0, None, 3)

@@ -1,6 +1,6 @@
 """The driver of a batch: plan, skip what is done, hand out work, retry, report, summarise.
 
-    summary = run_batch(jobs, request, settings, options, BatchSettings(workers=2))
+    summary = run_batch(jobs, RunPlan(request).resolved(), find_model_files(), BatchSettings(workers=2))
 
 Every clip goes estimate -> (join, when it was cut into pieces) -> (convert, when .blend/FBX
 are wanted). A worker that dies takes only its task with it: the task goes back to the queue
@@ -19,12 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..inference.model_files import ModelFiles
 from ..inference.protocol import EstimatorSettings
 from ..estimators import choose_estimator
 from ..jobs import Job
 from ..inference.pipeline import EstimateOptions, Progress
 from ..request import VIDEO_SUFFIXES, EstimateRequest, FrameRange
 from ..results import chunk_dir
+from ..run_plan import RunPlan
 from . import manifest as bookkeeping
 from .manifest import DONE, FAILED, PENDING, RUNNING, ClipRecord, Manifest, fingerprint
 from .plan import PIECE_FRAMES, Clip, Piece, forget_pieces, frame_count, plan_clips
@@ -291,15 +293,16 @@ def _worker_layout(batch: BatchSettings, device: str, tasks: int) -> tuple[int, 
     return count, batch.cpus_per_worker or max(1.0, float(int(cpus // count))), 0.0
 
 
-def run_batch(jobs: list[Job], request: EstimateRequest, settings: EstimatorSettings, options: EstimateOptions,
-              batch: BatchSettings | None = None, report: BatchReport | None = None,
-              cancel: threading.Event | None = None) -> dict[str, Any]:
-    """Run the batch; returns the JSON summary it also writes (see docs/batches.md)."""
+def run_batch(jobs: list[Job], plan: RunPlan, files: ModelFiles, batch: BatchSettings | None = None,
+              report: BatchReport | None = None, cancel: threading.Event | None = None) -> dict[str, Any]:
+    """Run the batch of `plan`'s request over `jobs`; returns the JSON summary it also writes
+    (see docs/batches.md)."""
     batch = batch or BatchSettings()
     report = report or BatchReport()
     cancel = cancel or threading.Event()
-    if batch.use_ray and request.batch_size is None:  # the default batch size is the workers' device's
-        options, settings = dataclasses.replace(options, batch_size=0), dataclasses.replace(settings, batch_size=0)
+    if batch.use_ray:  # the default batch size is the workers' device's
+        plan = plan.for_workers()
+    request, settings, options = plan.request, plan.estimator_settings(files), plan.estimate_options()
     state = _Batch(jobs, request, settings, options, batch, report, cancel)
     workers, stop_ray = 0, False
     if state.queue:

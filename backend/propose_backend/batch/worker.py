@@ -22,7 +22,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .. import results
-from ..request import BATCH_SIZE
+from ..run_plan import batch_size_for
 from ..inference.errors import InferenceError
 from ..inference.protocol import EstimatorSettings
 from ..estimators import open_estimator
@@ -83,7 +83,7 @@ class Worker:
         if not settings.batch_size:  # the driver left it to the device this worker got
             from ..inference.device import resolve_device
 
-            settings.batch_size = BATCH_SIZE.get(resolve_device(settings.device).type, 1)
+            settings.batch_size = batch_size_for(None, resolve_device(settings.device).type)
         self.batch_size = settings.batch_size
         self.estimator, self.warnings = open_estimator(requested, settings, allow_random_weights)
         self.board = None

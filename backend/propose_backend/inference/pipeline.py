@@ -24,7 +24,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from .. import __version__, results
-from ..request import CHUNK_FRAMES, DEFAULT_SAMPLES, DEFAULT_SEED, DEFAULT_SMOOTH, REDETECT_EVERY, EstimateRequest
+from ..request import CHUNK_FRAMES, DEFAULT_SAMPLES, DEFAULT_SEED, DEFAULT_SMOOTH, REDETECT_EVERY
 from ..temporal.files import smoothed
 from .crop import CropBox, ImageCamera, cut
 from .detect import Detection, make_detector
@@ -54,15 +54,6 @@ class EstimateOptions:
     mirrored: bool = False  # selfie-style footage: the person's left appears on their left
     smooth: float = DEFAULT_SMOOTH  # temporal smoothing strength for videos (docs/temporal.md); 0 = off
     seed: int = DEFAULT_SEED  # random seed of the smoothed ghosts (the estimator's own samples take it from its settings)
-
-    @classmethod
-    def from_request(cls, request: EstimateRequest, batch_size: int) -> "EstimateOptions":
-        """The run options of a validated request, with the batch size resolved for its device."""
-        return cls(frames=request.frame_range(), bbox=request.bbox, person=request.person,
-                   detector=request.detector, samples=request.samples, batch_size=batch_size,
-                   focal_px=request.focal_px, chunk_frames=request.chunk_frames,
-                   redetect_every=request.redetect_every, mirrored=request.mirrored, smooth=float(request.smooth),
-                   seed=request.seed)
 
 
 @dataclass

@@ -12,7 +12,7 @@ from typing import Protocol
 
 import numpy as np
 
-from ..request import DEFAULT_SEED, EstimateRequest
+from ..request import DEFAULT_SEED
 from .crop import ImageCamera
 from .detect import Detection
 from .model_files import ModelFiles
@@ -47,11 +47,6 @@ class EstimatorSettings:
     bf16: bool = True  # CUDA only
     cuda_graphs: bool = False  # CUDA only
     seed: int = DEFAULT_SEED
-
-    @classmethod
-    def from_request(cls, request: EstimateRequest, files: ModelFiles, batch_size: int) -> "EstimatorSettings":
-        return cls(files, device=request.device, batch_size=batch_size, bf16=not request.fp32,
-                   cuda_graphs=request.cuda_graphs, seed=request.seed)
 
 
 class Estimator(Protocol):

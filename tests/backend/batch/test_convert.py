@@ -9,9 +9,10 @@ import pytest
 
 from propose_backend.batch.report import BatchReport
 from propose_backend.batch.runner import BatchSettings, run_batch
-from propose_backend.inference import EstimateOptions, EstimatorSettings, ModelFiles
+from propose_backend.inference import ModelFiles
 from propose_backend.jobs import Job
 from propose_backend.request import EstimateRequest
+from propose_backend.run_plan import RunPlan
 from tests.real_data import photo
 
 pytestmark = pytest.mark.slow
@@ -22,12 +23,12 @@ def test_each_results_file_becomes_a_blend_and_an_fbx(local_ray, tmp_path: Path)
     out = tmp_path / "out"
     jobs = [Job(photo(192), out / "a.propose.npz"), Job(photo(241), out / "b.propose.npz")]
     request = EstimateRequest(estimator="keypoints", device="cpu", samples=2, output=str(out)).validate()
-    settings = EstimatorSettings(ModelFiles(None, None, tmp_path / "no_model_files"), device="cpu")
+    files = ModelFiles(None, None, tmp_path / "no_model_files")
     batch = BatchSettings(workers=2, convert=(".blend", ".fbx"))
 
     def run() -> tuple[dict, str]:
         stream = io.StringIO()
-        summary = run_batch(jobs, request, settings, EstimateOptions.from_request(request, 1), batch,
+        summary = run_batch(jobs, RunPlan(request, "cpu"), files, batch,
                             BatchReport(stream=stream))
         return summary, stream.getvalue()
 

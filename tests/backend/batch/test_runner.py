@@ -18,9 +18,10 @@ from propose_backend.batch.plan import pieces_dir
 from propose_backend.batch.report import BatchReport
 from propose_backend.batch.runner import BatchSettings, run_batch
 from propose_backend.estimators import open_estimator
-from propose_backend.inference import EstimateOptions, EstimatorSettings, ModelFiles, estimate_file
+from propose_backend.inference import EstimatorSettings, ModelFiles, estimate_file
 from propose_backend.jobs import Job
 from propose_backend.request import EstimateRequest
+from propose_backend.run_plan import RunPlan
 from tests.real_data import photo
 
 pytestmark = pytest.mark.slow
@@ -39,8 +40,8 @@ def _settings(tmp_path: Path) -> EstimatorSettings:
 
 def _run(jobs: list[Job], request: EstimateRequest, tmp_path: Path, **batch) -> tuple[dict, str]:
     stream = io.StringIO()
-    summary = run_batch(jobs, request, _settings(tmp_path), EstimateOptions.from_request(request, 1),
-                        BatchSettings(**batch), BatchReport(stream=stream))
+    summary = run_batch(jobs, RunPlan(request, "cpu"), _settings(tmp_path).files, BatchSettings(**batch),
+                        BatchReport(stream=stream))
     return summary, stream.getvalue()
 
 
@@ -48,7 +49,7 @@ def _reference(source: Path, target: Path, request: EstimateRequest, tmp_path: P
     """The same input through one process, as `propose-backend estimate` on it alone runs."""
     estimator, _ = open_estimator("keypoints", _settings(tmp_path))
     try:
-        estimate_file(source, target, estimator, EstimateOptions.from_request(request, 1))
+        estimate_file(source, target, estimator, RunPlan(request, "cpu").estimate_options())
     finally:
         estimator.close()
     return results.read_results(target)

@@ -14,6 +14,7 @@ from propose_backend.demo_clip import write_demo_clip
 from propose_backend.inference import EstimateOptions, InferenceError, estimate_file
 from propose_backend.inference.crop import ImageCamera
 from propose_backend.request import EstimateRequest
+from propose_backend.run_plan import RunPlan
 from propose_backend.temporal.files import smooth_file
 from tests.backend.stub_estimator import StubEstimator
 
@@ -75,7 +76,7 @@ def test_the_seed_reaches_the_ghosts_of_a_smoothed_video(stub, clip: Path, tmp_p
     """A smoothed video's ghosts are drawn by the smoother: with the request's seed, not seed 0."""
     drawn = {}
     for seed in (0, 1, 1):
-        options = EstimateOptions.from_request(EstimateRequest(input=str(clip), samples=3, seed=seed), batch_size=2)
+        options = RunPlan(EstimateRequest(input=str(clip), samples=3, seed=seed, batch_size=2)).estimate_options()
         out = tmp_path / f"seed{seed}-{len(drawn)}.npz"
         estimate_file(clip, out, stub, options)
         data = results.read_results(out)
@@ -101,7 +102,7 @@ def test_a_smoothed_video_is_written_once(stub, clip: Path, tmp_path: Path, monk
 
 def test_the_chosen_person_is_recorded_as_the_number_picked(stub, clip: Path, tmp_path: Path) -> None:
     """The panel and --person send a number; the results say that number (1 = leftmost), not a box."""
-    options = EstimateOptions.from_request(EstimateRequest(input=str(clip), samples=0, person=0), batch_size=2)
+    options = RunPlan(EstimateRequest(input=str(clip), samples=0, person=0, batch_size=2)).estimate_options()
     estimate_file(clip, tmp_path / "p.npz", stub, options)
     person = results.read_results(tmp_path / "p.npz")["meta"]["person"]
     assert (person["choice"], person["number"], person["frame"]) == ("number", 1, 0) and person["of"] >= 1
