@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, TextIO
 from . import __version__
 from .inference.errors import InferenceError
 from .inference.model_files import find_model_files
-from .request import EstimateRequest, RequestError, ResolveRequest
+from .request import RequestError, ResolveRequest
 from .run_plan import RunPlan
 
 if TYPE_CHECKING:  # the pipeline (torch, OpenCV, MediaPipe) loads with the first job, not at start-up
@@ -224,9 +224,9 @@ class Service:
         thread.start()
 
     @staticmethod
-    def _parse_estimate(request: dict) -> EstimateRequest:
+    def _parse_estimate(request: dict) -> RunPlan:
         try:
-            return RunPlan.from_message(request).request
+            return RunPlan.from_message(request)
         except RequestError as exc:
             raise _BadRequest(str(exc).rstrip(".")) from None
 
@@ -288,13 +288,14 @@ class Service:
         self._cached = (key, estimator, warnings)
         return estimator, warnings
 
-    def _run_job(self, job_id: str, spec: EstimateRequest, cancel: threading.Event) -> None:
+    def _run_job(self, job_id: str, plan: RunPlan, cancel: threading.Event) -> None:
         ticker = _ProgressTicker(self.send, job_id)
         final: dict
+        spec = plan.request
         try:
             from .inference import estimate_file
 
-            plan = RunPlan(spec).resolved()
+            plan = plan.resolved()  # "auto" -> this machine's device, and its batch size
             estimator, warnings = self._estimator(plan, ticker)
             summary = estimate_file(spec.input, spec.output, estimator, plan.estimate_options(), ticker.update, cancel)
             output = str(summary.output) if summary.output is not None else None
