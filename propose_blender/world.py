@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .bridge import skeleton
+from .bridge import skeleton, world_frame
 
 # points of the 35-point skeleton that can touch the floor: ankles, feet, toes and heels
 _FOOT_POINTS = ("left_ankle", "right_ankle", "left_foot", "right_foot", "left_big_toe", "left_small_toe",
@@ -57,22 +57,8 @@ def clip_floor(data: dict[str, Any]) -> tuple[np.ndarray, bool]:
 
 
 def world_from_camera(floor: np.ndarray, anchor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(R (3, 3), t (3,)) with world = R @ camera_point + t.
-
-    World z is the floor's normal, world y the camera's viewing direction laid flat on the floor
-    (so a level camera keeps looking along +y, as before), and the floor point under `anchor`
-    (a camera-frame point, the pelvis at the first frame) becomes the origin.
-    """
-    up = np.asarray(floor[:3], dtype=np.float64)
-    up /= np.linalg.norm(up)
-    forward = np.array([0.0, 0.0, 1.0]) - up[2] * up
-    if np.linalg.norm(forward) < 1e-6:  # camera looking straight down: any horizontal direction
-        forward = np.array([0.0, -1.0, 0.0]) - up[1] * up
-    forward /= np.linalg.norm(forward)
-    right = np.cross(forward, up)
-    rotation = np.stack([right, forward, up])  # rows: world axes in camera coordinates
-    foot = np.asarray(anchor, dtype=np.float64) - (up @ anchor + floor[3]) * up
-    return rotation, -rotation @ foot
+    """(R (3, 3), t (3,)) with world = R @ camera_point + t (the backend's world_frame defines it)."""
+    return world_frame().world_from_floor(floor, anchor)
 
 
 def clip_world(data: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, bool]:

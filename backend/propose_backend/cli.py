@@ -131,6 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
                           "0.5 closer to the per-frame poses, 0 off")
     est.add_argument("--no-smooth", dest="smooth", action="store_const", const=0.0,
                      help="keep the per-frame poses of videos (same as --smooth 0)")
+    est.add_argument("--still-camera", action="store_true", default=None,
+                     help="tripod footage: skip the camera solve (videos are solved for camera rotation by default, "
+                          "docs/temporal.md)")
     est.set_defaults(func=_run_estimate)
 
     smo = commands.add_parser("smooth", help="temporal smoothing of an existing results file",

@@ -121,7 +121,7 @@ _JSON_TYPES: dict[str, tuple[type, ...]] = {
     "fp32": (bool,), "cuda_graphs": (bool,), "seed": (int,), "estimator": (str,),
     "allow_random_weights": (bool,), "samples": (int,), "batch_size": (int,), "frames": (str,),
     "bbox": (list,), "person": (int,), "detector": (str,), "focal_px": (int, float), "mirrored": (bool,),
-    "smooth": (int, float), "chunk_frames": (int,), "redetect_every": (int,),
+    "smooth": (int, float), "chunk_frames": (int,), "redetect_every": (int,), "still_camera": (bool,),
 }
 
 
@@ -150,6 +150,7 @@ class EstimateRequest:
     smooth: float = DEFAULT_SMOOTH
     chunk_frames: int = CHUNK_FRAMES
     redetect_every: int = REDETECT_EVERY
+    still_camera: bool = False  # tripod footage: skip the camera solve (videos are solved by default)
 
     def validate(self) -> "EstimateRequest":
         """Raise RequestError naming the first field with a value the backend cannot use."""

@@ -22,8 +22,8 @@ from typing import Any, Mapping
 
 import numpy as np
 
-SCHEMA_VERSION = 2
-READABLE_VERSIONS = (1, 2)  # version 1 files (no smoothing, no floor) read as they are
+SCHEMA_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)  # older files (no smoothing, floor or camera path) read as they are
 
 
 class ResultsError(RuntimeError):
@@ -54,6 +54,8 @@ RAW_FIELDS = ("valid", "rotmats", "posterior_F", "uncertainty_deg", "transl", "j
 OPTIONAL_PER_FRAME_FIELDS: dict[str, tuple[tuple[str | int, ...], str]] = {
     "contacts": (("T", 2), "float32"),  # probability that the [left, right] foot touches the floor
     "transl_std": (("T", 3), "float32"),  # posterior standard deviation of `transl` per axis, metres
+    # schema 3: the camera's pose in the world per frame (z up, floor z = 0, metres): p_world = M[t] · [p_cam, 1]
+    "world_from_camera": (("T", 4, 4), "float32"),
     **{f"raw_{name}": PER_FRAME_FIELDS[name] for name in RAW_FIELDS},
 }
 
@@ -75,7 +77,7 @@ OPTIONAL_CLIP_FIELDS: dict[str, tuple[tuple[str | int, ...], str]] = {
 }
 
 # Text metadata, stored as one JSON string under "meta".
-META_KEYS = ("estimator", "weights", "source", "body_model", "created_by", "temporal")
+META_KEYS = ("estimator", "weights", "source", "body_model", "created_by", "temporal", "camera")
 
 
 def empty_frames(num_frames: int, num_samples: int) -> dict[str, np.ndarray]:
@@ -141,6 +143,13 @@ def check_values(data: Mapping[str, Any], source: str = "results") -> None:
         fail("bbox", "must have a width and height above 0 on frames with a person")
     if "contacts" in data and np.any((np.asarray(data["contacts"]) < 0) | (np.asarray(data["contacts"]) > 1)):
         fail("contacts", "must hold probabilities between 0 and 1")
+    if "world_from_camera" in data:
+        m = np.asarray(data["world_from_camera"], dtype=np.float64)
+        rot = m[:, :3, :3]
+        if (not np.all(np.isfinite(m)) or np.abs(m[:, 3] - (0, 0, 0, 1)).max(initial=0) > 1e-4
+                or np.abs(rot @ np.swapaxes(rot, -1, -2) - np.eye(3)).max(initial=0) > 1e-3
+                or np.any(np.linalg.det(rot) < 0)):
+            fail("world_from_camera", "must hold rigid camera poses (a rotation and a translation, last row 0 0 0 1)")
 
 
 def _atomic_savez(path: Path, arrays: Mapping[str, Any], compress: bool = True) -> None:

@@ -25,6 +25,7 @@ import numpy as np
 
 from .. import __version__, results
 from ..request import CHUNK_FRAMES, DEFAULT_SAMPLES, DEFAULT_SMOOTH, REDETECT_EVERY, EstimateRequest
+from ..camera import solve_file
 from ..temporal.files import smooth_file
 from .crop import CropBox, ImageCamera, cut
 from .detect import Detection, make_detector
@@ -53,6 +54,7 @@ class EstimateOptions:
     redetect_every: int = REDETECT_EVERY
     mirrored: bool = False  # selfie-style footage: the person's left appears on their left
     smooth: float = DEFAULT_SMOOTH  # temporal smoothing strength for videos (docs/temporal.md); 0 = off
+    still_camera: bool = False  # skip the camera solve (tripod footage); videos are solved by default
 
     @classmethod
     def from_request(cls, request: EstimateRequest, batch_size: int) -> "EstimateOptions":
@@ -60,7 +62,8 @@ class EstimateOptions:
         return cls(frames=request.frame_range(), bbox=request.bbox, person=request.person,
                    detector=request.detector, samples=request.samples, batch_size=batch_size,
                    focal_px=request.focal_px, chunk_frames=request.chunk_frames,
-                   redetect_every=request.redetect_every, mirrored=request.mirrored, smooth=float(request.smooth))
+                   redetect_every=request.redetect_every, mirrored=request.mirrored, smooth=float(request.smooth),
+                   still_camera=request.still_camera)
 
 
 @dataclass
@@ -282,7 +285,11 @@ def estimate_file(input_path: str | Path, output_path: str | Path, estimator: Es
         raise InferenceError("no_person", f"No person was found in {what} {input_path}.")
     report(Progress("writing", recorder.frames_done, footage.frame_count, 0.0, None, f"writing {output_path}"))
     output = recorder.finish()
-    if output is not None and footage.kind == "video" and options.smooth > 0 and recorder.frames_done > 1:
+    if output is not None and footage.kind == "video" and recorder.frames_done > 1:
+        if not options.still_camera and not cancelled:
+            report(Progress("camera", 0, recorder.frames_done, 0.0, None, "solving the camera's motion"))
+            done = lambda t: report(Progress("camera", t + 1, recorder.frames_done, 0.0, None))  # noqa: E731
+            solve_file(output, input_path, done)
         report(Progress("smoothing", recorder.frames_done, footage.frame_count, 0.0, None,
                         f"smoothing {recorder.frames_done} frames"))
         smooth_file(output, output, strength=options.smooth)

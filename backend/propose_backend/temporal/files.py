@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .. import results
+from . import world
 from .smooth import raw_frames, smooth_results
 
 
@@ -14,7 +15,7 @@ def unsmoothed(data: dict) -> dict:
     meta = dict(out.get("meta", {}))
     meta.pop("temporal", None)
     out.update(meta=meta, schema_version=results.SCHEMA_VERSION)
-    return out
+    return world.align_unsmoothed(out)
 
 
 def smooth_file(source: str | Path, target: str | Path, strength: float = 1.0, seed: int = 0) -> Path:

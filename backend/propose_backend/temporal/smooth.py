@@ -8,6 +8,8 @@ Order of work (docs/temporal.md has the maths):
    per-frame matrix-Fisher posteriors as measurements; pins as near-hard measurements;
 4. local rotations, smoothed posteriors, uncertainty and coherent ghost trajectories from it;
 5. the pelvis path (trajectory.py), then the floor, foot contacts and foot locking (ground.py).
+With a solved camera (`world_from_camera`) all of it runs in the first camera's frame held still
+(world.py) and the results go back into each frame's camera at the end.
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from ..posterior import SAMPLE_SHARPNESS
 from ..results import RAW_FIELDS, SCHEMA_VERSION
 from ..skeleton import NUM_SMPL_JOINTS, SMPL_PARENTS
 from . import gaps, ground, kalman, kinematics, legs, outliers, so3, trajectory
+from . import world as world_frame
 
 # Angular-acceleration noise of every joint at strength 1, rad²/s³ (tuned on the CMU walk, see
 # docs/temporal.md); strength s divides it by s².
@@ -225,13 +228,15 @@ def smooth_results(data: Mapping[str, Any], *, strength: float = 1.0, pins: Pins
     started = time.perf_counter()
     pins = pins if pins is not None else Pins.none()
     raw = raw_frames(data)
+    rel = world_frame.relative_cameras(data)
+    camera_raw, raw = raw, (world_frame.to_reference(raw, rel) if rel is not None else raw)
     frame_index = np.asarray(data["frame_index"], dtype=np.int64)
     T = len(frame_index)
     S = np.shape(data["samples"])[1]
     plan = gaps.plan(frame_index, raw["valid"], float(np.asarray(data["fps"])), max_gap_s)
     rows, n = plan.rows, len(plan.rows)
     out: dict[str, Any] = {k: v for k, v in data.items() if not k.startswith("raw_")}
-    out.update({f"raw_{k}": v for k, v in raw.items()})
+    out.update({f"raw_{k}": v for k, v in camera_raw.items()})
     if n == 0:
         out.update(schema_version=SCHEMA_VERSION, contacts=np.zeros((T, 2), np.float32),
                    transl_std=np.zeros((T, 3), np.float32))
@@ -273,6 +278,11 @@ def smooth_results(data: Mapping[str, Any], *, strength: float = 1.0, pins: Pins
     out.update(schema_version=SCHEMA_VERSION, valid=valid, rotmats=rotmats, posterior_F=F_out,
                uncertainty_deg=unc_out, samples=samples, sample_log_density=density, transl=transl,
                transl_std=transl_std, joints3d=joints3d, joints2d=joints2d, contacts=contact_out)
+    cameras = world_frame.world_path(floor, path[0], rel, T)
+    if rel is not None:
+        world_frame.to_cameras(out, rel, rows)
+    if cameras is not None:
+        out["world_from_camera"] = cameras
     out["bbox"] = _fill_rows(np.asarray(data["bbox"]), rows, plan.observed)
     out["betas"] = _fill_rows(np.asarray(data["betas"]), rows, plan.observed)
     if floor is not None:
