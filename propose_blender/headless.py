@@ -65,6 +65,8 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
                         help="how the person is found (full-frame: the footage is already cropped to them)")
     parser.add_argument("--mirrored", action="store_true",
                         help="the footage is mirrored (selfie camera): swap the landmarks' left/right labels")
+    parser.add_argument("--still-camera", action="store_true", default=None,
+                        help="tripod footage: skip the camera solve and place the clip as filmed from one spot")
     parser.add_argument("--focal-px", type=choices.argument_type(choices.parse_focal),
                         help="focal length of the footage in pixels (default: from the image diagonal)")
     parser.add_argument("--model-files", help="folder with the checkpoint and body model")
@@ -231,7 +233,8 @@ def run(argv: list[str]) -> str:
         (results_path, warning), footage = _estimate(args), args.input
     bpy.ops.wm.read_factory_settings(use_empty=True)
     try:
-        built = importer.import_results(bpy.context, results_path, footage=footage)
+        built = importer.import_results(bpy.context, results_path, footage=footage,
+                                        still_camera=bool(args.still_camera))
     except importer.ImportFailed as exc:
         raise BatchFailed(str(exc).splitlines()[0]) from exc
     for message in built.warnings:
