@@ -34,7 +34,7 @@ INLIER_PX = 1.5  # a track agrees with a rotation when it lands within this of t
 RANSAC_HYPOTHESES = 256
 STILL_DEG = 0.25  # a clip that never turns further than this is a still (tripod) camera
 ZOOM_REPORT = 0.05  # a radial scale change above this is reported as a zoom (walking forward also scales a little)
-PARALLAX_REPORT_PX = 1.0
+PARALLAX_SHARE = 0.9  # below this share of tracks agreeing with a pure rotation, try a moving camera
 
 
 @dataclass
@@ -46,7 +46,8 @@ class CameraPath:
     inlier_ratio: float  # mean share of live tracks that agree with the fitted rotation
     drift_deg: float  # accumulated uncertainty of the keyframe chain (1 σ, degrees)
     zoom: float  # largest relative focal change against the first frame (0 = none)
-    parallax_px: float  # median inlier residual left by the pure rotation (work pixels): translation shows here
+    parallax_px: float  # median inlier residual left by the fitted rotation (work pixels)
+    parallax_frames: int  # frames whose rotation came from the essential matrix (the camera also moved)
     keyframes: int
     seconds: float
     frames_without_fit: list[int] = field(default_factory=list)  # frames that kept the previous rotation
@@ -58,7 +59,8 @@ class CameraPath:
                 "inlier_ratio": round(float(self.inlier_ratio), 3), "drift_deg": round(float(self.drift_deg), 3),
                 "max_rotation_deg": round(float(angles.max()) if len(angles) else 0.0, 2),
                 "zoom": round(float(self.zoom), 4), "zoom_detected": bool(self.zoom > ZOOM_REPORT),
-                "parallax_px": round(float(self.parallax_px), 2), "translation": "none (rotation only)",
+                "parallax_px": round(float(self.parallax_px), 2), "parallax_frames": int(self.parallax_frames),
+                "translation": "not solved (rotation only)",
                 "keyframes": int(self.keyframes), "frames_without_fit": self.frames_without_fit[:50],
                 "seconds": round(float(self.seconds), 2)}
 
@@ -94,6 +96,24 @@ def fit_rotation(key: np.ndarray, now: np.ndarray, tolerance: float,
         best = kabsch(key[inliers], now[inliers])
         inliers = np.linalg.norm(now @ best.T - key, axis=-1) < tolerance
     return best, inliers
+
+
+def fit_with_parallax(key: np.ndarray, now: np.ndarray, tolerance: float) -> tuple[np.ndarray, np.ndarray] | None:
+    """Rotation Q (key ≈ Q now up to a translation) from the essential matrix, for tracks with parallax.
+
+    A camera that also moves sideways shifts near points more than far ones; a pure rotation then
+    fits only one depth and is biased. The essential matrix (RANSAC, five points) takes any
+    translation; its direction is not needed here (no metric scale without more), only its rotation.
+    """
+    if len(key) < 12:
+        return None
+    a, b = now[:, :2] / now[:, 2:3], key[:, :2] / key[:, 2:3]
+    E, mask = cv2.findEssentialMat(a, b, np.eye(3), cv2.RANSAC, 0.999, tolerance)
+    if E is None or E.shape != (3, 3):
+        return None
+    _, Q, _, mask = cv2.recoverPose(E, a, b, np.eye(3), mask=mask)
+    inliers = mask.ravel() > 0
+    return (Q, inliers) if inliers.sum() >= 12 else None
 
 
 def _bearings(points: np.ndarray, focal: float, centre: np.ndarray) -> np.ndarray:
@@ -133,7 +153,7 @@ def solve_camera(frames: Iterable[tuple[np.ndarray, np.ndarray | None]], focal_p
     lk = dict(winSize=(15, 15), maxLevel=3, criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03))
     rotations: list[np.ndarray] = []
     ratios, residuals, missing = [], [], []
-    drift_var, keyframes, zoom = 0.0, 0, 0.0
+    drift_var, keyframes, zoom, parallax_frames = 0.0, 0, 0.0, 0
     key_rotation, key_scale = np.eye(3), 1.0
     key_pts = now_pts = None
     prev_gray = None
@@ -159,6 +179,11 @@ def solve_camera(frames: Iterable[tuple[np.ndarray, np.ndarray | None]], focal_p
             key_pts, now_pts = key_pts[good], moved[good]
             fit = fit_rotation(_bearings(key_pts[:, 0], focal, centre), _bearings(now_pts[:, 0], focal, centre),
                                tolerance, rng)
+            if fit is not None and fit[1].mean() < PARALLAX_SHARE:  # a pure rotation explains too few tracks
+                moved_too = fit_with_parallax(_bearings(key_pts[:, 0], focal, centre),
+                                              _bearings(now_pts[:, 0], focal, centre), tolerance)
+                if moved_too is not None and moved_too[1].mean() > fit[1].mean() + 0.05:
+                    fit, parallax_frames = moved_too, parallax_frames + 1
             if fit is None:
                 missing.append(t)  # keeps the previous rotation; a new keyframe starts here
             else:
@@ -193,5 +218,5 @@ def solve_camera(frames: Iterable[tuple[np.ndarray, np.ndarray | None]], focal_p
     if still:
         R = np.broadcast_to(np.eye(3), R.shape).copy()
     return CameraPath(R, still, float(np.mean(ratios)) if ratios else 1.0, float(np.degrees(np.sqrt(drift_var))),
-                      zoom, float(np.median(residuals)) if residuals else 0.0, keyframes,
+                      zoom, float(np.median(residuals)) if residuals else 0.0, parallax_frames, keyframes,
                       time.perf_counter() - started, missing)
