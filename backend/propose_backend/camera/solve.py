@@ -122,12 +122,18 @@ def _bearings(points: np.ndarray, focal: float, centre: np.ndarray) -> np.ndarra
 
 
 def _radial_scale(key_px: np.ndarray, now_px: np.ndarray, Q: np.ndarray, focal: float, centre: np.ndarray) -> float:
-    """Focal ratio (now / key) that best maps the rotation's predicted positions onto the tracks."""
+    """Focal ratio (now / key) left between the rotation's predicted positions and the tracks.
+
+    The median of per-track distance ratios from the principal point, over tracks away from it
+    (all tracks: a zoom is exactly what makes tracks disagree with a pure rotation).
+    """
     pred = _bearings(key_px, focal, centre) @ Q  # keyframe bearings in the current camera's axes
     pred = focal * pred[:, :2] / pred[:, 2:3]
-    seen = now_px - centre
-    den = float((pred * pred).sum())
-    return float((pred * seen).sum() / den) if den > 0 else 1.0
+    far = np.linalg.norm(pred, axis=1)
+    use = far > 0.2 * focal
+    if use.sum() < 8:
+        return 1.0
+    return float(np.median(np.linalg.norm(now_px[use] - centre, axis=1) / far[use]))
 
 
 def work_size(image_size: tuple[int, int]) -> tuple[int, int]:
@@ -194,7 +200,7 @@ def solve_camera(frames: Iterable[tuple[np.ndarray, np.ndarray | None]], focal_p
                 pred_px = focal * pred[:, :2] / pred[:, 2:3] + centre
                 res = np.linalg.norm(pred_px - now_pts[inliers, 0], axis=-1)
                 residuals.append(float(np.median(res)))
-                current_scale = key_scale * _radial_scale(key_pts[inliers, 0], now_pts[inliers, 0], Q, focal, centre)
+                current_scale = key_scale * _radial_scale(key_pts[:, 0], now_pts[:, 0], Q, focal, centre)
                 zoom = max(zoom, abs(current_scale - 1.0))
                 key_pts, now_pts = key_pts[inliers], now_pts[inliers]
         rotations.append(current)
