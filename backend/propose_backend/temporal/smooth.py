@@ -189,7 +189,7 @@ def _fill_rows(values: np.ndarray, rows: np.ndarray, observed: np.ndarray) -> np
 
 
 def _plant_feet(tracks: kalman.SmoothedTracks, rest: np.ndarray, offsets: np.ndarray, path: np.ndarray,
-                plan: gaps.Plan, pins: Pins, pin_rows: np.ndarray):
+                plan: gaps.Plan, pins: Pins, pin_rows: np.ndarray, noise: np.ndarray | None = None):
     """Floor, contacts and the foot-locked path; planted legs bent onto their anchors (in `tracks`, in place).
 
     A leg's hip and knee change by a world rotation ΔW; the ghosts' hip and knee take the same
@@ -198,7 +198,7 @@ def _plant_feet(tracks: kalman.SmoothedTracks, rest: np.ndarray, offsets: np.nda
     pinned a joint of that leg are left alone.
     """
     points = kinematics.points35(tracks.mode, rest, offsets)
-    floor, contacts, path = ground.feet_on_floor(points, path, plan.dt, plan.reset)
+    floor, contacts, path = ground.feet_on_floor(points, path, plan.dt, plan.reset, noise)
     if floor is None:
         return floor, contacts, path, 0
     shift = ground.foot_shift(points + path[:, None], contacts, plan.dt, plan.reset)
@@ -255,7 +255,8 @@ def smooth_results(data: Mapping[str, Any], *, strength: float = 1.0, pins: Pins
         plan.observed[:, None, None, None], raw["rotmats"][rows].astype(np.float64), np.eye(3))))
     offsets = kinematics.surface_offsets(world_raw, raw["joints3d"][rows].astype(np.float64), plan.observed)
     rest = np.asarray(data["rest_joints"], dtype=np.float64)
-    floor, contacts, path, planted = _plant_feet(tracks, rest, offsets, path, plan, pins, pin_rows)
+    noise = trajectory.measurement_noise(raw["transl"][rows].astype(np.float64), plan.observed)
+    floor, contacts, path, planted = _plant_feet(tracks, rest, offsets, path, plan, pins, pin_rows, noise)
     local = kinematics.local_from_world(tracks.mode)
     local[pin_rows, pins.joint] = pins.rotmats  # exact, not merely within the pin's tiny variance
     posterior_F, unc = _posterior_fields(tracks)
