@@ -56,7 +56,7 @@ def cameras(truth, pan: float, tilt: float, roll: float, dolly: float) -> list[t
     for t in range(T):
         u = t / (T - 1)
         eye = eye0 + (u - 0.5) * dolly * R0[0]
-        yaw, pitch = np.radians(pan * (u - 0.5)), np.radians(tilt * (u - 0.5))
+        yaw, pitch = np.radians(-pan * (u - 0.5)), np.radians(tilt * (u - 0.5))  # pan along with the walker
         forward_cam = np.array([np.sin(yaw) * np.cos(pitch), -np.sin(pitch), np.cos(yaw) * np.cos(pitch)])
         target = eye + R0.T @ forward_cam
         out.append((look_at(eye, target, roll * np.sin(np.pi * u)), eye))
@@ -147,7 +147,7 @@ def main() -> None:
           f"{'after: WA / W-MPJPE mm, skate mm/f':36s} | solve s / estimate s")
     for name in args.clips.split(","):
         cams = cameras(truth, **CLIPS[name])
-        key = hashlib.sha1(repr((name, CLIPS[name], SIZE, FOCAL, len(body.v_template))).encode()).hexdigest()[:10]
+        key = hashlib.sha1(repr((name, CLIPS[name], SIZE, FOCAL, len(body.v_template), "follow")).encode()).hexdigest()[:10]
         video, raw_path = CACHE / f"{name}_{key}.avi", CACHE / f"{name}_{key}.npz"
         truth_joints = render_clip(body, layer, truth, cams, video) if not raw_path.exists() or not video.exists() \
             else None
