@@ -54,7 +54,7 @@ def figures(data: dict) -> dict:
 
 def estimate(out: Path) -> float:
     from propose_backend.inference import EstimateOptions, EstimatorSettings, estimate_file, find_model_files
-    from propose_backend.inference import open_estimator
+    from propose_backend.estimators import open_estimator
 
     estimator, _ = open_estimator("keypoints", EstimatorSettings(find_model_files()))
     try:

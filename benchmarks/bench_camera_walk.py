@@ -85,7 +85,7 @@ def render_clip(body, layer: BodyLayer, truth, cams, path: Path) -> np.ndarray:
 
 def estimate(video: Path, out: Path) -> float:
     from propose_backend.inference import EstimateOptions, EstimatorSettings, estimate_file, find_model_files
-    from propose_backend.inference import open_estimator
+    from propose_backend.estimators import open_estimator
 
     estimator, _ = open_estimator("keypoints", EstimatorSettings(find_model_files()))
     try:

@@ -63,10 +63,12 @@ def _key(rig: bpy.types.Object) -> tuple[int, int]:
 
 
 def read_table(rig: bpy.types.Object) -> tuple[np.ndarray, np.ndarray]:
-    """(frames (N,), degrees (N, 24)) of the frames with a person, straight from the uncertainty curves."""
+    """(frames (N,), degrees (N, 24 or 54)) of the frames with a person, straight from the uncertainty curves."""
     bag = keyframes.find_channelbag(rig)
-    names = rig_module.joint_names()
+    names = rig_module.all_joint_names(rig)
     curves = [bag.fcurves.find(f'["{uncertainty.property_name(b)}"]') if bag else None for b in names]
+    if any(c is None for c in curves[24:]):  # a rig from before fingers: the body's 24 bones
+        names, curves = names[:24], curves[:24]
     if any(c is None for c in curves):
         return np.zeros(0, np.int64), np.zeros((0, len(names)), np.float32)
     columns, frames = [], None
@@ -136,7 +138,7 @@ def considered_joints(rig: bpy.types.Object, selected_only: bool) -> tuple[int, 
     """None (every bone) or the SMPL indices of the rig's selected bones."""
     if not selected_only:
         return None
-    names = rig_module.joint_names()
+    names = rig_module.all_joint_names(rig)
     return tuple(j for j, n in enumerate(names) if n in rig.pose.bones and is_selected(rig.pose.bones[n]))
 
 
@@ -193,7 +195,7 @@ def update_markers(scene: bpy.types.Scene, rig: bpy.types.Object | None, found: 
         markers.remove(marker)
     if rig is None or found is None:
         return 0
-    names = rig_module.joint_names()
+    names = rig_module.all_joint_names(rig)
     for k in found.rank[:MAX_MARKERS]:
         markers.new(marker_name(names[int(found.peak_joint[k])], float(found.peak_deg[k])),
                     frame=int(found.peak_frame[k]))
@@ -215,3 +217,26 @@ def write_strip(rig: bpy.types.Object, found: Queue) -> None:
             min=0.0, max=1.0, description="1 on frames the review queue finds uncertain (see the threshold)")
     keyframes.write_curve(keyframes.channelbag(rig), f'["{STRIP_PROPERTY}"]', 0, frames, values,
                           group=uncertainty.GROUP, interpolation="CONSTANT")
+
+
+# The scene's review settings applied to the active rig (the panel, the jumps and the re-solve share them).
+
+def queue_for(context: bpy.types.Context, rig: bpy.types.Object) -> Queue:
+    """The rig's queue under the scene's review settings (threshold, selected bones only)."""
+    settings = context.scene.propose_review
+    return queue(rig, settings.threshold, considered_joints(rig, settings.selected_only))
+
+
+def refresh_markers(context: bpy.types.Context) -> int:
+    """Markers and span strip for the active rig under the current settings (none when markers are off)."""
+    rig = rig_module.active_rig(context)
+    settings = context.scene.propose_review
+    if rig is None or not settings.show_markers:
+        return update_markers(context.scene, None, None)
+    return update_markers(context.scene, rig, queue_for(context, rig))
+
+
+def selected_bones(rig: bpy.types.Object) -> list[str]:
+    """The SMPL bones selected in Pose Mode."""
+    names = set(rig_module.joint_names())
+    return [b.name for b in rig.pose.bones if b.name in names and is_selected(b)]

@@ -1,7 +1,7 @@
 """Instant mode: BlazePose bone directions through a matrix-Fisher posterior with joint limits.
 
 Without the licence-gated ProPose checkpoint there is no learned prior; the prior is the body's
-anatomy instead (keypoints/anatomy.py): a matrix-Fisher around a relaxed pose on every joint's
+anatomy instead (instant/anatomy.py): a matrix-Fisher around a relaxed pose on every joint's
 rotation relative to its parent, truncated at the joint's limits. Each observed bone c adds the
 von Mises-Fisher term kappa_c d_cᵀ G_j t_c on the world rotation G_j of the joint it hangs off,
 so for fixed parents the posterior of every joint is matrix-Fisher in closed form.
@@ -11,7 +11,7 @@ through its parent's posterior (their small-angle covariances add, a Kalman step
 so posterior_F holds each joint's root-relative marginal, as for the network, and
 uncertainty_deg includes what an uncertain parent leaves open. The mode is clamped into the
 limits; posterior_F is re-centred on the clamped mode (same concentrations) so it stays a valid
-matrix-Fisher whose mode is the returned pose. Samples (see keypoints/ghosts.py) are drawn
+matrix-Fisher whose mode is the returned pose. Samples (see instant/ghosts.py) are drawn
 joint by joint given their sampled parents, within the limits.
 
 Occlusion keeps the evidence: a landmark with low visibility keeps its direction with a
@@ -146,7 +146,7 @@ def solve_tree(evidence: Tensor, anatomy: Anatomy) -> tuple[Tensor, Tensor]:
 
 def instant_posterior(observation: SkeletonObservation, rest_points: np.ndarray | Tensor,
                       anatomy: Anatomy, noise_m: float = KEYPOINT_NOISE_M,
-                      floor: float = VISIBILITY_FLOOR) -> InstantPosterior:
+                      floor: float = VISIBILITY_FLOOR, extra_evidence: Tensor | None = None) -> InstantPosterior:
     """Posterior over the 24 SMPL joint rotations from an instant-mode skeleton observation.
 
     rest_points: (B, 43, 3) rest skeleton in SMPL's frame (mapping.instant_rest_points). The
@@ -158,6 +158,8 @@ def instant_posterior(observation: SkeletonObservation, rest_points: np.ndarray 
     gain = visibility_gain(weight, floor)
     kappa = bone_kappa(rest, noise_m) * gain
     evidence = joint_evidence(observed, rest, kappa, anatomy)
+    if extra_evidence is not None:  # e.g. the palms on the wrists (hands.solve), already tempered
+        evidence = evidence + CALIBRATION_TEMPERATURE * extra_evidence.to(evidence.dtype)
     F_world, G = solve_tree(evidence, anatomy)
     G0 = G[:, 0]
     F = torch.cat([F_world[:, :1], F_world[:, 1:] @ G0[:, None].mT], dim=1)
