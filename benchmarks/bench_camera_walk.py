@@ -31,8 +31,7 @@ import cv2
 import numpy as np
 import torch
 
-from bench_temporal_walk import BVH, FOOT, FPS, SECONDS, camera_pose, project_body
-from walk_truth import read_bvh, retarget
+from bench_temporal_walk import FOOT, FPS, camera_pose, walk_on_body
 from propose_backend.body.layer import BodyLayer
 from propose_backend.camera import relative_transforms, solve_results_footage
 from propose_backend.render import clothed_face_colors
@@ -63,8 +62,8 @@ def cameras(truth, pan: float, tilt: float, roll: float, dolly: float) -> list[t
     return out
 
 
-def render_clip(body, layer: BodyLayer, truth, cams, path: Path) -> np.ndarray:
-    """Render the walk in the set; returns (T, 24, 3) true world joints (Y up)."""
+def render_clip(body, layer: BodyLayer, truth, cams, path: Path) -> None:
+    """Render the walk in the set to a video at `path`."""
     extra = body.extra_vertex_ids
     colours = clothed_face_colors(body.v_template, body.faces, body.weights, eyes=(extra[1], extra[2]), nose=extra[0])
     betas = torch.zeros(1, 10, dtype=torch.float64)
@@ -79,8 +78,6 @@ def render_clip(body, layer: BodyLayer, truth, cams, path: Path) -> np.ndarray:
     for t, (R, eye) in enumerate(cams):
         writer.write(render_view(scene, R, eye, SIZE, FOCAL, [(posed[t], body.faces, colours)]))
     writer.release()
-    rest = layer.rest_points(betas)[0, :24].numpy()
-    return joint_positions(world_from_local(truth.local), rest) + truth.pelvis[:, None]
 
 
 def estimate(video: Path, out: Path) -> float:
@@ -136,12 +133,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clips", default="still,pan,dolly")
     args = parser.parse_args()
-    if not BVH.is_file():
-        sys.exit(f"skipped: {BVH} is absent (the shared test data folder is needed)")
-    body = project_body()
-    layer = BodyLayer(body).double()
-    rest = layer.rest_points(torch.zeros(1, 10, dtype=torch.float64))[0, :24].numpy()
-    truth = retarget(read_bvh(BVH), rest, fps=FPS, seconds=SECONDS)
+    body, layer, rest, truth = walk_on_body()
     CACHE.mkdir(parents=True, exist_ok=True)
     print(f"{'clip':6s} | camera rot err mean/max ° | {'before: WA / W-MPJPE mm, skate mm/f':36s} | "
           f"{'after: WA / W-MPJPE mm, skate mm/f':36s} | solve s / estimate s")
@@ -149,12 +141,9 @@ def main() -> None:
         cams = cameras(truth, **CLIPS[name])
         key = hashlib.sha1(repr((name, CLIPS[name], SIZE, FOCAL, len(body.v_template), "follow")).encode()).hexdigest()[:10]
         video, raw_path = CACHE / f"{name}_{key}.avi", CACHE / f"{name}_{key}.npz"
-        truth_joints = render_clip(body, layer, truth, cams, video) if not raw_path.exists() or not video.exists() \
-            else None
-        if truth_joints is None:
-            betas = torch.zeros(1, 10, dtype=torch.float64)
-            truth_joints = joint_positions(world_from_local(truth.local), layer.rest_points(betas)[0, :24].numpy()) \
-                + truth.pelvis[:, None]
+        if not raw_path.exists() or not video.exists():
+            render_clip(body, layer, truth, cams, video)
+        truth_joints = joint_positions(world_from_local(truth.local), rest) + truth.pelvis[:, None]  # world, Y up
         estimate_s = float(np.load(str(raw_path) + ".time.npy")) if raw_path.exists() else None
         if estimate_s is None:
             estimate_s = estimate(video, raw_path)

@@ -91,11 +91,11 @@ def main() -> None:
         scene.frame_set(frame)
         pelvis.append(np.array(rig.matrix_world @ rig.pose.bones[rig_module.joint_names()[0]].head))
     pelvis = np.array(pelvis)
-    bpy.ops.mesh.primitive_plane_add(size=1.0, location=(0.0, 0.0, 0.0))
-    floor = bpy.context.object
+    bpy.ops.mesh.primitive_cube_add(size=1.0, location=(0.0, 0.0, 0.0))
+    floor = bpy.context.object  # a thin slab whose top is the floor (z = 0): a band seen edge-on
     centre = pelvis.mean(0)
-    floor.scale = (12.0, 12.0, 1.0)
-    floor.location = (centre[0], centre[1], -0.005)
+    floor.scale = (12.0, 12.0, 0.03)
+    floor.location = (centre[0], centre[1], -0.015)
     floor.color = (0.55, 0.55, 0.55, 1.0)
     data = bpy.data.cameras.new("side")
     data.type, data.ortho_scale = "ORTHO", 3.2
@@ -112,7 +112,8 @@ def main() -> None:
         rgba = _render(scene, work / f"side{frame}.png").astype(np.float32) / 255
         out = rgba[..., :3] * rgba[..., 3:] + (1 - rgba[..., 3:]) * 1.0
         out = (out * 255).astype(np.uint8)
-        cv2.line(out, (0, 480 // 2 + int(0.95 / 3.2 * 480)), (639, 480 // 2 + int(0.95 / 3.2 * 480)), (0, 0, 200), 1)
+        floor_row = 480 // 2 + int(round(0.95 / (3.2 * 480 / 640) * 480))  # z = 0 (ortho height 2.4 m)
+        cv2.line(out, (0, floor_row), (639, floor_row), (0, 0, 200), 1)
         cv2.putText(out, f"frame {frame}", (12, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (0, 0, 0), 2)
         pictures.append(out)
     cv2.imwrite(str(args.out / f"{args.name}_side.png"), np.concatenate(pictures, axis=1))
