@@ -77,8 +77,10 @@ def to_cameras(out: dict[str, Any], rel: np.ndarray, rows: np.ndarray) -> None:
 
 def world_path(floor: np.ndarray | None, anchor: np.ndarray, rel: np.ndarray | None, frames: int) -> np.ndarray | None:
     """(T, 4, 4) float32 world_from_camera: the gravity-aligned world (floor, anchor in the
-    reference camera) times each frame's camera → reference transform; None without a floor."""
-    if floor is None:
+    reference camera) times each frame's camera → reference transform; None without a usable floor
+    (too few frames, or feet that give no plane: the camera path then stays relative)."""
+    if floor is None or not np.all(np.isfinite(floor)) or not np.linalg.norm(floor[:3]) > 0.5 \
+            or not np.all(np.isfinite(anchor)):
         return None
     W = world_frame.matrix(*world_frame.world_from_floor(floor, anchor))
     rel = np.tile(np.eye(4), (frames, 1, 1)) if rel is None else rel

@@ -95,3 +95,12 @@ def test_schema_3_round_trip_and_older_files(tmp_path) -> None:
         assert "world_from_camera" in str(exc)
     else:
         raise AssertionError("a scaled camera pose was accepted")
+
+
+def test_no_usable_floor_leaves_the_camera_path_relative() -> None:
+    from propose_backend.temporal.world import world_path
+
+    rel = np.tile(np.eye(4), (3, 1, 1))
+    assert world_path(None, np.zeros(3), rel, 3) is None
+    assert world_path(np.array([np.nan, np.nan, np.nan, 1.0]), np.zeros(3), rel, 3) is None  # feet on one line
+    assert world_path(np.array([0.0, -1.0, 0.0, 1.0]), np.array([0.0, 0.0, 4.0]), rel, 3).shape == (3, 4, 4)
