@@ -13,13 +13,8 @@ from typing import Any
 import bpy
 import numpy as np
 
-<<<<<<< HEAD
-from . import axes, ghosts, keyframes, motion, results, rig as rig_module, rotations, uncertainty, world
+from . import axes, fingers, ghosts, keyframes, motion, results, rig as rig_module, rotations, uncertainty, world
 from .names import PIN_FRAMES, PIN_JOINTS, PIN_ROTMATS, SOLVED_FRAMES, STILL_CAMERA  # noqa: F401 (callers read module.NAME too)
-=======
-from . import axes, fingers, ghosts, keyframes, motion, results, rig as rig_module, rotations, uncertainty
-from .names import PIN_FRAMES, PIN_JOINTS, PIN_ROTMATS, SOLVED_FRAMES  # noqa: F401 (callers read module.NAME too)
->>>>>>> main
 
 
 CHANGE_DEG = 0.05  # a frame is affected where some bone turns by more than this

@@ -93,13 +93,6 @@ OPTIONAL_CLIP_FIELDS: dict[str, tuple[tuple[str | int, ...], str]] = {
     "rig_lbs_weights": (("V", 54), "float32"),  # skinning over the 24 joints + 30 finger joints (sums to 1)
 }
 
-<<<<<<< HEAD
-# Text metadata, stored as one JSON string under "meta".
-META_KEYS = ("estimator", "weights", "source", "body_model", "created_by", "temporal", "camera")
-
-
-=======
->>>>>>> main
 def empty_frames(num_frames: int, num_samples: int, hands: bool = False) -> dict[str, np.ndarray]:
     """Zero-filled per-frame arrays (invalid frames) of the right shapes and dtypes (with the
     finger fields when `hands`)."""
@@ -213,7 +206,6 @@ def check_values(data: Mapping[str, Any], source: str = "results") -> None:
             fail(name, "holds NaN or infinite values on frames with a person")
     if "contacts" in data and np.any((np.asarray(data["contacts"]) < 0) | (np.asarray(data["contacts"]) > 1)):
         fail("contacts", "must hold probabilities between 0 and 1")
-<<<<<<< HEAD
     if "world_from_camera" in data:
         m = np.asarray(data["world_from_camera"], dtype=np.float64)
         rot = m[:, :3, :3]
@@ -221,7 +213,6 @@ def check_values(data: Mapping[str, Any], source: str = "results") -> None:
                 or np.abs(rot @ np.swapaxes(rot, -1, -2) - np.eye(3)).max(initial=0) > 1e-3
                 or np.any(np.linalg.det(rot) < 0)):
             fail("world_from_camera", "must hold rigid camera poses (a rotation and a translation, last row 0 0 0 1)")
-=======
     for name in ("lbs_weights", "rig_lbs_weights"):
         weights = np.asarray(data.get(name, np.zeros((0, 1))), dtype=np.float64)
         if weights.size and (weights.min() < 0 or np.abs(weights.sum(axis=1) - 1).max() > WEIGHT_SUM_TOLERANCE):
@@ -229,7 +220,6 @@ def check_values(data: Mapping[str, Any], source: str = "results") -> None:
     faces = np.asarray(data["faces"])
     if faces.size and (faces.min() < 0 or faces.max() >= len(np.asarray(data["rest_vertices"]))):
         fail("faces", "must name vertices of rest_vertices (0 .. V-1)")
->>>>>>> main
 
 
 def _atomic_savez(path: Path, arrays: Mapping[str, Any], compress: bool = True) -> None:

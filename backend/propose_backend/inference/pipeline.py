@@ -54,11 +54,8 @@ class EstimateOptions:
     redetect_every: int = REDETECT_EVERY
     mirrored: bool = False  # selfie-style footage: the person's left appears on their left
     smooth: float = DEFAULT_SMOOTH  # temporal smoothing strength for videos (docs/temporal.md); 0 = off
-<<<<<<< HEAD
     still_camera: bool = False  # skip the camera solve (tripod footage); videos are solved by default
-=======
     seed: int = 0  # random seed of the smoothed ghosts (the estimator's own samples take it from its settings)
->>>>>>> main
 
     @classmethod
     def from_request(cls, request: EstimateRequest, batch_size: int) -> "EstimateOptions":
@@ -67,11 +64,7 @@ class EstimateOptions:
                    detector=request.detector, samples=request.samples, batch_size=batch_size,
                    focal_px=request.focal_px, chunk_frames=request.chunk_frames,
                    redetect_every=request.redetect_every, mirrored=request.mirrored, smooth=float(request.smooth),
-<<<<<<< HEAD
-                   still_camera=request.still_camera)
-=======
-                   seed=request.seed)
->>>>>>> main
+                   still_camera=request.still_camera, seed=request.seed)
 
 
 @dataclass
