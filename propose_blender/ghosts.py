@@ -25,7 +25,7 @@ import bpy
 import numpy as np
 from bpy.app.handlers import persistent
 
-from . import keyframes, motion, rig as rig_module, rotations
+from . import compat, keyframes, motion, rig as rig_module, rotations
 from .names import (GHOST_INDEX, GHOST_OF, OUTER_SURFACE, SAMPLES, SAMPLE_COUNT, SAMPLE_DENSITY,  # noqa: F401
                     SAMPLE_FRAMES, SAMPLE_MOTION_DENSITY)  # (callers read module.NAME too)
 from .outer_surface import outer_surface
@@ -164,7 +164,7 @@ def _ghost_material() -> bpy.types.Material:
         material = bpy.data.materials.new("ProPose ghost")
         material.diffuse_color = GHOST_COLOR  # solid viewport, "Material" colouring
         material.surface_render_method = "BLENDED"
-        shader = material.node_tree.nodes.get("Principled BSDF")
+        shader = compat.principled_bsdf(material)
         if shader is not None:  # EEVEE / Cycles
             shader.inputs["Base Color"].default_value = (*GHOST_COLOR[:3], 1.0)
             shader.inputs["Alpha"].default_value = GHOST_COLOR[3]

@@ -5,7 +5,7 @@ import bpy
 import numpy as np
 import pytest
 
-from propose_blender import ghosts, importer, keyframes
+from propose_blender import compat, ghosts, importer, keyframes
 
 from addon_testing import evaluated_smpl_rotations
 
@@ -148,7 +148,7 @@ def test_part_of_a_ghost_needs_selected_bones(blender, results_file):
     path, _ = results_file(num_frames=3, num_samples=2)
     rig = importer.import_results(blender, path).rig
     for bone in rig.pose.bones:
-        bone.select = False
+        compat.set_pose_bone_selected(bone, False)
     before = _all_keys(rig)
     with pytest.raises(RuntimeError, match="Select the bones"):
         bpy.ops.propose.apply_ghost_bones(index=0)
