@@ -1,7 +1,7 @@
 """The camera's own motion through a clip (solve.py), found on the background (people.py masked out).
 
 `solve_results_footage` runs it over the footage a results file came from and returns the path
-the results file stores (`world_from_camera`, after temporal fusion puts it in a gravity-aligned
+the results file stores (`with_camera` adds it to the results in memory) (`world_from_camera`, after temporal fusion puts it in a gravity-aligned
 world, docs/temporal.md) and what goes into `meta["camera"]`.
 """
 from __future__ import annotations
@@ -55,16 +55,12 @@ def solve_results_footage(data: Mapping[str, Any], footage_path: str | Path,
         masks.close()
 
 
-def solve_file(results_path: str | Path, footage_path: str | Path,
-               progress: Callable[[int], None] | None = None) -> CameraPath:
-    """Solve the camera of a finished results file's footage and store it there (atomically):
+def with_camera(data: dict[str, Any], footage_path: str | Path,
+                progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """`data` with the camera of its footage solved (the estimate's step before smoothing):
     `world_from_camera` relative to the first frame's camera (temporal fusion then puts it in the
     gravity-aligned world) and the solve's figures in `meta["camera"]`."""
-    from .. import results
-
-    data = results.read_results(results_path)
     path = solve_results_footage(data, footage_path, progress)
-    data["world_from_camera"] = relative_transforms(path, len(np.asarray(data["frame_index"])))
-    data["meta"] = {**data.get("meta", {}), "camera": path.describe()}
-    results.write_results(results_path, data)
-    return path
+    out = dict(data, world_from_camera=relative_transforms(path, len(np.asarray(data["frame_index"]))))
+    out["meta"] = {**data.get("meta", {}), "camera": path.describe()}
+    return out
