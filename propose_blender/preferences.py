@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import bpy
 from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, StringProperty
 
-from . import backend_env, bridge
+from . import backend_env, bridge, compat
 
 ADDON_ID = __package__ or "propose_blender"
 PYTHON_ENV_VAR = "PROPOSE_BACKEND_PYTHON"  # lets scripts and CI point at a backend without preferences
@@ -64,6 +64,9 @@ class ProposePreferences(bpy.types.AddonPreferences):
 
     def draw(self, context: bpy.types.Context) -> None:
         layout = self.layout
+        notice = compat.untested_notice()
+        if notice:
+            layout.label(text=notice, icon="ERROR")
         layout.prop(self, "backend_python")
         env = backend_env.env_python(backend_env.private_env_dir())
         if not self.backend_python:

@@ -47,10 +47,7 @@ def add_bone_markers(rig: bpy.types.Object, degrees: np.ndarray | None) -> list[
                  (0, -0.8 * length, -w), (0, 0, 0)]
         mesh = bpy.data.meshes.new(f"ProPose marker {name}")
         mesh.from_pydata(verts, [], _OCTAHEDRON_FACES)
-        if degrees is None or np.isnan(degrees[j]):
-            rgb = uncertainty.NO_PERSON_COLOR
-        else:
-            rgb = uncertainty.CLASS_COLORS[int(uncertainty.class_of(np.asarray(degrees[j])))]
+        rgb = tuple(uncertainty.colors_of(np.nan if degrees is None else degrees[j])[0])
         mesh.materials.append(_material(f"ProPose marker {tuple(round(c, 3) for c in rgb)}", rgb))
         marker = bpy.data.objects.new(f"ProPose marker {name}", mesh)
         marker[MARKER_TAG] = True
