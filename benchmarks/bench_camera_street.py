@@ -27,6 +27,7 @@ import numpy as np
 
 from propose_backend import results
 from propose_backend.camera import relative_transforms, solve_results_footage
+from propose_backend.inference.footage import open_rows
 from propose_backend.temporal import smooth_results
 from propose_backend.temporal.ground import FOOT_POINTS
 
@@ -103,7 +104,7 @@ def main() -> None:
         estimate_s = estimate(raw_path)
     data = results.read_results(raw_path)
     started = time.perf_counter()
-    path = solve_results_footage(data, CLIP)
+    path = solve_results_footage(data, open_rows(data, CLIP))
     solve_s = time.perf_counter() - started
     print("camera solve:", path.describe())
     T = len(data["frame_index"])

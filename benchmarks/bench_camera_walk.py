@@ -34,7 +34,8 @@ import torch
 from bench_temporal_walk import FOOT, FPS, camera_pose, walk_on_body
 from propose_backend.body.layer import BodyLayer
 from propose_backend.camera import relative_transforms, solve_results_footage
-from propose_backend.render import clothed_face_colors
+from propose_backend.inference.footage import open_rows
+from clothing import clothed_face_colors
 from propose_backend.render_scene import look_at, render_view, textured_set
 from propose_backend.results import read_results
 from propose_backend.temporal import smooth_results, so3
@@ -72,7 +73,7 @@ def render_clip(body, layer: BodyLayer, truth, cams, path: Path) -> None:
                  for t in range(len(truth.local))]
     floor_y = min(v[:, 1].min() for v in posed)
     centre = 0.5 * (truth.pelvis[0] + truth.pelvis[-1])
-    scene = textured_set((centre[0], centre[2]), seed=5)
+    scene = textured_set((centre[0], centre[2]), variant=5)
     scene = (scene[0] + np.array([0.0, floor_y, 0.0]), scene[1], scene[2])
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), FPS, SIZE)
     for t, (R, eye) in enumerate(cams):
@@ -150,7 +151,7 @@ def main() -> None:
             np.save(str(raw_path) + ".time.npy", estimate_s)
         data = read_results(raw_path)
         started = time.perf_counter()
-        path = solve_results_footage(data, video)
+        path = solve_results_footage(data, open_rows(data, video))
         solve_s = time.perf_counter() - started
         R = np.stack([c[0] for c in cams])
         truth_rel = R[0][None] @ np.swapaxes(R, 1, 2)

@@ -46,9 +46,10 @@ def _box(centre: np.ndarray, size: np.ndarray, cells: int = 4) -> tuple[np.ndarr
 
 
 def textured_set(centre: tuple[float, float] = (0.0, 0.0), half: float = 7.0,
-                 seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(vertices (V, 3), faces (F, 3), face colours (F, 3) RGB 0–1) of the set around `centre` (x, z)."""
-    rng = np.random.default_rng(seed)
+                 variant: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(vertices (V, 3), faces (F, 3), face colours (F, 3) RGB 0–1) of the set around `centre` (x, z);
+    `variant` picks another arrangement of boxes and colours."""
+    rng = np.random.default_rng(variant)
     verts, faces, colours = [], [], []
 
     def add(v: np.ndarray, f: np.ndarray, rgb: np.ndarray) -> None:

@@ -6,7 +6,6 @@ world, docs/temporal.md) and what goes into `meta["camera"]`.
 """
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import cv2
@@ -23,16 +22,15 @@ def relative_transforms(path: CameraPath, rows: int) -> np.ndarray:
     return out
 
 
-def solve_results_footage(data: Mapping[str, Any], footage_path: str | Path,
+def solve_results_footage(data: Mapping[str, Any], footage: Any,
                           progress: Callable[[int], None] | None = None,
                           segmentation: bool = True) -> CameraPath:
-    """The camera path over exactly the frames of a results file (its `frame_index`), people masked."""
-    from ..inference.footage import open_footage
-    from ..request import FrameRange
+    """The camera path over exactly the frames of a results file (its `frame_index`), people masked.
 
+    footage: the opened footage (`image_size`, `frames()` of `.index` / `.image`), e.g.
+    `inference.footage.open_rows(data, path)`.
+    """
     index = np.asarray(data["frame_index"], dtype=np.int64)
-    step = int(np.median(np.diff(index))) if len(index) > 1 else 1
-    footage = open_footage(footage_path, FrameRange(int(index[0]), int(index[-1]) + 1, max(step, 1)))
     boxes = {int(f): tuple(b) for f, b, ok in zip(index, np.asarray(data["bbox"]), np.asarray(data["valid"])) if ok}
     wanted = set(int(f) for f in index)
     masks = PeopleMasks(segmentation)
@@ -55,12 +53,12 @@ def solve_results_footage(data: Mapping[str, Any], footage_path: str | Path,
         masks.close()
 
 
-def with_camera(data: dict[str, Any], footage_path: str | Path,
+def with_camera(data: dict[str, Any], footage: Any,
                 progress: Callable[[int], None] | None = None) -> dict[str, Any]:
     """`data` with the camera of its footage solved (the estimate's step before smoothing):
     `world_from_camera` relative to the first frame's camera (temporal fusion then puts it in the
     gravity-aligned world) and the solve's figures in `meta["camera"]`."""
-    path = solve_results_footage(data, footage_path, progress)
+    path = solve_results_footage(data, footage, progress)
     out = dict(data, world_from_camera=relative_transforms(path, len(np.asarray(data["frame_index"]))))
     out["meta"] = {**data.get("meta", {}), "camera": path.describe()}
     return out

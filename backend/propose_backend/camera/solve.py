@@ -26,6 +26,8 @@ from typing import Callable, Iterable
 import cv2
 import numpy as np
 
+from ..request import DEFAULT_SEED
+
 WORK_SIDE = 512  # the long side the frames are tracked at (px): enough for sub-0.1° rotations
 MAX_CORNERS, MIN_DISTANCE = 500, 9
 MIN_TRACKS = 60  # fewer live tracks than this (or half the keyframe's) starts a new keyframe
@@ -144,7 +146,7 @@ def work_size(image_size: tuple[int, int]) -> tuple[int, int]:
 
 def solve_camera(frames: Iterable[tuple[np.ndarray, np.ndarray | None]], focal_px: float,
                  principal_pt: tuple[float, float], image_size: tuple[int, int],
-                 progress: Callable[[int], None] | None = None, seed: int = 0) -> CameraPath:
+                 progress: Callable[[int], None] | None = None, seed: int = DEFAULT_SEED) -> CameraPath:
     """The camera's rotation on every frame of `frames`: (BGR image, person mask or None) pairs.
 
     The mask (nonzero where a person is) keeps features off people. Frames may come already

@@ -32,7 +32,7 @@ from .crop import CropBox, ImageCamera, cut
 from .detect import Detection, make_detector
 from .errors import InferenceError
 from .protocol import ESTIMATED_FIELDS, Estimator, FrameBatch
-from .footage import Footage, Frame, FrameRange, open_footage
+from .footage import Footage, Frame, FrameRange, open_footage, open_rows
 from .people import FramePeople, find_people, pick
 from .recorder import ResultsRecorder
 from .track import PersonTracker
@@ -299,7 +299,7 @@ def estimate_file(input_path: str | Path, output_path: str | Path, estimator: Es
         write of the file."""
         if solve:
             report(Progress("camera", 0, recorder.frames_done, 0.0, None, "solving the camera's motion"))
-            data = with_camera(data, input_path,
+            data = with_camera(data, open_rows(data, input_path),
                                lambda t: report(Progress("camera", t + 1, recorder.frames_done, 0.0, None)))
         if smooth:
             report(Progress("smoothing", recorder.frames_done, footage.frame_count, 0.0, None,
