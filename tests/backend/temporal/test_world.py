@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from propose_backend import results
-from propose_backend.geometry import project
+from propose_backend.geometry import axis_angle_to_matrix, project
 from propose_backend.temporal import smooth_results, so3
 from propose_backend.temporal.files import unsmoothed
 
@@ -14,7 +14,7 @@ from .synthetic import clip, true_motion
 def _turning_camera(T: int) -> np.ndarray:
     """(T, 3, 3) camera-t → camera-0 rotations: a 12° pan with some tilt and roll."""
     u = np.linspace(0, 1, T)[:, None]
-    return so3.exp(np.radians(np.concatenate([4 * np.sin(np.pi * u), 12 * u, 3 * np.sin(2 * np.pi * u)], 1)))
+    return axis_angle_to_matrix(np.radians(np.concatenate([4 * np.sin(np.pi * u), 12 * u, 3 * np.sin(2 * np.pi * u)], 1)))
 
 
 def _filmed(data: dict, A: np.ndarray) -> dict:
