@@ -309,7 +309,7 @@ def color_from_source(target: bpy.types.Object, frame: float) -> None:
     index = {j: i for i, j in enumerate(skeleton_joint_names())}
     for bone, joint in mapped_bones(target).items():
         pose_bone = target.pose.bones.get(bone)
-        if pose_bone is None or joint not in index:
+        if pose_bone is None or joint not in index or index[joint] >= len(degrees):
             continue
         value = degrees[index[joint]]
         rgb = uncertainty.NO_PERSON_COLOR if np.isnan(value) else \
@@ -324,7 +324,7 @@ def color_from_source(target: bpy.types.Object, frame: float) -> None:
 def skeleton_joint_names() -> tuple[str, ...]:
     from .bridge import skeleton
 
-    return tuple(skeleton().SMPL_JOINT_NAMES)
+    return tuple(skeleton().RIG_JOINT_NAMES)
 
 
 def refresh_colors(scene: bpy.types.Scene) -> None:

@@ -100,3 +100,40 @@ def test_results_without_fingers_still_import_with_a_resting_hand(blender, resul
     rig = importer.import_results(blender, path).rig
     assert all(name in rig.data.bones for name in FINGER_JOINT_NAMES)
     assert uncertainty.at_frame(rig, 1).shape == (24,)
+
+
+@pytest.mark.parametrize("name", ["hands.fbx", "hands.bvh", "hands.glb"])
+def test_exports_carry_the_finger_motion(blender, hands_file, tmp_path, name):
+    from motion_checks import world_heads
+    from propose_blender import export
+    from test_export import _reimport
+
+    path, _ = hands_file
+    rig = importer.import_results(blender, path).rig
+    frames = range(blender.scene.frame_start, blender.scene.frame_end + 1)
+    space = "ARMATURE" if name.endswith(".bvh") else "WORLD"
+    tips = [n for n in FINGER_JOINT_NAMES if n.endswith("3")]
+    before = world_heads(rig, tips, frames, space)
+    wrists = world_heads(rig, ["left_wrist", "right_wrist"], frames, space)
+    # the fingers move relative to their hands, so a rig that dropped the finger keys would fail below
+    relative = before - np.repeat(wrists, 5, axis=1)
+    assert np.ptp(relative, axis=0).max() > 0.005
+    again = _reimport(export.export(blender, rig, tmp_path / name))
+    after = world_heads(again, tips, frames, space)
+    assert np.linalg.norm(after - before, axis=-1).max() < 1e-3
+
+
+def test_rigify_finger_controls_follow_the_fingers(blender, hands_file):
+    from propose_blender import bone_map, retarget, rigify_target
+    from test_retarget import _directions
+
+    source = importer.import_results(blender, hands_file[0]).rig
+    rig = rigify_target.generate(blender, source)
+    names = bone_map.preset("rigify").resolve(rig)
+    fingers = [n for n in FINGER_JOINT_NAMES if n in names]
+    assert len(fingers) == 30 and names["left_index1"] == "f_index.01.L" and names["right_thumb3"] == "thumb.03.R"
+    retarget.retarget(blender, source, rig, bone_map.preset("rigify"), bone_map.identity())
+    frames = range(blender.scene.frame_start, blender.scene.frame_end + 1)
+    want = _directions(source, fingers, frames)
+    got = _directions(rig, [names[n] for n in fingers], frames)
+    assert np.degrees(np.arccos(np.clip((want * got).sum(-1), -1, 1))).max() < 2.0
