@@ -68,6 +68,15 @@ def cut_square(image: np.ndarray, cx: float, cy: float, side: float, size: int =
     return cv2.warpAffine(image, affine, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
 
 
+def with_image_xy(world: np.ndarray, pixels: np.ndarray) -> np.ndarray:
+    """Metric landmarks (21, 3) whose x, y are the (sharper) image landmarks, scaled to metres by the
+    palm's size, and whose depth is the landmarker's own (a weak-perspective fusion of the two)."""
+    d = pixels - pixels[0]
+    palm = [5, 9, 13, 17]
+    scale = np.median(np.linalg.norm(world[palm, :2], axis=1) / np.maximum(np.linalg.norm(d[palm], axis=1), 1e-6))
+    return np.c_[d * scale, world[:, 2]]
+
+
 class HandLandmarker:
     """Finds both hands of one person per frame (see the module docstring)."""
 
@@ -120,7 +129,8 @@ class HandLandmarker:
                 distance = mine * (1.0 if agrees else 1.5)
                 if distance < best_distance:
                     metric = np.array([(p.x, p.y, p.z) for p in world.landmark])
-                    best, best_distance = (pixels, metric - metric[0], handed.classification[0].score), distance
+                    best, best_distance = (pixels, with_image_xy(metric - metric[0], pixels),
+                                           handed.classification[0].score), distance
             if best is not None:
                 out.pixels[h], out.world[h], out.score[h] = best
         return out

@@ -66,7 +66,19 @@ class FingerSolver:
 
     def solve(self, hands: HandBatch, world_rotmats: torch.Tensor, num_samples: int,
               generator: torch.Generator | None) -> dict[str, np.ndarray]:
-        """The results' hand fields for the batch; world_rotmats (B, 24, 3, 3) the body's modes."""
+        """The results' hand fields for the batch; world_rotmats (B, 24, 3, 3) the body's modes.
+
+        Runs on one torch thread: its work is many tiny 3x3 operations, which a thread pool only
+        slows down (about 8x on a busy two-core machine)."""
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            return self._solve(hands, world_rotmats, num_samples, generator)
+        finally:
+            torch.set_num_threads(threads)
+
+    def _solve(self, hands: HandBatch, world_rotmats: torch.Tensor, num_samples: int,
+               generator: torch.Generator | None) -> dict[str, np.ndarray]:
         B = hands.world.shape[0]
         rot = np.zeros((B, 2 * NUM_FINGER_JOINTS, 3, 3))
         F = np.zeros_like(rot)
