@@ -24,7 +24,7 @@ import torch
 from scipy.stats import spearmanr
 
 from propose_backend import geometry
-from propose_backend.body.anny_body import DEFAULT_PHENOTYPE, anny_body, fitted_rest_geometry
+from propose_backend.body.anny_body import DEFAULT_PHENOTYPE, anny_body
 from propose_backend.hands.fingers import HandAnatomy, hand_landmarks, hand_posterior, sample_hand
 from propose_backend.inference.crop import ImageCamera
 from propose_backend.inference.detect import BlazePoseDetector
@@ -33,11 +33,9 @@ from propose_backend.inference.protocol import EstimatorSettings, FrameBatch
 from propose_backend.instant.anatomy import _compose
 from propose_backend.instant.landmark_estimator import KeypointEstimator
 from propose_backend.posterior import global_from_local
-from propose_backend.render import clothed_face_colors, render_mesh
-from propose_backend.skeleton import RIG_PARENTS
+from propose_backend.hands.synthetic import SMPL_TO_CAMERA, Scene, render
 
 WIDTH, HEIGHT, FOCAL = 720, 960, 900.0
-SMPL_TO_CAMERA = np.diag([1.0, -1.0, -1.0])
 NAMED = ("fist", "point", "pinch", "spread", "relaxed", "thumbs-up")
 SAMPLES = 32
 
@@ -84,24 +82,6 @@ def pose(rng: np.random.Generator, anatomy: HandAnatomy, name: str) -> tuple[np.
     return body, np.concatenate(hands)
 
 
-def skin(rest: dict[str, np.ndarray], local: np.ndarray) -> np.ndarray:
-    """Vertices posed by 54-joint linear blend skinning, pelvis at the origin (SMPL axes)."""
-    joints = np.concatenate([rest["rest_joints"], rest["hand_rest_joints"]]).astype(np.float64)
-    G = np.zeros((54, 3, 3))
-    p = np.zeros((54, 3))
-    for j in range(54):
-        parent = RIG_PARENTS[j]
-        if parent < 0:
-            G[j], p[j] = local[j], 0.0
-        else:
-            G[j] = G[parent] @ local[j]
-            p[j] = p[parent] + G[parent] @ (joints[j] - joints[parent])
-    v = rest["rest_vertices"].astype(np.float64)
-    w = rest["rig_lbs_weights"].astype(np.float64)
-    moved = np.einsum("jab,vb->vja", G, v) - np.einsum("jab,jb->ja", G, joints)[None] + p[None]
-    return np.einsum("vj,vja->va", w, moved)
-
-
 def angle_deg(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     cos = (np.einsum("...ij,...ij->...", a, b) - 1) / 2
     return np.degrees(np.arccos(np.clip(cos, -1, 1)))
@@ -141,12 +121,8 @@ def main() -> None:
     parser.add_argument("--save", help="write the first rendered frames here (PNG prefix)")
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
-    rest = fitted_rest_geometry(DEFAULT_PHENOTYPE)
     hands_rest, _ = anny_body().hand_rest(DEFAULT_PHENOTYPE)
     anatomy = HandAnatomy.from_rest(hands_rest)
-    ids = anny_body().extra_vertex_ids
-    colors = clothed_face_colors(rest["rest_vertices"], rest["faces"], rest["lbs_weights"], eyes=(ids[1], ids[2]),
-                                 nose=ids[0])
     estimator = KeypointEstimator(EstimatorSettings(ModelFiles(None, None, Path("."))))
     blazepose = BlazePoseDetector(video=False)
     camera = ImageCamera(FOCAL, (WIDTH / 2, HEIGHT / 2))
@@ -176,10 +152,7 @@ def main() -> None:
         body, fingers = pose(rng, anatomy, name)
         local = np.concatenate([body, fingers])
         distance = rng.uniform(1.8, 3.0)
-        verts = skin(rest, local) @ SMPL_TO_CAMERA.T @ SMPL_TO_CAMERA  # pelvis-relative, camera axes via the root
-        verts = verts + np.array([0.0, 0.1, distance])
-        background = np.full((HEIGHT, WIDTH, 3), rng.integers(90, 200, size=3), np.uint8)
-        image = render_mesh(verts, rest["faces"], image=background, focal=FOCAL, face_colors=colors)
+        image, _ = render(local, distance, Scene(WIDTH, HEIGHT, FOCAL), tuple(int(c) for c in rng.integers(90, 200, 3)))
         if args.save and k < 6:
             import cv2
             cv2.imwrite(f"{args.save}{k}.png", image)
