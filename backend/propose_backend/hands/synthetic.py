@@ -12,7 +12,7 @@ from functools import lru_cache
 import numpy as np
 
 from ..body.anny_body import DEFAULT_PHENOTYPE, anny_body, fitted_rest_geometry
-from ..geometry import project
+from ..geometry import axis_angle_to_matrix, matrix_to_axis_angle, project
 from ..render import clothed_face_colors, render_mesh
 from ..skeleton import RIG_PARENTS
 
@@ -68,3 +68,13 @@ def render(local: np.ndarray, distance: float, scene: Scene = Scene(), backgroun
     canvas[:] = background
     image = render_mesh(vertices + shift, rest["faces"], image=canvas, focal=scene.focal, face_colors=colors)
     return image, project(joints + shift, scene.focal, (scene.width / 2, scene.height / 2))
+
+
+def arms_forward(swing: float, left_flex: float = -0.9, right_flex: float = 0.9) -> np.ndarray:
+    """(54, 3, 3) local rotations: facing the camera, both arms swung forward by `swing` radians
+    (beyond ~1.2 the hands cross, the right arm a little lower), elbows flexed, fingers at rest."""
+    aa = np.zeros((54, 3))
+    aa[0] = matrix_to_axis_angle(SMPL_TO_CAMERA)
+    aa[16], aa[17] = (0.0, -swing, -0.45), (0.0, swing, 0.75)
+    aa[18], aa[19] = (0.0, left_flex, 0.0), (0.0, right_flex, 0.0)
+    return axis_angle_to_matrix(aa)

@@ -6,22 +6,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from propose_backend import geometry
 from propose_backend.hands.landmarks import HandLandmarker
-from propose_backend.hands.synthetic import SMPL_TO_CAMERA, Scene, render
+from propose_backend.hands.synthetic import Scene, arms_forward, render
 from propose_backend.inference.crop import ImageCamera
 from propose_backend.inference.detect import BlazePoseDetector
 from propose_backend.inference.model_files import ModelFiles
 from propose_backend.inference.protocol import EstimatorSettings, FrameBatch
-
-
-def _arms(swing: float, left_flex: float = -0.9, right_flex: float = 0.9) -> np.ndarray:
-    """(54, 3, 3): facing the camera, both arms swung forward by `swing` (past ~1.2 they cross)."""
-    aa = np.zeros((54, 3))
-    aa[0] = geometry.matrix_to_axis_angle(SMPL_TO_CAMERA)
-    aa[16], aa[17] = (0.0, -swing, -0.45), (0.0, swing, 0.75)  # the right arm a little lower
-    aa[18], aa[19] = (0.0, left_flex, 0.0), (0.0, right_flex, 0.0)
-    return geometry.axis_angle_to_matrix(aa)
 
 
 def _pixels(detection, image: np.ndarray) -> np.ndarray:
@@ -34,7 +24,7 @@ def test_left_and_right_never_swap_when_the_hands_cross():
     read, gaps = 0, []
     try:
         for swing in np.linspace(0.5, 1.9, 8):
-            image, truth = render(_arms(swing), 2.2)
+            image, truth = render(arms_forward(swing), 2.2)
             found = pose.detect(image)
             assert found, "BlazePose should find the rendered body"
             seen = hands.find(image, _pixels(found[0], image))
@@ -56,7 +46,7 @@ def test_left_and_right_never_swap_when_the_hands_cross():
 def test_a_hidden_hand_reads_uncertain_and_a_seen_one_does_not():
     from propose_backend.instant.landmark_estimator import KeypointEstimator
 
-    image, truth = render(_arms(0.9, -1.3, 1.3), 2.2)
+    image, truth = render(arms_forward(0.9, -1.3, 1.3), 2.2)
     x, y = (truth[20] + 0.8 * (truth[22] - truth[20])).astype(int)  # cover the left hand (an occluder)
     image[y - 75:y + 75, x - 75:x + 75] = (40, 40, 40)
     found = BlazePoseDetector(video=False).detect(image)
