@@ -137,3 +137,24 @@ def test_rigify_finger_controls_follow_the_fingers(blender, hands_file):
     want = _directions(source, fingers, frames)
     got = _directions(rig, [names[n] for n in fingers], frames)
     assert np.degrees(np.arccos(np.clip((want * got).sum(-1), -1, 1))).max() < 2.0
+
+
+def test_a_hand_ghost_swaps_the_wrist_and_its_fingers_only(blender, hands_file):
+    rig = importer.import_results(blender, hands_file[0]).rig
+    before = _all_keys(rig)
+    ghosts.apply_to_bones(rig, 2, ["left_wrist"], 2, 2)
+    after = _all_keys(rig)
+    moved = {c[0].split('"')[1] for c, keys in after.items() if c[0].startswith("pose.bones")
+             and np.any(keys != before[c])}
+    assert "left_index3" in moved and moved <= {"left_wrist", "left_hand", *FINGER_JOINT_NAMES[:15]}
+
+
+def test_the_review_queue_covers_the_fingers(blender, hands_file):
+    from propose_blender import review
+
+    rig = importer.import_results(blender, hands_file[0]).rig
+    frames, degrees = review.read_table(rig)
+    assert degrees.shape == (4, 54)
+    found = review.queue(rig, 30.0)  # only the right hand's fingers (45°) are above 30°
+    names = rig_module.all_joint_names(rig)
+    assert len(found) and {names[int(j)] for j in found.peak_joint} <= set(FINGER_JOINT_NAMES[15:])
