@@ -97,6 +97,7 @@ def pa_mpjpe(pred: np.ndarray, gt: np.ndarray) -> float:
 
 def sweep(anatomy: HandAnatomy, kept: list) -> None:
     """Mode error and calibration of the finger posterior at other landmark noise levels (same landmarks)."""
+    torch.set_num_threads(1)  # thousands of tiny 3x3 operations: a thread pool only slows them down
     for noise in (0.006, 0.01, 0.015, 0.02, 0.03):
         errs, q = [], []
         for side, world, gain, wrist, truth, _ in kept:
@@ -205,13 +206,13 @@ def main() -> None:
               f"Spearman(error, uncertainty) {spearmanr(e.ravel(), u.ravel())[0]:.2f}")
         print(f"uncertainty: read hands {np.mean(seen_unc):.1f}°" +
               (f", unread hands {np.mean(unseen_unc):.1f}°" if unseen_unc else ""))
-    if kept and args.sweep:
-        sweep(anatomy, kept)
     if times:
         total, hands = np.median(times), np.median(hand_times)
         print(f"time per frame (median): {1000 * total:.0f} ms with hands, {1000 * (total - hands):.0f} ms without "
               f"(hands add {100 * hands / (total - hands):.0f} %: "
               + ", ".join(f"{k} {1000 * np.median(v):.0f} ms" for k, v in parts.items()) + ")")
+    if kept and args.sweep:
+        sweep(anatomy, kept)
 
 
 if __name__ == "__main__":
