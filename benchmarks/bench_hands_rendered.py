@@ -30,7 +30,7 @@ from propose_backend.inference.crop import ImageCamera
 from propose_backend.inference.detect import BlazePoseDetector
 from propose_backend.inference.model_files import ModelFiles
 from propose_backend.inference.protocol import EstimatorSettings, FrameBatch
-from propose_backend.instant.anatomy import _compose
+from propose_backend.anatomy import _compose
 from propose_backend.instant.landmark_estimator import KeypointEstimator
 from propose_backend.posterior import global_from_local
 from propose_backend.hands.synthetic import SMPL_TO_CAMERA, Scene, render

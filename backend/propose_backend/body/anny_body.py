@@ -28,7 +28,7 @@ import torch
 from smplx.lbs import batch_rigid_transform
 
 from ..skeleton import EXTRA_POINT_NAMES, NUM_SMPL_JOINTS, SMPL_JOINT_NAMES, SMPL_PARENTS
-from ..hands.rest import anny_finger_weights, anny_hands, hand_joints
+from .anny_hands import anny_finger_weights, anny_hands, hand_joints
 from .anny_source import PHENOTYPE_LABELS, load_or_build
 from .files import BodyModelData
 

@@ -22,7 +22,7 @@ from ..inference.protocol import EstimatorSettings, FrameBatch
 from ..skeleton import CROP_SIZE
 from ..hands.rest import hand_joints, template_hands
 from ..hands.solve import FingerSolver
-from .anatomy import Anatomy
+from ..anatomy import Anatomy
 from .ghosts import sample_ghosts
 from .bone_posterior import instant_posterior, solve_translation
 from .mapping import BP, DerivationFractions, instant_rest_points, landmarks_to_skeleton, swap_left_right
@@ -112,7 +112,7 @@ class KeypointEstimator:
             image, world = swap_left_right(image), swap_left_right(world)
         visibility = in_frame_visibility(image, batch.image_size)
         if self.shape_fit is not None:
-            self.shape_fit.observe(world, visibility, valid)
+            self.shape_fit.observe(world, visibility, valid, batch.frame_index)
         obs = landmarks_to_skeleton(world, visibility, self.fractions)
         images = batch.images or [None] * count
         hands = self.fingers.observe(images, np.c_[image[..., :2].reshape(-1, 2), visibility.reshape(-1, 1)]
@@ -161,9 +161,19 @@ class KeypointEstimator:
                 "faces": layer.faces.astype(np.int32),
                 "lbs_weights": layer.lbs_weights.numpy().astype(np.float32)}
 
+    def clip_evidence(self) -> dict[str, np.ndarray]:
+        """What this clip showed of the body so far, per frame (a batch joining pieces refits from it)."""
+        return self.shape_fit.evidence() if self.shape_fit is not None else {}
+
+    def add_clip_evidence(self, evidence: dict[str, np.ndarray], keep: np.ndarray | None = None) -> None:
+        if self.shape_fit is not None and evidence:
+            self.shape_fit.add_evidence(evidence, keep)
+
     def reseed(self) -> None:
         self.generator.manual_seed(self.seed)
         self.fingers.reset()
+        if self.shape_fit is not None:  # each input's body from its own frames, not the inputs before it
+            self.shape_fit.reset()
 
     def close(self) -> None:
         """Close the crop BlazePose graph (MediaPipe keeps its threads until closed)."""

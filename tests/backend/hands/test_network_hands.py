@@ -10,7 +10,7 @@ from propose_backend.inference.crop import ImageCamera
 from propose_backend.inference.detect import BlazePoseDetector, Detection
 from propose_backend.inference.model_files import ModelFiles
 from propose_backend.inference.protocol import EstimatorSettings, FrameBatch
-from propose_backend.inference.propose_estimator import _GUIDES, hand_guides
+from propose_backend.network_estimator import _GUIDES, hand_guides
 
 from propose_backend.hands.synthetic import arms_forward
 
@@ -31,7 +31,7 @@ def test_guides_fall_back_to_the_network_joints():
 def test_random_weight_network_reads_the_visible_hands():
     from propose_backend.hands.synthetic import Scene, render
     from propose_backend.inference.crop import CropBox, cut
-    from propose_backend.inference.propose_estimator import load_propose_estimator
+    from propose_backend.network_estimator import load_propose_estimator
 
     image, _ = render(arms_forward(0.9, -1.3, 1.3), 2.2)
     h, w = image.shape[:2]

@@ -11,21 +11,21 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .. import posterior as post
-from ..api import ProPose, load_model
-from ..hands.rest import hand_joints, template_hands
-from ..hands.solve import FingerSolver
-from ..body import BodyModelError
-from ..model import CheckpointError, NetworkOutput
-from ..skeleton import CROP_SIZE
-from .crop import image_translation, normalize
-from .device import NetworkRunner, resolve_device
-from .errors import InferenceError
-from .protocol import EstimatorSettings, FrameBatch
+from . import posterior as post
+from .api import ProPose, load_model
+from .body import BodyModelError
+from .hands.rest import hand_joints, template_hands
+from .hands.solve import FingerSolver
+from .inference.crop import image_translation, normalize
+from .inference.device import NetworkRunner, resolve_device
+from .inference.errors import InferenceError
+from .inference.protocol import EstimatorSettings, FrameBatch
+from .model import CheckpointError, NetworkOutput
+from .skeleton import CROP_SIZE
 
 
 class ProPoseEstimator:
-    """Estimator protocol implementation for the ProPose network (see protocol.Estimator)."""
+    """Estimator protocol implementation for the ProPose network (see inference.protocol.Estimator)."""
 
     name = "propose"
     needs_crops = True
@@ -49,7 +49,7 @@ class ProPoseEstimator:
         """(rest hand landmarks (2, 21, 3), 54-joint skinning or None): Anny's own fingers, else an
         average hand on the body's wrists (SMPL has no finger bones)."""
         if self.model.phenotype is not None:
-            from ..body.anny_body import anny_body
+            from .body.anny_body import anny_body
 
             return anny_body().hand_rest(self.model.phenotype)
         return template_hands(self.model.body.rest_geometry(np.zeros(10))["rest_joints"]), None
@@ -146,7 +146,7 @@ def hand_guides(batch: FrameBatch, joints2d: np.ndarray) -> np.ndarray:
     """(B, 33, 3) pixels and visibility that place the hand crops: BlazePose's landmarks where the
     detector ran BlazePose (the person's own sides, swapped back for mirrored footage), else the
     network's elbows, wrists and hands."""
-    from ..instant.mapping import swap_left_right
+    from .instant.mapping import swap_left_right
 
     width, height = batch.image_size
     out = np.zeros((len(joints2d), 33, 3))
