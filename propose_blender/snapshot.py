@@ -48,10 +48,8 @@ def add_bone_markers(rig: bpy.types.Object, degrees: np.ndarray | None) -> list[
                  (0, -0.8 * length, -w), (0, 0, 0)]
         mesh = bpy.data.meshes.new(f"ProPose marker {name}")
         mesh.from_pydata(verts, [], _OCTAHEDRON_FACES)
-        if degrees is None or j >= len(degrees) or np.isnan(degrees[j]):
-            rgb = uncertainty.NO_PERSON_COLOR
-        else:
-            rgb = uncertainty.CLASS_COLORS[int(uncertainty.class_of(np.asarray(degrees[j])))]
+        known = degrees is not None and j < len(degrees)  # a rig from before fingers: grey fingers
+        rgb = tuple(uncertainty.colors_of(degrees[j] if known else np.nan)[0])
         mesh.materials.append(_material(f"ProPose marker {tuple(round(c, 3) for c in rgb)}", rgb))
         marker = bpy.data.objects.new(f"ProPose marker {name}", mesh)
         marker[MARKER_TAG] = True
