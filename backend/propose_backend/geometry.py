@@ -1,5 +1,6 @@
-"""Camera and rotation geometry shared by the backend: one pinhole projection, one axis-angle and
-one quaternion conversion, in numpy and in torch, and rotations along SMPL's tree (one pair of
+"""Camera and rotation geometry shared by the backend: one pinhole projection, one axis-angle
+conversion in numpy and in torch, the quaternion one in torch (the sampler's; the numpy quaternions
+are the add-on's, propose_blender/rotations.py), and rotations along SMPL's tree (one pair of
 functions for numpy arrays and torch tensors: the smoother, the posterior and training use them).
 
 Conventions: camera frame x right, y down, z forward (metres); quaternions (w, x, y, z); axis-angle
@@ -61,18 +62,8 @@ def axis_angle_to_matrix_torch(vectors: "Tensor") -> "Tensor":
     return batch_rodrigues(vectors.reshape(-1, 3)).reshape(*vectors.shape[:-1], 3, 3).to(vectors.dtype)
 
 
-def quaternion_to_matrix(q: np.ndarray) -> np.ndarray:
-    """Rotation matrices (..., 3, 3) of (w, x, y, z) quaternions (..., 4), normalised first."""
-    q = np.asarray(q, dtype=np.float64)
-    w, x, y, z = np.moveaxis(q / np.linalg.norm(q, axis=-1, keepdims=True), -1, 0)
-    return np.stack([1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y),
-                     2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x),
-                     2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)], axis=-1
-                    ).reshape(*q.shape[:-1], 3, 3)
-
-
 def quaternion_to_matrix_torch(q: "Tensor") -> "Tensor":
-    """`quaternion_to_matrix` for tensors (differentiable)."""
+    """Rotation matrices (..., 3, 3) of (w, x, y, z) quaternions (..., 4), normalised first (differentiable)."""
     import torch
 
     w, x, y, z = (q / q.norm(dim=-1, keepdim=True)).unbind(-1)

@@ -72,6 +72,9 @@ HAND_FIELDS: dict[str, tuple[tuple[str | int, ...], str]] = {
     "hand_landmarks2d": (("T", 2, 21, 2), "float32"),  # the hand landmarks found, image pixels (0 if unseen)
 }
 OPTIONAL_PER_FRAME_FIELDS.update(HAND_FIELDS)
+# smoothed files keep the estimator's per-frame finger values too (as for the body's raw_ fields)
+OPTIONAL_PER_FRAME_FIELDS.update({f"raw_{n}": HAND_FIELDS[n] for n in ("hand_rotmats", "hand_posterior_F",
+                                                                       "hand_uncertainty_deg")})
 
 # What the six numbers of the `phenotype` field are (Anny's phenotype parameters, in its order).
 PHENOTYPE_LABELS = ("gender", "age", "muscle", "weight", "height", "proportions")

@@ -18,7 +18,6 @@ def test_rotations_match_scipy_in_numpy_and_torch() -> None:
     np.testing.assert_allclose(geometry.axis_angle_to_matrix(np.zeros(3)), np.eye(3))
     quats = rng.normal(size=(7, 4)) * 3  # unnormalised on purpose
     wxyz = Rotation.from_quat(quats[:, [1, 2, 3, 0]]).as_matrix()  # scipy takes (x, y, z, w)
-    np.testing.assert_allclose(geometry.quaternion_to_matrix(quats), wxyz, atol=1e-12)
     np.testing.assert_allclose(geometry.quaternion_to_matrix_torch(torch.from_numpy(quats)).numpy(), wxyz, atol=1e-12)
 
 
