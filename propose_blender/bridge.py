@@ -65,6 +65,12 @@ def request() -> ModuleType:
 
 
 @lru_cache(maxsize=None)
+def world_frame() -> ModuleType:
+    """The backend's `propose_backend.world_frame` module (the clip's world: z up, floor z = 0)."""
+    return _load_backend_file("world_frame")
+
+
+@lru_cache(maxsize=None)
 def run_plan() -> ModuleType:
     """The backend's `propose_backend.run_plan` module (RunPlan: the protocol line of a run)."""
     return _load_backend_file("run_plan")

@@ -313,14 +313,14 @@ def color_from_source(target: bpy.types.Object, frame: float, scene: bpy.types.S
     colors = uncertainty.colors_of(degrees)
     index = {j: i for i, j in enumerate(skeleton_joint_names())}
     uncertainty.paint_bones(target, {bone: colors[index[joint]] for bone, joint in mapped_bones(target).items()
-                                     if joint in index})
+                                     if joint in index and index[joint] < len(colors)})
     target.data.show_bone_colors = True
 
 
 def skeleton_joint_names() -> tuple[str, ...]:
     from .bridge import skeleton
 
-    return tuple(skeleton().SMPL_JOINT_NAMES)
+    return tuple(skeleton().RIG_JOINT_NAMES)
 
 
 def refresh_colors(scene: bpy.types.Scene) -> None:

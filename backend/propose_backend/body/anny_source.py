@@ -30,7 +30,7 @@ from ..skeleton import SMPL_JOINT_NAMES
 
 log = logging.getLogger(__name__)
 
-CACHE_FORMAT = 3
+CACHE_FORMAT = 4  # 4: the T-pose turns the fingers with the palm (the regressor is fitted on it)
 PHENOTYPE_LABELS = results.PHENOTYPE_LABELS  # the order the results file stores them in
 
 # SMPL joint <- (the Anny bones whose heads locate it, the Anny bones whose subtrees it moves).

@@ -159,8 +159,8 @@ def instant_posterior(observation: SkeletonObservation, rest_points: np.ndarray 
     gain = visibility_gain(weight, floor)
     kappa = bone_kappa(rest, noise_m) * gain
     evidence = joint_evidence(observed, rest, kappa, anatomy)
-    if extra_evidence is not None:  # e.g. the palms on the wrists (hands.solve), already tempered
-        evidence = evidence + CALIBRATION_TEMPERATURE * extra_evidence.to(evidence.dtype)
+    if extra_evidence is not None:  # e.g. the palms on the wrists (hands.solve), in the same units
+        evidence = evidence + extra_evidence.to(evidence.dtype)
     F_world, G = solve_tree(evidence, anatomy)
     G0 = G[:, 0]
     F = torch.cat([F_world[:, :1], F_world[:, 1:] @ G0[:, None].mT], dim=1)
