@@ -115,6 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
     est.add_argument("--person", type=_positive, metavar="N",
                      help="follow person N (1 = leftmost) of those found in the first frame; list them with "
                           "'propose-backend people'")
+    est.add_argument("--everyone", action="store_true", default=None,
+                     help="follow every person in the footage: OUT.person-N.npz per person and the clip "
+                          "index OUT.people.json (docs/results-schema.md)")
     est.add_argument("--detector", choices=request.DETECTORS, default="auto",
                      help="auto: BlazePose, HOG where it finds nobody; full-frame: no detection")
     est.add_argument("--mirrored", action="store_true",

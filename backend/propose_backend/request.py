@@ -121,7 +121,7 @@ _JSON_TYPES: dict[str, tuple[type, ...]] = {
     "fp32": (bool,), "cuda_graphs": (bool,), "seed": (int,), "estimator": (str,),
     "allow_random_weights": (bool,), "samples": (int,), "batch_size": (int,), "frames": (str,),
     "bbox": (list,), "person": (int,), "detector": (str,), "focal_px": (int, float), "mirrored": (bool,),
-    "smooth": (int, float), "chunk_frames": (int,), "redetect_every": (int,),
+    "smooth": (int, float), "chunk_frames": (int,), "redetect_every": (int,), "everyone": (bool,),
 }
 
 
@@ -150,6 +150,7 @@ class EstimateRequest:
     smooth: float = DEFAULT_SMOOTH
     chunk_frames: int = CHUNK_FRAMES
     redetect_every: int = REDETECT_EVERY
+    everyone: bool = False  # follow everyone: one results file per person beside a clip index (people_file.py)
 
     def validate(self) -> "EstimateRequest":
         """Raise RequestError naming the first field with a value the backend cannot use."""
@@ -166,6 +167,8 @@ class EstimateRequest:
             raise RequestError("person", "must be 0 or more (0 = the leftmost person)")
         if self.person is not None and self.bbox is not None:
             raise RequestError("person", "and 'bbox' both choose the person; give one or the other")
+        if self.everyone and (self.person is not None or self.bbox is not None):
+            raise RequestError("everyone", "follows every person; leave out 'person' and 'bbox'")
         if self.focal_px is not None and not (math.isfinite(self.focal_px) and self.focal_px > 0):
             raise RequestError("focal_px", "must be a number of pixels above 0")
         if not (math.isfinite(self.smooth) and self.smooth >= 0):

@@ -1,7 +1,8 @@
 """The results file: the one contract between the backend and the Blender add-on.
 
 numpy + stdlib only, so the add-on (which never imports torch) reads it with this very module.
-A results file is an `.npz` for one tracked person over T frames with S posterior samples.
+A results file is an `.npz` for one tracked person over T frames with S posterior samples; a run
+that follows everyone writes one such file per person beside a clip index (people_file.py).
 Long runs write numbered chunk files next to the target (`NAME.chunks/00000.npz`, ...) as they go,
 so a cancelled or crashed run keeps every finished chunk; `read_results` merges them, and
 `finalize` merges them into the single file and removes the chunks. Every write is atomic
@@ -22,8 +23,8 @@ from typing import Any, Mapping
 
 import numpy as np
 
-SCHEMA_VERSION = 2
-READABLE_VERSIONS = (1, 2)  # version 1 files (no smoothing, no floor) read as they are
+SCHEMA_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)  # older files (no smoothing, no floor, one person) read as they are
 
 
 class ResultsError(RuntimeError):
@@ -55,6 +56,9 @@ OPTIONAL_PER_FRAME_FIELDS: dict[str, tuple[tuple[str | int, ...], str]] = {
     "contacts": (("T", 2), "float32"),  # probability that the [left, right] foot touches the floor
     "transl_std": (("T", 3), "float32"),  # posterior standard deviation of `transl` per axis, metres
     **{f"raw_{name}": PER_FRAME_FIELDS[name] for name in RAW_FIELDS},
+    # Schema 3, multi-person runs: how sure the tracker is that this row shows this file's person
+    # (1 = followed without doubt; lower after a crossing or a re-found track; 0 where valid is False).
+    "identity_confidence": (("T",), "float32"),
 }
 
 # Clip-wide fields.
@@ -72,6 +76,7 @@ CLIP_FIELDS: dict[str, tuple[tuple[str | int, ...], str]] = {
 OPTIONAL_CLIP_FIELDS: dict[str, tuple[tuple[str | int, ...], str]] = {
     "floor": ((4,), "float32"),  # plane (nx, ny, nz, d), camera frame: n·p + d = 0, n unit, pointing up
     "phenotype": ((6,), "float32"),  # Anny phenotype of the rest body (gender, age, muscle, weight, height, proportions)
+    "person": ((), "int64"),  # schema 3, multi-person runs: the person's number in the clip (1, 2, ...)
 }
 
 # Text metadata, stored as one JSON string under "meta".
@@ -139,8 +144,9 @@ def check_values(data: Mapping[str, Any], source: str = "results") -> None:
         fail("focal_px", "must be above 0 on frames with a person")
     if np.any(np.asarray(data["bbox"])[valid][:, 2:] <= 0):
         fail("bbox", "must have a width and height above 0 on frames with a person")
-    if "contacts" in data and np.any((np.asarray(data["contacts"]) < 0) | (np.asarray(data["contacts"]) > 1)):
-        fail("contacts", "must hold probabilities between 0 and 1")
+    for name in ("contacts", "identity_confidence"):
+        if name in data and np.any((np.asarray(data[name]) < 0) | (np.asarray(data[name]) > 1)):
+            fail(name, "must hold probabilities between 0 and 1")
 
 
 def _atomic_savez(path: Path, arrays: Mapping[str, Any], compress: bool = True) -> None:

@@ -44,7 +44,7 @@ class StubEstimator:
             out["valid"] = np.array([int(i) not in self.rejects for i in batch.frame_index])
         return out
 
-    def rest_geometry(self, betas: np.ndarray) -> dict[str, np.ndarray]:
+    def rest_geometry(self, betas: np.ndarray, person: int | None = None) -> dict[str, np.ndarray]:
         return {"rest_joints": np.zeros((24, 3)), "rest_vertices": np.zeros((8, 3)),
                 "faces": np.zeros((4, 3), np.int32), "lbs_weights": np.zeros((8, 24))}
 

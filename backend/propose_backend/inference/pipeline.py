@@ -53,6 +53,7 @@ class EstimateOptions:
     redetect_every: int = REDETECT_EVERY
     mirrored: bool = False  # selfie-style footage: the person's left appears on their left
     smooth: float = DEFAULT_SMOOTH  # temporal smoothing strength for videos (docs/temporal.md); 0 = off
+    everyone: bool = False  # follow every person (everyone.py): one file per person and a clip index
 
     @classmethod
     def from_request(cls, request: EstimateRequest, batch_size: int) -> "EstimateOptions":
@@ -60,7 +61,8 @@ class EstimateOptions:
         return cls(frames=request.frame_range(), bbox=request.bbox, person=request.person,
                    detector=request.detector, samples=request.samples, batch_size=batch_size,
                    focal_px=request.focal_px, chunk_frames=request.chunk_frames,
-                   redetect_every=request.redetect_every, mirrored=request.mirrored, smooth=float(request.smooth))
+                   redetect_every=request.redetect_every, mirrored=request.mirrored, smooth=float(request.smooth),
+                   everyone=request.everyone)
 
 
 @dataclass
@@ -225,10 +227,16 @@ def estimate_file(input_path: str | Path, output_path: str | Path, estimator: Es
                   cancel: threading.Event | None = None) -> RunSummary:
     """Run the estimator over an image or a video and write the results file.
 
-    Raises InferenceError for anything the user can fix (unreadable input, nobody in any frame).
+    With `options.everyone`, everyone in the footage is followed (everyone.py) and the summary's
+    output is the clip index. Raises InferenceError for anything the user can fix (unreadable
+    input, nobody in any frame).
     A set `cancel` stops after the current batch; the frames finished so far are written.
     """
     options = options or EstimateOptions()
+    if options.everyone:
+        from .everyone import estimate_everyone
+
+        return estimate_everyone(input_path, output_path, estimator, options, progress, cancel)
     cancel = cancel or threading.Event()
     report = progress or (lambda _p: None)
     started = time.perf_counter()

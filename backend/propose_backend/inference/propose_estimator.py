@@ -85,7 +85,7 @@ class ProPoseEstimator:
         arrays["joints2d"] = batch.camera.project(arrays["joints3d"] + transl[:, None]).astype(np.float32)
         return arrays
 
-    def rest_geometry(self, betas: np.ndarray) -> dict[str, np.ndarray]:
+    def rest_geometry(self, betas: np.ndarray, person: int | None = None) -> dict[str, np.ndarray]:
         return self.model.body.rest_geometry(betas)
 
     def reseed(self) -> None:

@@ -52,11 +52,13 @@ class KeypointEstimator:
         files = settings.files
         body, self._body_label = load_body(files.body_model)
         self.shape_fit = None
+        self._person_fits: dict[int, object] = {}  # one body fit per person when several are followed
         if body.phenotype is not None:
             from ..body.anny_body import anny_body
             from ..body.shape_fit import PhenotypeFit
 
             self.shape_fit = PhenotypeFit(anny_body())
+            self._new_fit = lambda: PhenotypeFit(anny_body())
         self.layer = BodyLayer(body).double()
         self.betas = torch.zeros(1, 10, dtype=torch.float64)
         rest35 = self.layer.rest_points(self.betas).numpy()
@@ -99,8 +101,13 @@ class KeypointEstimator:
         if batch.mirrored:  # BlazePose names limbs as if the person were seen, not reflected
             image, world = swap_left_right(image), swap_left_right(world)
         visibility = in_frame_visibility(image, batch.image_size)
-        if self.shape_fit is not None:
+        if self.shape_fit is not None and batch.person is None:
             self.shape_fit.observe(world, visibility, valid)
+        elif self.shape_fit is not None:  # each person's bones feed their own body
+            for number in np.unique(batch.person):
+                rows = batch.person == number
+                fit = self._person_fits.setdefault(int(number), self._new_fit())
+                fit.observe(world[rows], visibility[rows], valid[rows])
         obs = landmarks_to_skeleton(world, visibility, self.fractions)
         instant = instant_posterior(obs, np.repeat(self.rest_points, count, axis=0), self.anatomy)
         posterior = instant.posterior
@@ -130,11 +137,12 @@ class KeypointEstimator:
             out["sample_log_density"] = np.zeros((count, 0))
         return {k: (v if v.dtype == bool else v.astype(np.float32)) for k, v in out.items()}
 
-    def rest_geometry(self, betas: np.ndarray) -> dict[str, np.ndarray]:
+    def rest_geometry(self, betas: np.ndarray, person: int | None = None) -> dict[str, np.ndarray]:
         if self.shape_fit is not None:
             from ..body.anny_body import fitted_rest_geometry
 
-            return fitted_rest_geometry(self.shape_fit.phenotype())
+            fit = self._person_fits.get(person, self.shape_fit) if person is not None else self.shape_fit
+            return fitted_rest_geometry(fit.phenotype())
         layer = self.layer
         vertices = layer.shaped_vertices(torch.as_tensor(betas, dtype=torch.float64)[None])[0]
         return {"rest_joints": (layer.J_regressor @ vertices).numpy().astype(np.float32),
@@ -144,6 +152,7 @@ class KeypointEstimator:
 
     def reseed(self) -> None:
         self.generator.manual_seed(self.seed)
+        self._person_fits = {}  # a new input: new people
 
     def close(self) -> None:
         """Close the crop BlazePose graph (MediaPipe keeps its threads until closed)."""

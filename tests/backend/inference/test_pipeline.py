@@ -59,7 +59,7 @@ def test_video_gives_a_schema_valid_file(estimator, clip: Path, tmp_path: Path) 
     assert phases[0] == "reading" and "estimating" in phases and phases[-2:] == ["writing", "smoothing"]
     assert [p.done for p in seen if p.phase == "estimating"][-1] == 6
     # videos are smoothed by default; the per-frame values stay in the file
-    assert int(data["schema_version"]) == 2 and "raw_rotmats" in data and data["contacts"].shape == (6, 2)
+    assert int(data["schema_version"]) == results.SCHEMA_VERSION and "raw_rotmats" in data and data["contacts"].shape == (6, 2)
 
 
 def test_video_without_smoothing_keeps_the_per_frame_values(estimator, clip: Path, tmp_path: Path) -> None:

@@ -43,7 +43,7 @@ def test_recovers_a_smooth_track_better_than_per_frame(walk) -> None:
 
 def test_result_is_schema_2_with_the_raw_values_kept(walk, tmp_path: Path) -> None:
     data, _, smoothed = walk
-    assert int(smoothed["schema_version"]) == 2
+    assert int(smoothed["schema_version"]) == results.SCHEMA_VERSION
     for name in results.RAW_FIELDS:
         np.testing.assert_array_equal(smoothed[f"raw_{name}"], data[name])
     floor = smoothed["floor"]

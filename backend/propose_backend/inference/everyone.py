@@ -1,0 +1,145 @@
+"""Footage in, everyone out: the multi-person run (estimate --everyone).
+
+Frame by frame, the crowd tracker (crowd.py) places one crop per person followed; the crops of a
+frame go through the estimator as ONE batch (rows tagged with their person, so an estimator that
+fits each body as it goes keeps them apart); the tracker then decides who was really seen, and
+each person's row is kept. At the end every person with enough frames becomes a results file of
+their own (smoothed like a single-person run) and the clip index lists them (people_file.py).
+Tracks too short to animate (a passer-by glimpsed for a few frames, a false detection) are left
+out; the rest are numbered in order of first appearance, left to right on a shared first frame,
+so the numbers match those `propose-backend people` gives on the first frame.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .. import __version__, people_file, results
+from ..request import REDETECT_EVERY
+from ..temporal.files import smooth_file
+from .crop import ImageCamera, cut
+from .crowd import REDETECT_PEOPLE_EVERY, CrowdTracker
+from .errors import InferenceError
+from .estimator import ESTIMATED_FIELDS, Estimator, FrameBatch
+from .footage import open_footage
+from .people import find_people
+
+MIN_TRACK_FRAMES = 8  # frames with a person a track needs to be kept
+
+
+def _rows(frame_index: int, count: int, num_samples: int, camera: ImageCamera) -> dict[str, np.ndarray]:
+    rows = results.empty_frames(count, num_samples)
+    rows["frame_index"][:] = frame_index
+    rows["focal_px"][:] = camera.focal_px
+    rows["principal_pt"][:] = camera.principal_pt
+    rows["identity_confidence"] = np.zeros(count, np.float32)
+    return rows
+
+
+def estimate_everyone(input_path: str | Path, output_path: str | Path, estimator: Estimator, options,
+                      progress: Callable | None = None, cancel: threading.Event | None = None):
+    """Follow and estimate everyone in a video or image; write one results file per person and
+    the clip index beside `output_path` (OUT.people.json, OUT.person-N.npz). Returns a RunSummary
+    whose output is the clip index. A cancel keeps the frames done so far."""
+    from .pipeline import Progress, RunSummary, _Decoder  # the single-person loop's pieces
+
+    cancel = cancel or threading.Event()
+    report = progress or (lambda _p: None)
+    started = time.perf_counter()
+    report(Progress("reading", 0, None, 0.0, None, f"opening {input_path}"))
+    footage = open_footage(input_path, options.frames)
+    width, height = footage.image_size
+    camera = ImageCamera.for_image(width, height, options.focal_px)
+    index = people_file.index_path(output_path)
+    index.parent.mkdir(parents=True, exist_ok=True)
+    every = options.redetect_every if options.redetect_every != REDETECT_EVERY else REDETECT_PEOPLE_EVERY
+    tracker = CrowdTracker(find_people, camera, footage.image_size, every)
+    rows: dict[int, list[dict[str, np.ndarray]]] = {}
+    frames_done = with_anyone = 0
+    timing = {"estimate_s": 0.0, "track_s": 0.0, "person_frames": 0}
+    decoder = _Decoder(footage, 1)
+    decoder.start()
+    cancelled = False
+    estimator.reseed()
+    estimating_since = time.perf_counter()
+    try:
+        for (frame,) in decoder.batches():
+            if cancel.is_set():
+                cancelled = True
+                break
+            tick = time.perf_counter()
+            placements = tracker.propose(frame)
+            timing["track_s"] += time.perf_counter() - tick
+            estimated = None
+            if placements:
+                tick = time.perf_counter()
+                batch = FrameBatch(
+                    frame_index=np.full(len(placements), frame.index),
+                    boxes=np.array([(p.box.cx, p.box.cy, p.box.side) for p in placements]),
+                    crops=np.stack([cut(frame.image, p.box) for p in placements]) if estimator.needs_crops else None,
+                    detections=[None] * len(placements), camera=camera, num_samples=options.samples,
+                    image_size=footage.image_size, mirrored=options.mirrored,
+                    person=np.array([p.number for p in placements]))
+                estimated = estimator.estimate(batch)
+                timing["estimate_s"] += time.perf_counter() - tick
+                timing["person_frames"] += len(placements)
+            tick = time.perf_counter()
+            valid, confidence = tracker.observe(frame, placements, estimated)
+            timing["track_s"] += time.perf_counter() - tick
+            if placements:
+                block = _rows(frame.index, len(placements), options.samples, camera)
+                for name in ESTIMATED_FIELDS:
+                    block[name][valid] = estimated[name][valid]
+                block["valid"][:] = valid
+                block["bbox"][valid] = np.array([p.box.xywh() for p in placements], np.float32)[valid]
+                block["identity_confidence"][:] = confidence
+                for k, placement in enumerate(placements):
+                    rows.setdefault(placement.number, []).append({n: v[k:k + 1] for n, v in block.items()})
+            frames_done += 1
+            with_anyone += int(valid.any()) if placements else 0
+            elapsed = time.perf_counter() - estimating_since
+            fps = frames_done / elapsed if elapsed > 0 else 0.0
+            total = footage.frame_count
+            eta = max(0.0, total - frames_done) / fps if total is not None and fps > 0 else None
+            report(Progress("estimating", frames_done, total, fps, eta,
+                            f"{len(placements)} people followed"))
+    finally:
+        decoder.close()
+    kept = {n: r for n, r in rows.items() if sum(int(x["valid"][0]) for x in r) >= MIN_TRACK_FRAMES}
+    if not kept:
+        if frames_done and not cancelled:
+            what = "the image" if footage.kind == "image" else "any frame of the video"
+            raise InferenceError("no_person", f"No person was followed long enough in {what} {input_path}.")
+        return RunSummary(None, frames_done, 0, cancelled, estimator.name, time.perf_counter() - started,
+                          footage.warnings, footage.frame_count)
+    report(Progress("writing", frames_done, footage.frame_count, 0.0, None, f"writing {len(kept)} people"))
+    order = sorted(kept, key=lambda n: (int(kept[n][0]["frame_index"][0]),
+                                        float(kept[n][0]["bbox"][0, 0]) if kept[n][0]["valid"][0] else 0.0, n))
+    meta = {"estimator": estimator.name, **estimator.describe(), "source": str(Path(input_path).resolve()),
+            "created_by": f"propose-backend {__version__}"}
+    entries = []
+    for number, track in enumerate(order, start=1):
+        data = {name: np.concatenate([r[name] for r in kept[track]]) for name in kept[track][0]}
+        valid = data["valid"]
+        betas = np.median(data["betas"][valid], axis=0)
+        data.update(schema_version=results.SCHEMA_VERSION, fps=footage.fps, image_size=(width, height),
+                    person=number, meta={**meta, "person": {"choice": "everyone", "number": number}})
+        data.update(estimator.rest_geometry(betas, person=track))
+        path = people_file.person_path(output_path, number)
+        results.write_results(path, data)
+        if footage.kind == "video" and options.smooth > 0 and int(valid.sum()) > 1:
+            smooth_file(path, path, strength=options.smooth)
+        entries.append(people_file.describe_person(number, results.read_results(path), path.name))
+    seconds = time.perf_counter() - started
+    people_file.write_index(index, {
+        "source": meta["source"], "fps": float(footage.fps), "image_size": [width, height],
+        "frames": frames_done, "estimator": estimator.name, "created_by": meta["created_by"],
+        "timing": {"seconds": round(seconds, 2), "estimate_s": round(timing["estimate_s"], 2),
+                   "track_s": round(timing["track_s"], 2), "person_frames": timing["person_frames"],
+                   "detector_runs": tracker.detections_run}}, entries)
+    return RunSummary(index, frames_done, with_anyone, cancelled, estimator.name, seconds,
+                      footage.warnings, footage.frame_count)
