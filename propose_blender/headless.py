@@ -11,7 +11,7 @@ from pathlib import Path
 
 import bpy
 
-from . import bone_map, bridge, client, export, ghosts, importer, preferences, results, retarget, \
+from . import bone_map, bridge, cast, client, export, ghosts, importer, preferences, results, retarget, \
     rigify_target, runner, snapshot
 from .backend_env import model_folder, model_folder_problem
 from .client import LaunchFailed
@@ -61,6 +61,9 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--person", type=int, metavar="N",
                         help="follow person N (1 = leftmost) of those found in the first frame; list them "
                              "with 'propose-backend people --input FILE'")
+    parser.add_argument("--people", metavar="all|N,M",
+                        help="follow everyone in the footage and build these people (all, or numbers such as "
+                             "1,3 from the clip index); exports then write one file per person (NAME.person-N.fbx)")
     parser.add_argument("--detector", choices=choices.DETECTORS,
                         help="how the person is found (full-frame: the footage is already cropped to them)")
     parser.add_argument("--mirrored", action="store_true",
@@ -87,6 +90,8 @@ def _estimate(args: argparse.Namespace) -> tuple[Path, str]:
         raise BatchFailed(problem)
     if args.smooth is not None:
         args.smooth = max(0.0, args.smooth)
+    if args.people is not None:
+        args.everyone = True
     try:
         request = bridge.request().EstimateRequest.from_args(
             args, prefs.request_fields(), input=str(args.input),
@@ -157,8 +162,10 @@ def _retarget(rig: bpy.types.Object, args: argparse.Namespace) -> bpy.types.Obje
     return target
 
 
-def _export_files(rig: bpy.types.Object, args: argparse.Namespace) -> None:
+def _export_files(rig: bpy.types.Object, args: argparse.Namespace, person: int | None = None) -> None:
     for path in (args.fbx, args.bvh, args.gltf):
+        if path is not None and person is not None:  # one file per person: NAME.person-N.ext
+            path = path.with_name(f"{path.stem}.person-{person}{path.suffix}")
         if path is not None:
             try:
                 export.export(bpy.context, rig, path.resolve(), engine=args.engine)
@@ -224,12 +231,16 @@ def run(argv: list[str]) -> str:
         if path is not None and export.FORMATS.get(path.suffix.lower()) != fmt:
             raise BatchFailed(f"{flag} needs a file name ending in "
                               f"{' or '.join(s for s, f in export.FORMATS.items() if f == fmt)}, not {path.name}.")
-    if args.input.suffix.lower() == ".npz" or args.input.name.endswith(".npz.chunks"):
+    if bridge.people_file().is_index(args.input):
+        results_path, warning, footage = args.input, "", None
+    elif args.input.suffix.lower() == ".npz" or args.input.name.endswith(".npz.chunks"):
         results_path, warning = Path(str(args.input).removesuffix(".chunks")), ""
         footage = _recorded_footage(results_path)
     else:
         (results_path, warning), footage = _estimate(args), args.input
     bpy.ops.wm.read_factory_settings(use_empty=True)
+    if bridge.people_file().is_index(results_path):
+        return _run_people(args, results_path, footage, warning)
     try:
         built = importer.import_results(bpy.context, results_path, footage=footage)
     except importer.ImportFailed as exc:
@@ -247,3 +258,25 @@ def run(argv: list[str]) -> str:
         return ""
     return (f"{warning.rstrip('.')}. Saved what was done ({built.valid_frames} frames with a person) "
             f"to {args.output}.")
+
+
+def _run_people(args: argparse.Namespace, index: Path, footage: Path | None, warning: str) -> str:
+    """Build the chosen people of a clip index, save, render the first, export each."""
+    if args.retarget:
+        raise BatchFailed("--retarget bakes one person; leave it out with --people, or import one person's "
+                          "NAME.person-N.npz.")
+    try:
+        done = cast.import_people(bpy.context, index, args.people or "all", footage=footage)
+    except cast.CastFailed as exc:
+        raise BatchFailed(str(exc).splitlines()[0]) from exc
+    for message in done.skipped:
+        _warn(message)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    bpy.ops.wm.save_as_mainfile(filepath=str(args.output.resolve()))
+    if args.render or args.render_ghosts:
+        _render_stills(done.built[0], args, footage or importer.footage_from_meta(results.read(done.built[0].rig[importer.RESULTS_PATH])))
+    for built in done.built:
+        _export_files(built.rig, args, person=int(built.rig[cast.PERSON]))
+    print(f"propose batch: built {len(done.built)} people: {', '.join(b.rig.name for b in done.built)}",
+          file=sys.stderr, flush=True)
+    return f"{warning.rstrip('.')}. Saved what was done to {args.output}." if warning else ""

@@ -104,12 +104,14 @@ def _store_of(block: bpy.types.ID):
 
 
 def import_data(context: bpy.types.Context, data: dict[str, Any], name: str, footage: Path | None,
-                source: Path | None = None, replace: bool = True) -> bpy.types.Object:
+                source: Path | None = None, replace: bool = True,
+                shared: tuple[bpy.types.Object, tuple[np.ndarray, np.ndarray]] | None = None) -> bpy.types.Object:
     """Build the rig, body, keys, uncertainty curves, samples and camera from results arrays.
 
     name: the clip's name; objects are "NAME" (rig), "NAME body", "NAME camera", the action
     "NAME motion". An existing take of that clip is replaced (replace=True) or kept, the new one
-    then being "NAME take N".
+    then being "NAME take N". `shared`: (camera, world rotation and translation) of another person
+    of the same clip, so that everyone stands in one world seen by one camera (cast.py).
     """
     valid = np.asarray(data["valid"], dtype=bool)
     if not valid.any():
@@ -129,7 +131,7 @@ def import_data(context: bpy.types.Context, data: dict[str, Any], name: str, foo
     rig[CLIP], rig[TAKE] = clip, int(take)
     if "phenotype" in data:
         rig[PHENOTYPE] = [float(v) for v in np.asarray(data["phenotype"]).ravel()]
-    rotation, translation, _ = world.clip_world(data)
+    rotation, translation = shared[1] if shared is not None else world.clip_world(data)[:2]
     motion.set_world(rig, rotation, translation)
     rig_module.build_body(name, rig, data["rest_vertices"], data["faces"], data["lbs_weights"], collection, offset)
     frames = results.scene_frames(data)
@@ -140,11 +142,14 @@ def import_data(context: bpy.types.Context, data: dict[str, Any], name: str, foo
     rig[META] = json.dumps(data.get("meta", {}))
 
     image_size = tuple(int(v) for v in np.asarray(data["image_size"]))
-    focal, principal = results.clip_camera(data)
-    scene.camera = camera.build_camera(name, focal, principal, image_size, footage, collection,
-                                       world=(rotation, translation))
-    scene.camera[CLIP], scene.camera[TAKE] = clip, int(take)
-    camera.match_render_size(scene, image_size)
+    if shared is None:
+        focal, principal = results.clip_camera(data)
+        scene.camera = camera.build_camera(name, focal, principal, image_size, footage, collection,
+                                           world=(rotation, translation))
+        scene.camera[CLIP], scene.camera[TAKE] = clip, int(take)
+        camera.match_render_size(scene, image_size)
+    else:
+        scene.camera = shared[0]
     _follow_clip(scene, float(data["fps"]), frames)
     scene.frame_set(int(np.clip(scene.frame_current, scene.frame_start, scene.frame_end)))
     uncertainty.refresh(scene)  # handlers are not registered when running headless

@@ -28,6 +28,11 @@ CLIP = "propose_clip"  # on the rig: the clip name its take belongs to
 TAKE = "propose_take"  # on the rig: its take number (1 = the first import of that clip)
 PHENOTYPE = "propose_phenotype"  # on the rig: the Anny phenotype of its body, when the results have one
 
+# Several people in one clip (cast.py)
+PERSON = "propose_person"  # on the rig: the person's number in the clip (multi-person runs)
+CAST = "propose_cast"  # on the scene: JSON of the clip index of the people imported (undone with the scene)
+SPAN = "propose_span"  # on a person's rig: [first, last] scene frame of their track
+
 # Uncertainty colours (uncertainty.py)
 PROPERTY_PREFIX = "propose_unc_"  # + joint name, on the rig: that bone's animated uncertainty, degrees
 VALID_PROPERTY = "propose_valid"  # on the rig: animated, 1 on frames with a person, 0 elsewhere
