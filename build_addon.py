@@ -7,7 +7,7 @@
 Layout inside the zip (what Blender installs as one extension folder):
 
     blender_manifest.toml
-    __init__.py, operators.py, ...        the propose_blender package
+    __init__.py, operators/, ui/, ...     the propose_blender package
     backend_src/pyproject.toml            the backend's dependency list, for "Set up backend"
     backend_src/propose_backend/...       the backend the add-on launches (PYTHONPATH)
 

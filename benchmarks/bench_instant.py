@@ -3,7 +3,7 @@
 Poses the demo body in random plausible poses, renders it with the CPU renderer from a random
 viewpoint, runs BlazePose on the picture, and scores two posteriors on the same landmarks:
 "before" (the former weak rest-pose prior F = I with visibility² weights) and "after" (the
-anatomical prior of keypoints/anatomy.py). Figures: detection rate, MPJPE / PA-MPJPE (24
+anatomical prior of instant/anatomy.py). Figures: detection rate, MPJPE / PA-MPJPE (24
 joints, mm) also for the raw BlazePose landmarks, root-relative joint-rotation error,
 Spearman(error, uncertainty_deg), calibration (share of errors below the 50 % / 90 % angle
 quantiles of the stated distribution 3·F), the share of ghost samples outside the joint limits,
@@ -30,11 +30,11 @@ import torch
 from propose_backend import geometry
 from propose_backend.body import demo_body, load_body
 from propose_backend.body.layer import BodyLayer
-from propose_backend.keypoints.anatomy import Anatomy
-from propose_backend.keypoints.calibration import angle_deg, root_relative, stated_quantiles
-from propose_backend.keypoints.ghosts import sample_ghosts
-from propose_backend.keypoints.instant import bone_kappa, instant_posterior
-from propose_backend.keypoints.mapping import (
+from propose_backend.instant.anatomy import Anatomy
+from propose_backend.instant.calibration import angle_deg, root_relative, stated_quantiles
+from propose_backend.instant.ghosts import sample_ghosts
+from propose_backend.instant.bone_posterior import bone_kappa, instant_posterior
+from propose_backend.instant.mapping import (
     INSTANT_PARENTS, NUM_INSTANT_POINTS, DerivationFractions, instant_children, instant_rest_points,
     landmarks_to_skeleton,
 )

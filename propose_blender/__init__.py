@@ -6,12 +6,9 @@ from __future__ import annotations
 
 import bpy
 
-from . import (ghosts, jobs, operators, panel, people, preferences, properties, resolve_ops, retarget, retarget_ui,
-               review_ops, review_panel, rig_panel, uncertainty)
+from . import ghosts, jobs, operators, people, preferences, properties, retarget, ui, uncertainty
 
-_CLASSES = (*properties.CLASSES, preferences.ProposePreferences, *operators.CLASSES, *panel.CLASSES,
-            *review_ops.CLASSES, *resolve_ops.CLASSES, *review_panel.CLASSES, *retarget_ui.CLASSES,
-            *rig_panel.CLASSES)
+_CLASSES = (*properties.CLASSES, preferences.ProposePreferences, *operators.CLASSES, *ui.CLASSES)
 _HANDLERS = (
     ("frame_change_post", uncertainty.on_frame_change),
     ("frame_change_post", ghosts.on_frame_change),
@@ -24,9 +21,7 @@ def register() -> None:
     for cls in _CLASSES:
         bpy.utils.register_class(cls)
     properties.attach()
-    review_ops.attach()
     people.add_draw_handler()
-    retarget_ui.attach()
     for name, function in _HANDLERS:
         handlers = getattr(bpy.app.handlers, name)
         if function not in handlers:
@@ -40,8 +35,6 @@ def unregister() -> None:
         handlers = getattr(bpy.app.handlers, name)
         if function in handlers:
             handlers.remove(function)
-    review_ops.detach()
-    retarget_ui.detach()
     properties.detach()
     for cls in reversed(_CLASSES):
         bpy.utils.unregister_class(cls)

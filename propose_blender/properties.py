@@ -1,10 +1,11 @@
-"""The add-on's own properties: per-scene settings (saved) and the state of a running job (not saved)."""
+"""The add-on's own properties, all of them: per-scene settings (saved with the .blend) for running,
+reviewing and retargeting, and the state of a running job (not saved). Preferences: preferences.py."""
 
 import bpy
 from bpy.props import (BoolProperty, EnumProperty, FloatProperty, FloatVectorProperty, IntProperty, PointerProperty,
                        StringProperty)
 
-from . import bridge, uncertainty
+from . import bone_map, bridge, review, uncertainty
 
 _DETECTOR_LABELS = {"auto": "Auto", "blazepose": "BlazePose", "hog": "HOG", "full-frame": "Full Frame"}
 DETECTORS = [(name, _DETECTOR_LABELS.get(name, name), text) for name, text in bridge.request().DETECTORS.items()]
@@ -75,14 +76,98 @@ class ProposeRunState(bpy.types.PropertyGroup):
     legend_5: _swatch(5)
 
 
-CLASSES = (ProposeSceneSettings, ProposeRunState)
+def _review_settings_changed(_self, context: bpy.types.Context) -> None:
+    review.refresh_markers(context)
+
+
+class ProposeReviewSettings(bpy.types.PropertyGroup):
+    """Saved with the .blend: how the review queue ranks, and how ghosts are applied in part."""
+
+    threshold: FloatProperty(
+        name="Threshold", default=20.0, min=0.0, soft_max=90.0, precision=1,
+        description="A frame is uncertain where some bone's expected error reaches this many degrees",
+        update=_review_settings_changed)
+    selected_only: BoolProperty(
+        name="Selected bones only", default=False,
+        description="Rank only the bones selected in Pose Mode (e.g. one arm); otherwise every bone",
+        update=_review_settings_changed)
+    show_markers: BoolProperty(
+        name="Timeline markers", default=True,
+        description=f"Mark the {review.MAX_MARKERS} most uncertain spans in the timeline (markers named "
+                    f"'{review.MARKER_PREFIX}bone degrees')", update=_review_settings_changed)
+    show_colors: BoolProperty(
+        name="Uncertainty colours", description="Colour bones by uncertainty; off gives the bones their own "
+                                                "colours back, exactly as they were",
+        get=lambda self: uncertainty.enabled(self.id_data),
+        set=lambda self, on: uncertainty.set_enabled(self.id_data, on))
+    ghost_use_range: BoolProperty(
+        name="Frame range", default=False,
+        description="Apply the ghost over a frame range (eased in and out) instead of the current frame only")
+    ghost_first: IntProperty(name="First", default=1, description="First frame that takes the ghost")
+    ghost_last: IntProperty(name="Last", default=1, description="Last frame that takes the ghost")
+    ghost_ease: IntProperty(name="Ease", default=4, min=0, soft_max=30,
+                            description="Frames at each end of the range over which the swap fades in and out")
+    resolve_strength: FloatProperty(name="Smoothing", default=1.0, min=0.05, soft_max=4.0,
+                                    description="Temporal smoothing strength of the re-solve (1 = default, "
+                                                "2 = smoother, 0.5 = closer to each frame's estimate)")
+    resolve_seed: IntProperty(name="Seed", default=0, min=0,
+                              description="Random seed of the re-drawn ghosts (same pins and seed, same result)")
+
+
+_PRESET_ITEMS: list[tuple[str, str, str]] = []  # kept alive: Blender does not copy dynamic enum strings
+
+
+def _presets(_self, _context) -> list[tuple[str, str, str]]:
+    if _PRESET_ITEMS:
+        return _PRESET_ITEMS
+    items = _PRESET_ITEMS
+    for name in bone_map.preset_names():
+        if name == "smpl":
+            continue
+        preset = bone_map.preset(name)
+        items.append((name, preset.name, preset.description))
+    items.append(("FILE", "Bone map file…", "A bone map .json of your own (copy a preset and edit it)"))
+    return items
+
+
+def _is_armature(_self, obj: bpy.types.Object) -> bool:
+    return obj.type == "ARMATURE"
+
+
+class ProposeRetargetSettings(bpy.types.PropertyGroup):
+    """Saved with the .blend: the retarget target and map, and the export preset."""
+
+    target: PointerProperty(name="Target rig", type=bpy.types.Object, poll=_is_armature,
+                            description="The armature to bake the motion onto; empty with the Rigify map "
+                                        "generates a Rigify rig fitted to the body")
+    preset: EnumProperty(name="Bone map", items=_presets, description="Which bone plays which joint")
+    map_file: StringProperty(name="Map file", subtype="FILE_PATH", description="Your bone map (.json)")
+    export_path: StringProperty(name="File", subtype="FILE_PATH", default="//propose.fbx",
+                                description="Where to export: .fbx, .bvh, .glb or .gltf")
+    engine: EnumProperty(name="For", items=[("BLENDER", "Blender", "Blender's own importers"),
+                                            ("UNREAL", "Unreal", "Unreal Engine (FBX in centimetres)"),
+                                            ("UNITY", "Unity", "Unity (FBX units applied to the file)")])
+
+    def bone_map(self) -> bone_map.BoneMap:
+        if self.preset == "FILE":
+            if not self.map_file:
+                raise bone_map.BoneMapError("Pick a bone map file, or one of the presets.")
+            return bone_map.load(bpy.path.abspath(self.map_file))
+        return bone_map.preset(self.preset)
+
+
+CLASSES = (ProposeSceneSettings, ProposeRunState, ProposeReviewSettings, ProposeRetargetSettings)
 
 
 def attach() -> None:
     bpy.types.Scene.propose = PointerProperty(type=ProposeSceneSettings)
     bpy.types.WindowManager.propose = PointerProperty(type=ProposeRunState)
+    bpy.types.Scene.propose_review = PointerProperty(type=ProposeReviewSettings)
+    bpy.types.Scene.propose_retarget = PointerProperty(type=ProposeRetargetSettings)
 
 
 def detach() -> None:
+    del bpy.types.Scene.propose_retarget
+    del bpy.types.Scene.propose_review
     del bpy.types.WindowManager.propose
     del bpy.types.Scene.propose

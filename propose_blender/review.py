@@ -215,3 +215,26 @@ def write_strip(rig: bpy.types.Object, found: Queue) -> None:
             min=0.0, max=1.0, description="1 on frames the review queue finds uncertain (see the threshold)")
     keyframes.write_curve(keyframes.channelbag(rig), f'["{STRIP_PROPERTY}"]', 0, frames, values,
                           group=uncertainty.GROUP, interpolation="CONSTANT")
+
+
+# The scene's review settings applied to the active rig (the panel, the jumps and the re-solve share them).
+
+def queue_for(context: bpy.types.Context, rig: bpy.types.Object) -> Queue:
+    """The rig's queue under the scene's review settings (threshold, selected bones only)."""
+    settings = context.scene.propose_review
+    return queue(rig, settings.threshold, considered_joints(rig, settings.selected_only))
+
+
+def refresh_markers(context: bpy.types.Context) -> int:
+    """Markers and span strip for the active rig under the current settings (none when markers are off)."""
+    rig = rig_module.active_rig(context)
+    settings = context.scene.propose_review
+    if rig is None or not settings.show_markers:
+        return update_markers(context.scene, None, None)
+    return update_markers(context.scene, rig, queue_for(context, rig))
+
+
+def selected_bones(rig: bpy.types.Object) -> list[str]:
+    """The SMPL bones selected in Pose Mode."""
+    names = set(rig_module.joint_names())
+    return [b.name for b in rig.pose.bones if b.name in names and is_selected(b)]

@@ -29,7 +29,7 @@ from .demo_clip import write_demo_clip
 from .inference import EstimateOptions, EstimatorSettings, InferenceError, estimate_file
 from .inference.crop import normalize
 from .inference.device import NetworkRunner, resolve_device
-from .inference.estimators import RANDOM_WEIGHTS_WARNING, startup_warnings
+from .estimators import RANDOM_WEIGHTS_WARNING, startup_warnings
 from .request import FrameRange
 from .inference.propose_estimator import ProPoseEstimator
 from .model import ProPoseNet

@@ -223,8 +223,8 @@ def _warn(message: str) -> None:
 def _run_estimate(args: argparse.Namespace) -> int:
     from .inference import EstimateOptions
     from .inference.device import resolve_device
-    from .inference.estimators import RANDOM_WEIGHTS_WARNING
-    from .inference.jobs import plan_jobs, run_jobs, worker_devices
+    from .estimators import RANDOM_WEIGHTS_WARNING
+    from .jobs import plan_jobs, run_jobs, worker_devices
 
     wanted = request.EstimateRequest.from_args(args, input="", output=None)  # inputs: one job each, below
     jobs = plan_jobs(args.input, args.output)

@@ -170,7 +170,7 @@ class Service:
         """Versions, and the model files and estimator an `estimate` without paths would use."""
         import torch
 
-        from .inference.estimators import choose_estimator
+        from .estimators import choose_estimator
 
         files = find_model_files()
         try:
@@ -278,7 +278,7 @@ class Service:
                    ticker: _ProgressTicker) -> tuple["Estimator", list[str]]:
         """The estimator for this job: the cached one when the model settings are unchanged."""
         from .inference import EstimatorSettings, Progress
-        from .inference import estimators
+        from . import estimators
 
         files = find_model_files(spec.checkpoint, spec.body_model)
         name = estimators.choose_estimator(spec.estimator, files, spec.allow_random_weights)

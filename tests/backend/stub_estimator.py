@@ -11,7 +11,7 @@ import time
 import numpy as np
 
 from propose_backend import results
-from propose_backend.inference.estimator import ESTIMATED_FIELDS
+from propose_backend.inference.protocol import ESTIMATED_FIELDS
 
 
 class StubEstimator:

@@ -145,7 +145,7 @@ def test_bad_option_values_are_usage_errors(capsys: pytest.CaptureFixture[str]) 
 def test_estimate_restores_the_interrupt_handler(monkeypatch, tmp_path: Path) -> None:
     """main() called from Python must not leave its Ctrl-C handler (bound to a finished run) behind."""
     from propose_backend import cli
-    from propose_backend.inference import jobs
+    from propose_backend import jobs
 
     monkeypatch.setattr(jobs, "run_jobs", lambda *args, **kwargs: [])
     before = signal.getsignal(signal.SIGINT)

@@ -17,7 +17,7 @@ import pytest
 
 from propose_backend import results
 from propose_backend import serve as serve_module
-from propose_backend.inference import estimators as estimator_module
+from propose_backend import estimators as estimator_module
 from propose_backend.demo_clip import write_demo_clip
 from tests.backend.stub_estimator import StubEstimator
 

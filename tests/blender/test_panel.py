@@ -8,7 +8,8 @@ from __future__ import annotations
 import bpy
 import pytest
 
-from propose_blender import panel, preferences
+from propose_blender import preferences
+from propose_blender.ui import panel
 
 
 class CheckingLayout:

@@ -7,7 +7,8 @@ import sys
 import bpy
 import pytest
 
-from propose_blender import panel, people, runner
+from propose_blender import people, runner
+from propose_blender.ui import panel
 from propose_blender.operators import run as run_ops
 from tests import real_data
 

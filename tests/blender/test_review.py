@@ -111,7 +111,7 @@ def test_spans_on_a_long_table_match_a_plain_loop():
 
 
 def test_review_panels_draw(blender, tmp_path):
-    from propose_blender import review_panel
+    from propose_blender.ui import review as review_panel
     from test_panel import _draw
 
     rig = _clip(tmp_path, blender)

@@ -162,7 +162,7 @@ class _Recorder:
 
 
 def test_rig_panel_offers_the_ik_switches_and_collections(blender, results_file):
-    from propose_blender import rig_panel
+    from propose_blender.ui import rig as rig_panel
 
     path, _ = results_file(num_frames=2, num_samples=0)
     rig = importer.import_results(blender, path).rig

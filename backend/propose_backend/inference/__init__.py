@@ -1,7 +1,7 @@
 """From footage to a results file: reading, finding and following the person, cropping,
 estimating in batches, and writing the results (see docs/inference.md).
 
-    estimator, warnings = open_estimator("auto", EstimatorSettings(find_model_files()))
+    estimator, warnings = open_estimator("auto", EstimatorSettings(find_model_files()))  # propose_backend.estimators
     summary = estimate_file("clip.mp4", "clip.propose.npz", estimator, EstimateOptions(batch_size=4))
 
 The names below load on first use, so importing one light submodule (errors, model_files) does
@@ -14,8 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 _SOURCES = {
     "InferenceError": "errors",
-    "Estimator": "estimator", "EstimatorSettings": "estimator", "FrameBatch": "estimator",
-    "open_estimator": "estimators",
+    "Estimator": "protocol", "EstimatorSettings": "protocol", "FrameBatch": "protocol",
     "ModelFiles": "model_files", "find_model_files": "model_files",
     "EstimateOptions": "pipeline", "Progress": "pipeline", "RunSummary": "pipeline", "estimate_file": "pipeline",
 }
@@ -23,8 +22,7 @@ __all__ = sorted(_SOURCES)
 
 if TYPE_CHECKING:
     from .errors import InferenceError
-    from .estimator import Estimator, EstimatorSettings, FrameBatch
-    from .estimators import open_estimator
+    from .protocol import Estimator, EstimatorSettings, FrameBatch
     from .model_files import ModelFiles, find_model_files
     from .pipeline import EstimateOptions, Progress, RunSummary, estimate_file
 

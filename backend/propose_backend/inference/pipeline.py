@@ -29,7 +29,7 @@ from ..temporal.files import smooth_file
 from .crop import CropBox, ImageCamera, cut
 from .detect import Detection, make_detector
 from .errors import InferenceError
-from .estimator import ESTIMATED_FIELDS, Estimator, FrameBatch
+from .protocol import ESTIMATED_FIELDS, Estimator, FrameBatch
 from .footage import Footage, Frame, FrameRange, open_footage
 from .people import FramePeople, find_people, pick
 from .recorder import ResultsRecorder

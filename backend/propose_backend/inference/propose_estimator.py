@@ -19,11 +19,11 @@ from ..skeleton import CROP_SIZE
 from .crop import image_translation, normalize
 from .device import NetworkRunner, resolve_device
 from .errors import InferenceError
-from .estimator import EstimatorSettings, FrameBatch
+from .protocol import EstimatorSettings, FrameBatch
 
 
 class ProPoseEstimator:
-    """Estimator protocol implementation for the ProPose network (see estimator.Estimator)."""
+    """Estimator protocol implementation for the ProPose network (see protocol.Estimator)."""
 
     name = "propose"
     needs_crops = True

@@ -8,10 +8,9 @@ from pathlib import Path
 import bpy
 from bpy.props import IntProperty
 
-from . import bridge, importer, pins, preferences, results, review, runner
-from .jobs import JobOperator
-from .rig import active_rig
-from .review_ops import refresh_markers, selected_bones
+from .. import bridge, importer, pins, preferences, results, review, runner
+from ..jobs import JobOperator
+from ..rig import active_rig
 
 
 class _PinOperator:
@@ -30,7 +29,7 @@ class PROPOSE_OT_pin_pose(_PinOperator, bpy.types.Operator):
     def execute(self, context: bpy.types.Context) -> set[str]:
         rig, frame = active_rig(context), context.scene.frame_current
         try:
-            count = pins.pin(rig, frame, selected_bones(rig))
+            count = pins.pin(rig, frame, review.selected_bones(rig))
         except ValueError as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
@@ -108,7 +107,7 @@ def finish_resolve(operator: bpy.types.Operator | None, context: bpy.types.Conte
     """Take re-solved results into the rig, refresh queue and markers, and say what changed."""
     frames = pins.apply_resolved(rig, data)
     review.build(rig)
-    refresh_markers(context)
+    review.refresh_markers(context)
     context.scene.frame_set(context.scene.frame_current)
     if operator is not None:
         text = (f"Re-solved frames {int(frames[0])}–{int(frames[-1])} ({len(frames)} frames)" if len(frames)

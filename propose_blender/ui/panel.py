@@ -5,8 +5,8 @@ import textwrap
 
 import bpy
 
-from . import bridge, cast, ghosts, people, preferences, rig as rig_module, uncertainty
-from .rig import active_rig
+from .. import bridge, cast, ghosts, people, preferences, rig as rig_module, uncertainty
+from ..rig import active_rig
 
 _LOG_LINES = 6  # of the backend log under an error; the cause above it is always shown whole
 _CHAR_PX = 7  # rough width of a label character, to wrap long messages to the panel

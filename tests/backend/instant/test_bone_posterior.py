@@ -7,10 +7,10 @@ import torch
 
 from propose_backend.body import demo_body
 from propose_backend.body.layer import BodyLayer
-from propose_backend.keypoints.anatomy import Anatomy
-from propose_backend.keypoints.ghosts import sample_ghosts
-from propose_backend.keypoints.instant import instant_posterior, solve_translation
-from propose_backend.keypoints.mapping import (
+from propose_backend.instant.anatomy import Anatomy
+from propose_backend.instant.ghosts import sample_ghosts
+from propose_backend.instant.bone_posterior import instant_posterior, solve_translation
+from propose_backend.instant.mapping import (
     ABSENT,
     BP,
     DIRECT,
@@ -244,7 +244,7 @@ def test_ghosts_differ_in_depth_where_the_picture_is_ambiguous() -> None:
 
 def test_calibration_on_a_small_synthetic_set() -> None:
     """Truth drawn from the stated posterior is calibrated; landmarks far noisier than stated are not."""
-    from propose_backend.keypoints.calibration import calibration_shares, root_relative_error_deg
+    from propose_backend.instant.calibration import calibration_shares, root_relative_error_deg
     from propose_backend.posterior import SAMPLE_SHARPNESS
 
     rest = np.repeat(_instant_rest(), 30, axis=0)

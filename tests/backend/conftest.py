@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from propose_backend.demo_clip import write_demo_clip
-from propose_backend.inference import EstimatorSettings, ModelFiles, open_estimator
+from propose_backend.estimators import open_estimator
+from propose_backend.inference import EstimatorSettings, ModelFiles
 from tests.backend.stub_estimator import StubEstimator
 
 

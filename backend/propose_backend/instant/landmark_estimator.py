@@ -18,11 +18,11 @@ from ..body import load_body
 from ..body.layer import BodyLayer
 from ..inference.detect import BlazePoseDetector, Detection
 from ..inference.errors import InferenceError
-from ..inference.estimator import EstimatorSettings, FrameBatch
+from ..inference.protocol import EstimatorSettings, FrameBatch
 from ..skeleton import CROP_SIZE
 from .anatomy import Anatomy
 from .ghosts import sample_ghosts
-from .instant import instant_posterior, solve_translation
+from .bone_posterior import instant_posterior, solve_translation
 from .mapping import BP, DerivationFractions, instant_rest_points, landmarks_to_skeleton, swap_left_right
 
 WEIGHTS_LABEL = "BlazePose full (mediapipe 0.10.14 wheel) + analytical posterior (instant mode)"
@@ -42,7 +42,7 @@ def in_frame_visibility(image: np.ndarray, image_size: tuple[int, int]) -> np.nd
 
 
 class KeypointEstimator:
-    """Estimator protocol implementation for instant mode (see inference.estimator.Estimator)."""
+    """Estimator protocol implementation for instant mode (see inference.protocol.Estimator)."""
 
     name = "keypoints"
     needs_crops = True  # only used when the detector brought no landmarks for a frame
@@ -162,7 +162,7 @@ class KeypointEstimator:
 
 
 def create_estimator(settings: EstimatorSettings) -> KeypointEstimator:
-    """Build the instant-mode estimator (inference.estimators opens it for `keypoints`)."""
+    """Build the instant-mode estimator (propose_backend.estimators opens it for `keypoints`)."""
     try:
         return KeypointEstimator(settings)
     except RuntimeError as exc:  # body-model problems, missing mediapipe

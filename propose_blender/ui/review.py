@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import bpy
 
-from . import ghosts, pins, review, rig as rig_module
-from .rig import active_rig
+from .. import ghosts, pins, review, rig as rig_module
+from ..rig import active_rig
 from .panel import _ProposePanel
-from .review_ops import _queue_for, selected_bones
 
 LISTED_SPANS = 8
 
@@ -42,7 +41,7 @@ class PROPOSE_PT_review(_ProposePanel, bpy.types.Panel):
         row = layout.row(align=True)
         row.operator("propose.review_previous", text="Previous", icon="TRIA_LEFT")
         row.operator("propose.review_next", text="Next", icon="TRIA_RIGHT")
-        found = _queue_for(context, rig)
+        found = review.queue_for(context, rig)
         if not len(found):
             layout.label(text=f"Nothing reaches {settings.threshold:.0f}°.", icon="CHECKMARK")
             return
@@ -80,7 +79,7 @@ class PROPOSE_PT_ghost_parts(_ProposePanel, bpy.types.Panel):
             row.prop(settings, "ghost_first")
             row.prop(settings, "ghost_last")
             layout.prop(settings, "ghost_ease")
-        bones = selected_bones(rig)
+        bones = review.selected_bones(rig)
         chosen = ", ".join(bones[:3]) + (" …" if len(bones) > 3 else "") if bones else "none (select in Pose Mode)"
         layout.label(text=f"Bones: {chosen}", icon="BONE_DATA")
         selected = ghosts.ghost_index(context.active_object)

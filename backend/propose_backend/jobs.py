@@ -16,11 +16,11 @@ from typing import Callable
 
 import torch
 
-from .errors import InferenceError
-from .estimator import Estimator, EstimatorSettings
 from .estimators import choose_estimator, open_estimator, startup_warnings
-from .footage import is_footage
-from .pipeline import EstimateOptions, Progress, RunSummary, estimate_file
+from .inference.errors import InferenceError
+from .inference.footage import is_footage
+from .inference.pipeline import EstimateOptions, Progress, RunSummary, estimate_file
+from .inference.protocol import Estimator, EstimatorSettings
 
 RESULTS_SUFFIX = ".propose.npz"
 

@@ -86,7 +86,7 @@ def test_closing_the_estimator_releases_its_blazepose_threads(tmp_path: Path, ph
     """A long-lived service replaces estimators; each MediaPipe graph left open keeps its threads."""
     from propose_backend.inference import EstimatorSettings, FrameBatch, ModelFiles
     from propose_backend.inference.crop import CropBox, ImageCamera, cut
-    from propose_backend.keypoints import create_estimator
+    from propose_backend.instant import create_estimator
 
     image = cv2.imread(str(photo))
     height, width = image.shape[:2]

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from propose_backend import posterior as post
-from propose_backend.inference import estimators
-from propose_backend.inference.estimator import EstimatorSettings
+from propose_backend import estimators
+from propose_backend.inference.protocol import EstimatorSettings
 from propose_backend.inference.errors import InferenceError
 from propose_backend.inference.model_files import CHECKPOINT_NAME, ModelFiles, find_model_files
 from propose_backend.posterior import global_from_local, sample_log_density

@@ -5,8 +5,8 @@ coordinates; their bone directions go through the same analytical posterior as t
 """
 
 
-def create_estimator(settings):  # noqa: ANN001, ANN201 - see keypoints.estimator.create_estimator
+def create_estimator(settings):  # noqa: ANN001, ANN201 - see instant.landmark_estimator.create_estimator
     """Build the instant-mode estimator (imported lazily: it pulls in mediapipe and torch)."""
-    from .estimator import create_estimator as _create
+    from .landmark_estimator import create_estimator as _create
 
     return _create(settings)

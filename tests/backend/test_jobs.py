@@ -9,7 +9,7 @@ import pytest
 
 from propose_backend import results
 from propose_backend.inference import EstimateOptions, EstimatorSettings, InferenceError, ModelFiles
-from propose_backend.inference.jobs import Job, plan_jobs, run_jobs
+from propose_backend.jobs import Job, plan_jobs, run_jobs
 
 
 def test_output_names(tmp_path: Path) -> None:
@@ -52,7 +52,7 @@ def test_worker_processes_share_the_inputs(tmp_path: Path, person_image: Path) -
 
 def test_a_disk_error_on_one_input_does_not_stop_the_others(monkeypatch, stub, person_image: Path,
                                                             tmp_path: Path) -> None:
-    from propose_backend.inference import jobs as jobs_module
+    from propose_backend import jobs as jobs_module
 
     monkeypatch.setattr(jobs_module, "open_estimator", lambda *args, **kwargs: (stub, []))
     real_save = results._atomic_savez

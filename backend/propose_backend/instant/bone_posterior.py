@@ -1,7 +1,7 @@
 """Instant mode: BlazePose bone directions through a matrix-Fisher posterior with joint limits.
 
 Without the licence-gated ProPose checkpoint there is no learned prior; the prior is the body's
-anatomy instead (keypoints/anatomy.py): a matrix-Fisher around a relaxed pose on every joint's
+anatomy instead (instant/anatomy.py): a matrix-Fisher around a relaxed pose on every joint's
 rotation relative to its parent, truncated at the joint's limits. Each observed bone c adds the
 von Mises-Fisher term kappa_c d_cᵀ G_j t_c on the world rotation G_j of the joint it hangs off,
 so for fixed parents the posterior of every joint is matrix-Fisher in closed form.
@@ -11,7 +11,7 @@ through its parent's posterior (their small-angle covariances add, a Kalman step
 so posterior_F holds each joint's root-relative marginal, as for the network, and
 uncertainty_deg includes what an uncertain parent leaves open. The mode is clamped into the
 limits; posterior_F is re-centred on the clamped mode (same concentrations) so it stays a valid
-matrix-Fisher whose mode is the returned pose. Samples (see keypoints/ghosts.py) are drawn
+matrix-Fisher whose mode is the returned pose. Samples (see instant/ghosts.py) are drawn
 joint by joint given their sampled parents, within the limits.
 
 Occlusion keeps the evidence: a landmark with low visibility keeps its direction with a

@@ -3,16 +3,14 @@ from __future__ import annotations
 
 import bpy
 
-from . import importer
-from .rig import active_rig
+from .. import importer
+from ..rig import active_rig
+from .panel import _ProposePanel
 
 _PHENOTYPE_LABELS = ("gender", "age", "muscle", "weight", "height", "proportions")
 
 
-class PROPOSE_PT_rig(bpy.types.Panel):
-    bl_space_type = "VIEW_3D"
-    bl_region_type = "UI"
-    bl_category = "ProPose"
+class PROPOSE_PT_rig(_ProposePanel, bpy.types.Panel):
     bl_label = "Rig"
     bl_parent_id = "PROPOSE_PT_estimate"
     bl_options = {"DEFAULT_CLOSED"}

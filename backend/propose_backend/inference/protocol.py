@@ -3,7 +3,7 @@
 An estimator turns a batch of prepared frames (person crops, crop boxes, detections) into the
 per-frame arrays of the results schema. Two exist: `propose` (the ProPose network and its
 analytical posterior, propose_estimator.py) and `keypoints`, the instant mode built on BlazePose
-landmarks (propose_backend.keypoints); estimators.py chooses and opens them.
+landmarks (propose_backend.instant); propose_backend.estimators chooses and opens them.
 """
 from __future__ import annotations
 

@@ -8,23 +8,23 @@ from __future__ import annotations
 
 from typing import Callable
 
-from ..request import ESTIMATORS
-from .errors import InferenceError
-from .estimator import Estimator, EstimatorSettings
-from .model_files import ModelFiles
+from .inference.errors import InferenceError
+from .inference.model_files import ModelFiles
+from .inference.protocol import Estimator, EstimatorSettings
+from .request import ESTIMATORS
 
 RANDOM_WEIGHTS_WARNING = ("ProPose ran on RANDOMLY INITIALISED weights (no checkpoint): the poses are "
                           "meaningless. Put propose_hr48_xyz.pth into model_files/ for real results.")
 
 
 def _open_propose(settings: EstimatorSettings) -> Estimator:
-    from .propose_estimator import load_propose_estimator
+    from .inference.propose_estimator import load_propose_estimator
 
     return load_propose_estimator(settings)
 
 
 def _open_keypoints(settings: EstimatorSettings) -> Estimator:
-    from ..keypoints.estimator import create_estimator
+    from .instant.landmark_estimator import create_estimator
 
     return create_estimator(settings)
 
