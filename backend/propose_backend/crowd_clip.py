@@ -116,3 +116,38 @@ def write_crowd_clip(path: Path, walkers: list[Walker], size: tuple[int, int] = 
     finally:
         writer.release()
     return {"boxes": boxes, "joints": joints}
+
+
+def identity_report(index_path: Path, boxes: np.ndarray) -> dict:
+    """Score a multi-person run against the true boxes (W, T, 4) of write_crowd_clip.
+
+    Every valid row of every person file is given to the true person whose box centre is nearest
+    (within half their box height). Returns per output person the frames given to each true person,
+    the identity switches (changes of true person along a track), and per true person the share of
+    the frames they are visible on where some track holds them.
+    """
+    from . import people_file, results
+
+    index = people_file.read_index(index_path)
+    walkers, frames = boxes.shape[:2]
+    centres = boxes[..., :2] + boxes[..., 2:] / 2
+    tracked = np.zeros((walkers, frames), bool)
+    people = {}
+    for person in index["people"]:
+        data = results.read_results(person["path"])
+        valid = np.asarray(data.get("raw_valid", data["valid"]), bool)
+        labels = []
+        for frame, box in zip(data["frame_index"][valid], data["bbox"][valid]):
+            distance = np.linalg.norm(centres[:, frame] - (box[:2] + box[2:] / 2), axis=1)
+            distance = np.where(np.isnan(distance), np.inf, distance)
+            k = int(np.argmin(distance))
+            if np.isfinite(distance[k]) and distance[k] < 0.5 * boxes[k, frame, 3]:
+                labels.append(k)
+                tracked[k, frame] = True
+        labels = np.array(labels, int)
+        people[person["number"]] = {"frames_of": np.bincount(labels, minlength=walkers).tolist(),
+                                    "switches": int((np.diff(labels) != 0).sum()) if len(labels) else 0}
+    visible = ~np.isnan(boxes[..., 0])
+    share = ((tracked & visible).sum(1) / np.maximum(visible.sum(1), 1)).tolist()
+    return {"people": people, "tracked_share": share,
+            "switches": sum(p["switches"] for p in people.values())}

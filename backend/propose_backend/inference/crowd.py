@@ -234,7 +234,7 @@ class CrowdTracker:
 
     def _newcomer(self, frame: int, detection: Detection, histogram: np.ndarray | None) -> None:
         """A lost person back in the picture (keeps their number), or a new person."""
-        lost = [t for t in self.tracks if t.state == "lost"]
+        lost = [t for t in self.tracks if t.state != "seen"]  # lost, or hidden and now elsewhere
         distances = sorted((appearance_distance(histogram, t.histogram), i) for i, t in enumerate(lost))
         if distances and distances[0][0] <= REID_MAX:
             best, i = distances[0]

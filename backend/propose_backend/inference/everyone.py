@@ -24,9 +24,10 @@ from ..temporal.files import smooth_file
 from .crop import ImageCamera, cut
 from .crowd import REDETECT_PEOPLE_EVERY, CrowdTracker
 from .errors import InferenceError
-from .estimator import ESTIMATED_FIELDS, Estimator, FrameBatch
+from .protocol import ESTIMATED_FIELDS, Estimator, FrameBatch
 from .footage import open_footage
 from .people import find_people
+from .run_state import Decoder, Progress, RunSummary
 
 MIN_TRACK_FRAMES = 8  # frames with a person a track needs to be kept
 
@@ -45,7 +46,7 @@ def estimate_everyone(input_path: str | Path, output_path: str | Path, estimator
     """Follow and estimate everyone in a video or image; write one results file per person and
     the clip index beside `output_path` (OUT.people.json, OUT.person-N.npz). Returns a RunSummary
     whose output is the clip index. A cancel keeps the frames done so far."""
-    from .pipeline import Progress, RunSummary, _Decoder  # the single-person loop's pieces
+
 
     cancel = cancel or threading.Event()
     report = progress or (lambda _p: None)
@@ -61,7 +62,7 @@ def estimate_everyone(input_path: str | Path, output_path: str | Path, estimator
     rows: dict[int, list[dict[str, np.ndarray]]] = {}
     frames_done = with_anyone = 0
     timing = {"estimate_s": 0.0, "track_s": 0.0, "person_frames": 0}
-    decoder = _Decoder(footage, 1)
+    decoder = Decoder(footage, 1)
     decoder.start()
     cancelled = False
     estimator.reseed()

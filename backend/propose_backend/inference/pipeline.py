@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import itertools
 import os
-import queue
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 import numpy as np
 
@@ -32,6 +31,7 @@ from .errors import InferenceError
 from .protocol import ESTIMATED_FIELDS, Estimator, FrameBatch
 from .footage import Footage, Frame, FrameRange, open_footage
 from .people import FramePeople, find_people, pick
+from .run_state import Decoder as _Decoder, Progress, RunSummary  # noqa: F401 (callers import them from here)
 from .recorder import ResultsRecorder
 from .track import PersonTracker
 
@@ -66,28 +66,6 @@ class EstimateOptions:
 
 
 @dataclass
-class Progress:
-    phase: str  # loading_model, reading, estimating, writing
-    done: int
-    total: int | None
-    fps: float
-    eta_s: float | None
-    message: str = ""
-
-
-@dataclass
-class RunSummary:
-    output: Path | None  # None when nothing was finished (cancelled before the first batch)
-    frames: int
-    valid_frames: int
-    cancelled: bool
-    estimator: str
-    seconds: float
-    warnings: list[str] = field(default_factory=list)
-    expected_frames: int | None = None  # what the footage's header promised (None: it does not say)
-
-
-@dataclass
 class _Prepared:
     """One frame after tracking: its box and crop, or no box when nobody was found."""
 
@@ -95,57 +73,6 @@ class _Prepared:
     box: CropBox | None
     detection: Detection | None
     crop: np.ndarray | None
-
-
-class _Decoder(threading.Thread):
-    """Decodes frames on its own thread into a queue of one batch; errors are handed over, not lost."""
-
-    _END = object()
-
-    def __init__(self, footage: Footage, batch_size: int) -> None:
-        super().__init__(name="propose-decoder", daemon=True)
-        self.footage = footage
-        self.batch_size = max(1, batch_size)
-        self.frames: queue.Queue = queue.Queue(maxsize=self.batch_size)
-        self.stop = threading.Event()
-
-    def _put(self, item: object) -> bool:
-        while not self.stop.is_set():
-            try:
-                self.frames.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def run(self) -> None:
-        try:
-            for frame in self.footage.frames():
-                if not self._put(frame):
-                    return
-            self._put(self._END)
-        except BaseException as exc:  # reported by the estimating thread
-            self._put(exc)
-
-    def batches(self) -> Iterator[list[Frame]]:
-        """Lists of up to batch_size frames, as soon as that many are decoded (or the clip ends)."""
-        batch: list[Frame] = []
-        while True:
-            item = self.frames.get()
-            if isinstance(item, BaseException):
-                raise item
-            if item is self._END:
-                if batch:
-                    yield batch
-                return
-            batch.append(item)
-            if len(batch) == self.batch_size:
-                yield batch
-                batch = []
-
-    def close(self) -> None:
-        self.stop.set()
-        self.join(timeout=10)
 
 
 def _prepare(frames: list[Frame], tracker: PersonTracker, needs_crops: bool,
