@@ -25,6 +25,7 @@ from .crop import ImageCamera, cut
 from .crowd import REDETECT_PEOPLE_EVERY, CrowdTracker
 from .errors import InferenceError
 from .protocol import ESTIMATED_FIELDS, Estimator, FrameBatch
+from .recorder import _check_writable as check_writable
 from .footage import open_footage
 from .people import find_people
 from .run_state import Decoder, Progress, RunSummary
@@ -55,8 +56,7 @@ def estimate_everyone(input_path: str | Path, output_path: str | Path, estimator
     footage = open_footage(input_path, options.frames)
     width, height = footage.image_size
     camera = ImageCamera.for_image(width, height, options.focal_px)
-    index = people_file.index_path(output_path)
-    index.parent.mkdir(parents=True, exist_ok=True)
+    check_writable(people_file.index_path(output_path))  # fails now, before any work, if it cannot write
     every = options.redetect_every if options.redetect_every != REDETECT_EVERY else REDETECT_PEOPLE_EVERY
     tracker = CrowdTracker(find_people, camera, footage.image_size, every)
     rows: dict[int, list[dict[str, np.ndarray]]] = {}
@@ -108,6 +108,10 @@ def estimate_everyone(input_path: str | Path, output_path: str | Path, estimator
             eta = max(0.0, total - frames_done) / fps if total is not None and fps > 0 else None
             report(Progress("estimating", frames_done, total, fps, eta,
                             f"{len(placements)} people followed"))
+    except BaseException:
+        if rows:  # keep what was finished, even when failing
+            _write_people(output_path, rows, footage, estimator, options, str(input_path), frames_done, {})
+        raise
     finally:
         decoder.close()
     kept = {n: r for n, r in rows.items() if sum(int(x["valid"][0]) for x in r) >= MIN_TRACK_FRAMES}
@@ -118,29 +122,40 @@ def estimate_everyone(input_path: str | Path, output_path: str | Path, estimator
         return RunSummary(None, frames_done, 0, cancelled, estimator.name, time.perf_counter() - started,
                           footage.warnings, footage.frame_count)
     report(Progress("writing", frames_done, footage.frame_count, 0.0, None, f"writing {len(kept)} people"))
+    seconds = time.perf_counter() - started
+    index = _write_people(output_path, rows, footage, estimator, options, str(input_path), frames_done, {
+        "seconds": round(seconds, 2), "estimate_s": round(timing["estimate_s"], 2),
+        "track_s": round(timing["track_s"], 2), "person_frames": timing["person_frames"],
+        "detector_runs": tracker.detections_run})
+    return RunSummary(index, frames_done, with_anyone, cancelled, estimator.name, seconds,
+                      footage.warnings, footage.frame_count)
+
+
+def _write_people(output_path: str | Path, rows: dict[int, list[dict[str, np.ndarray]]], footage, estimator: Estimator,
+                  options, source: str, frames_done: int, timing: dict) -> Path | None:
+    """Each person followed long enough as a results file, numbered by first appearance, and the
+    clip index; returns the index path (None when nobody was followed long enough)."""
+    kept = {n: r for n, r in rows.items() if sum(int(x["valid"][0]) for x in r) >= MIN_TRACK_FRAMES}
+    if not kept:
+        return None
+    width, height = footage.image_size
     order = sorted(kept, key=lambda n: (int(kept[n][0]["frame_index"][0]),
                                         float(kept[n][0]["bbox"][0, 0]) if kept[n][0]["valid"][0] else 0.0, n))
-    meta = {"estimator": estimator.name, **estimator.describe(), "source": str(Path(input_path).resolve()),
+    meta = {"estimator": estimator.name, **estimator.describe(), "source": str(Path(source).resolve()),
             "created_by": f"propose-backend {__version__}"}
     entries = []
     for number, track in enumerate(order, start=1):
         data = {name: np.concatenate([r[name] for r in kept[track]]) for name in kept[track][0]}
         valid = data["valid"]
-        betas = np.median(data["betas"][valid], axis=0)
         data.update(schema_version=results.SCHEMA_VERSION, fps=footage.fps, image_size=(width, height),
                     person=number, meta={**meta, "person": {"choice": "everyone", "number": number}})
-        data.update(estimator.rest_geometry(betas, person=track))
+        data.update(estimator.rest_geometry(np.median(data["betas"][valid], axis=0), person=track))
         path = people_file.person_path(output_path, number)
         results.write_results(path, data)
         if footage.kind == "video" and options.smooth > 0 and int(valid.sum()) > 1:
             smooth_file(path, path, strength=options.smooth)
         entries.append(people_file.describe_person(number, results.read_results(path), path.name))
-    seconds = time.perf_counter() - started
-    people_file.write_index(index, {
+    return people_file.write_index(people_file.index_path(output_path), {
         "source": meta["source"], "fps": float(footage.fps), "image_size": [width, height],
         "frames": frames_done, "estimator": estimator.name, "created_by": meta["created_by"],
-        "timing": {"seconds": round(seconds, 2), "estimate_s": round(timing["estimate_s"], 2),
-                   "track_s": round(timing["track_s"], 2), "person_frames": timing["person_frames"],
-                   "detector_runs": tracker.detections_run}}, entries)
-    return RunSummary(index, frames_done, with_anyone, cancelled, estimator.name, seconds,
-                      footage.warnings, footage.frame_count)
+        "timing": timing}, entries)
