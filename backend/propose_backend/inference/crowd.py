@@ -38,6 +38,7 @@ REDETECT_PEOPLE_EVERY = 10  # frames between searches for newcomers
 REDETECT_HIDDEN_EVERY = 3  # frames between searches while someone is hidden
 HISTORY = 8  # observations kept per track for its speed
 HIDDEN_FRAMES = 45  # a track unseen this long is lost (it may still be re-found by appearance)
+BRIEF_HIDE = 3  # frames; a person back after so short a gap keeps their segment's identity confidence (or less)
 MAX_TRACKS = 16  # people followed at once
 MIN_BOX_PX = 40  # detections smaller than this (height, pixels) are too small to follow
 STATURE_M = 1.7  # a person's box height in metres, before a track has its own estimate
@@ -145,6 +146,9 @@ class CrowdTracker:
         self.tracks: list[Track] = []
         self._last_detection = -(10**9)
         self.detections_run = 0
+        # After observe: (placement index, body box) of each crop whose body went to another track,
+        # so the caller can look again with that body painted over (a person half behind another).
+        self.hidden_by: list[tuple[int, CropBox]] = []
 
     # --- before the estimates ----------------------------------------------------------------
 
@@ -251,12 +255,14 @@ class CrowdTracker:
 
     # --- after the estimates -----------------------------------------------------------------
 
-    def observe(self, frame: Frame, placements: list[Placement], estimated: dict[str, np.ndarray] | None
-                ) -> tuple[np.ndarray, np.ndarray]:
+    def observe(self, frame: Frame, placements: list[Placement], estimated: dict[str, np.ndarray] | None,
+                learn: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """Who was really seen in each crop: (valid (P,), identity confidence (P,)).
 
         `estimated` holds the estimator's joints2d (P, 35, 2), transl (P, 3) and valid (P,).
+        learn=False: the picture is doctored (someone painted over); take no colours from it.
         """
+        self.hidden_by = []
         count = len(placements)
         ok = np.zeros(count, bool)
         if estimated is not None and count:
@@ -281,7 +287,8 @@ class CrowdTracker:
                 a, b = seen[i], seen[j]
                 if math.hypot(a.cx - b.cx, a.cy - b.cy) < SAME_BODY * min(a.side, b.side) \
                         and max(a.side, b.side) / min(a.side, b.side) < 1.5:
-                    loser = j if evidence[i] <= evidence[j] else i
+                    loser, winner = (j, i) if evidence[i] <= evidence[j] else (i, j)
+                    self.hidden_by.append((loser, seen[winner]))
                     seen[loser] = None
         valid = np.array([s is not None for s in seen])
         confidence = np.zeros(count, np.float32)
@@ -294,11 +301,13 @@ class CrowdTracker:
             if track.returning:  # its own crop found it again: how sure is it the same person?
                 rivals = [self._evidence(frame, t, seen[i], histograms[i], estimated["transl"][i])
                           for t in self.live() if t is not track and self._overlap(t.predict_box(frame.index), placement.box) > 0.2]
-                track.confidence = confidence_from_margin(min(rivals, default=math.inf) - evidence[i])
+                decided = confidence_from_margin(min(rivals, default=math.inf) - evidence[i])
+                brief = frame.index - track.last_seen <= BRIEF_HIDE  # the same stretch goes on, no surer than before
+                track.confidence = min(track.confidence, decided) if brief else decided
                 track.returning = False
             track.see(frame.index, seen[i], np.asarray(estimated["transl"][i], np.float64))
             crowded = any(_iou(seen[i].xywh(), s.xywh()) > 0.05 for k, s in enumerate(seen) if k != i and s is not None)
-            if not crowded:  # learn colours only from an unobstructed view
+            if learn and not crowded:  # learn colours only from an unobstructed view
                 track.learn_appearance(histograms[i])
             confidence[i] = track.confidence
         return valid, confidence

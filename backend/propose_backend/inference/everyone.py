@@ -22,12 +22,12 @@ from .. import __version__, people_file, results
 from ..request import REDETECT_EVERY
 from ..temporal.files import smooth_file
 from .crop import ImageCamera, cut
-from .crowd import REDETECT_PEOPLE_EVERY, CrowdTracker
+from .crowd import REDETECT_PEOPLE_EVERY, CrowdTracker, Placement
 from .errors import InferenceError
 from .protocol import ESTIMATED_FIELDS, Estimator, FrameBatch
 from .recorder import _check_writable as check_writable
-from .footage import open_footage
-from .people import find_people
+from .footage import Frame, open_footage
+from .people import MASK_GREY, find_people
 from .run_state import Decoder, Progress, RunSummary
 
 MIN_TRACK_FRAMES = 8  # frames with a person a track needs to be kept
@@ -40,6 +40,40 @@ def _rows(frame_index: int, count: int, num_samples: int, camera: ImageCamera) -
     rows["principal_pt"][:] = camera.principal_pt
     rows["identity_confidence"] = np.zeros(count, np.float32)
     return rows
+
+
+def _batch(image: np.ndarray, frame_index: int, placements: list[Placement], estimator: Estimator,
+           camera: ImageCamera, options, image_size: tuple[int, int]) -> FrameBatch:
+    """One frame's people as one estimator batch, each row tagged with its person."""
+    return FrameBatch(
+        frame_index=np.full(len(placements), frame_index),
+        boxes=np.array([(p.box.cx, p.box.cy, p.box.side) for p in placements]),
+        crops=np.stack([cut(image, p.box) for p in placements]) if estimator.needs_crops else None,
+        detections=[None] * len(placements), camera=camera, num_samples=options.samples,
+        image_size=image_size, mirrored=options.mirrored, person=np.array([p.number for p in placements]))
+
+
+def _look_behind(frame: Frame, placements: list[Placement], estimated: dict[str, np.ndarray], valid: np.ndarray,
+                 confidence: np.ndarray, tracker: CrowdTracker, estimator: Estimator, camera: ImageCamera,
+                 options, image_size: tuple[int, int]) -> None:
+    """Estimate the crops whose body went to someone in front once more, that body painted grey
+    (as people.py searches a frame); what is found now is filled into `estimated`, `valid` and
+    `confidence` in place."""
+    rows = [i for i, _ in tracker.hidden_by]
+    masked = frame.image.copy()
+    height, width = masked.shape[:2]
+    for _, box in tracker.hidden_by:
+        x, y, w, h = box.xywh()
+        x, y, w, h = x + 0.1 * w, y + 0.1 * h, 0.8 * w, 0.8 * h  # the body's own box inside its square crop
+        masked[int(max(0, y)):int(min(height, y + h)), int(max(0, x)):int(min(width, x + w))] = MASK_GREY
+    again = estimator.estimate(_batch(masked, frame.index, [placements[i] for i in rows], estimator, camera,
+                                      options, image_size))
+    found, sure = tracker.observe(Frame(frame.index, masked), [placements[i] for i in rows], again, learn=False)
+    for k, i in enumerate(rows):
+        if found[k]:
+            valid[i], confidence[i] = True, sure[k]
+            for name in ESTIMATED_FIELDS:
+                estimated[name][i] = again[name][k]
 
 
 def estimate_everyone(input_path: str | Path, output_path: str | Path, estimator: Estimator, options,
@@ -78,19 +112,18 @@ def estimate_everyone(input_path: str | Path, output_path: str | Path, estimator
             estimated = None
             if placements:
                 tick = time.perf_counter()
-                batch = FrameBatch(
-                    frame_index=np.full(len(placements), frame.index),
-                    boxes=np.array([(p.box.cx, p.box.cy, p.box.side) for p in placements]),
-                    crops=np.stack([cut(frame.image, p.box) for p in placements]) if estimator.needs_crops else None,
-                    detections=[None] * len(placements), camera=camera, num_samples=options.samples,
-                    image_size=footage.image_size, mirrored=options.mirrored,
-                    person=np.array([p.number for p in placements]))
-                estimated = estimator.estimate(batch)
+                estimated = estimator.estimate(_batch(frame.image, frame.index, placements, estimator, camera,
+                                                      options, footage.image_size))
                 timing["estimate_s"] += time.perf_counter() - tick
                 timing["person_frames"] += len(placements)
             tick = time.perf_counter()
             valid, confidence = tracker.observe(frame, placements, estimated)
             timing["track_s"] += time.perf_counter() - tick
+            if tracker.hidden_by:  # someone half behind another: look again with the front body painted over
+                tick = time.perf_counter()
+                _look_behind(frame, placements, estimated, valid, confidence, tracker, estimator, camera, options,
+                             footage.image_size)
+                timing["estimate_s"] += time.perf_counter() - tick
             if placements:
                 block = _rows(frame.index, len(placements), options.samples, camera)
                 for name in ESTIMATED_FIELDS:
