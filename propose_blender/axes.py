@@ -43,7 +43,7 @@ def bone_rotations(local: np.ndarray, bone_rest: np.ndarray,
     constant WORLD_FROM_CAMERA). Valid while the root bone above the pelvis is not rotated.
     """
     A, W = ARMATURE_FROM_SMPL, np.asarray(world_from_camera, dtype=np.float64)
-    left = np.concatenate([W[None], np.repeat(A[None], 23, axis=0)])  # (24, 3, 3)
+    left = np.concatenate([W[None], np.repeat(A[None], len(bone_rest) - 1, axis=0)])  # (J, 3, 3)
     left_b = np.transpose(bone_rest, (0, 2, 1)) @ left  # B_j^T X_j
     right_b = A.T @ bone_rest  # A^T B_j
     return left_b @ np.asarray(local, dtype=np.float64) @ right_b  # broadcasts over the leading axes
@@ -53,6 +53,6 @@ def smpl_rotations(bone: np.ndarray, bone_rest: np.ndarray,
                    world_from_camera: np.ndarray = WORLD_FROM_CAMERA) -> np.ndarray:
     """SMPL local rotations (..., 24, 3, 3) of pose-bone rotation matrices: `bone_rotations` undone."""
     A, W = ARMATURE_FROM_SMPL, np.asarray(world_from_camera, dtype=np.float64)
-    left = np.concatenate([W[None], np.repeat(A[None], 23, axis=0)])
+    left = np.concatenate([W[None], np.repeat(A[None], len(bone_rest) - 1, axis=0)])
     return np.transpose(left, (0, 2, 1)) @ bone_rest @ np.asarray(bone, dtype=np.float64) \
         @ np.transpose(bone_rest, (0, 2, 1)) @ A

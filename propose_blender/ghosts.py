@@ -31,7 +31,7 @@ LABEL_LIFT = 0.22  # metres above the ghost's head
 
 
 def store_samples(rig: bpy.types.Object, frames: np.ndarray, quats: np.ndarray, log_density: np.ndarray) -> None:
-    """Keep the samples (N, S, 24, 4) of the frames `frames` (N,) on the rig."""
+    """Keep the samples (N, S, J, 4) of the frames `frames` (N,) on the rig (J = 24, or 54 with fingers)."""
     rig[SAMPLE_FRAMES] = np.asarray(frames, dtype=np.int32)
     rig[SAMPLE_COUNT] = int(quats.shape[1])
     rig[SAMPLES] = np.ascontiguousarray(quats, dtype=np.float32).ravel()
@@ -42,16 +42,23 @@ def sample_count(rig: bpy.types.Object) -> int:
     return int(rig.get(SAMPLE_COUNT, 0))
 
 
+def sample_joints(rig: bpy.types.Object) -> int:
+    """Joints per stored sample: 24 (rigs from before fingers) or 54."""
+    count, frames = sample_count(rig), len(rig.get(SAMPLE_FRAMES, ()))
+    return len(rig[SAMPLES]) // (count * frames * 4) if count and frames else 24
+
+
 def samples_at(rig: bpy.types.Object, frame: int) -> tuple[np.ndarray, np.ndarray] | None:
-    """(quaternions (S, 24, 4), log densities (S,)) on `frame`, or None if the frame has none."""
+    """(quaternions (S, J, 4), log densities (S,)) on `frame`, or None if the frame has none."""
     count = sample_count(rig)
     if not count or SAMPLE_FRAMES not in rig:
         return None
     rows = np.flatnonzero(np.asarray(rig[SAMPLE_FRAMES]) == int(frame))
     if not len(rows):
         return None
-    row, stride = int(rows[0]), count * 24 * 4
-    quats = np.asarray(rig[SAMPLES][row * stride:(row + 1) * stride], dtype=np.float64).reshape(count, 24, 4)
+    joints = sample_joints(rig)
+    row, stride = int(rows[0]), count * joints * 4
+    quats = np.asarray(rig[SAMPLES][row * stride:(row + 1) * stride], dtype=np.float64).reshape(count, joints, 4)
     density = np.asarray(rig[SAMPLE_DENSITY][row * count:(row + 1) * count], dtype=np.float64)
     return quats, density
 
@@ -190,7 +197,7 @@ def pose(rig: bpy.types.Object, frame: int) -> None:
     if not ghosts:
         return
     found = samples_at(rig, frame)
-    names = rig_module.joint_names()
+    names = rig_module.all_joint_names(rig)[:sample_joints(rig)]
     bag = keyframes.find_channelbag(rig)
     root_path = f'pose.bones["{names[0]}"].location'
     curves = [bag.fcurves.find(root_path, index=i) for i in range(3)] if bag else []
@@ -207,7 +214,8 @@ def pose(rig: bpy.types.Object, frame: int) -> None:
         if label is not None:
             label.data.body = label_text(index + 1, float(found[1][index]))
         for j, name in enumerate(names):
-            ghost.pose.bones[name].rotation_quaternion = quats[j]
+            if name in ghost.pose.bones:
+                ghost.pose.bones[name].rotation_quaternion = quats[j]
         ghost.pose.bones[names[0]].location = root
         if rig_module.ROOT_BONE in ghost.pose.bones and rig_module.ROOT_BONE in rig.pose.bones:
             ghost.pose.bones[rig_module.ROOT_BONE].location = rig.pose.bones[rig_module.ROOT_BONE].location
@@ -241,8 +249,9 @@ def apply(rig: bpy.types.Object, index: int, frame: int) -> None:
 
 
 def chain_joints(rig: bpy.types.Object, bones: list[str]) -> list[int]:
-    """SMPL indices of `bones` and of every bone below them (SMPL order: parents before children)."""
-    names, parents = rig_module.joint_names(), rig_module.joint_parents()
+    """Joint indices of `bones` and of every bone below them (parents come before children)."""
+    names = rig_module.all_joint_names(rig)
+    parents = rig_module.all_joint_parents()[:len(names)]
     chosen = [False] * len(names)
     for j, name in enumerate(names):
         chosen[j] = name in bones or (parents[j] >= 0 and chosen[parents[j]])
@@ -259,17 +268,18 @@ def ease_weights(frames: np.ndarray, first: int, last: int, ease: int) -> np.nda
 
 
 def _samples_on(rig: bpy.types.Object, frames: np.ndarray, index: int) -> tuple[np.ndarray, np.ndarray]:
-    """(frames that have samples, sample `index`'s quaternions there (n, 24, 4))."""
+    """(frames that have samples, sample `index`'s quaternions there (n, J, 4))."""
     count = sample_count(rig)
     stored = np.asarray(rig[SAMPLE_FRAMES]) if count and SAMPLE_FRAMES in rig else np.zeros(0, int)
     rows = np.flatnonzero(np.isin(stored, frames))
     if count and not 0 <= index < count:
         raise ValueError(f"Sample {index + 1} does not exist; this clip has {count} per frame.")
-    stride = count * 24 * 4
+    joints = sample_joints(rig)
+    stride, one = count * joints * 4, joints * 4
     values = rig[SAMPLES]
-    quats = [np.asarray(values[r * stride + index * 96:r * stride + (index + 1) * 96], dtype=np.float64)
+    quats = [np.asarray(values[r * stride + index * one:r * stride + (index + 1) * one], dtype=np.float64)
              for r in rows]
-    return stored[rows], np.array(quats).reshape(len(rows), 24, 4)
+    return stored[rows], np.array(quats).reshape(len(rows), joints, 4)
 
 
 def apply_to_bones(rig: bpy.types.Object, index: int, bones: list[str], first: int, last: int,
@@ -285,8 +295,8 @@ def apply_to_bones(rig: bpy.types.Object, index: int, bones: list[str], first: i
     if not len(frames):
         raise ValueError(f"Frames {first}–{last} have no posterior samples (no person was found there).")
     weights = ease_weights(frames, first, last, ease)
-    names = rig_module.joint_names()
-    for j in joints:
+    names = rig_module.all_joint_names(rig)
+    for j in (j for j in joints if j < quats.shape[1]):
         curves = motion.rotation_curves(rig, names[j])
         current = np.stack([[c.evaluate(f) for c in curves] for f in frames])
         current = np.where(np.linalg.norm(current, axis=1, keepdims=True) > 0, current, quats[:, j])

@@ -14,7 +14,7 @@ from typing import Any
 import bpy
 import numpy as np
 
-from . import bridge, camera, ghosts, motion, results, review, rig as rig_module, uncertainty, world
+from . import bridge, camera, fingers, ghosts, motion, results, review, rig as rig_module, uncertainty, world
 from .names import CLIP, META, PHENOTYPE, RESULTS_PATH, TAKE  # noqa: F401 (callers read module.NAME too)
 
 
@@ -127,17 +127,19 @@ def import_data(context: bpy.types.Context, data: dict[str, Any], name: str, foo
     scene.collection.children.link(collection)
 
     offset = rig_module.rest_offset(data["rest_joints"], data["rest_vertices"])
-    rig = rig_module.build_armature(context, name, data["rest_joints"], collection, offset)
+    rest = fingers.rest_joints(data["rest_joints"], data.get("hand_rest_joints"))
+    rig = rig_module.build_armature(context, name, rest, collection, offset)
     rig[CLIP], rig[TAKE] = clip, int(take)
     if "phenotype" in data:
         rig[PHENOTYPE] = [float(v) for v in np.asarray(data["phenotype"]).ravel()]
     rotation, translation = shared[1] if shared is not None else world.clip_world(data)[:2]
     motion.set_world(rig, rotation, translation)
-    rig_module.build_body(name, rig, data["rest_vertices"], data["faces"], data["lbs_weights"], collection, offset)
+    rig_module.build_body(name, rig, data["rest_vertices"], data["faces"], fingers.skin_weights(data), collection,
+                          offset)
     frames = results.scene_frames(data)
-    motion.write_motion(rig, frames[valid], data["rotmats"][valid], data["transl"][valid])
-    uncertainty.write_curves(rig, frames, valid, np.asarray(data["uncertainty_deg"], dtype=np.float32))
-    _store_samples(rig, frames[valid], data["samples"][valid], data["sample_log_density"][valid])
+    motion.write_motion(rig, frames[valid], fingers.rotations(data)[valid], data["transl"][valid])
+    uncertainty.write_curves(rig, frames, valid, fingers.uncertainty(data))
+    _store_samples(rig, frames[valid], fingers.samples(data)[valid], data["sample_log_density"][valid])
     rig[RESULTS_PATH] = str(source) if source is not None else ""
     rig[META] = json.dumps(data.get("meta", {}))
 

@@ -34,9 +34,11 @@ def world_of(rig: bpy.types.Object) -> tuple[np.ndarray, np.ndarray]:
 
 
 def bone_quaternions(rig: bpy.types.Object, local_rotmats: np.ndarray) -> np.ndarray:
-    """(..., 24, 3, 3) SMPL local rotations -> (..., 24, 4) pose-bone quaternions of `rig`."""
+    """(..., J, 3, 3) local rotations -> (..., J, 4) pose-bone quaternions of `rig` (J = 24: SMPL's
+    joints; 54: with the fingers)."""
     rotation, _ = world_of(rig)
-    return rotations.quaternions(axes.bone_rotations(local_rotmats, rig_module.rest_orientations(rig), rotation))
+    rest = rig_module.rest_orientations(rig, np.shape(local_rotmats)[-3])
+    return rotations.quaternions(axes.bone_rotations(local_rotmats, rest, rotation))
 
 
 def _pelvis_world(rig: bpy.types.Object, transl: np.ndarray) -> np.ndarray:
@@ -76,10 +78,11 @@ def posed_joints(rig: bpy.types.Object, rotmats: np.ndarray, transl: np.ndarray)
 
 
 def write_motion(rig: bpy.types.Object, frames: np.ndarray, rotmats: np.ndarray, transl: np.ndarray) -> None:
-    """Key every bone's rotation, the root's and pelvis' locations and the IK targets on `frames`."""
+    """Key every bone's rotation (rotmats (T, 24 or 54, 3, 3): with the fingers), the root's and
+    pelvis' locations and the IK targets on `frames`."""
     bag = keyframes.channelbag(rig)
-    quats = rotations.continuous(bone_quaternions(rig, rotmats), axis=0)  # (T, 24, 4)
-    names = rig_module.joint_names()
+    quats = rotations.continuous(bone_quaternions(rig, rotmats), axis=0)  # (T, J, 4)
+    names = rig_module.all_joint_names(rig)[:quats.shape[1]]
     for j, name in enumerate(names):
         keyframes.write_vector(bag, f'pose.bones["{name}"].rotation_quaternion', frames, quats[:, j], group=name)
     root, pelvis = floor_locations(rig, transl), root_locations(rig, transl)
@@ -114,11 +117,11 @@ def rotation_curves(rig: bpy.types.Object, bone: str) -> list[bpy.types.FCurve]:
 
 
 def set_pose_keys(rig: bpy.types.Object, frame: int, quats: np.ndarray) -> None:
-    """Replace the rotation keys of all 24 bones on `frame` with `quats` (24, 4); nothing else changes.
+    """Replace the rotation keys of the bones on `frame` with `quats` (24 or 54, 4); nothing else changes.
 
     Each quaternion takes the sign nearest to the key it replaces, so the curves stay continuous.
     """
-    for j, name in enumerate(rig_module.joint_names()):
+    for j, name in enumerate(rig_module.all_joint_names(rig)[:len(quats)]):
         found = keyframes.keys_at(rotation_curves(rig, name), frame)
         current = np.array([fc.evaluate(frame) for fc, _ in found])
         q = rotations.aligned_to(quats[j], current) if np.linalg.norm(current) > 0 else quats[j]

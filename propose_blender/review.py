@@ -63,10 +63,12 @@ def _key(rig: bpy.types.Object) -> tuple[int, int]:
 
 
 def read_table(rig: bpy.types.Object) -> tuple[np.ndarray, np.ndarray]:
-    """(frames (N,), degrees (N, 24)) of the frames with a person, straight from the uncertainty curves."""
+    """(frames (N,), degrees (N, 24 or 54)) of the frames with a person, straight from the uncertainty curves."""
     bag = keyframes.find_channelbag(rig)
-    names = rig_module.joint_names()
+    names = rig_module.all_joint_names(rig)
     curves = [bag.fcurves.find(f'["{uncertainty.property_name(b)}"]') if bag else None for b in names]
+    if any(c is None for c in curves[24:]):  # a rig from before fingers: the body's 24 bones
+        names, curves = names[:24], curves[:24]
     if any(c is None for c in curves):
         return np.zeros(0, np.int64), np.zeros((0, len(names)), np.float32)
     columns, frames = [], None
@@ -136,7 +138,7 @@ def considered_joints(rig: bpy.types.Object, selected_only: bool) -> tuple[int, 
     """None (every bone) or the SMPL indices of the rig's selected bones."""
     if not selected_only:
         return None
-    names = rig_module.joint_names()
+    names = rig_module.all_joint_names(rig)
     return tuple(j for j, n in enumerate(names) if n in rig.pose.bones and is_selected(rig.pose.bones[n]))
 
 
@@ -193,7 +195,7 @@ def update_markers(scene: bpy.types.Scene, rig: bpy.types.Object | None, found: 
         markers.remove(marker)
     if rig is None or found is None:
         return 0
-    names = rig_module.joint_names()
+    names = rig_module.all_joint_names(rig)
     for k in found.rank[:MAX_MARKERS]:
         markers.new(marker_name(names[int(found.peak_joint[k])], float(found.peak_deg[k])),
                     frame=int(found.peak_frame[k]))

@@ -23,17 +23,18 @@ from .names import GHOST_OF, RIG_TAG  # noqa: F401 (callers read module.NAME too
 ROOT_BONE = "root"
 IK_SWITCHES = {"ik_arms": ("left_wrist", "right_wrist"), "ik_legs": ("left_ankle", "right_ankle")}
 _MIN_LEAF_LENGTH = 0.04  # metres; the tail of a bone with no child
+_MIN_FINGER_LEAF = 0.012  # fingertips are short
 _ROOT_LENGTH = 0.3
 _IK_LENGTH = 0.08
 
 # For joints with several children, the one the bone points at (the chain it continues).
-_CHAIN_CHILD = {"pelvis": "spine1", "spine3": "neck"}
+_CHAIN_CHILD = {"pelvis": "spine1", "spine3": "neck", "left_wrist": "left_hand", "right_wrist": "right_hand"}
 
 BONE_COLLECTIONS = {
     "Spine": ("pelvis", "spine1", "spine2", "spine3", "neck", "head"),
     "Arms": ("left_collar", "right_collar", "left_shoulder", "right_shoulder", "left_elbow", "right_elbow",
              "left_wrist", "right_wrist"),
-    "Hands": ("left_hand", "right_hand"),
+    "Hands": ("left_hand", "right_hand", *skeleton().FINGER_JOINT_NAMES),
     "Legs": ("left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle",
              "left_foot", "right_foot"),
 }
@@ -47,6 +48,25 @@ def joint_parents() -> tuple[int, ...]:
     return tuple(skeleton().SMPL_PARENTS)
 
 
+def finger_names() -> tuple[str, ...]:
+    """The 30 finger bones (SMPL-H names and order), after SMPL's 24 in the rig's joint list."""
+    return tuple(skeleton().FINGER_JOINT_NAMES)
+
+
+def has_fingers(rig: bpy.types.Object) -> bool:
+    """Rigs built before fingers (and their ghosts) end at the hands."""
+    return finger_names()[0] in rig.data.bones
+
+
+def all_joint_names(rig: bpy.types.Object | None = None) -> tuple[str, ...]:
+    """The 24 SMPL joints, then the 30 finger joints where `rig` has them (None: a rig with fingers)."""
+    return joint_names() + (finger_names() if rig is None or has_fingers(rig) else ())
+
+
+def all_joint_parents() -> tuple[int, ...]:
+    return tuple(skeleton().RIG_PARENTS)
+
+
 def ik_bone(joint: str) -> str:
     """Name of the IK target bone for a wrist or ankle."""
     return f"{joint}_ik"
@@ -54,7 +74,7 @@ def ik_bone(joint: str) -> str:
 
 def _tails(heads: np.ndarray) -> np.ndarray:
     """Bone tails: at the chain child's head, or along the parent's direction for leaf bones."""
-    names, parents = joint_names(), joint_parents()
+    names, parents = all_joint_names(), all_joint_parents()
     children: dict[int, list[int]] = {}
     for j, p in enumerate(parents):
         if p >= 0:
@@ -70,8 +90,28 @@ def _tails(heads: np.ndarray) -> np.ndarray:
             p = parents[j]
             direction = heads[j] - heads[p]
             length = np.linalg.norm(direction)
-            tails[j] = heads[j] + direction / max(length, 1e-9) * max(0.6 * length, _MIN_LEAF_LENGTH)
+            shortest = _MIN_FINGER_LEAF if j >= len(joint_names()) else _MIN_LEAF_LENGTH
+            tails[j] = heads[j] + direction / max(length, 1e-9) * max((0.8 if shortest < _MIN_LEAF_LENGTH else 0.6)
+                                                                      * length, shortest)
     return tails
+
+
+def finger_bend_axes(heads: np.ndarray, tails: np.ndarray) -> np.ndarray:
+    """(30, 3) armature-space curl axis of each finger bone: across the bone, in the palm's plane,
+    signed so a positive turn curls the finger into the palm (the backend's flexion axis)."""
+    names = all_joint_names()
+    axes_out = np.zeros((len(finger_names()), 3))
+    for k, name in enumerate(finger_names()):
+        side = name.split("_")[0]
+        wrist = heads[names.index(f"{side}_wrist")]
+        across = np.cross(heads[names.index(f"{side}_index1")] - wrist, heads[names.index(f"{side}_pinky1")] - wrist)
+        palm = -across / np.linalg.norm(across)
+        palm = palm * np.sign(-palm[2])  # the rest palm faces down
+        j = len(joint_names()) + k
+        direction = (tails[j] - heads[j]) / np.linalg.norm(tails[j] - heads[j])
+        axis = np.cross(direction, palm)
+        axes_out[k] = axis / np.linalg.norm(axis)
+    return axes_out
 
 
 def bend_axis(name: str) -> np.ndarray:
@@ -96,7 +136,8 @@ def rest_offset(rest_joints: np.ndarray, rest_vertices: np.ndarray) -> np.ndarra
 
 def build_armature(context: bpy.types.Context, name: str, rest_joints: np.ndarray,
                    collection: bpy.types.Collection, offset: np.ndarray | None = None) -> bpy.types.Object:
-    """An armature object in the SMPL rest pose (rest_joints: (24, 3), SMPL rest frame).
+    """An armature object in the SMPL rest pose (rest_joints: (54, 3) with the 30 finger joints
+    after SMPL's 24, SMPL rest frame; (24, 3) gets an average hand, see fingers.rest_joints).
 
     offset: armature-space shift of the rest skeleton (see rest_offset), so the rig stands on its origin.
     """
@@ -109,9 +150,14 @@ def build_armature(context: bpy.types.Context, name: str, rest_joints: np.ndarra
     rig[RIG_TAG] = 1
     collection.objects.link(rig)
 
+    if len(rest_joints) == len(joint_names()):
+        from .fingers import rest_joints as with_fingers
+
+        rest_joints = with_fingers(rest_joints, None)
     heads = axes.rest_points_to_armature(rest_joints) + (0.0 if offset is None else offset)
     tails = _tails(heads)
-    names, parents = joint_names(), joint_parents()
+    names, parents = all_joint_names(), all_joint_parents()
+    curls = finger_bend_axes(heads, tails)
     context.view_layer.objects.active = rig
     bpy.ops.object.mode_set(mode="EDIT")
     try:
@@ -122,7 +168,8 @@ def build_armature(context: bpy.types.Context, name: str, rest_joints: np.ndarra
             bone = data.edit_bones.new(bone_name)
             bone.head, bone.tail = heads[j], tails[j]
             direction = (tails[j] - heads[j]) / max(np.linalg.norm(tails[j] - heads[j]), 1e-9)
-            bone.align_roll(np.cross(bend_axis(bone_name), direction))  # Z = X x Y puts X on the bend axis
+            bend = curls[j - len(joint_names())] if j >= len(joint_names()) else bend_axis(bone_name)
+            bone.align_roll(np.cross(bend, direction))  # Z = X x Y puts X on the bend axis
             if parents[j] >= 0:
                 bone.parent = bones[parents[j]]
                 bone.use_connect = bool(np.allclose(tails[parents[j]], heads[j], atol=1e-6))
@@ -176,9 +223,10 @@ def _add_ik(rig: bpy.types.Object) -> None:
             variable.targets[0].data_path = f'["{switch}"]'
 
 
-def rest_orientations(rig: bpy.types.Object) -> np.ndarray:
-    """(24, 3, 3) rest orientation of each bone in armature space, in SMPL joint order."""
-    return np.array([np.array(rig.data.bones[n].matrix_local.to_3x3()) for n in joint_names()])
+def rest_orientations(rig: bpy.types.Object, count: int = 24) -> np.ndarray:
+    """(count, 3, 3) rest orientation of each bone in armature space, in the rig's joint order
+    (24: SMPL's joints; 54: with the fingers)."""
+    return np.array([np.array(rig.data.bones[n].matrix_local.to_3x3()) for n in all_joint_names()[:count]])
 
 
 def rest_root_head(rig: bpy.types.Object) -> np.ndarray:
@@ -213,7 +261,7 @@ def build_body(name: str, rig: bpy.types.Object, rest_vertices: np.ndarray, face
     collection.objects.link(body)
     body.parent = rig
     weights = np.asarray(lbs_weights)
-    for j, bone_name in enumerate(joint_names()):
+    for j, bone_name in enumerate(all_joint_names()[:weights.shape[1]]):
         group = body.vertex_groups.new(name=bone_name)
         for v in np.flatnonzero(weights[:, j] > 1e-6):
             group.add([int(v)], float(weights[v, j]), "REPLACE")

@@ -54,7 +54,7 @@ def property_name(bone: str) -> str:
 def write_curves(rig: bpy.types.Object, frames: np.ndarray, valid: np.ndarray, degrees: np.ndarray) -> None:
     """Key per-bone uncertainty (frames with a person) and the person-found flag (every frame)."""
     bag = keyframes.channelbag(rig)
-    for j, bone in enumerate(rig_module.joint_names()):
+    for j, bone in enumerate(rig_module.all_joint_names(rig)[:degrees.shape[1]]):
         name = property_name(bone)
         rig[name] = 0.0
         rig.id_properties_ui(name).update(
@@ -68,13 +68,15 @@ def write_curves(rig: bpy.types.Object, frames: np.ndarray, valid: np.ndarray, d
 
 
 def at_frame(rig: bpy.types.Object, frame: float) -> np.ndarray | None:
-    """Per-bone uncertainty (24,) at `frame`, NaN where no person was found; None without curves."""
+    """Per-bone uncertainty (24, or 54 with the fingers) at `frame`, NaN where no person was found;
+    None without curves."""
     bag = keyframes.find_channelbag(rig)
     if bag is None:
         return None
-    curves = [bag.fcurves.find(f'["{property_name(b)}"]') for b in rig_module.joint_names()]
-    if any(c is None or not c.keyframe_points for c in curves):
+    curves = [bag.fcurves.find(f'["{property_name(b)}"]') for b in rig_module.all_joint_names(rig)]
+    if any(c is None or not c.keyframe_points for c in curves[:24]):
         return None
+    curves = [c for c in curves if c is not None]  # a rig from before fingers stops at 24
     flag = bag.fcurves.find(f'["{VALID_PROPERTY}"]')
     if flag is not None and flag.evaluate(frame) < 0.5:
         return np.full(len(curves), np.nan)
@@ -133,7 +135,7 @@ def color_bones(rig: bpy.types.Object, degrees: np.ndarray) -> None:
     """Set every pose bone's custom colour from its uncertainty (NaN: no person, grey)."""
     keep_user_colors(rig)
     classes = class_of(np.nan_to_num(degrees, nan=0.0))
-    for j, bone in enumerate(rig_module.joint_names()):
+    for j, bone in enumerate(rig_module.all_joint_names(rig)[:len(degrees)]):
         color = NO_PERSON_COLOR if np.isnan(degrees[j]) else CLASS_COLORS[classes[j]]
         pose_bone = rig.pose.bones.get(bone)
         if pose_bone is None:

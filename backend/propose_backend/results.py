@@ -24,7 +24,7 @@ from typing import Any, Mapping
 import numpy as np
 
 SCHEMA_VERSION = 3
-READABLE_VERSIONS = (1, 2, 3)  # older files (no smoothing, no floor, one person) read as they are
+READABLE_VERSIONS = (1, 2, 3)  # older files (no smoothing, no floor, no fingers, one person) read as they are
 
 
 class ResultsError(RuntimeError):
@@ -61,6 +61,21 @@ OPTIONAL_PER_FRAME_FIELDS: dict[str, tuple[tuple[str | int, ...], str]] = {
     "identity_confidence": (("T",), "float32"),
 }
 
+# Optional per-frame fields (schema 3): the fingers, 15 joints per hand in SMPL-H / MANO order
+# (skeleton.FINGER_JOINT_NAMES: left hand first). Absent in files from before fingers: the rig
+# then keeps the fingers at rest. Rotations are local (relative to the parent joint: the wrist for
+# a finger's first joint); posterior F is wrist-relative like the body's is root-relative.
+HAND_FIELDS: dict[str, tuple[tuple[str | int, ...], str]] = {
+    "hand_valid": (("T", 2), "bool"),  # [left, right] hand seen in the footage on this frame
+    "hand_score": (("T", 2), "float32"),  # the landmarker's confidence x size factor, 0 = unseen
+    "hand_rotmats": (("T", 30, 3, 3), "float32"),  # finger local rotations, posterior mode
+    "hand_posterior_F": (("T", 30, 3, 3), "float32"),  # matrix-Fisher of G_joint G_wristᵀ per finger joint
+    "hand_uncertainty_deg": (("T", 30), "float32"),  # expected angle sample-vs-mode, degrees
+    "hand_samples": (("T", "S", 30, 3, 3), "float32"),  # finger rotations of the posterior samples (ghosts)
+    "hand_landmarks2d": (("T", 2, 21, 2), "float32"),  # the hand landmarks found, image pixels (0 if unseen)
+}
+OPTIONAL_PER_FRAME_FIELDS.update(HAND_FIELDS)
+
 # Clip-wide fields.
 CLIP_FIELDS: dict[str, tuple[tuple[str | int, ...], str]] = {
     "schema_version": ((), "int64"),
@@ -76,6 +91,8 @@ CLIP_FIELDS: dict[str, tuple[tuple[str | int, ...], str]] = {
 OPTIONAL_CLIP_FIELDS: dict[str, tuple[tuple[str | int, ...], str]] = {
     "floor": ((4,), "float32"),  # plane (nx, ny, nz, d), camera frame: n·p + d = 0, n unit, pointing up
     "phenotype": ((6,), "float32"),  # Anny phenotype of the rest body (gender, age, muscle, weight, height, proportions)
+    "hand_rest_joints": ((30, 3), "float32"),  # rest finger joints, SMPL-H order, same frame as rest_joints
+    "rig_lbs_weights": (("V", 54), "float32"),  # skinning over the 24 joints + 30 finger joints (sums to 1)
     "person": ((), "int64"),  # schema 3, multi-person runs: the person's number in the clip (1, 2, ...)
 }
 
@@ -83,11 +100,13 @@ OPTIONAL_CLIP_FIELDS: dict[str, tuple[tuple[str | int, ...], str]] = {
 META_KEYS = ("estimator", "weights", "source", "body_model", "created_by", "temporal")
 
 
-def empty_frames(num_frames: int, num_samples: int) -> dict[str, np.ndarray]:
-    """Zero-filled per-frame arrays (invalid frames) of the right shapes and dtypes."""
+def empty_frames(num_frames: int, num_samples: int, hands: bool = False) -> dict[str, np.ndarray]:
+    """Zero-filled per-frame arrays (invalid frames) of the right shapes and dtypes (with the
+    finger fields when `hands`)."""
     sizes = {"T": num_frames, "S": num_samples}
+    fields = {**PER_FRAME_FIELDS, **(HAND_FIELDS if hands else {})}
     return {name: np.zeros(tuple(sizes.get(d, d) for d in shape), dtype=dtype)
-            for name, (shape, dtype) in PER_FRAME_FIELDS.items()}
+            for name, (shape, dtype) in fields.items()}
 
 
 def validate(data: Mapping[str, Any], source: str = "results") -> None:
@@ -144,6 +163,9 @@ def check_values(data: Mapping[str, Any], source: str = "results") -> None:
         fail("focal_px", "must be above 0 on frames with a person")
     if np.any(np.asarray(data["bbox"])[valid][:, 2:] <= 0):
         fail("bbox", "must have a width and height above 0 on frames with a person")
+    for name in ("hand_rotmats", "hand_posterior_F", "hand_uncertainty_deg", "hand_samples"):
+        if name in data and not np.all(np.isfinite(np.asarray(data[name])[valid])):
+            fail(name, "holds NaN or infinite values on frames with a person")
     for name in ("contacts", "identity_confidence"):
         if name in data and np.any((np.asarray(data[name]) < 0) | (np.asarray(data[name]) > 1)):
             fail(name, "must hold probabilities between 0 and 1")

@@ -70,3 +70,50 @@ CROP_SIZE = 256
 DEPTH_FACTOR_M = 2.0
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
+
+# --- Fingers (SMPL-H / MANO convention) --------------------------------------------------------
+# 15 joints per hand, index, middle, pinky, ring, thumb, three each (1 = knuckle / thumb base,
+# 3 = the joint before the tip); the first joint of every finger hangs off the wrist, as in
+# SMPL-H. The rig appends them to SMPL's 24 joints: left hand 24..38, right hand 39..53.
+FINGERS: tuple[str, ...] = ("index", "middle", "pinky", "ring", "thumb")
+NUM_FINGER_JOINTS = 15  # per hand
+HAND_SIDES: tuple[str, ...] = ("left", "right")
+WRIST_OF_SIDE: dict[str, int] = {"left": 20, "right": 21}
+FINGER_JOINT_NAMES: tuple[str, ...] = tuple(
+    f"{side}_{finger}{k}" for side in HAND_SIDES for finger in FINGERS for k in (1, 2, 3))
+RIG_JOINT_NAMES: tuple[str, ...] = SMPL_JOINT_NAMES + FINGER_JOINT_NAMES  # 54
+NUM_RIG_JOINTS = len(RIG_JOINT_NAMES)
+
+
+def _finger_parents() -> tuple[int, ...]:
+    parents = []
+    for h, side in enumerate(HAND_SIDES):
+        base = NUM_SMPL_JOINTS + h * NUM_FINGER_JOINTS
+        for f in range(len(FINGERS)):
+            first = base + 3 * f
+            parents += [WRIST_OF_SIDE[side], first, first + 1]
+    return tuple(parents)
+
+
+RIG_PARENTS: tuple[int, ...] = SMPL_PARENTS + _finger_parents()
+# Per hand, for each of the 15 joints (local order), the hand landmark at the joint and at the
+# end of its bone, in MediaPipe's 21-point order (0 wrist, 1-4 thumb, 5-8 index, 9-12 middle,
+# 13-16 ring, 17-20 pinky; each finger base to tip).
+_FINGER_LANDMARKS = {"index": (5, 6, 7, 8), "middle": (9, 10, 11, 12), "pinky": (17, 18, 19, 20),
+                     "ring": (13, 14, 15, 16), "thumb": (1, 2, 3, 4)}
+FINGER_BONE_LANDMARKS: tuple[tuple[int, int], ...] = tuple(
+    (_FINGER_LANDMARKS[f][k], _FINGER_LANDMARKS[f][k + 1]) for f in FINGERS for k in range(3))
+# Landmark of each hand joint: the wrist (0) then the 15 finger joints' own landmarks.
+HAND_JOINT_LANDMARKS: tuple[int, ...] = (0,) + tuple(a for a, _ in FINGER_BONE_LANDMARKS)
+NUM_HAND_LANDMARKS = 21
+# An average adult left hand's 21 landmarks, palm down, fingers along +x, thumb forward (+z), in
+# units of the wrist-to-knuckle distance (SMPL's wrist -> hand joint); the right hand mirrors x.
+# Bodies without finger bones (SMPL, results from before fingers) get this hand.
+HAND_TEMPLATE_LEFT: tuple[tuple[float, float, float], ...] = (
+    (0.0, 0.0, 0.0),  # wrist
+    (0.25, -0.10, 0.25), (0.55, -0.12, 0.45), (0.85, -0.12, 0.58), (1.10, -0.12, 0.68),  # thumb
+    (1.00, 0.0, 0.22), (1.42, 0.0, 0.24), (1.67, 0.0, 0.25), (1.90, 0.0, 0.26),  # index
+    (1.02, 0.0, 0.04), (1.50, 0.0, 0.04), (1.78, 0.0, 0.04), (2.03, 0.0, 0.04),  # middle
+    (0.97, 0.0, -0.13), (1.41, 0.0, -0.14), (1.68, 0.0, -0.15), (1.91, 0.0, -0.16),  # ring
+    (0.90, 0.0, -0.30), (1.22, 0.0, -0.33), (1.42, 0.0, -0.35), (1.60, 0.0, -0.37),  # pinky
+)

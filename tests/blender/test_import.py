@@ -6,7 +6,7 @@ from bpy_extras.object_utils import world_to_camera_view
 from mathutils import Vector
 
 from propose_backend import geometry
-from propose_backend.skeleton import SMPL_JOINT_NAMES, SMPL_PARENTS
+from propose_backend.skeleton import FINGER_JOINT_NAMES, SMPL_JOINT_NAMES, SMPL_PARENTS
 from propose_blender import axes, importer, keyframes, motion, rig as rig_module
 from propose_blender.results import scene_frames
 
@@ -37,7 +37,7 @@ def test_rig_has_smpl_bones_quaternions_and_skinned_body(blender, results_file):
     path, data = results_file(num_frames=2, num_samples=0)
     rig = importer.import_results(blender, path).rig
     extra = {rig_module.ROOT_BONE, *(rig_module.ik_bone(j) for p in rig_module.IK_SWITCHES.values() for j in p)}
-    assert sorted(b.name for b in rig.data.bones) == sorted({*SMPL_JOINT_NAMES, *extra})
+    assert sorted(b.name for b in rig.data.bones) == sorted({*SMPL_JOINT_NAMES, *FINGER_JOINT_NAMES, *extra})
     assert all(b.rotation_mode == "QUATERNION" for b in rig.pose.bones)
     for j, name in enumerate(SMPL_JOINT_NAMES):
         bone, parent = rig.data.bones[name], SMPL_PARENTS[j]
@@ -45,7 +45,7 @@ def test_rig_has_smpl_bones_quaternions_and_skinned_body(blender, results_file):
     body = next(c for c in rig.children if c.type == "MESH")
     assert len(body.data.vertices) == len(data["rest_vertices"])
     assert len(body.data.polygons) == len(data["faces"])
-    assert [g.name for g in body.vertex_groups] == list(SMPL_JOINT_NAMES)
+    assert [g.name for g in body.vertex_groups] == list(SMPL_JOINT_NAMES + FINGER_JOINT_NAMES)
     assert body.modifiers["Armature"].object == rig
     offset = rig_module.rest_offset(data["rest_joints"], data["rest_vertices"])
     np.testing.assert_allclose(np.array(rig.data.bones["pelvis"].head_local),

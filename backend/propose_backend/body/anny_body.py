@@ -28,6 +28,7 @@ import torch
 from smplx.lbs import batch_rigid_transform
 
 from ..skeleton import EXTRA_POINT_NAMES, NUM_SMPL_JOINTS, SMPL_JOINT_NAMES, SMPL_PARENTS
+from ..hands.rest import anny_finger_weights, anny_hands, hand_joints
 from .anny_source import PHENOTYPE_LABELS, load_or_build
 from .files import BodyModelData
 
@@ -61,6 +62,7 @@ class RestShape:
 
     vertices: torch.Tensor  # (B, V, 3)
     joints: torch.Tensor  # (B, 24, 3)
+    transforms: torch.Tensor | None = None  # (B, 24, 4, 4) each joint's rest -> T-pose transform
 
 
 class AnnyBody:
@@ -79,6 +81,7 @@ class AnnyBody:
         self.faces = np.asarray(arrays["faces"], dtype=np.int64)
         self.bone_labels = [str(b) for b in arrays["bone_labels"]]
         self.dominant_bone = np.asarray(arrays["dominant_bone"])
+        self.bone_segments = np.asarray(arrays["bone_segments"])
         self.anchors = make_phenotype_anchors(torch.float64)
         self.parents = torch.as_tensor(SMPL_PARENTS, dtype=torch.long)
         self.rotation = torch.as_tensor(SMPL_FROM_ANNY, dtype=torch.float64)
@@ -142,7 +145,26 @@ class AnnyBody:
         posed_joints, transforms = batch_rigid_transform(local, joints, self.parents, dtype=verts.dtype)
         per_vertex = torch.einsum("vj,bjmn->bvmn", self.weights, transforms)
         posed = (per_vertex[..., :3, :3] @ verts[..., None])[..., 0] + per_vertex[..., :3, 3]
-        return RestShape(posed, posed_joints)
+        return RestShape(posed, posed_joints, transforms)
+
+    def hand_rest(self, phenotype: np.ndarray | torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        """(rest hand landmarks (2, 21, 3), skinning over the 54 rig joints (V, 54)) of one phenotype.
+
+        Anny's finger bone heads are moved into the T-pose by the transform of the SMPL joint
+        that moves them (the hand's), exactly as the rest mesh's finger vertices are.
+        """
+        phen = torch.as_tensor(phenotype, dtype=torch.float64).reshape(-1, len(PHENOTYPE_LABELS))[:1]
+        heads = self.template_heads + torch.einsum("bc,cnk->bnk", self.coefficients(phen), self.heads_blendshapes)
+        verts = self.anny_vertices(phen) @ self.rotation.T
+        joints = self.position_bones @ heads
+        shape = self._t_pose(verts, joints @ self.rotation.T)
+        owner = torch.as_tensor(self.bone_segments, dtype=torch.long)
+        T = shape.transforms[0, owner]  # (bones, 4, 4)
+        posed = (T[:, :3, :3] @ (heads[0] @ self.rotation.T)[..., None])[..., 0] + T[:, :3, 3]
+        hands = anny_hands(self.bone_labels, posed.numpy(), shape.vertices[0].numpy(), self.dominant_bone,
+                           shape.joints[0].numpy())
+        weights = anny_finger_weights(self.bone_labels, self.dominant_bone, self.weights.numpy(), self.faces)
+        return hands, weights
 
     def height(self, phenotype: np.ndarray | torch.Tensor) -> np.ndarray:
         """(B,) standing height in metres (Anny's A-pose rest, top of head to sole)."""
@@ -228,7 +250,10 @@ def fitted_rest_geometry(phenotype: np.ndarray) -> dict[str, np.ndarray]:
     """The results' clip fields for the Anny body of `phenotype` (betas are not used with Anny)."""
     model = anny_body()
     rest = model.rest(phenotype)
+    hands, weights = model.hand_rest(phenotype)
     return {"rest_joints": rest.joints[0].numpy().astype(np.float32),
+            "hand_rest_joints": hand_joints(hands).astype(np.float32),
+            "rig_lbs_weights": weights.astype(np.float32),
             "rest_vertices": rest.vertices[0].numpy().astype(np.float32),
             "faces": model.faces.astype(np.int32),
             "lbs_weights": model.weights.numpy().astype(np.float32),

@@ -44,7 +44,10 @@ def _rows(frame_index: int, count: int, num_samples: int, camera: ImageCamera) -
 
 def _batch(image: np.ndarray, frame_index: int, placements: list[Placement], estimator: Estimator,
            camera: ImageCamera, options, image_size: tuple[int, int]) -> FrameBatch:
-    """One frame's people as one estimator batch, each row tagged with its person."""
+    """One frame's people as one estimator batch, each row tagged with its person.
+
+    No full frames go with it (`images`): the hand landmarker follows one person's hands from
+    frame to frame, so fingers are not estimated when everyone is followed (yet)."""
     return FrameBatch(
         frame_index=np.full(len(placements), frame_index),
         boxes=np.array([(p.box.cx, p.box.cy, p.box.side) for p in placements]),

@@ -73,6 +73,7 @@ class _Prepared:
     box: CropBox | None
     detection: Detection | None
     crop: np.ndarray | None
+    image: np.ndarray | None = None  # the full frame, for estimators that cut their own crops (hands)
 
 
 def _prepare(frames: list[Frame], tracker: PersonTracker, needs_crops: bool,
@@ -81,14 +82,14 @@ def _prepare(frames: list[Frame], tracker: PersonTracker, needs_crops: bool,
     placed = [(frame, *tracker.propose(frame)) for frame in frames]
     wanted = [(frame.image, box) for frame, box, _ in placed if box is not None and needs_crops]
     crops = iter(pool.map(lambda job: cut(*job), wanted) if len(wanted) > 1 else [cut(*j) for j in wanted])
-    return [_Prepared(frame.index, box, detection, next(crops) if box is not None and needs_crops else None)
-            for frame, box, detection in placed]
+    return [_Prepared(frame.index, box, detection, next(crops) if box is not None and needs_crops else None,
+                      frame.image) for frame, box, detection in placed]
 
 
 def _frame_arrays(prepared: list[_Prepared], estimated: dict[str, np.ndarray] | None, num_samples: int,
-                  camera: ImageCamera) -> dict[str, np.ndarray]:
+                  camera: ImageCamera, hands: bool = False) -> dict[str, np.ndarray]:
     """Per-frame results fields for a batch: estimates where a person was found, zeros elsewhere."""
-    frames = results.empty_frames(len(prepared), num_samples)
+    frames = results.empty_frames(len(prepared), num_samples, hands=hands)
     frames["frame_index"][:] = [p.index for p in prepared]
     frames["focal_px"][:] = camera.focal_px
     frames["principal_pt"][:] = camera.principal_pt
@@ -102,6 +103,9 @@ def _frame_arrays(prepared: list[_Prepared], estimated: dict[str, np.ndarray] | 
         frames["bbox"][kept] = np.array([prepared[i].box.xywh() for i in kept], np.float32).reshape(-1, 4)
         for name in ESTIMATED_FIELDS:
             frames[name][kept] = estimated[name][ok]
+        for name in results.HAND_FIELDS:
+            if name in estimated:
+                frames[name][kept] = estimated[name][ok]
     return frames
 
 
@@ -117,7 +121,7 @@ def _estimate_batch(estimator: Estimator, prepared: list[_Prepared], tracker: Pe
         boxes=np.array([(p.box.cx, p.box.cy, p.box.side) for p in with_person]),
         crops=np.stack([p.crop for p in with_person]) if estimator.needs_crops else None,
         detections=[p.detection for p in with_person], camera=camera, num_samples=options.samples,
-        image_size=image_size, mirrored=options.mirrored)
+        image_size=image_size, mirrored=options.mirrored, images=[p.image for p in with_person])
     estimated = estimator.estimate(batch)
     ok = estimated.get("valid", np.ones(len(with_person), bool))
     for i, p in enumerate(with_person):
@@ -199,7 +203,8 @@ def estimate_file(input_path: str | Path, output_path: str | Path, estimator: Es
                     if start is not None:
                         person.update(frame=start.index, box=[round(float(v), 1) for v in start.detection.box])
                 estimated = _estimate_batch(estimator, prepared, tracker, camera, options, footage.image_size)
-                recorder.add(_frame_arrays(prepared, estimated, options.samples, camera))
+                recorder.add(_frame_arrays(prepared, estimated, options.samples, camera,
+                                            hands=getattr(estimator, "hands", False)))
                 elapsed = time.perf_counter() - estimating_since
                 fps = recorder.frames_done / elapsed if elapsed > 0 else 0.0
                 total = footage.frame_count

@@ -35,6 +35,7 @@ class FrameBatch:
     image_size: tuple[int, int]  # width, height of the source frames
     mirrored: bool = False  # mirrored footage: detectors' left/right labels are swapped
     person: np.ndarray | None = None  # (B,) person number of each row when several people are followed
+    images: list[np.ndarray] | None = None  # the full BGR frames (hand crops are cut from them)
 
 
 @dataclass

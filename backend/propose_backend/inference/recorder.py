@@ -87,7 +87,9 @@ class ResultsRecorder:
 
     def _take_pending(self) -> dict[str, Any]:
         """The pending frames as a complete results mapping (clip fields from all frames so far)."""
-        data = {name: np.concatenate([p[name] for p in self._pending]) for name in results.PER_FRAME_FIELDS}
+        names = list(results.PER_FRAME_FIELDS) + [n for n in results.HAND_FIELDS
+                                                  if all(n in p for p in self._pending)]
+        data = {name: np.concatenate([p[name] for p in self._pending]) for name in names}
         data.update(self.clip, schema_version=results.SCHEMA_VERSION, meta=self.meta)
         data.update(self.rest_geometry(self.clip_betas()))
         self._pending, self._pending_frames = [], 0

@@ -146,7 +146,7 @@ def solve_tree(evidence: Tensor, anatomy: Anatomy) -> tuple[Tensor, Tensor]:
 
 def instant_posterior(observation: SkeletonObservation, rest_points: np.ndarray | Tensor,
                       anatomy: Anatomy, noise_m: float = KEYPOINT_NOISE_M,
-                      floor: float = VISIBILITY_FLOOR) -> InstantPosterior:
+                      floor: float = VISIBILITY_FLOOR, extra_evidence: Tensor | None = None) -> InstantPosterior:
     """Posterior over the 24 SMPL joint rotations from an instant-mode skeleton observation.
 
     rest_points: (B, 43, 3) rest skeleton in SMPL's frame (mapping.instant_rest_points). The
@@ -158,6 +158,8 @@ def instant_posterior(observation: SkeletonObservation, rest_points: np.ndarray 
     gain = visibility_gain(weight, floor)
     kappa = bone_kappa(rest, noise_m) * gain
     evidence = joint_evidence(observed, rest, kappa, anatomy)
+    if extra_evidence is not None:  # e.g. the palms on the wrists (hands.solve), already tempered
+        evidence = evidence + CALIBRATION_TEMPERATURE * extra_evidence.to(evidence.dtype)
     F_world, G = solve_tree(evidence, anatomy)
     G0 = G[:, 0]
     F = torch.cat([F_world[:, :1], F_world[:, 1:] @ G0[:, None].mT], dim=1)

@@ -20,6 +20,8 @@ from ..inference.detect import BlazePoseDetector, Detection
 from ..inference.errors import InferenceError
 from ..inference.protocol import EstimatorSettings, FrameBatch
 from ..skeleton import CROP_SIZE
+from ..hands.rest import hand_joints, template_hands
+from ..hands.solve import FingerSolver
 from .anatomy import Anatomy
 from .ghosts import sample_ghosts
 from .bone_posterior import instant_posterior, solve_translation
@@ -65,9 +67,19 @@ class KeypointEstimator:
         self.rest_points = instant_rest_points(rest35)
         self.fractions = DerivationFractions.from_rest(rest35)
         self.anatomy = Anatomy.from_rest(rest35)  # joint frames follow the body's own rest bones
+        self.fingers = FingerSolver(self._rest_hands(body, rest35))
+        self.hands = True  # the results carry the finger fields
         self.seed = settings.seed
         self.generator = torch.Generator().manual_seed(settings.seed)
         self._crop_pose: BlazePoseDetector | None = None
+
+    def _rest_hands(self, body, rest35: np.ndarray) -> np.ndarray:  # noqa: ANN001 - a BodyModelData
+        """(2, 21, 3) rest hand landmarks: Anny's own fingers, else an average hand on the wrists."""
+        if body.phenotype is not None:
+            from ..body.anny_body import anny_body
+
+            return anny_body().hand_rest(body.phenotype)[0]
+        return template_hands(rest35[0, :24])
 
     def describe(self) -> dict[str, str]:
         return {"weights": WEIGHTS_LABEL, "body_model": self._body_label}
@@ -109,7 +121,11 @@ class KeypointEstimator:
                 fit = self._person_fits.setdefault(int(number), self._new_fit())
                 fit.observe(world[rows], visibility[rows], valid[rows])
         obs = landmarks_to_skeleton(world, visibility, self.fractions)
-        instant = instant_posterior(obs, np.repeat(self.rest_points, count, axis=0), self.anatomy)
+        images = batch.images or [None] * count
+        hands = self.fingers.observe(images, np.c_[image[..., :2].reshape(-1, 2), visibility.reshape(-1, 1)]
+                                     .reshape(count, 33, 3) * valid[:, None, None])
+        instant = instant_posterior(obs, np.repeat(self.rest_points, count, axis=0), self.anatomy,
+                                    extra_evidence=self.fingers.wrist_evidence(hands))
         posterior = instant.posterior
         betas = self.betas.expand(count, 10)
         _, _, points35 = self.layer(betas, posterior.rotmats)
@@ -129,6 +145,7 @@ class KeypointEstimator:
             "joints2d": batch.camera.project(points35.numpy() + transl[:, None]),
             "valid": valid,
         }
+        out.update(self.fingers.solve(hands, posterior.global_rotmats, samples, self.generator))
         if samples:
             drawn, density = sample_ghosts(instant, samples, self.generator)
             out["samples"], out["sample_log_density"] = drawn.numpy(), density.numpy()
@@ -145,17 +162,21 @@ class KeypointEstimator:
             return fitted_rest_geometry(fit.phenotype())
         layer = self.layer
         vertices = layer.shaped_vertices(torch.as_tensor(betas, dtype=torch.float64)[None])[0]
-        return {"rest_joints": (layer.J_regressor @ vertices).numpy().astype(np.float32),
+        joints = (layer.J_regressor @ vertices).numpy()
+        return {"rest_joints": joints.astype(np.float32),
+                "hand_rest_joints": hand_joints(template_hands(joints)).astype(np.float32),
                 "rest_vertices": vertices.numpy().astype(np.float32),
                 "faces": layer.faces.astype(np.int32),
                 "lbs_weights": layer.lbs_weights.numpy().astype(np.float32)}
 
     def reseed(self) -> None:
         self.generator.manual_seed(self.seed)
+        self.fingers.reset()
         self._person_fits = {}  # a new input: new people
 
     def close(self) -> None:
         """Close the crop BlazePose graph (MediaPipe keeps its threads until closed)."""
+        self.fingers.close()
         if self._crop_pose is not None:
             self._crop_pose.close()
             self._crop_pose = None

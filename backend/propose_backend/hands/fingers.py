@@ -1,0 +1,241 @@
+"""Finger posteriors: 15 joints per hand, each a matrix-Fisher in closed form, as for the body.
+
+Every finger joint's local rotation (relative to its parent: the wrist for a finger's first
+joint, else the previous joint) is split into flexion about the finger's hinge axis, abduction
+(sideways, in the palm's plane) and twist about the bone, like the body's joints (instant/
+anatomy.py). Each has anatomical limits and a relaxed value, measured from a flat hand; the rest
+hand's own curl is subtracted so they apply to rotations relative to the body's rest hand. The
+prior is one matrix-Fisher per joint around the relaxed pose (spread: a third of each swing
+range, a quarter of the twist range), so prior x the von Mises-Fisher likelihood of the observed
+bone (kappa d tᵀ on the joint's world rotation) stays matrix-Fisher. Joints are solved down each
+finger, a joint's prior carried through its parent's posterior (their covariances add), exactly
+as instant mode solves the body; the mode is clamped into the limits. An unseen hand has no
+evidence: its fingers keep the relaxed pose with the prior's large spread.
+
+Ranges restated from hand range-of-motion tables (MCP flexion ~90°, PIP ~110°, DIP ~80°, small
+PIP/DIP side play, thumb CMC a saddle with ~40° in both axes); sources in docs/hands.md.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from .. import fisher
+from ..instant.anatomy import _components, _compose, fisher_from_precision, precision_from_fisher
+from ..posterior import SAMPLE_SHARPNESS
+from ..skeleton import FINGER_BONE_LANDMARKS, NUM_FINGER_JOINTS
+
+# (flexion (lo, hi), abduction (lo, hi), twist (lo, hi), relaxed flexion), degrees, flat hand = 0.
+_KNUCKLE = ((-25.0, 90.0), (-20.0, 20.0), (-8.0, 8.0), 20.0)
+_MIDDLE = ((-5.0, 110.0), (-4.0, 4.0), (-5.0, 5.0), 25.0)
+_END = ((-10.0, 85.0), (-4.0, 4.0), (-5.0, 5.0), 15.0)
+_THUMB = (((-25.0, 45.0), (-35.0, 35.0), (-30.0, 30.0), 10.0),
+          ((-10.0, 65.0), (-10.0, 10.0), (-10.0, 10.0), 15.0),
+          ((-20.0, 85.0), (-5.0, 5.0), (-5.0, 5.0), 15.0))
+RANGES = (_KNUCKLE, _MIDDLE, _END) * 4 + _THUMB  # MANO order: index, middle, pinky, ring, thumb
+SPREAD_DIVISOR = (3.0, 3.0, 4.0)
+# MediaPipe's metric hand landmarks err by about this much (metres); kappa = (bone / noise)^2.
+HAND_NOISE_M = 0.006
+# Palm bones (wrist -> thumb base and the four knuckles) that refine the wrist's rotation.
+PALM_LANDMARKS = (1, 5, 9, 13, 17)
+# Stated spread = solved spread x this (all concentrations divided by it; modes do not move).
+CALIBRATION_TEMPERATURE = 1.0
+_MAX_VARIANCE = 3.0
+
+
+def _covariance(precision: Tensor) -> Tensor:
+    vals, vecs = torch.linalg.eigh(precision)
+    return vecs @ torch.diag_embed(1.0 / vals.clamp_min(1.0 / _MAX_VARIANCE)) @ vecs.mT
+
+
+@dataclass
+class HandAnatomy:
+    """Joint frames, limits and prior of one rest hand (per side: index 0 left, 1 right).
+
+    frames (2, 15, 3, 3): columns (flexion axis, abduction axis, twist axis = rest bone), rest frame.
+    low/high/relaxed/spread (2, 15, 3) radians, components in that order; rest (2, 21, 3) landmarks.
+    """
+
+    frames: Tensor
+    low: Tensor
+    high: Tensor
+    relaxed: Tensor
+    spread: Tensor
+    rest: Tensor
+
+    @staticmethod
+    def from_rest(hands: np.ndarray) -> "HandAnatomy":
+        rest = torch.as_tensor(np.asarray(hands), dtype=torch.float64)
+        frames = torch.zeros(2, NUM_FINGER_JOINTS, 3, 3, dtype=torch.float64)
+        low, high, relaxed, spread = (torch.zeros(2, NUM_FINGER_JOINTS, 3, dtype=torch.float64) for _ in range(4))
+        for h in range(2):
+            r = rest[h]
+            across = torch.linalg.cross(r[5] - r[0], r[17] - r[0])  # palm normal, sign fixed below
+            palm = -across / across.norm()
+            palm = palm * torch.sign(-palm[1])  # the rest palm faces down (-y) on both sides
+            for j, (a, b) in enumerate(FINGER_BONE_LANDMARKS):
+                bone = (r[b] - r[a]) / (r[b] - r[a]).norm()
+                flex = torch.linalg.cross(bone, palm)
+                flex = flex / flex.norm()
+                frames[h, j] = torch.stack([flex, torch.linalg.cross(bone, flex), bone], dim=1)
+                parent = r[a] - r[0] if j % 3 == 0 else r[a] - r[FINGER_BONE_LANDMARKS[j - 1][0]]
+                parent = parent / parent.norm()
+                curl = torch.atan2(torch.dot(torch.linalg.cross(parent, bone), flex), torch.dot(parent, bone))
+                (fl, fh), (al, ah), (tl, th), rel = RANGES[j]
+                lims = torch.deg2rad(torch.tensor([(fl, fh), (al, ah), (tl, th)], dtype=torch.float64))
+                low[h, j], high[h, j] = lims[:, 0], lims[:, 1]
+                low[h, j, 0] -= curl
+                high[h, j, 0] -= curl
+                relaxed[h, j, 0] = np.deg2rad(rel) - curl
+                spread[h, j] = (lims[:, 1] - lims[:, 0]) / torch.tensor(SPREAD_DIVISOR, dtype=torch.float64)
+        return HandAnatomy(frames, low, high, relaxed, spread, rest)
+
+    def relaxed_rotations(self) -> Tensor:
+        return _compose(self.relaxed, self.frames)
+
+    def clamp(self, local: Tensor, side: int, joints: list[int]) -> Tensor:
+        """(..., len(joints), 3, 3) local rotations moved inside the limits of those joints."""
+        comp = _components(local.to(torch.float64), self.frames[side, joints])
+        lo, hi = self.low[side, joints], self.high[side, joints]
+        return _compose(torch.maximum(torch.minimum(comp, hi), lo), self.frames[side, joints])
+
+    def within(self, local: Tensor, side: int, joints: list[int], tol_deg: float = 1e-3) -> Tensor:
+        comp = _components(local.to(torch.float64), self.frames[side, joints])
+        lo, hi = self.low[side, joints], self.high[side, joints]
+        over = torch.clamp(comp - hi, min=0) + torch.clamp(lo - comp, min=0)
+        return torch.nan_to_num(over, nan=0.0).max(dim=-1).values <= np.deg2rad(tol_deg)
+
+    def prior_precision(self) -> Tensor:
+        """(2, 15, 3, 3) precision of each joint's prior in its relaxed rotation's frame."""
+        L0 = self.relaxed_rotations()
+        dirs = torch.stack([L0.mT @ self.frames[..., :, 0, None], L0.mT @ self.frames[..., :, 1, None],
+                            self.frames[..., :, 2, None]], dim=2)[..., 0]  # (2, 15, 3, 3)
+        return torch.einsum("hjc,hjci,hjck->hjik", 1.0 / self.spread ** 2, dirs, dirs)
+
+    def rest_bones(self) -> Tensor:
+        """(2, 15, 3) unit rest directions of each joint's bone."""
+        a = [p for p, _ in FINGER_BONE_LANDMARKS]
+        b = [c for _, c in FINGER_BONE_LANDMARKS]
+        d = self.rest[:, b] - self.rest[:, a]
+        return d / d.norm(dim=-1, keepdim=True)
+
+
+def observed_bones(world: Tensor) -> tuple[Tensor, Tensor]:
+    """(unit directions (B, 15, 3), lengths (B, 15)) of the finger bones of landmarks (B, 21, 3)."""
+    a = [p for p, _ in FINGER_BONE_LANDMARKS]
+    b = [c for _, c in FINGER_BONE_LANDMARKS]
+    d = world[:, b] - world[:, a]
+    length = d.norm(dim=-1)
+    return d / length.clamp_min(1e-9)[..., None], length
+
+
+def palm_evidence(world: Tensor, score: Tensor, rest: Tensor, noise_m: float = HAND_NOISE_M) -> Tensor:
+    """(B, 3, 3) evidence of a hand's palm on the wrist's world rotation: sum kappa d tᵀ over the
+    wrist-to-knuckle bones; world (B, 21, 3) observed, rest (21, 3), score (B,) 0 = unseen."""
+    d = world[:, PALM_LANDMARKS] - world[:, :1]
+    t = rest[list(PALM_LANDMARKS)] - rest[:1]
+    kappa = (t.norm(dim=-1) / noise_m) ** 2 * score[:, None]
+    d = d / d.norm(dim=-1, keepdim=True).clamp_min(1e-9)
+    t = t / t.norm(dim=-1, keepdim=True)
+    return torch.einsum("bc,bci,ck->bik", kappa, d, t) / CALIBRATION_TEMPERATURE
+
+
+@dataclass
+class HandPosterior:
+    """One hand's posterior over B frames."""
+
+    F: Tensor  # (B, 15, 3, 3) wrist-relative: density of G_j G_wristᵀ, stored / SAMPLE_SHARPNESS
+    world: Tensor  # (B, 15, 3, 3) posterior modes, world rotations
+    local: Tensor  # (B, 15, 3, 3) posterior modes, local rotations
+    evidence: Tensor  # (B, 15, 3, 3) each joint's data term on its world rotation (tempered)
+    prior_F: Tensor  # (15, 3, 3) local-rotation prior (tempered)
+
+
+def hand_posterior(anatomy: HandAnatomy, side: int, world_landmarks: Tensor, score: Tensor,
+                   wrist: Tensor, noise_m: float = HAND_NOISE_M) -> HandPosterior:
+    """Solve one hand: landmarks (B, 21, 3) in the wrist's world frame, score (B,), wrist (B, 3, 3)."""
+    dtype = torch.float64
+    world_landmarks, score, wrist = world_landmarks.to(dtype), score.to(dtype), wrist.to(dtype)
+    B = wrist.shape[0]
+    d, _ = observed_bones(world_landmarks)
+    t = anatomy.rest_bones()[side]
+    a = [p for p, _ in FINGER_BONE_LANDMARKS]
+    rest_length = (anatomy.rest[side, [c for _, c in FINGER_BONE_LANDMARKS]] - anatomy.rest[side, a]).norm(dim=-1)
+    kappa = (rest_length / noise_m) ** 2 * score[:, None]
+    evidence = kappa[..., None, None] * d[..., :, None] * t[None, :, None, :]
+    L0 = anatomy.relaxed_rotations()[side]
+    prior_cov = _covariance(anatomy.prior_precision()[side])
+    eye = torch.eye(3, dtype=dtype)
+    F = torch.zeros(B, NUM_FINGER_JOINTS, 3, 3, dtype=dtype)
+    G = torch.zeros_like(F)
+    local = torch.zeros_like(F)
+    cov = torch.zeros_like(F)
+    for level in range(3):
+        joints = [3 * f + level for f in range(5)]
+        parent = wrist[:, None].expand(B, 5, 3, 3) if level == 0 else G[:, [j - 1 for j in joints]]
+        parent_cov = torch.zeros(B, 5, 3, 3, dtype=dtype) if level == 0 else cov[:, [j - 1 for j in joints]]
+        carried = L0[joints].mT @ parent_cov @ L0[joints] + prior_cov[joints]
+        precision = torch.linalg.inv(carried + 1e-9 * eye)
+        prior = fisher_from_precision(parent @ L0[joints], 0.5 * (precision + precision.mT))
+        F_joint = prior + evidence[:, joints]
+        mode = fisher.mode(F_joint)
+        loc = anatomy.clamp(parent.mT @ mode, side, joints)
+        local[:, joints] = loc
+        G[:, joints] = parent @ loc
+        P = mode.mT @ F_joint
+        F[:, joints] = G[:, joints] @ (0.5 * (P + P.mT))
+        cov[:, joints] = _covariance(precision_from_fisher(G[:, joints], F[:, joints]))
+    relative = F @ wrist[:, None].mT
+    scale = SAMPLE_SHARPNESS * CALIBRATION_TEMPERATURE
+    prior_F = fisher_from_precision(L0, anatomy.prior_precision()[side]) / CALIBRATION_TEMPERATURE
+    return HandPosterior(F=relative / scale, world=G, local=local, evidence=evidence / CALIBRATION_TEMPERATURE,
+                         prior_F=prior_F)
+
+
+def uncertainty_deg(post: HandPosterior) -> Tensor:
+    """(B, 15) expected angle between a sample and the mode, degrees (what the bone colours show)."""
+    return fisher.expected_angle_deg(post.F * SAMPLE_SHARPNESS)
+
+
+def sample_hand(anatomy: HandAnatomy, side: int, post: HandPosterior, wrist: Tensor, num_samples: int,
+                generator: torch.Generator | None = None, candidates: int = 6) -> Tensor:
+    """(B, S, 15, 3, 3) local rotations of ghost hands: each joint drawn from its closed-form
+    conditional given its sampled parent (prior x evidence), within the limits (first candidate
+    inside, else the clamp), so a ghost's fingers bend together like a real hand's."""
+    dtype = torch.float64
+    B, S = wrist.shape[0], num_samples
+    G = torch.zeros(B, S, NUM_FINGER_JOINTS, 3, 3, dtype=dtype)
+    local = torch.zeros_like(G)
+    for level in range(3):
+        joints = [3 * f + level for f in range(5)]
+        parent = wrist.to(dtype)[:, None, None].expand(B, S, 5, 3, 3) if level == 0 \
+            else G[:, :, [j - 1 for j in joints]]
+        F_cond = parent @ post.prior_F[joints] + post.evidence[:, None, joints]
+        cand = fisher.sample(F_cond.reshape(-1, 3, 3), candidates, generator=generator)
+        cand = cand.reshape(B, S, 5, candidates, 3, 3)
+        rel = parent[..., None, :, :].mT @ cand  # local candidates
+        inside = anatomy.within(rel.transpose(2, 3), side, joints).transpose(2, 3)  # (B, S, 5, K)
+        first = torch.where(inside.any(-1), inside.float().argmax(-1), torch.zeros_like(inside[..., 0], dtype=torch.long))
+        pick = torch.gather(rel, 3, first[..., None, None, None].expand(B, S, 5, 1, 3, 3))[..., 0, :, :]
+        pick = anatomy.clamp(pick, side, joints)
+        local[:, :, joints] = pick
+        G[:, :, joints] = parent @ pick
+    return local
+
+
+def hand_landmarks(anatomy: HandAnatomy, side: int, local: Tensor, wrist: Tensor) -> Tensor:
+    """Forward kinematics: (..., 21, 3) landmarks, wrist at 0, of local finger rotations (..., 15, 3, 3)
+    under the wrist's world rotation (..., 3, 3)."""
+    rest = anatomy.rest[side].to(local.dtype)
+    out = torch.zeros(local.shape[:-3] + (21, 3), dtype=local.dtype)
+    world = torch.zeros_like(local)
+    for j, (a, b) in enumerate(FINGER_BONE_LANDMARKS):
+        parent = wrist if j % 3 == 0 else world[..., j - 1, :, :]
+        world[..., j, :, :] = parent @ local[..., j, :, :]
+        if j % 3 == 0:
+            out[..., a, :] = (wrist @ (rest[a] - rest[0])[:, None])[..., 0]
+        out[..., b, :] = out[..., a, :] + (world[..., j, :, :] @ (rest[b] - rest[a])[:, None])[..., 0]
+    return out

@@ -1,0 +1,131 @@
+"""Hand landmarks on every frame: MediaPipe's hand landmarker on crops placed from the body.
+
+BlazePose gives each wrist and three points of each hand (pinky, index and thumb knuckles), so the
+body says where each hand is and which side it belongs to. A square crop around that spot, cut
+from the full frame and scaled to the landmarker's input, lets the palm detector and the hand
+landmarker (both ship inside the mediapipe wheel; nothing is downloaded) see even a hand a few
+dozen pixels wide. Left and right come from the body: of the hands found in a side's crop, the one
+whose wrist lies nearest that side's body wrist is taken, and none that lies nearer the other
+wrist; MediaPipe's own handedness only breaks ties. A hand out of the picture, smaller than
+MIN_HAND_PX, or not found is marked unseen (score 0) and the fingers fall back to the prior.
+
+On video each side keeps its own landmarker in tracking mode: the crop follows the wrist, so the
+hand stays put inside it and the palm detector runs only when the track is lost.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ..skeleton import HAND_SIDES, NUM_HAND_LANDMARKS
+
+# BlazePose landmark ids per side: elbow, wrist, pinky, index, thumb.
+_BODY_POINTS = {"left": (13, 15, 17, 19, 21), "right": (14, 16, 18, 20, 22)}
+CROP_PX = 256  # the crop handed to MediaPipe
+# The hand spans about this share of the forearm; the crop is CROP_SCALE hand lengths wide.
+HAND_PER_FOREARM = 0.75
+CROP_SCALE = 3.4
+MIN_HAND_PX = 14.0  # hands shorter than this in the picture are too small to read fingers from
+MIN_BODY_VISIBILITY = 0.2  # a wrist BlazePose barely believes in does not place a crop
+MIN_SCORE = 0.5
+
+
+@dataclass
+class HandObservation:
+    """One frame's hands, index 0 left, 1 right (the person's own sides)."""
+
+    world: np.ndarray  # (2, 21, 3) metric landmarks, camera axes (x right, y down, z away), wrist at 0
+    pixels: np.ndarray  # (2, 21, 2) image pixels
+    score: np.ndarray  # (2,) 0 = unseen; else MediaPipe's confidence that this is a hand
+    size_px: np.ndarray  # (2,) hand length in the picture (wrist to middle knuckle x 2), 0 if unknown
+
+    @staticmethod
+    def unseen(count: int = 1) -> "HandObservation":
+        return HandObservation(np.zeros((2, NUM_HAND_LANDMARKS, 3)), np.zeros((2, NUM_HAND_LANDMARKS, 2)),
+                               np.zeros(2), np.zeros(2))
+
+
+def hand_box(pose_pixels: np.ndarray, side: str) -> tuple[float, float, float] | None:
+    """(cx, cy, side length) of the crop for one hand from BlazePose pixels (33, 3: x, y, visibility)."""
+    elbow, wrist, pinky, index, thumb = (pose_pixels[i] for i in _BODY_POINTS[side])
+    if wrist[2] < MIN_BODY_VISIBILITY:
+        return None
+    knuckles = (pinky[:2] + index[:2]) / 2
+    along = knuckles - wrist[:2]
+    forearm = np.linalg.norm(wrist[:2] - elbow[:2])
+    length = max(HAND_PER_FOREARM * forearm, 2.0 * np.linalg.norm(along), 1e-6)
+    direction = along / max(np.linalg.norm(along), 1e-6)
+    centre = wrist[:2] + 0.45 * length * direction
+    return float(centre[0]), float(centre[1]), float(CROP_SCALE * length)
+
+
+def cut_square(image: np.ndarray, cx: float, cy: float, side: float, size: int = CROP_PX) -> np.ndarray:
+    """An axis-aligned square of the image (zero outside it), scaled to size x size."""
+    scale = size / side
+    affine = np.array([[scale, 0.0, size / 2 - scale * cx], [0.0, scale, size / 2 - scale * cy]])
+    return cv2.warpAffine(image, affine, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+
+
+class HandLandmarker:
+    """Finds both hands of one person per frame (see the module docstring)."""
+
+    def __init__(self, video: bool = False) -> None:
+        from ..inference.detect import _native_stderr_silenced
+
+        try:
+            from mediapipe.python.solutions import hands
+        except ImportError as exc:  # pragma: no cover - mediapipe is a backend requirement
+            raise RuntimeError("Finger capture needs mediapipe (`python dev.py setup`).") from exc
+        with _native_stderr_silenced():
+            self._graphs = {side: hands.Hands(static_image_mode=not video, max_num_hands=2, model_complexity=1,
+                                              min_detection_confidence=MIN_SCORE, min_tracking_confidence=MIN_SCORE)
+                            for side in HAND_SIDES}
+        self._silence = _native_stderr_silenced
+
+    def find(self, image_bgr: np.ndarray, pose_pixels: np.ndarray) -> HandObservation:
+        """Both hands in one frame; pose_pixels (33, 3): BlazePose x, y (pixels), visibility,
+        with the person's own left/right (already swapped for mirrored footage)."""
+        out = HandObservation.unseen()
+        height, width = image_bgr.shape[:2]
+        wrists = {side: pose_pixels[_BODY_POINTS[side][1], :2] for side in HAND_SIDES}
+        for h, side in enumerate(HAND_SIDES):
+            box = hand_box(pose_pixels, side)
+            if box is None:
+                continue
+            cx, cy, length = box
+            size_px = length / CROP_SCALE
+            out.size_px[h] = size_px
+            if size_px < MIN_HAND_PX or not (0 <= cx < width and 0 <= cy < height):
+                continue
+            crop = cut_square(image_bgr, cx, cy, length)
+            with self._silence():
+                found = self._graphs[side].process(np.ascontiguousarray(crop[:, :, ::-1]))
+            if not found.multi_hand_landmarks:
+                continue
+            other = wrists["right" if side == "left" else "left"]
+            best, best_distance = None, np.inf
+            for lms, world, handed in zip(found.multi_hand_landmarks, found.multi_hand_world_landmarks,
+                                          found.multi_handedness):
+                crop_xy = np.array([(p.x, p.y) for p in lms.landmark]) * CROP_PX
+                pixels = (crop_xy - CROP_PX / 2) * length / CROP_PX + (cx, cy)
+                mine = np.linalg.norm(pixels[0] - wrists[side])
+                theirs = np.linalg.norm(pixels[0] - other)
+                if mine > theirs or mine > 0.6 * length:
+                    continue  # the other hand, or something else in the crop
+                # MediaPipe names hands as seen in a mirror: its "Left" is the person's right hand
+                label = handed.classification[0].label.lower()
+                agrees = (label == "left") == (side == "right")
+                distance = mine * (1.0 if agrees else 1.5)
+                if distance < best_distance:
+                    metric = np.array([(p.x, p.y, p.z) for p in world.landmark])
+                    best, best_distance = (pixels, metric - metric[0], handed.classification[0].score), distance
+            if best is not None:
+                out.pixels[h], out.world[h], out.score[h] = best
+        return out
+
+    def close(self) -> None:
+        for graph in self._graphs.values():
+            graph.close()
+        self._graphs = {}

@@ -1,0 +1,93 @@
+"""Fingers for a batch of frames: landmarks in, the results' hand fields out.
+
+The estimator calls `observe` (MediaPipe on hand crops placed from the body), adds
+`wrist_evidence` to the body's evidence before solving the body (the palm refines the wrist), then
+`solve` with the body's world rotations, which gives the finger posteriors, their uncertainty and
+ghost samples in the results' layout (left hand's 15 joints, then the right's).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..skeleton import NUM_FINGER_JOINTS, NUM_SMPL_JOINTS, WRIST_OF_SIDE, HAND_SIDES
+from .fingers import HandAnatomy, hand_posterior, palm_evidence, sample_hand, uncertainty_deg
+from .landmarks import HandLandmarker, HandObservation
+
+# A hand this many pixels long (wrist to fingertips) or more counts fully; smaller ones count
+# less (their landmarks are noisier), quadratically, down to landmarks.MIN_HAND_PX.
+FULL_SIZE_PX = 60.0
+
+
+@dataclass
+class HandBatch:
+    world: np.ndarray  # (B, 2, 21, 3) metric landmarks, camera axes, wrist at 0
+    pixels: np.ndarray  # (B, 2, 21, 2)
+    gain: np.ndarray  # (B, 2) 0 = unseen, else confidence x size factor in (0, 1]
+
+
+class FingerSolver:
+    """Hand landmarks and finger posteriors for one person, frame after frame."""
+
+    hands = True
+
+    def __init__(self, rest_hands: np.ndarray, video: bool = True) -> None:
+        self.anatomy = HandAnatomy.from_rest(rest_hands)
+        self.video = video
+        self._landmarker: HandLandmarker | None = None
+
+    def observe(self, images: list[np.ndarray | None], pose_pixels: np.ndarray) -> HandBatch:
+        """images: full BGR frames (None: not available); pose_pixels (B, 33, 3) x, y, visibility."""
+        found = []
+        for image, pose in zip(images, pose_pixels):
+            if image is None or not np.any(pose[:, 2] > 0):
+                found.append(HandObservation.unseen())
+                continue
+            if self._landmarker is None:
+                self._landmarker = HandLandmarker(video=self.video)
+            found.append(self._landmarker.find(image, pose))
+        world = np.stack([f.world for f in found]) if found else np.zeros((0, 2, 21, 3))
+        pixels = np.stack([f.pixels for f in found]) if found else np.zeros((0, 2, 21, 2))
+        score = np.stack([f.score for f in found]) if found else np.zeros((0, 2))
+        size = np.stack([f.size_px for f in found]) if found else np.zeros((0, 2))
+        gain = score * np.clip(size / FULL_SIZE_PX, 0.0, 1.0) ** 2
+        return HandBatch(world, pixels, gain)
+
+    def wrist_evidence(self, hands: HandBatch) -> torch.Tensor:
+        """(B, 24, 3, 3) the palms' evidence on the wrists' world rotations (zero elsewhere)."""
+        B = hands.world.shape[0]
+        out = torch.zeros(B, NUM_SMPL_JOINTS, 3, 3, dtype=torch.float64)
+        for h, side in enumerate(HAND_SIDES):
+            out[:, WRIST_OF_SIDE[side]] = palm_evidence(torch.as_tensor(hands.world[:, h]),
+                                                        torch.as_tensor(hands.gain[:, h]), self.anatomy.rest[h])
+        return out
+
+    def solve(self, hands: HandBatch, world_rotmats: torch.Tensor, num_samples: int,
+              generator: torch.Generator | None) -> dict[str, np.ndarray]:
+        """The results' hand fields for the batch; world_rotmats (B, 24, 3, 3) the body's modes."""
+        B = hands.world.shape[0]
+        rot = np.zeros((B, 2 * NUM_FINGER_JOINTS, 3, 3))
+        F = np.zeros_like(rot)
+        unc = np.zeros((B, 2 * NUM_FINGER_JOINTS))
+        samples = np.zeros((B, num_samples, 2 * NUM_FINGER_JOINTS, 3, 3))
+        for h, side in enumerate(HAND_SIDES):
+            wrist = world_rotmats[:, WRIST_OF_SIDE[side]].to(torch.float64)
+            post = hand_posterior(self.anatomy, h, torch.as_tensor(hands.world[:, h]),
+                                  torch.as_tensor(hands.gain[:, h]), wrist)
+            cols = slice(h * NUM_FINGER_JOINTS, (h + 1) * NUM_FINGER_JOINTS)
+            rot[:, cols], F[:, cols], unc[:, cols] = post.local.numpy(), post.F.numpy(), uncertainty_deg(post).numpy()
+            if num_samples:
+                samples[:, :, cols] = sample_hand(self.anatomy, h, post, wrist, num_samples, generator).numpy()
+        return {"hand_valid": hands.gain > 0, "hand_score": hands.gain, "hand_rotmats": rot, "hand_posterior_F": F,
+                "hand_uncertainty_deg": unc, "hand_samples": samples, "hand_landmarks2d": hands.pixels}
+
+    def reset(self) -> None:
+        """Forget the tracks (a new input begins)."""
+        self.close()
+
+    def close(self) -> None:
+        if self._landmarker is not None:
+            self._landmarker.close()
+            self._landmarker = None

@@ -1,0 +1,79 @@
+"""Finger posteriors: known hand poses are recovered, unseen hands read uncertain, limits hold."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from propose_backend.geometry import axis_angle_to_matrix_torch
+from propose_backend.hands.fingers import (HandAnatomy, hand_landmarks, hand_posterior, sample_hand,
+                                           uncertainty_deg)
+from propose_backend.hands.rest import hand_joints, template_hands
+from propose_backend.instant.anatomy import _compose
+from propose_backend.skeleton import FINGER_JOINT_NAMES, RIG_PARENTS, SMPL_JOINT_NAMES
+
+REST24 = np.zeros((24, 3))
+REST24[20], REST24[22] = (0.7, 0.5, 0.0), (0.8, 0.5, 0.0)
+REST24[21], REST24[23] = (-0.7, 0.5, 0.0), (-0.8, 0.5, 0.0)
+
+
+@pytest.fixture(scope="module")
+def anatomy() -> HandAnatomy:
+    return HandAnatomy.from_rest(template_hands(REST24))
+
+
+def _pose(anatomy: HandAnatomy, side: int, fractions: torch.Tensor) -> torch.Tensor:
+    """Local rotations at `fractions` (B, 15, 3) of each joint's range (twist kept at 0)."""
+    comp = anatomy.low[side] + fractions * (anatomy.high[side] - anatomy.low[side])
+    comp[..., 2] = 0.0
+    return _compose(comp, anatomy.frames[side])
+
+
+def _angle_deg(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    cos = ((a.mT @ b).diagonal(dim1=-2, dim2=-1).sum(-1) - 1) / 2
+    return torch.rad2deg(torch.arccos(cos.clamp(-1, 1)))
+
+
+def test_tables_follow_smplh():
+    assert len(FINGER_JOINT_NAMES) == 30 and FINGER_JOINT_NAMES[:4] == ("left_index1", "left_index2",
+                                                                         "left_index3", "left_middle1")
+    assert FINGER_JOINT_NAMES[12:15] == ("left_thumb1", "left_thumb2", "left_thumb3")
+    names = SMPL_JOINT_NAMES + FINGER_JOINT_NAMES
+    assert names[RIG_PARENTS[names.index("right_pinky1")]] == "right_wrist"
+    assert names[RIG_PARENTS[names.index("left_ring3")]] == "left_ring2"
+    assert hand_joints(template_hands(REST24)).shape == (30, 3)
+
+
+@pytest.mark.parametrize("side", [0, 1])
+def test_known_poses_are_recovered_and_seen_hands_read_certain(anatomy, side):
+    g = torch.Generator().manual_seed(side)
+    fractions = 0.1 + 0.8 * torch.rand(64, 15, 3, generator=g, dtype=torch.float64)
+    truth = _pose(anatomy, side, fractions)
+    wrist = axis_angle_to_matrix_torch(torch.randn(64, 3, generator=g, dtype=torch.float64))
+    seen = hand_landmarks(anatomy, side, truth, wrist)
+    noisy = seen + 0.002 * torch.randn(seen.shape, generator=g, dtype=torch.float64)
+    post = hand_posterior(anatomy, side, noisy, torch.ones(64), wrist)
+    error = _angle_deg(post.local, truth)
+    assert error.mean() < 8.0, error.mean(0)
+    assert uncertainty_deg(post).mean() <= 15.0
+    assert torch.all(anatomy.within(post.local, side, list(range(15))))
+
+
+def test_unseen_hand_falls_back_to_relaxed_pose_with_large_uncertainty(anatomy):
+    wrist = torch.eye(3, dtype=torch.float64).expand(3, 3, 3)
+    post = hand_posterior(anatomy, 0, torch.zeros(3, 21, 3), torch.zeros(3), wrist)
+    relaxed = anatomy.relaxed_rotations()[0]
+    assert _angle_deg(post.local, relaxed.expand_as(post.local)).max() < 1e-3
+    assert uncertainty_deg(post).mean() >= 30.0
+
+
+def test_ghost_hands_stay_within_the_limits_and_spread_like_the_posterior(anatomy):
+    g = torch.Generator().manual_seed(3)
+    wrist = torch.eye(3, dtype=torch.float64).expand(2, 3, 3)
+    truth = _pose(anatomy, 1, torch.full((2, 15, 3), 0.5, dtype=torch.float64))
+    post = hand_posterior(anatomy, 1, hand_landmarks(anatomy, 1, truth, wrist), torch.tensor([1.0, 0.0]), wrist)
+    drawn = sample_hand(anatomy, 1, post, wrist, 16, g)
+    assert drawn.shape == (2, 16, 15, 3, 3)
+    assert torch.all(anatomy.within(drawn, 1, list(range(15)), tol_deg=0.01))
+    spread = _angle_deg(drawn, post.local[:, None]).mean(dim=(1, 2))
+    assert spread[0] < spread[1]  # the unseen hand's ghosts differ more

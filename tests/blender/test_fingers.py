@@ -1,0 +1,102 @@
+"""Fingers in Blender: 30 bones that curl about X, keyed from the results, coloured, swappable from ghosts."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.spatial.transform import Rotation
+
+from propose_backend.results import write_results
+from propose_backend.skeleton import FINGER_JOINT_NAMES
+from propose_blender import ghosts, importer, keyframes, motion, rig as rig_module, uncertainty
+from propose_blender.fingers import rest_joints
+
+from tests.blender.test_ghosts import _all_keys
+
+
+def _with_hands(data: dict, seed: int = 0) -> dict:
+    """The fixture's results plus finger fields: a random curl per finger joint and frame."""
+    rng = np.random.default_rng(seed)
+    T, S = data["samples"].shape[:2]
+    rest = rest_joints(data["rest_joints"], None)
+    out = dict(data)
+    curls = rng.uniform(0.1, 1.2, (T, 30))
+    out["hand_rest_joints"] = rest[24:].astype(np.float32)
+    out["hand_rotmats"] = Rotation.from_rotvec(np.stack([curls * 0, curls * 0, -curls], -1).reshape(-1, 3)) \
+        .as_matrix().reshape(T, 30, 3, 3).astype(np.float32)
+    out["hand_uncertainty_deg"] = np.where(np.arange(30) < 15, 8.0, 45.0)[None].repeat(T, 0).astype(np.float32)
+    out["hand_posterior_F"] = out["hand_rotmats"] * 50
+    out["hand_samples"] = Rotation.random(T * S * 30, random_state=seed).as_matrix() \
+        .reshape(T, S, 30, 3, 3).astype(np.float32)
+    out["hand_valid"] = np.tile([True, False], (T, 1))
+    out["hand_score"] = out["hand_valid"].astype(np.float32)
+    out["hand_landmarks2d"] = np.zeros((T, 2, 21, 2), np.float32)
+    return out
+
+
+@pytest.fixture
+def hands_file(results_file, tmp_path):
+    _, data = results_file(num_frames=4, num_samples=3)
+    data = _with_hands(data)
+    return write_results(tmp_path / "hands.npz", data), data
+
+
+def test_rig_has_30_finger_bones_that_curl_about_their_x(blender, hands_file):
+    path, data = hands_file
+    rig = importer.import_results(blender, path).rig
+    assert rig_module.finger_names() == FINGER_JOINT_NAMES
+    assert all(name in rig.data.collections["Hands"].bones for name in FINGER_JOINT_NAMES)
+    for name in FINGER_JOINT_NAMES:
+        bone = rig.data.bones[name]
+        side = name.split("_")[0]
+        assert bone.parent.name == (f"{side}_wrist" if name.endswith("1") else name[:-1] + str(int(name[-1]) - 1))
+        # flexing (the backend's flexion axis) turns the bone about its own X, towards the palm (down)
+        pose_bone = rig.pose.bones[name]
+        pose_bone.rotation_quaternion = (np.cos(0.4), np.sin(0.4), 0.0, 0.0)
+        blender.view_layer.update()
+        rest_dir = np.array(bone.tail_local - bone.head_local)
+        posed_dir = np.array(pose_bone.tail - pose_bone.head)
+        parent_rot = np.array(pose_bone.parent.matrix.to_3x3()) @ np.array(pose_bone.parent.bone.matrix_local.to_3x3()).T
+        local_dir = parent_rot.T @ posed_dir
+        assert np.dot(local_dir, rest_dir) / np.linalg.norm(local_dir) / np.linalg.norm(rest_dir) < np.cos(0.7)
+        assert local_dir[2] < rest_dir[2] * np.linalg.norm(local_dir) / np.linalg.norm(rest_dir)  # into the palm
+        if "thumb" not in name:  # X lies across the finger, in the palm's plane
+            assert abs(np.array(bone.matrix_local.to_3x3())[:, 0][2]) < 0.3
+        pose_bone.rotation_quaternion = (1.0, 0.0, 0.0, 0.0)
+
+
+def test_finger_motion_is_keyed_and_coloured(blender, hands_file):
+    path, data = hands_file
+    rig = importer.import_results(blender, path).rig
+    bag = keyframes.find_channelbag(rig)
+    quats = motion.bone_quaternions(rig, np.concatenate([data["rotmats"], data["hand_rotmats"]], 1))
+    for j, name in enumerate(FINGER_JOINT_NAMES):
+        curve = bag.fcurves.find(f'pose.bones["{name}"].rotation_quaternion', index=0)
+        assert curve is not None and len(curve.keyframe_points) == 4
+        np.testing.assert_allclose(abs(curve.evaluate(2)), abs(quats[1, 24 + j, 0]), atol=1e-4)
+    blender.scene.frame_set(2)
+    degrees = uncertainty.at_frame(rig, 2)
+    assert degrees.shape == (54,)
+    uncertainty.refresh(blender.scene)
+    left, right = rig.pose.bones["left_index1"].color.custom.normal, rig.pose.bones["right_index1"].color.custom.normal
+    assert not np.allclose(left, right, atol=0.01)  # seen (8°) and unseen (45°) hands differ
+
+
+def test_a_finger_ghost_changes_one_frame_and_one_finger_only(blender, hands_file):
+    path, _ = hands_file
+    rig = importer.import_results(blender, path).rig
+    before = _all_keys(rig)
+    changed = ghosts.apply_to_bones(rig, 1, ["left_index1"], 3, 3)
+    assert changed == [3]
+    after = _all_keys(rig)
+    moved = {channel[0] for channel, keys in after.items() if np.any(keys != before[channel])}
+    assert moved and all(any(f'"left_index{k}"' in c for k in (1, 2, 3)) for c in moved), moved
+    for channel, keys in after.items():
+        rows = np.flatnonzero(np.any(keys != before[channel], axis=1))
+        assert set(keys[rows, 0].tolist()) <= {3.0}
+
+
+def test_results_without_fingers_still_import_with_a_resting_hand(blender, results_file):
+    path, _ = results_file(num_frames=2, num_samples=2)
+    rig = importer.import_results(blender, path).rig
+    assert all(name in rig.data.bones for name in FINGER_JOINT_NAMES)
+    assert uncertainty.at_frame(rig, 1).shape == (24,)
