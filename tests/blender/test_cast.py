@@ -55,6 +55,24 @@ def test_two_people_import_side_by_side_with_their_own_colours_and_ghosts(blende
     a = uncertainty.at_frame(rigs[1], 3)
     b = uncertainty.at_frame(rigs[2], 3)
     assert not np.allclose(a, b)
+    # ghosts shown for both at once, each set following its own person
+    first, second = ghosts.show(rigs[1], 3, 0.8), ghosts.show(rigs[2], 3, 0.8)
+    assert len(first) == len(second) == 2 and not set(first) & set(second)
+    assert set(ghosts.ghosts_of(rigs[1])) == set(first) and set(ghosts.ghosts_of(rigs[2])) == set(second)
+
+
+def test_batch_builds_the_chosen_people_and_exports_each(tmp_path):
+    from propose_blender import headless as batch
+
+    index = _clip(tmp_path, {1: _person(0, range(0, 5)), 2: _person(1, range(0, 5)), 3: _person(2, range(0, 5))})
+    fbx = tmp_path / "street.fbx"
+    assert batch.run(["--input", str(index), "--output", str(tmp_path / "street.blend"), "--people", "1,3",
+                      "--fbx", str(fbx)]) == ""
+    assert sorted(p.name for p in tmp_path.glob("street.person-*.fbx")) == ["street.person-1.fbx", "street.person-3.fbx"]
+    bpy.ops.wm.open_mainfile(filepath=str(tmp_path / "street.blend"))
+    assert sorted(o[PERSON] for o in bpy.data.objects if o.type == "ARMATURE" and PERSON in o) == [1, 3]
+    with pytest.raises(batch.BatchFailed, match="person 4 is not in this clip"):
+        batch.run(["--input", str(index), "--output", str(tmp_path / "x.blend"), "--people", "4"])
 
 
 def test_pick_which_people_to_build(blender, tmp_path):
