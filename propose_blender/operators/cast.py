@@ -2,10 +2,27 @@
 track of two people. Each is one undo step (the people list lives on the scene, cast.py)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import bpy
 from bpy.props import IntProperty, StringProperty
 
 from .. import cast
+
+
+def build_people(operator: bpy.types.Operator, context: bpy.types.Context, index_path: str | Path, wanted: str,
+                 footage: Path | None = None) -> set[str]:
+    """Build people of a clip index for an operator, reporting what was built or why not."""
+    try:
+        done = cast.import_people(context, index_path, wanted, footage=footage)
+    except cast.CastFailed as exc:
+        operator.report({"ERROR"}, str(exc))
+        return {"CANCELLED"}
+    for reason in done.skipped:
+        operator.report({"WARNING"}, reason)
+    operator.report({"INFO"}, f"ProPose: built {len(done.built)} {'person' if len(done.built) == 1 else 'people'}: "
+                              f"{', '.join(b.rig.name for b in done.built)}.")
+    return {"FINISHED"}
 
 
 class PROPOSE_OT_import_people(bpy.types.Operator):
@@ -24,17 +41,7 @@ class PROPOSE_OT_import_people(bpy.types.Operator):
         if not path:
             self.report({"ERROR"}, "No clip with several people here: run with 'Everyone' on, or import a .people.json.")
             return {"CANCELLED"}
-        try:
-            done = cast.import_people(context, bpy.path.abspath(path), self.people)
-        except cast.CastFailed as exc:
-            self.report({"ERROR"}, str(exc))
-            return {"CANCELLED"}
-        for reason in done.skipped:
-            self.report({"WARNING"}, reason)
-        self.report({"INFO"}, f"ProPose: built {len(done.built)} "
-                              f"{'person' if len(done.built) == 1 else 'people'}: "
-                              f"{', '.join(b.rig.name for b in done.built)}.")
-        return {"FINISHED"}
+        return build_people(self, context, bpy.path.abspath(path), self.people)
 
 
 class PROPOSE_OT_merge_people(bpy.types.Operator):

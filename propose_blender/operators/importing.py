@@ -7,7 +7,8 @@ import bpy
 from bpy.props import StringProperty
 from bpy_extras.io_utils import ImportHelper
 
-from .. import cast, importer
+from .. import importer
+from .cast import build_people
 
 
 class PROPOSE_OT_import_results(bpy.types.Operator, ImportHelper):
@@ -30,15 +31,7 @@ class PROPOSE_OT_import_results(bpy.types.Operator, ImportHelper):
             path = path.parent.with_suffix("")
         footage = Path(bpy.path.abspath(self.footage)) if self.footage else None
         if path.name.endswith(".people.json"):  # a run that followed everyone: every person
-            try:
-                done = cast.import_people(context, path, "all", footage=footage)
-            except cast.CastFailed as exc:
-                self.report({"ERROR"}, str(exc))
-                return {"CANCELLED"}
-            for reason in done.skipped:
-                self.report({"WARNING"}, reason)
-            self.report({"INFO"}, f"ProPose: built {len(done.built)} people from {path.name}.")
-            return {"FINISHED"}
+            return build_people(self, context, path, "all", footage)
         try:
             built = importer.import_results(context, path, footage=footage)
         except importer.ImportFailed as exc:

@@ -26,9 +26,9 @@ from .crowd import REDETECT_PEOPLE_EVERY, CrowdTracker, Placement
 from .errors import InferenceError
 from .protocol import ESTIMATED_FIELDS, Estimator, FrameBatch
 from .recorder import _check_writable as check_writable
-from .footage import Frame, open_footage
+from .footage import Frame
 from .people import MASK_GREY, find_people
-from .run_state import Decoder, Progress, RunSummary
+from .run_state import Decoder, Progress, RunSummary, open_clip
 
 MIN_TRACK_FRAMES = 8  # frames with a person a track needs to be kept
 
@@ -89,10 +89,7 @@ def estimate_everyone(input_path: str | Path, output_path: str | Path, estimator
     cancel = cancel or threading.Event()
     report = progress or (lambda _p: None)
     started = time.perf_counter()
-    report(Progress("reading", 0, None, 0.0, None, f"opening {input_path}"))
-    footage = open_footage(input_path, options.frames)
-    width, height = footage.image_size
-    camera = ImageCamera.for_image(width, height, options.focal_px)
+    footage, camera = open_clip(input_path, options.frames, options.focal_px, report)
     check_writable(people_file.index_path(output_path))  # fails now, before any work, if it cannot write
     every = options.redetect_every if options.redetect_every != REDETECT_EVERY else REDETECT_PEOPLE_EVERY
     tracker = CrowdTracker(find_people, camera, footage.image_size, every)

@@ -29,9 +29,9 @@ from .crop import CropBox, ImageCamera, cut
 from .detect import Detection, make_detector
 from .errors import InferenceError
 from .protocol import ESTIMATED_FIELDS, Estimator, FrameBatch
-from .footage import Footage, Frame, FrameRange, open_footage
+from .footage import Footage, Frame, FrameRange
 from .people import FramePeople, find_people, pick
-from .run_state import Decoder as _Decoder, Progress, RunSummary  # noqa: F401 (callers import them from here)
+from .run_state import Decoder as _Decoder, Progress, RunSummary, open_clip  # noqa: F401 (callers import them from here)
 from .recorder import ResultsRecorder
 from .track import PersonTracker
 
@@ -171,10 +171,8 @@ def estimate_file(input_path: str | Path, output_path: str | Path, estimator: Es
     cancel = cancel or threading.Event()
     report = progress or (lambda _p: None)
     started = time.perf_counter()
-    report(Progress("reading", 0, None, 0.0, None, f"opening {input_path}"))
-    footage = open_footage(input_path, options.frames)
+    footage, camera = open_clip(input_path, options.frames, options.focal_px, report)
     width, height = footage.image_size
-    camera = ImageCamera.for_image(width, height, options.focal_px)
     meta = {"estimator": estimator.name, **estimator.describe(), "source": str(Path(input_path).resolve()),
             "created_by": f"propose-backend {__version__}"}
     recorder = ResultsRecorder(output_path, {"fps": footage.fps, "image_size": (width, height)}, meta,

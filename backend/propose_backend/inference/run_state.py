@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from .footage import Footage, Frame
+from ..request import FrameRange
+from .crop import ImageCamera
+from .footage import Footage, Frame, open_footage
 
 
 @dataclass
@@ -23,6 +25,14 @@ class Progress:
     fps: float
     eta_s: float | None
     message: str = ""
+
+
+def open_clip(input_path: str | Path, frames: FrameRange | None, focal_px: float | None,
+              report) -> tuple[Footage, ImageCamera]:
+    """Open the footage (raises InferenceError when it cannot be read) and its full-image camera."""
+    report(Progress("reading", 0, None, 0.0, None, f"opening {input_path}"))
+    footage = open_footage(input_path, frames)
+    return footage, ImageCamera.for_image(*footage.image_size, focal_px)
 
 
 @dataclass
