@@ -126,7 +126,7 @@ def street(estimator, folder: Path, stills: Path | None) -> None:
     total = time.perf_counter() - started
     index = people_file.read_index(summary.output)
     print(f"\nstreet clip: {summary.frames} frames in {total:.0f} s; {len(index['people'])} tracks kept "
-          f"(detector ran on {index['timing']['detector_runs']} frames)")
+          f"(of {index['timing'].get('tracks_started', '?')} started; the detector ran on {index['timing']['detector_runs']} frames)")
     for person in index["people"]:
         doubt = [s for s in person["segments"] if s["identity_confidence"] < people_file.DOUBTFUL_IDENTITY]
         print(f"  person {person['number']}: frames {person['first_frame']}-{person['last_frame']}, "
@@ -183,7 +183,13 @@ def main() -> None:
     parser.add_argument("--skip-street", action="store_true")
     parser.add_argument("--skip-synthetic", action="store_true")
     parser.add_argument("--stills", type=Path, default=None, help="folder for the numbered street stills")
+    parser.add_argument("--debug", action="store_true", help="log the tracker's decisions (new, lost, found again)")
     args = parser.parse_args()
+    if args.debug:
+        import logging
+
+        logging.basicConfig(format="%(message)s")
+        logging.getLogger("propose_backend.inference.crowd").setLevel(logging.DEBUG)
     if not BVH.is_file():
         sys.exit(f"skipped: {BVH} is absent (the shared test data folder is needed)")
     estimator, _ = open_estimator("keypoints", EstimatorSettings(find_model_files()))

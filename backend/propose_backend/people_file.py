@@ -72,7 +72,8 @@ def segments(frame_index: np.ndarray, valid: np.ndarray, confidence: np.ndarray)
 
 def describe_person(number: int, data: Mapping[str, Any], file_name: str) -> dict[str, Any]:
     """The index entry of one person's results."""
-    valid = np.asarray(data["valid"], bool)
+    # Frames the person was seen on: in a smoothed file, bridged gaps are valid but were not seen.
+    valid = np.asarray(data.get("raw_valid", data["valid"]), bool)
     frames = np.asarray(data["frame_index"], np.int64)
     conf = np.asarray(data.get("identity_confidence", valid.astype(np.float32)))
     seen = frames[valid]

@@ -57,7 +57,8 @@ OPTIONAL_PER_FRAME_FIELDS: dict[str, tuple[tuple[str | int, ...], str]] = {
     "transl_std": (("T", 3), "float32"),  # posterior standard deviation of `transl` per axis, metres
     **{f"raw_{name}": PER_FRAME_FIELDS[name] for name in RAW_FIELDS},
     # Schema 3, multi-person runs: how sure the tracker is that this row shows this file's person
-    # (1 = followed without doubt; lower after a crossing or a re-found track; 0 where valid is False).
+    # (1 = followed without doubt; lower after a crossing or a re-found track; 0 where the person was not
+    # seen: valid False, or in a smoothed file raw_valid False on a bridged gap).
     "identity_confidence": (("T",), "float32"),
 }
 

@@ -21,6 +21,7 @@ detection that looks like a lost person enough gets that person's number back.
 """
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass, field
 from typing import Callable
@@ -33,6 +34,8 @@ from .crop import CropBox, ImageCamera
 from .detect import Detection, box_from_points
 from .footage import Frame
 from .track import LOST_OFFSET, LOST_SCALE, _iou
+
+log = logging.getLogger(__name__)
 
 REDETECT_PEOPLE_EVERY = 10  # frames between searches for newcomers
 REDETECT_HIDDEN_EVERY = 3  # frames between searches while someone is hidden
@@ -49,6 +52,10 @@ POSITION_M = 1.0
 GATE_MOTION = 1.0  # a detection further than this many box sides from the prediction is not that track
 GATE_COST = 1.6
 REID_MAX = 0.45  # appearance distance up to which a newcomer may be a lost person
+# A crop whose torso colours are further than this from its person's (once learned from a few clear
+# views) shows someone else: the crop slid onto a neighbour, and the person counts as hidden.
+DRIFT_MAX = 0.6
+LEARNED_VIEWS = 5
 NEWCOMER_OVERLAP = 0.5  # a detection this much inside a followed person's box is that person (partly seen)
 SAME_BODY = 0.25  # two estimates whose boxes are this close (in box sides) show the same body
 MARGIN_SCALE = 0.25  # identity confidence = 1 - exp(-margin / MARGIN_SCALE)
@@ -88,6 +95,7 @@ class Track:
     boxes: list[tuple[int, CropBox]] = field(default_factory=list)  # recent (frame, box) where seen
     positions: list[tuple[int, np.ndarray]] = field(default_factory=list)  # recent (frame, pelvis xyz m)
     histogram: np.ndarray | None = None
+    views: int = 0  # clear views the histogram was learned from
     stature_px_m: float | None = None  # box height in pixels × depth in metres (size-depth constant)
     state: str = "seen"  # seen, hidden, lost
     last_seen: int = 0
@@ -123,6 +131,7 @@ class Track:
     def learn_appearance(self, histogram: np.ndarray | None) -> None:
         if histogram is None:
             return
+        self.views += 1
         self.histogram = histogram if self.histogram is None else HIST_KEEP * self.histogram + (1 - HIST_KEEP) * histogram
 
 
@@ -159,6 +168,7 @@ class CrowdTracker:
         """The crops to estimate on this frame (runs the detector when due)."""
         for track in self.live():
             if frame.index - track.last_seen > HIDDEN_FRAMES or not self._inside(track.predict_box(frame.index)):
+                log.debug("frame %d: person %d lost", frame.index, track.number)
                 track.state = "lost"
         hidden = any(t.state == "hidden" for t in self.tracks)
         since = frame.index - self._last_detection
@@ -232,6 +242,7 @@ class CrowdTracker:
         return ix * iy / min(aw * ah, bw * bh)
 
     def _restart(self, track: Track, frame: int, detection: Detection, confidence: float) -> None:
+        log.debug("frame %d: person %d found again (identity confidence %.2f)", frame, track.number, confidence)
         track.boxes, track.positions = [], []
         track.see(frame, CropBox.around(*detection.box))
         track.confidence, track.returning = confidence, False
@@ -252,6 +263,7 @@ class CrowdTracker:
         track.see(frame, CropBox.around(*detection.box))
         track.learn_appearance(histogram)
         self.tracks.append(track)
+        log.debug("frame %d: new person %d at %s", frame, track.number, [round(v) for v in detection.box])
 
     # --- after the estimates -----------------------------------------------------------------
 
@@ -290,6 +302,12 @@ class CrowdTracker:
                     loser, winner = (j, i) if evidence[i] <= evidence[j] else (i, j)
                     self.hidden_by.append((loser, seen[winner]))
                     seen[loser] = None
+        for i, placement in enumerate(placements):  # a crop that slid onto a neighbour in other clothes
+            track = tracks[placement.number]
+            if seen[i] is not None and track.views >= LEARNED_VIEWS \
+                    and appearance_distance(histograms[i], track.histogram) > DRIFT_MAX:
+                log.debug("frame %d: person %d's crop shows someone else", frame.index, track.number)
+                seen[i] = None
         valid = np.array([s is not None for s in seen])
         confidence = np.zeros(count, np.float32)
         for i, placement in enumerate(placements):

@@ -159,7 +159,7 @@ def estimate_everyone(input_path: str | Path, output_path: str | Path, estimator
     index = _write_people(output_path, rows, footage, estimator, options, str(input_path), frames_done, {
         "seconds": round(seconds, 2), "estimate_s": round(timing["estimate_s"], 2),
         "track_s": round(timing["track_s"], 2), "person_frames": timing["person_frames"],
-        "detector_runs": tracker.detections_run})
+        "detector_runs": tracker.detections_run, "tracks_started": len(tracker.tracks)})
     return RunSummary(index, frames_done, with_anyone, cancelled, estimator.name, seconds,
                       footage.warnings, footage.frame_count)
 
