@@ -163,7 +163,7 @@ def draw_stills(index: dict, folder: Path, frames=(0, 40, 80, 120, 160, 200)) ->
             rows = np.flatnonzero((data["frame_index"] == wanted) & np.asarray(data.get("raw_valid", data["valid"]), bool))
             if not len(rows):
                 continue
-            hue = int((0.05 + 0.618 * (number - 1)) % 1.0 * 180)
+            hue = int((0.58 + 0.618 * (number - 1)) % 1.0 * 180)  # the add-on's person colours (cast.py)
             color = tuple(int(c) for c in cv2.cvtColor(np.uint8([[[hue, 200, 255]]]), cv2.COLOR_HSV2BGR)[0, 0])
             points = data["joints2d"][rows[0]]
             x0, y0 = points.min(axis=0)

@@ -34,7 +34,7 @@ class CastFailed(RuntimeError):
 
 def person_color(number: int) -> tuple[float, float, float, float]:
     """A distinct, muted colour per person number (1, 2, ...)."""
-    r, g, b = colorsys.hsv_to_rgb((0.05 + GOLDEN * (number - 1)) % 1.0, 0.55, 0.85)
+    r, g, b = colorsys.hsv_to_rgb((0.58 + GOLDEN * (number - 1)) % 1.0, 0.55, 0.85)  # person 1 blue, never skin
     return (r, g, b, 1.0)
 
 
