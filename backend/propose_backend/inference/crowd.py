@@ -212,7 +212,10 @@ class CrowdTracker:
         scale = abs(math.log(box.side / predicted.side))
         if motion > GATE_MOTION * (1 + 0.1 * (frame.index - track.last_seen)) or scale > math.log(LOST_SCALE):
             return math.inf
-        cost = motion + scale + looks_like(histogram, track)
+        look = looks_like(histogram, track)
+        if track.views >= LEARNED_VIEWS and look > DRIFT_MAX:
+            return math.inf  # other clothes: someone else, wherever they stand
+        cost = motion + scale + look
         where, expected = self._detection_position(detection, track), track.predict_position(frame.index)
         if where is not None and expected is not None:
             cost += float(np.linalg.norm(where - expected)) / POSITION_M
