@@ -65,12 +65,26 @@ MARGIN_SCALE = 0.25  # identity confidence = 1 - exp(-margin / MARGIN_SCALE)
 MIN_CONFIDENCE = 0.05
 
 
-def torso_histogram(image_bgr: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray | None:
-    """Normalised hue-saturation histogram of the torso part of a person box (None: too small)."""
-    x, y, w, h = box
+SMPL_TORSO = (16, 17, 1, 2)  # left and right shoulder, left and right hip in the estimates' joints
+BLAZEPOSE_TORSO = (11, 12, 23, 24)  # the same in BlazePose's landmarks
+
+
+def torso_histogram(image_bgr: np.ndarray, box: tuple[float, float, float, float],
+                    torso: np.ndarray | None = None) -> np.ndarray | None:
+    """Normalised hue-saturation histogram of a person's torso (None: too small).
+
+    `torso` (4, 2): shoulders and hips in pixels, when known: the region between them, narrowed,
+    holds shirt alone; else the middle of the person box (which also catches some background).
+    """
     height, width = image_bgr.shape[:2]
-    x0, x1 = int(max(0, x + 0.3 * w)), int(min(width, x + 0.7 * w))
-    y0, y1 = int(max(0, y + 0.2 * h)), int(min(height, y + 0.5 * h))
+    if torso is not None and np.isfinite(torso).all():
+        (x0, y0), (x1, y1) = torso.min(axis=0), torso.max(axis=0)
+        inset = 0.2 * (x1 - x0)
+        x0, x1, y0, y1 = int(max(0, x0 + inset)), int(min(width, x1 - inset)), int(max(0, y0)), int(min(height, y1))
+    else:
+        x, y, w, h = box
+        x0, x1 = int(max(0, x + 0.3 * w)), int(min(width, x + 0.7 * w))
+        y0, y1 = int(max(0, y + 0.2 * h)), int(min(height, y + 0.5 * h))
     if x1 - x0 < 4 or y1 - y0 < 4:
         return None
     hsv = cv2.cvtColor(image_bgr[y0:y1, x0:x1], cv2.COLOR_BGR2HSV)
@@ -223,7 +237,9 @@ class CrowdTracker:
 
     def _associate(self, frame: Frame, found: list[Detection]) -> None:
         """Match detections to followed people; re-find lost people; start tracks for newcomers."""
-        histograms = [torso_histogram(frame.image, d.box) for d in found]
+        size = np.array([frame.image.shape[1], frame.image.shape[0]], np.float64)
+        histograms = [torso_histogram(frame.image, d.box, None if d.landmarks is None
+                                      else d.landmarks[list(BLAZEPOSE_TORSO), :2] * size) for d in found]
         live = self.live()
         cost = np.array([[self._cost(frame, d, h, t) for t in live] for d, h in zip(found, histograms)]) \
             if found and live else np.zeros((len(found), len(live)))
@@ -303,7 +319,8 @@ class CrowdTracker:
                 if offset <= LOST_OFFSET and 1 / LOST_SCALE <= ratio <= LOST_SCALE:
                     seen[i] = box
         tracks = {t.number: t for t in self.tracks}
-        histograms = [torso_histogram(frame.image, b.xywh()) if b is not None else None for b in seen]
+        histograms = [torso_histogram(frame.image, b.xywh(), estimated["joints2d"][i][list(SMPL_TORSO)])
+                      if b is not None else None for i, b in enumerate(seen)]
         evidence = [self._evidence(frame, tracks[p.number], seen[i], histograms[i],
                                    estimated["transl"][i] if estimated is not None else None)
                     for i, p in enumerate(placements)]
