@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import bpy
 
-from . import ghosts, jobs, operators, people, preferences, properties, retarget, ui, uncertainty
+from . import compat, ghosts, jobs, operators, people, preferences, properties, retarget, ui, uncertainty
 
 _CLASSES = (*properties.CLASSES, preferences.ProposePreferences, *operators.CLASSES, *ui.CLASSES)
 _HANDLERS = (
@@ -17,7 +17,13 @@ _HANDLERS = (
 )
 
 
+_registered = False
+
+
 def register() -> None:
+    global _registered
+    if _registered:
+        return
     for cls in _CLASSES:
         bpy.utils.register_class(cls)
     properties.attach()
@@ -26,9 +32,15 @@ def register() -> None:
         handlers = getattr(bpy.app.handlers, name)
         if function not in handlers:
             handlers.append(function)
+    _registered = True
+    compat.release_at_exit(unregister, _CLASSES)
 
 
 def unregister() -> None:
+    global _registered
+    if not _registered:
+        return
+    _registered = False
     jobs.stop_all_jobs()
     people.remove_draw_handler()
     for name, function in _HANDLERS:

@@ -1,7 +1,11 @@
 """Ghost poses: the posterior's samples at the current frame, shown as translucent bodies.
 
-The samples are stored on the rig at import (as pose-bone quaternions, densest first), so ghosts
-work from the saved .blend alone. Each ghost is an armature sharing one wire-display copy of the
+The samples are stored on the rig at import (as pose-bone quaternions, in rank order), so ghosts
+work from the saved .blend alone. The rank means what the results file means by it
+(docs/results-schema.md): per-frame results rank every frame's samples on their own (ghost 1 is the
+densest pose on this frame); a smoothed clip's ghosts are whole motions, ranked by their log density
+summed over the clip (ghost 1 is the densest motion, whatever its rank on one frame), and say so
+on their labels ("motion #1"). Each ghost is an armature sharing one wire-display copy of the
 rig's bones, with a body object sharing the rig's mesh, so a ghost costs two objects and no
 geometry copies. Ghosts are tagged with their rig and sample index; applying one writes that
 sample into the rig's keys on this frame.
@@ -10,7 +14,8 @@ Part of a ghost can be applied as well: the chosen bones and everything below th
 take the sample's local rotations, on one frame or over a frame range. Over a range the swap fades
 in and out over a few frames with a smoothstep weight (slerp between the current key and the
 sample), so the motion has no pop where the range ends. Each ghost carries a text label: its rank
-and its log density relative to the mode (0 = as likely as the mode), in the viewport and in renders.
+and its log density on this frame relative to the mode (0 = as likely as the mode), in the viewport
+and in renders.
 """
 from __future__ import annotations
 
@@ -20,8 +25,10 @@ import bpy
 import numpy as np
 from bpy.app.handlers import persistent
 
-from . import keyframes, motion, rig as rig_module, rotations
-from .names import GHOST_INDEX, GHOST_OF, SAMPLES, SAMPLE_COUNT, SAMPLE_DENSITY, SAMPLE_FRAMES  # noqa: F401 (callers read module.NAME too)
+from . import compat, keyframes, motion, rig as rig_module, rotations
+from .names import (GHOST_INDEX, GHOST_OF, OUTER_SURFACE, SAMPLES, SAMPLE_COUNT, SAMPLE_DENSITY,  # noqa: F401
+                    SAMPLE_FRAMES, SAMPLE_MOTION_DENSITY)  # (callers read module.NAME too)
+from .outer_surface import outer_surface
 
 
 GHOST_COLOR = (0.55, 0.75, 1.0, 0.3)  # translucent light blue, in material and object colour
@@ -30,8 +37,28 @@ LABEL_SIZE = 0.075  # metres
 LABEL_LIFT = 0.22  # metres above the ghost's head
 
 
-def store_samples(rig: bpy.types.Object, frames: np.ndarray, quats: np.ndarray, log_density: np.ndarray) -> None:
-    """Keep the samples (N, S, J, 4) of the frames `frames` (N,) on the rig (J = 24, or 54 with fingers)."""
+def store_samples(rig: bpy.types.Object, frames: np.ndarray, quats: np.ndarray, log_density: np.ndarray,
+                  motions: bool) -> None:
+    """Keep the samples (N, S, J, 4) of the frames `frames` (N,) on the rig (J = 24, or 54 with fingers),
+    in rank order.
+
+    motions: the samples are whole motions (a smoothed clip), ranked by their log density summed
+    over the stored frames; otherwise each frame's samples are ranked on their own, densest first.
+    The files come in that order already; a re-solve that replaced some frames' samples is
+    re-ranked here, so a ghost's index is always its rank.
+    """
+    quats, log_density = np.asarray(quats), np.asarray(log_density, dtype=np.float64)
+    if motions:
+        motion = log_density.sum(axis=0)
+        order = np.argsort(-motion, kind="stable")
+        quats, log_density = quats[:, order], log_density[:, order]
+        rig[SAMPLE_MOTION_DENSITY] = np.ascontiguousarray(motion[order], dtype=np.float32)
+    else:
+        order = np.argsort(-log_density, axis=1, kind="stable")
+        quats = np.take_along_axis(quats, order[:, :, None, None], axis=1)
+        log_density = np.take_along_axis(log_density, order, axis=1)
+        if SAMPLE_MOTION_DENSITY in rig:
+            del rig[SAMPLE_MOTION_DENSITY]
     rig[SAMPLE_FRAMES] = np.asarray(frames, dtype=np.int32)
     rig[SAMPLE_COUNT] = int(quats.shape[1])
     rig[SAMPLES] = np.ascontiguousarray(quats, dtype=np.float32).ravel()
@@ -40,6 +67,11 @@ def store_samples(rig: bpy.types.Object, frames: np.ndarray, quats: np.ndarray, 
 
 def sample_count(rig: bpy.types.Object) -> int:
     return int(rig.get(SAMPLE_COUNT, 0))
+
+
+def are_motions(rig: bpy.types.Object) -> bool:
+    """Whether the rig's ghosts are whole motions (a smoothed clip), ranked over the clip."""
+    return SAMPLE_MOTION_DENSITY in rig
 
 
 def sample_joints(rig: bpy.types.Object) -> int:
@@ -64,7 +96,7 @@ def samples_at(rig: bpy.types.Object, frame: int) -> tuple[np.ndarray, np.ndarra
 
 
 def ghosts_of(rig: bpy.types.Object) -> list[bpy.types.Object]:
-    """The rig's ghost armatures, densest sample first."""
+    """The rig's ghost armatures, in rank order."""
     found = [o for o in bpy.data.objects if o.type == "ARMATURE" and o.get(GHOST_OF) == rig]
     return sorted(found, key=lambda o: int(o[GHOST_INDEX]))
 
@@ -87,10 +119,11 @@ def label_of(ghost: bpy.types.Object) -> bpy.types.Object | None:
     return next((c for c in ghost.children if c.type == "FONT"), None)
 
 
-def label_text(rank: int, log_density: float) -> str:
-    """'#2' over 'Δlog p −3.4': rank among the samples (1 = densest), log density relative to the mode."""
+def label_text(rank: int, log_density: float, motion: bool = False) -> str:
+    """'#2' (or 'motion #2' for whole motions) over 'Δlog p −3.4': the rank (1 = densest on this
+    frame, or densest motion over the clip), then the log density on this frame relative to the mode."""
     value = f"{log_density:.1f}".replace("-", "−")
-    return f"#{rank}\nΔlog p {value}"
+    return f"{'motion ' if motion else ''}#{rank}\nΔlog p {value}"
 
 
 def _label_material() -> bpy.types.Material:
@@ -131,7 +164,7 @@ def _ghost_material() -> bpy.types.Material:
         material = bpy.data.materials.new("ProPose ghost")
         material.diffuse_color = GHOST_COLOR  # solid viewport, "Material" colouring
         material.surface_render_method = "BLENDED"
-        shader = material.node_tree.nodes.get("Principled BSDF")
+        shader = compat.principled_bsdf(material)
         if shader is not None:  # EEVEE / Cycles
             shader.inputs["Base Color"].default_value = (*GHOST_COLOR[:3], 1.0)
             shader.inputs["Alpha"].default_value = GHOST_COLOR[3]
@@ -162,6 +195,7 @@ def show(rig: bpy.types.Object, frame: int, spacing: float) -> list[bpy.types.Ob
     bones.display_type = "WIRE"
     bones.show_bone_colors = False
     body = _body_of(rig)
+    surface = outer_surface(body) if body is not None else None
     material = _ghost_material()
     made = []
     for index in range(count):
@@ -177,6 +211,9 @@ def show(rig: bpy.types.Object, frame: int, spacing: float) -> list[bpy.types.Ob
             shell.color = GHOST_COLOR  # solid viewport, "Object" colouring
             shell.hide_render = True
             shell.modifiers.new("Armature", "ARMATURE").object = ghost
+            if surface is not None:  # the skin only: nothing inside the head shows through
+                mask = shell.modifiers.new("Skin only", "MASK")
+                mask.vertex_group = surface
             collection.objects.link(shell)
             shell.material_slots[0].link = "OBJECT"
             shell.material_slots[0].material = material
@@ -212,7 +249,7 @@ def pose(rig: bpy.types.Object, frame: int) -> None:
         quats = found[0][index]
         label = label_of(ghost)
         if label is not None:
-            label.data.body = label_text(index + 1, float(found[1][index]))
+            label.data.body = label_text(index + 1, float(found[1][index]), are_motions(rig))
         for j, name in enumerate(names):
             if name in ghost.pose.bones:
                 ghost.pose.bones[name].rotation_quaternion = quats[j]

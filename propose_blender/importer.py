@@ -139,7 +139,8 @@ def import_data(context: bpy.types.Context, data: dict[str, Any], name: str, foo
     frames = results.scene_frames(data)
     motion.write_motion(rig, frames[valid], fingers.rotations(data)[valid], data["transl"][valid])
     uncertainty.write_curves(rig, frames, valid, fingers.uncertainty(data))
-    _store_samples(rig, frames[valid], fingers.samples(data)[valid], data["sample_log_density"][valid])
+    _store_samples(rig, frames[valid], fingers.samples(data)[valid], data["sample_log_density"][valid],
+                   bridge.schema().is_coherent(data))
     rig[RESULTS_PATH] = str(source) if source is not None else ""
     rig[META] = json.dumps(data.get("meta", {}))
 
@@ -167,14 +168,15 @@ def _build_review(scene: bpy.types.Scene, rig: bpy.types.Object) -> None:
         review.update_markers(scene, rig, review.queue(rig, settings.threshold))
 
 
-def _store_samples(rig: bpy.types.Object, frames: np.ndarray, samples: np.ndarray, log_density: np.ndarray) -> None:
+def _store_samples(rig: bpy.types.Object, frames: np.ndarray, samples: np.ndarray, log_density: np.ndarray,
+                   motions: bool) -> None:
     if samples.shape[1] == 0:
         return
     quats = np.empty(samples.shape[:3] + (4,), dtype=np.float32)
     for start in range(0, len(samples), _SAMPLE_ROWS_PER_STEP):
         rows = slice(start, start + _SAMPLE_ROWS_PER_STEP)
         quats[rows] = motion.bone_quaternions(rig, samples[rows])
-    ghosts.store_samples(rig, frames, quats, log_density)
+    ghosts.store_samples(rig, frames, quats, log_density, motions)
 
 
 def _follow_clip(scene: bpy.types.Scene, fps: float, frames: np.ndarray) -> None:

@@ -1,9 +1,7 @@
-"""Bulk keyframe writing through Blender's layered actions (Blender 4.4+, the only kind in 5.0).
+"""Bulk keyframe writing into an object's F-curves (their container comes from compat.channelbag).
 
 One F-curve gets all its keys in a single `foreach_set`, instead of one `keyframe_insert` call per
 key and channel; for a long clip that is the difference between a fraction of a second and minutes.
-Blender 4.2 and 4.3 predate layered actions: there the action itself holds the F-curves and plays
-the channelbag's part.
 """
 from __future__ import annotations
 
@@ -12,50 +10,13 @@ from typing import Iterable
 import bpy
 import numpy as np
 
-LAYER_NAME = "ProPose"
-LAYERED = "slots" in bpy.types.Action.bl_rna.properties  # Blender >= 4.4
+from . import compat
+
 _INTERPOLATION = bpy.types.Keyframe.bl_rna.properties["interpolation"].enum_items
 
-
-def channelbag(obj: bpy.types.Object) -> bpy.types.ActionChannelbag:
-    """The F-curve container of `obj`'s action, creating action, slot, layer and strip if needed."""
-    anim = obj.animation_data or obj.animation_data_create()
-    action = anim.action
-    if action is None:
-        action = bpy.data.actions.new(f"{obj.name} motion")
-        anim.action = action
-    if not LAYERED:
-        return action
-    slot = anim.action_slot
-    if slot is None:
-        slot = action.slots.new(id_type="OBJECT", name=obj.name)
-        anim.action_slot = slot
-    layer = action.layers[0] if action.layers else action.layers.new(LAYER_NAME)
-    strip = layer.strips[0] if layer.strips else layer.strips.new(type="KEYFRAME")
-    return strip.channelbag(slot, ensure=True)
-
-
-def find_channelbag(obj: bpy.types.Object) -> bpy.types.ActionChannelbag | None:
-    """The existing F-curve container of `obj`'s action, or None (never creates anything)."""
-    anim = obj.animation_data
-    if anim is None or anim.action is None:
-        return None
-    if not LAYERED:
-        return anim.action
-    if anim.action_slot is None:
-        return None
-    for layer in anim.action.layers:
-        for strip in layer.strips:
-            bag = strip.channelbag(anim.action_slot)
-            if bag is not None:
-                return bag
-    return None
-
-
-def new_curve(bag: bpy.types.ActionChannelbag, data_path: str, index: int, group: str) -> bpy.types.FCurve:
-    if LAYERED:
-        return bag.fcurves.new(data_path, index=index, group_name=group)
-    return bag.fcurves.new(data_path, index=index, action_group=group)
+# Where the F-curves live differs between Blender releases; compat hides it. Re-exported here because
+# keyframe code reads naturally as keyframes.channelbag(rig).
+channelbag, find_channelbag, new_curve = compat.channelbag, compat.find_channelbag, compat.new_fcurve
 
 
 def write_curve(bag: bpy.types.ActionChannelbag, data_path: str, index: int, frames: np.ndarray,

@@ -47,8 +47,10 @@ SAMPLES = "propose_samples"  # (N * S * 24 * 4,) float32 pose-bone quaternions
 SAMPLE_FRAMES = "propose_sample_frames"  # (N,) scene frames that have samples
 SAMPLE_DENSITY = "propose_sample_log_density"  # (N * S,) float32
 SAMPLE_COUNT = "propose_sample_count"  # S
+SAMPLE_MOTION_DENSITY = "propose_sample_motion_log_density"  # (S,) float32; only for ghosts that are whole motions
+OUTER_SURFACE = "propose_outer_surface"  # vertex group of the body: its skin, without eyes, teeth, tongue
 GHOST_OF = "propose_ghost_of"  # on ghost objects: the rig
-GHOST_INDEX = "propose_ghost_index"  # on ghost objects: sample index, 0 = densest
+GHOST_INDEX = "propose_ghost_index"  # on ghost objects: sample index = rank - 1 (0 = densest, see ghosts.py)
 
 # Stills (snapshot.py)
 MARKER_TAG = "propose_marker"  # on the temporary bone markers a still draws

@@ -1,5 +1,7 @@
 """Choosing whom to follow: the people the backend finds in one frame, drawn as numbered boxes in
-the camera view and listed in the panel; the chosen one's box starts the run's track.
+the camera view and listed in the panel; the chosen number goes into the run's request, so the
+backend finds the same people in the same frame, follows that one and records the number in the
+results (`meta.person`, docs/results-schema.md).
 
 The list lives on the scene as JSON (`propose.people_json`, the backend's `people` event) so it is
 saved with the .blend; `propose.person` is the chosen number (0 = let the detector pick).
@@ -28,13 +30,21 @@ def found(scene: bpy.types.Scene) -> dict[str, Any]:
         return {}
 
 
-def chosen_box(scene: bpy.types.Scene) -> tuple[float, float, float, float] | None:
-    """Box (x, y, w, h px) of the chosen person, for the run request; None = the detector picks."""
-    listed = found(scene).get("people", [])
+def chosen_person(scene: bpy.types.Scene, first_frame: int) -> int | None:
+    """The request's `person` (0 = leftmost) for the number picked in the panel; None = the detector
+    picks (nobody picked, or the list belongs to other footage).
+
+    first_frame: the run's first source frame, where the backend looks for the people again; a list
+    found in another frame would number other people, so it raises ValueError saying what to do.
+    """
+    listed = found(scene)
     number = scene.propose.person
-    if not number or number > len(listed) or found(scene).get("input") != _footage(scene):
+    if not number or number > len(listed.get("people", [])) or listed.get("input") != _footage(scene):
         return None
-    return tuple(float(v) for v in listed[number - 1]["box"])
+    if int(listed.get("frame", 0)) != first_frame:
+        raise ValueError(f"Person {number} was picked among the people in frame {int(listed['frame']) + 1}, but "
+                         f"the run starts at frame {first_frame + 1}; press Find People again.")
+    return number - 1
 
 
 def _footage(scene: bpy.types.Scene) -> str:

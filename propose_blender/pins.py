@@ -13,7 +13,7 @@ from typing import Any
 import bpy
 import numpy as np
 
-from . import axes, ghosts, keyframes, motion, results, rig as rig_module, rotations, uncertainty
+from . import axes, fingers, ghosts, keyframes, motion, results, rig as rig_module, rotations, uncertainty
 from .names import PIN_FRAMES, PIN_JOINTS, PIN_ROTMATS, SOLVED_FRAMES  # noqa: F401 (callers read module.NAME too)
 
 
@@ -185,8 +185,9 @@ def _replace_samples(rig: bpy.types.Object, frames: np.ndarray, data: dict[str, 
     if not hit.any():
         return
     slots = np.array([where[int(f)] for f in frames[hit]])
-    quats = np.array(rig[ghosts.SAMPLES], np.float32).reshape(len(stored), count, 24, 4)
+    joints = ghosts.sample_joints(rig)  # 54 with fingers: the re-solve keeps each frame's finger samples
+    quats = np.array(rig[ghosts.SAMPLES], np.float32).reshape(len(stored), count, joints, 4)
     density = np.array(rig[ghosts.SAMPLE_DENSITY], np.float32).reshape(len(stored), count)
-    quats[slots] = motion.bone_quaternions(rig, np.asarray(data["samples"])[take[hit]])
+    quats[slots] = motion.bone_quaternions(rig, fingers.samples(data)[take[hit]][:, :, :joints])
     density[slots] = np.asarray(data["sample_log_density"])[take[hit]]
-    ghosts.store_samples(rig, stored, quats, density)
+    ghosts.store_samples(rig, stored, quats, density, ghosts.are_motions(rig))

@@ -46,6 +46,10 @@ class ProposeSceneSettings(bpy.types.PropertyGroup):
         return {"frames": self.frames_argument(), "detector": self.detector, "mirrored": self.mirrored,
                 "focal_px": self.focal_px or None, "everyone": self.everyone}
 
+    def first_frame(self) -> int:
+        """The run's first source frame (0-based): where Find People looks and the track starts."""
+        return self.frame_first - 1 if self.use_frame_range else 0
+
     def frames_argument(self) -> str | None:
         """The protocol's "A:B:STEP" (0-based source frames, end exclusive, like a Python slice)."""
         if not self.use_frame_range:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import bpy
 import numpy as np
 
-from . import keyframes, rig as rig_module, uncertainty
+from . import compat, keyframes, rig as rig_module, uncertainty
 from .names import STAMP, STRIP_PROPERTY  # noqa: F401 (callers read module.NAME too)
 
 MARKER_PREFIX = "? "  # timeline markers this module made (and may delete) start with this
@@ -139,19 +139,7 @@ def considered_joints(rig: bpy.types.Object, selected_only: bool) -> tuple[int, 
     if not selected_only:
         return None
     names = rig_module.all_joint_names(rig)
-    return tuple(j for j, n in enumerate(names) if n in rig.pose.bones and is_selected(rig.pose.bones[n]))
-
-
-def is_selected(pose_bone: bpy.types.PoseBone) -> bool:
-    """Bone selection lives on the pose bone from Blender 5.0, on the armature bone before."""
-    return bool(pose_bone.select if hasattr(pose_bone, "select") else pose_bone.bone.select)
-
-
-def _set_selected(pose_bone: bpy.types.PoseBone, state: bool) -> None:
-    if hasattr(pose_bone, "select"):
-        pose_bone.select = state
-    else:
-        pose_bone.bone.select = state
+    return tuple(j for j, n in enumerate(names) if n in rig.pose.bones and compat.pose_bone_selected(rig.pose.bones[n]))
 
 
 def select_bone(context: bpy.types.Context, rig: bpy.types.Object, bone: str, keep_others: bool = False) -> None:
@@ -170,8 +158,8 @@ def select_bone(context: bpy.types.Context, rig: bpy.types.Object, bone: str, ke
             pass
     if not keep_others:
         for pose_bone in rig.pose.bones:
-            _set_selected(pose_bone, False)
-    _set_selected(rig.pose.bones[bone], True)
+            compat.set_pose_bone_selected(pose_bone, False)
+    compat.set_pose_bone_selected(rig.pose.bones[bone], True)
     rig.data.bones.active = rig.data.bones[bone]
 
 
@@ -239,4 +227,4 @@ def refresh_markers(context: bpy.types.Context) -> int:
 def selected_bones(rig: bpy.types.Object) -> list[str]:
     """The SMPL bones selected in Pose Mode."""
     names = set(rig_module.joint_names())
-    return [b.name for b in rig.pose.bones if b.name in names and is_selected(b)]
+    return [b.name for b in rig.pose.bones if b.name in names and compat.pose_bone_selected(b)]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import bpy
 import numpy as np
 
-from . import axes
+from . import axes, compat
 from .bridge import skeleton
 from .names import GHOST_OF, RIG_TAG  # noqa: F401 (callers read module.NAME too)
 
@@ -281,9 +281,7 @@ def _body_material() -> bpy.types.Material:
     material = bpy.data.materials.new("ProPose skin")
     material.diffuse_color = SKIN_COLOR  # solid viewport and Workbench
     material.roughness = 0.55
-    if material.node_tree is None:  # Blender < 5 makes node trees only on request
-        material.use_nodes = True
-    shader = next((n for n in material.node_tree.nodes if n.type == "BSDF_PRINCIPLED"), None)
+    shader = compat.principled_bsdf(material)
     if shader is not None:
         values = {"Base Color": SKIN_COLOR, "Roughness": 0.5, "Subsurface Weight": 0.15,
                   "Subsurface Radius": (1.0, 0.35, 0.2), "Subsurface Scale": 0.01, "Coat Weight": 0.05}

@@ -39,7 +39,7 @@ PER_FRAME_FIELDS: dict[str, tuple[tuple[str | int, ...], str]] = {
     "betas": (("T", 10), "float32"),
     "rotmats": (("T", 24, 3, 3), "float32"),  # local SMPL rotations, posterior mode
     "posterior_F": (("T", 24, 3, 3), "float32"),  # matrix-Fisher posterior; [:, 0] is the root
-    "samples": (("T", "S", 24, 3, 3), "float32"),  # local rotations of posterior samples, densest first
+    "samples": (("T", "S", 24, 3, 3), "float32"),  # local rotations of posterior samples, in rank order (is_coherent)
     "sample_log_density": (("T", "S"), "float32"),  # log posterior density relative to the mode (<= 0)
     "transl": (("T", 3), "float32"),  # pelvis in the full-image camera frame, metres (x right, y down, z fwd)
     "joints3d": (("T", 35, 3), "float32"),  # posterior 35 points, root-relative, camera axes, metres
@@ -97,10 +97,6 @@ OPTIONAL_CLIP_FIELDS: dict[str, tuple[tuple[str | int, ...], str]] = {
     "person": ((), "int64"),  # schema 3, multi-person runs: the person's number in the clip (1, 2, ...)
 }
 
-# Text metadata, stored as one JSON string under "meta".
-META_KEYS = ("estimator", "weights", "source", "body_model", "created_by", "temporal")
-
-
 def empty_frames(num_frames: int, num_samples: int, hands: bool = False) -> dict[str, np.ndarray]:
     """Zero-filled per-frame arrays (invalid frames) of the right shapes and dtypes (with the
     finger fields when `hands`)."""
@@ -138,12 +134,42 @@ def validate(data: Mapping[str, Any], source: str = "results") -> None:
 
 
 LOG_DENSITY_TOLERANCE = 1e-3  # float32 rounding of a difference of large sums may land just above 0
+ROTATION_TOLERANCE = 1e-2  # |RᵀR − I| and |det R − 1| of a stored rotation (float32, re-orthonormalised upstream)
+WEIGHT_SUM_TOLERANCE = 1e-3  # skinning weights of a vertex sum to 1
+
+
+def is_coherent(data: Mapping[str, Any]) -> bool:
+    """Smoothed results, whose ghosts are whole motions (sample s is one trajectory over the clip)
+    ranked by their motion log density; per-frame results rank every frame's samples on their own."""
+    return "raw_rotmats" in data
+
+
+def motion_log_density(data: Mapping[str, Any]) -> np.ndarray:
+    """(S,) each ghost's log density relative to the mode summed over the frames with a person:
+    the rank of a coherent ghost (densest motion first)."""
+    valid = np.asarray(data["valid"]).astype(bool)
+    return np.asarray(data["sample_log_density"], dtype=np.float64)[valid].sum(axis=0)
+
+
+def _not_rotations(matrices: np.ndarray, rows: np.ndarray, chunk: int = 256) -> bool:
+    """Whether any of matrices[rows] (rows of (..., 3, 3)) is not a rotation; in chunks of frames,
+    so checking a long clip's samples costs no copy of them."""
+    for start in range(0, len(rows), chunk):
+        m = np.asarray(matrices[rows[start:start + chunk]], dtype=np.float32).reshape(-1, 3, 3)
+        gram_error = np.abs(np.einsum("nji,njk->nik", m, m) - np.eye(3, dtype=np.float32)).max(initial=0.0)
+        if gram_error > ROTATION_TOLERANCE or np.abs(np.linalg.det(m) - 1.0).max(initial=0.0) > ROTATION_TOLERANCE:
+            return True
+    return False
 
 
 def check_values(data: Mapping[str, Any], source: str = "results") -> None:
-    """Raise ResultsError for values no estimator writes: non-finite estimates on frames with a
-    person, sample log densities above the mode's (> 0), negative uncertainty, a focal length or box
-    of no size, frame numbers out of order, contact probabilities outside [0, 1]. Rows without a person (valid False) hold zeros and are not checked."""
+    """Raise ResultsError for values no estimator writes. On frames with a person: non-finite
+    estimates, rotations (pose or samples) that are not rotations, a posterior without any
+    information or an uncertainty outside (0°, 180°], sample log densities above the mode's (> 0) or
+    samples out of their rank order (docs/results-schema.md), a focal length or box of no size.
+    Clip-wide: frame numbers out of order, contact probabilities outside [0, 1], skinning weights that
+    do not sum to 1 per vertex, faces naming vertices that do not exist. Rows without a person
+    (valid False) hold zeros and are not checked."""
     def fail(name: str, why: str) -> None:
         raise ResultsError(f"{source}: field '{name}' {why}; the file is damaged or was written by "
                            "something other than the backend. Re-run the estimate.")
@@ -156,10 +182,25 @@ def check_values(data: Mapping[str, Any], source: str = "results") -> None:
                  "uncertainty_deg", "focal_px", "principal_pt", "bbox", "betas"):
         if not np.all(np.isfinite(np.asarray(data[name])[valid])):
             fail(name, "holds NaN or infinite values on frames with a person")
-    if np.any(np.asarray(data["sample_log_density"])[valid] > LOG_DENSITY_TOLERANCE):
+    for name in ("rotmats", "samples"):
+        if _not_rotations(np.asarray(data[name]), np.flatnonzero(valid)):
+            fail(name, "must hold rotation matrices (orthonormal, determinant 1) on frames with a person")
+    F = np.asarray(data["posterior_F"], dtype=np.float64)[valid]
+    if F.size and np.any(np.abs(F).reshape(*F.shape[:-2], 9).max(-1) == 0):
+        fail("posterior_F", "must hold some information about every joint (an all-zero matrix-Fisher "
+                            "parameter is a posterior that knows nothing)")
+    uncertainty = np.asarray(data["uncertainty_deg"])[valid]
+    if np.any(uncertainty <= 0) or np.any(uncertainty > 180):
+        fail("uncertainty_deg", "must be above 0 and at most 180 (an expected angle in degrees of a posterior)")
+    density = np.asarray(data["sample_log_density"], dtype=np.float64)[valid]
+    if np.any(density > LOG_DENSITY_TOLERANCE):
         fail("sample_log_density", "must be <= 0 (log density relative to the posterior mode)")
-    if np.any(np.asarray(data["uncertainty_deg"])[valid] < 0):
-        fail("uncertainty_deg", "must be 0 or more (an expected angle in degrees)")
+    if is_coherent(data):
+        motion = density.sum(axis=0)
+        if np.any(np.diff(motion) > LOG_DENSITY_TOLERANCE * (len(density) + np.abs(motion[1:]))):
+            fail("samples", "must be whole motions ordered densest motion first (summed sample_log_density)")
+    elif np.any(np.diff(density, axis=1) > LOG_DENSITY_TOLERANCE):
+        fail("samples", "must be ordered densest first on every frame (by sample_log_density)")
     if np.any(np.asarray(data["focal_px"])[valid] <= 0):
         fail("focal_px", "must be above 0 on frames with a person")
     if np.any(np.asarray(data["bbox"])[valid][:, 2:] <= 0):
@@ -170,6 +211,13 @@ def check_values(data: Mapping[str, Any], source: str = "results") -> None:
     for name in ("contacts", "identity_confidence"):
         if name in data and np.any((np.asarray(data[name]) < 0) | (np.asarray(data[name]) > 1)):
             fail(name, "must hold probabilities between 0 and 1")
+    for name in ("lbs_weights", "rig_lbs_weights"):
+        weights = np.asarray(data.get(name, np.zeros((0, 1))), dtype=np.float64)
+        if weights.size and (weights.min() < 0 or np.abs(weights.sum(axis=1) - 1).max() > WEIGHT_SUM_TOLERANCE):
+            fail(name, "must hold skinning weights >= 0 that sum to 1 for every vertex")
+    faces = np.asarray(data["faces"])
+    if faces.size and (faces.min() < 0 or faces.max() >= len(np.asarray(data["rest_vertices"]))):
+        fail("faces", "must name vertices of rest_vertices (0 .. V-1)")
 
 
 def _atomic_savez(path: Path, arrays: Mapping[str, Any], compress: bool = True) -> None:

@@ -45,7 +45,8 @@ class PROPOSE_OT_run(JobOperator, bpy.types.Operator):
             return None
         try:
             request = runner.estimate_request(input=footage, output=results_path(footage),
-                                              bbox=None if settings.everyone else people.chosen_box(context.scene),
+                                              person=None if settings.everyone else
+                                              people.chosen_person(context.scene, settings.first_frame()),
                                               **prefs.request_fields(),
                                               **settings.footage_request())
         except ValueError as exc:  # the backend's RequestError: a setting it would refuse
@@ -100,8 +101,7 @@ class PROPOSE_OT_find_people(JobOperator, bpy.types.Operator):
         if footage is None or not footage.is_file():
             self.report({"ERROR"}, "Pick an existing image or video first (the Footage field in the ProPose panel).")
             return None
-        first = settings.frame_first - 1 if settings.use_frame_range else 0
-        return people.PeopleRun(preferences.settings(context).python, footage, first)
+        return people.PeopleRun(preferences.settings(context).python, footage, settings.first_frame())
 
     def job_finished(self, context: bpy.types.Context, job: people.PeopleRun) -> set[str]:
         settings = context.scene.propose

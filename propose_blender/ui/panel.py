@@ -194,6 +194,8 @@ class PROPOSE_PT_ghosts(_ProposePanel, bpy.types.Panel):
             layout.label(text="No samples on this frame (no person found).", icon="INFO")
             return
         selected = ghosts.ghost_index(context.active_object)
+        layout.label(text="Ranked as whole motions (densest over the clip)" if ghosts.are_motions(rig)
+                     else "Ranked on this frame (densest first)")
         column = layout.column(align=True)
         for ghost in shown:
             index = ghosts.ghost_index(ghost)

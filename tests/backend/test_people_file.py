@@ -15,10 +15,12 @@ def _person(frames: list[int], valid: list[bool], confidence: list[float], numbe
     data["frame_index"][:] = frames
     data["valid"][:] = valid
     data["transl"][:] = np.array(frames)[:, None]  # tells the rows apart after a merge
+    data["rotmats"][:], data["samples"][:] = np.eye(3), np.eye(3)  # a person standing in the rest pose
+    data["posterior_F"][:], data["uncertainty_deg"][:] = 10 * np.eye(3), 20.0  # fairly sure of it
     data["focal_px"][:], data["bbox"][:] = 1000.0, (10.0, 20.0, 200.0, 200.0)
     data.update(schema_version=results.SCHEMA_VERSION, fps=25.0, image_size=(640, 480),
                 rest_joints=np.zeros((24, 3)), rest_vertices=np.zeros((10, 3)), faces=np.zeros((4, 3)),
-                lbs_weights=np.zeros((10, 24)), meta={}, person=number,
+                lbs_weights=np.eye(24)[np.zeros(10, int)], meta={}, person=number,
                 identity_confidence=np.where(valid, confidence, 0.0))
     return data
 

@@ -11,14 +11,20 @@ from propose_backend import results
 
 
 def _clip_part(frames: range, samples: int = 2) -> dict:
+    """Frames an estimator could write: the rest pose, a posterior around it, samples densest first."""
     data = results.empty_frames(len(frames), samples)
     data["frame_index"][:] = list(frames)
     data["valid"][:] = True
     data["betas"][:] = np.arange(len(frames))[:, None]
     data["focal_px"][:], data["bbox"][:] = 1000.0, (10.0, 20.0, 200.0, 200.0)  # a person was found: a camera, a box
+    data["rotmats"][:], data["posterior_F"][:], data["uncertainty_deg"][:] = np.eye(3), 20 * np.eye(3), 12.0
+    turn = np.array([[1.0, 0, 0], [0, np.cos(0.1), -np.sin(0.1)], [0, np.sin(0.1), np.cos(0.1)]])
+    data["samples"][:] = np.eye(3)
+    data["samples"][:, 1:, 5] = turn  # later samples have a turned knee: less dense than the first
+    data["sample_log_density"][:, 1:] = 3 * 20 * (np.trace(turn) - 3)
     data.update(schema_version=results.SCHEMA_VERSION, fps=25.0, image_size=(640, 480),
-                rest_joints=np.zeros((24, 3)), rest_vertices=np.zeros((10, 3)), faces=np.zeros((4, 3)),
-                lbs_weights=np.zeros((10, 24)), meta={"estimator": "test", "weights": "random"})
+                rest_joints=np.zeros((24, 3)), rest_vertices=np.zeros((10, 3)), faces=np.arange(12).reshape(4, 3) % 10,
+                lbs_weights=np.eye(24)[np.arange(10) % 24], meta={"estimator": "test", "weights": "random"})
     return data
 
 
@@ -51,7 +57,10 @@ def test_validation_names_the_problem(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("field, value, words", [
-    ("sample_log_density", 3000.0, "must be <= 0"), ("uncertainty_deg", -1.0, "0 or more"),
+    ("sample_log_density", 3000.0, "must be <= 0"), ("uncertainty_deg", -1.0, "above 0"),
+    ("uncertainty_deg", 0.0, "above 0"), ("uncertainty_deg", 200.0, "at most 180"),
+    ("posterior_F", 0.0, "some information"), ("rotmats", 0.0, "rotation matrices"), ("rotmats", 2.0, "rotation"),
+    ("samples", 0.0, "rotation matrices"),
     ("transl", np.nan, "NaN or infinite"), ("rotmats", np.inf, "NaN or infinite"), ("focal_px", 0.0, "above 0"),
     ("frame_index", 0, "increasing order"), ("contacts", 1.5, "between 0 and 1"),
 ])
@@ -66,6 +75,38 @@ def test_values_no_estimator_writes_are_refused(field: str, value: float, words:
     data["valid"][1] = False  # rows without a person hold zeros and are not checked
     if field not in ("frame_index", "contacts"):
         results.validate(data)
+
+
+def test_what_the_old_stub_estimator_wrote_is_refused() -> None:
+    """A zero posterior with zero uncertainty, all-zero "rotations" as samples, zero skinning weights,
+    faces naming vertices that do not exist: each alone is refused, with the field named."""
+    for field, value, words in (("posterior_F", 0.0, "some information"), ("uncertainty_deg", 0.0, "above 0"),
+                                ("samples", 0.0, "rotation matrices"), ("lbs_weights", 0.0, "sum to 1"),
+                                ("faces", 99, "name vertices")):
+        data = _clip_part(range(3))
+        results.validate(data)
+        data[field] = np.full_like(np.asarray(data[field]), value)
+        with pytest.raises(results.ResultsError, match=f"'{field}' .*{words}"):
+            results.validate(data)
+
+
+def test_samples_must_be_in_their_rank_order() -> None:
+    """Per-frame results: densest first on every frame. Smoothed results (raw_ fields present): whole
+    motions, densest motion (summed log density) first, whatever the order on one frame."""
+    data = _clip_part(range(3))
+    data["samples"] = data["samples"][:, ::-1].copy()
+    data["sample_log_density"] = data["sample_log_density"][:, ::-1].copy()
+    with pytest.raises(results.ResultsError, match="densest first on every frame"):
+        results.validate(data)
+    smoothed = _clip_part(range(3))
+    smoothed.update({f"raw_{name}": smoothed[name] for name in results.RAW_FIELDS})
+    smoothed["sample_log_density"][:] = [[-1.0, -9.0], [-6.0, -2.0], [-6.0, -2.0]]  # motion: -13 then -13
+    results.validate(smoothed)  # frames 1 and 2 rank the other way: allowed for whole motions
+    assert results.is_coherent(smoothed) and not results.is_coherent(data)
+    assert results.motion_log_density(smoothed).tolist() == [-13.0, -13.0]
+    smoothed["sample_log_density"][0] = [-9.0, -1.0]
+    with pytest.raises(results.ResultsError, match="densest motion first"):
+        results.validate(smoothed)
 
 
 def test_chunks_of_an_unfinished_run_are_merged_then_finalized(tmp_path: Path) -> None:
@@ -110,7 +151,8 @@ def test_damaged_files_are_results_errors_not_crashes(tmp_path: Path) -> None:
     with pytest.raises(results.ResultsError, match="meta"):
         results.read_results(path)
 
-    data["lbs_weights"] = np.random.default_rng(0).normal(size=(10, 24))  # a compressed member to damage
+    weights = np.random.default_rng(0).random(size=(10, 24))  # a compressed member to damage
+    data["lbs_weights"] = weights / weights.sum(axis=1, keepdims=True)
     path = results.write_results(tmp_path / "damaged.npz", data)
     raw = bytearray(path.read_bytes())
     start = raw.index(b"lbs_weights.npy") + 60  # inside that member's deflate stream: a zlib.error

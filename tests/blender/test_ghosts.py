@@ -5,7 +5,7 @@ import bpy
 import numpy as np
 import pytest
 
-from propose_blender import ghosts, importer, keyframes
+from propose_blender import compat, ghosts, importer, keyframes
 
 from addon_testing import evaluated_smpl_rotations
 
@@ -148,7 +148,7 @@ def test_part_of_a_ghost_needs_selected_bones(blender, results_file):
     path, _ = results_file(num_frames=3, num_samples=2)
     rig = importer.import_results(blender, path).rig
     for bone in rig.pose.bones:
-        bone.select = False
+        compat.set_pose_bone_selected(bone, False)
     before = _all_keys(rig)
     with pytest.raises(RuntimeError, match="Select the bones"):
         bpy.ops.propose.apply_ghost_bones(index=0)
@@ -175,3 +175,79 @@ def test_ghost_labels_show_rank_and_density_relative_to_the_mode(blender, result
     head = ghosts.ghosts_of(rig)[0]
     tip = head.matrix_world @ head.pose.bones["head"].tail
     assert (first.matrix_world.translation - tip).length < 1e-4  # rides on the head
+
+
+def test_ghosts_of_a_smoothed_clip_are_whole_motions_ranked_by_their_clip_density(blender, results_file, tmp_path):
+    """The file, the labels and the panel say the same: ghost N of a smoothed clip is the N-th densest
+    motion (log density summed over the clip), not the N-th densest pose on each frame."""
+    from propose_backend.results import is_coherent, motion_log_density, write_results
+    from propose_backend.temporal.smooth import smooth_results
+    from propose_blender.ui import panel
+    from test_panel import _draw
+
+    _, data = results_file(num_frames=30, num_samples=4)
+    smoothed = smooth_results(data, seed=3)
+    assert is_coherent(smoothed)
+    motion = motion_log_density(smoothed)
+    assert np.all(np.diff(motion) <= 1e-3 * len(motion))  # the file: densest motion first
+    per_frame = smoothed["sample_log_density"]
+    assert np.any(np.diff(per_frame, axis=1) > 0)  # ... which is not every frame's own order
+    rig = importer.import_results(blender, write_results(tmp_path / "smoothed.npz", smoothed)).rig
+    np.testing.assert_allclose(rig[ghosts.SAMPLE_MOTION_DENSITY], motion, rtol=1e-5)
+    bpy.ops.propose.show_ghosts()
+    for frame in (1, 17):
+        blender.scene.frame_set(frame)
+        for ghost in ghosts.ghosts_of(rig):
+            index = ghosts.ghost_index(ghost)
+            value = f"{per_frame[frame - 1, index]:.1f}".replace("-", "−")
+            assert ghosts.label_of(ghost).data.body == f"motion #{index + 1}\nΔlog p {value}"
+    drawn = _draw(panel.PROPOSE_PT_ghosts, blender)
+    assert "label Ranked as whole motions (densest over the clip)" in drawn
+    # per-frame results keep per-frame ranks, and say so
+    path, _ = results_file(name="raw", num_frames=3, num_samples=2)
+    raw_rig = importer.import_results(blender, path).rig
+    assert not ghosts.are_motions(raw_rig)
+    blender.view_layer.objects.active = raw_rig
+    bpy.ops.propose.show_ghosts()
+    assert ghosts.label_of(ghosts.ghosts_of(raw_rig)[0]).data.body.startswith("#1\n")
+    assert "label Ranked on this frame (densest first)" in _draw(panel.PROPOSE_PT_ghosts, blender)
+
+
+def _mesh_pieces(faces: np.ndarray, count: int) -> np.ndarray:
+    """Connected piece of every vertex (the smallest vertex index it reaches)."""
+    piece = np.arange(count)
+    while True:
+        reached = piece.copy()
+        low = np.minimum(piece[faces], piece[np.roll(faces, 1, axis=1)])
+        np.minimum.at(reached, faces, low)
+        np.minimum.at(reached, np.roll(faces, 1, axis=1), low)
+        reached = reached[reached]
+        if np.array_equal(reached, piece):
+            return piece
+        piece = reached
+
+
+def test_translucent_ghosts_show_nothing_from_inside_the_head(blender, results_file):
+    """The Anny body models eyeballs, teeth and tongue inside the head: a translucent ghost must not
+    show them (or the mouth behind the lips) through its skin, and must keep the skin itself."""
+    path, data = results_file(num_frames=2, num_samples=2)
+    rig = importer.import_results(blender, path).rig
+    bpy.ops.propose.show_ghosts()
+    rest, faces = np.asarray(data["rest_vertices"]), np.asarray(data["faces"])
+    piece = _mesh_pieces(faces, len(rest))
+    sizes = np.bincount(piece, minlength=len(rest))
+    small = [p for p in np.flatnonzero(sizes) if p != np.argmax(sizes)]
+    assert len(small) == 3  # the Anny body: mouth (teeth and tongue) and two eyeballs
+    group = ghosts.OUTER_SURFACE
+    body = next(c for c in rig.children if c.type == "MESH" and ghosts.GHOST_OF not in c)
+    shown = np.array([any(g.group == body.vertex_groups[group].index for g in v.groups) for v in body.data.vertices])
+    assert not shown[np.isin(piece, small)].any()  # no eyeball, tooth or tongue
+    skin = piece == np.argmax(sizes)
+    assert shown[skin].mean() > 0.9 and shown[np.argmax(np.where(skin, rest[:, 2], -np.inf))]  # nose tip shows
+    inside_skin = rest[skin & ~shown]  # the mouth behind the lips, the sockets behind the eyes: in the face
+    face = rest[np.isin(piece, small)]
+    assert len(inside_skin) > 50 and np.all(np.linalg.norm(inside_skin - face.mean(0), axis=1) < 0.1)
+    depsgraph = bpy.context.evaluated_depsgraph_get()
+    for ghost in ghosts.ghosts_of(rig):
+        shell = ghosts.shell_of(ghost).evaluated_get(depsgraph)
+        assert len(shell.data.vertices) == shown.sum()  # what the translucent ghost draws

@@ -25,13 +25,17 @@ def test_the_picked_person_goes_into_the_run_request(blender, tmp_path):
     settings = bpy.context.scene.propose
     settings.input_path = str(footage)
     settings.people_json = _found(str(footage))
-    assert people.chosen_box(bpy.context.scene) is None  # nobody picked: the detector picks
+    assert people.chosen_person(bpy.context.scene, 0) is None  # nobody picked: the detector picks
     bpy.ops.propose.pick_person(number=2)
-    assert people.chosen_box(bpy.context.scene) == (135.0, 0.0, 226.0, 640.0)
     job = run_ops.PROPOSE_OT_run.make_job(_Reporter(), bpy.context)
-    assert job.message()["bbox"] == [135.0, 0.0, 226.0, 640.0]
+    # the number the animator picked (the request counts from 0), not its box: the results record it
+    assert job.message()["person"] == 1 and "bbox" not in job.message()
+    settings.use_frame_range, settings.frame_first = True, 5  # the list was found in frame 1, not 5
+    reporter = _Reporter()
+    assert run_ops.PROPOSE_OT_run.make_job(reporter, bpy.context) is None and "Find People again" in reporter.said
+    settings.use_frame_range = False
     settings.input_path = str(tmp_path / "other.jpg")  # the list belongs to another file now
-    assert people.chosen_box(bpy.context.scene) is None
+    assert people.chosen_person(bpy.context.scene, 0) is None
 
 
 def test_the_footage_settings_go_into_a_request_the_backend_accepts(blender, tmp_path):

@@ -7,7 +7,7 @@ import bpy
 import numpy as np
 import pytest
 
-from propose_blender import importer, keyframes, pins, review, rig as rig_module, rotations
+from propose_blender import compat, importer, keyframes, pins, review, rig as rig_module, rotations
 
 from addon_testing import evaluated_smpl_rotations, make_results
 
@@ -67,7 +67,7 @@ def test_pinning_needs_an_estimated_frame_and_a_selected_bone(blender, results_f
     with pytest.raises(RuntimeError, match="no estimate"):
         bpy.ops.propose.pin_pose()
     review.select_bone(blender, rig, "left_elbow")
-    rig.pose.bones["left_elbow"].select = False
+    compat.set_pose_bone_selected(rig.pose.bones["left_elbow"], False)
     blender.scene.frame_set(2)
     with pytest.raises(RuntimeError, match="Select the bones"):
         bpy.ops.propose.pin_pose()

@@ -5,7 +5,7 @@ import bpy
 import numpy as np
 
 from propose_backend.results import write_results
-from propose_blender import importer, review, rig as rig_module
+from propose_blender import compat, importer, review, rig as rig_module
 
 from addon_testing import make_results
 
@@ -26,7 +26,7 @@ def _clip(tmp_path, blender):
 
 
 def _selected(rig):
-    return [b.name for b in rig.pose.bones if review.is_selected(b)]
+    return [b.name for b in rig.pose.bones if compat.pose_bone_selected(b)]
 
 
 def test_spans_are_ranked_and_marked(blender, tmp_path):

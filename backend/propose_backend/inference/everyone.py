@@ -186,7 +186,7 @@ def _write_people(output_path: str | Path, rows: dict[int, list[dict[str, np.nda
         path = people_file.person_path(output_path, number)
         results.write_results(path, data)
         if footage.kind == "video" and options.smooth > 0 and int(valid.sum()) > 1:
-            smooth_file(path, path, strength=options.smooth)
+            smooth_file(path, path, strength=options.smooth, seed=options.seed)
         entries.append(people_file.describe_person(number, results.read_results(path), path.name))
     return people_file.write_index(people_file.index_path(output_path), {
         "source": meta["source"], "fps": float(footage.fps), "image_size": [width, height],

@@ -54,6 +54,7 @@ class EstimateOptions:
     mirrored: bool = False  # selfie-style footage: the person's left appears on their left
     smooth: float = DEFAULT_SMOOTH  # temporal smoothing strength for videos (docs/temporal.md); 0 = off
     everyone: bool = False  # follow every person (everyone.py): one file per person and a clip index
+    seed: int = 0  # random seed of the smoothed ghosts (the estimator's own samples take it from its settings)
 
     @classmethod
     def from_request(cls, request: EstimateRequest, batch_size: int) -> "EstimateOptions":
@@ -62,7 +63,7 @@ class EstimateOptions:
                    detector=request.detector, samples=request.samples, batch_size=batch_size,
                    focal_px=request.focal_px, chunk_frames=request.chunk_frames,
                    redetect_every=request.redetect_every, mirrored=request.mirrored, smooth=float(request.smooth),
-                   everyone=request.everyone)
+                   seed=request.seed, everyone=request.everyone)
 
 
 @dataclass
@@ -223,6 +224,6 @@ def estimate_file(input_path: str | Path, output_path: str | Path, estimator: Es
     if output is not None and footage.kind == "video" and options.smooth > 0 and recorder.frames_done > 1:
         report(Progress("smoothing", recorder.frames_done, footage.frame_count, 0.0, None,
                         f"smoothing {recorder.frames_done} frames"))
-        smooth_file(output, output, strength=options.smooth)
+        smooth_file(output, output, strength=options.smooth, seed=options.seed)
     return RunSummary(output, recorder.frames_done, recorder.valid_frames, cancelled, estimator.name,
                       time.perf_counter() - started, footage.warnings, footage.frame_count)

@@ -3,14 +3,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from .. import results
 from .smooth import raw_frames, smooth_results
 
 
 def unsmoothed(data: dict) -> dict:
-    """The per-frame (raw) results of a file, as schema 2 without any temporal fields."""
+    """The per-frame (raw) results of a file, as schema 2 without any temporal fields.
+
+    The raw per-frame samples are not kept in a smoothed file, so its ghosts stay, ranked again the
+    per-frame way (densest first on every frame) instead of as whole motions.
+    """
     out = {k: v for k, v in data.items() if not k.startswith("raw_") and k not in ("contacts", "transl_std", "floor")}
     out.update(raw_frames(data))
+    density = np.asarray(data["sample_log_density"])
+    order = np.argsort(-density, axis=1, kind="stable")
+    out["sample_log_density"] = np.take_along_axis(density, order, axis=1)
+    out["samples"] = np.take_along_axis(np.asarray(data["samples"]), order[:, :, None, None, None], axis=1)
     meta = dict(out.get("meta", {}))
     meta.pop("temporal", None)
     out.update(meta=meta, schema_version=results.SCHEMA_VERSION)

@@ -13,6 +13,7 @@ from propose_backend import results
 from propose_backend.demo_clip import write_demo_clip
 from propose_backend.inference import EstimateOptions, InferenceError, estimate_file
 from propose_backend.inference.crop import ImageCamera
+from propose_backend.request import EstimateRequest
 from propose_backend.temporal.files import smooth_file
 from tests.backend.stub_estimator import StubEstimator
 
@@ -68,6 +69,28 @@ def test_video_without_smoothing_keeps_the_per_frame_values(estimator, clip: Pat
     data = results.read_results(out)
     _check_frames(data, 2)
     assert "raw_rotmats" not in data and "contacts" not in data and "temporal" not in data["meta"]
+
+
+def test_the_seed_reaches_the_ghosts_of_a_smoothed_video(stub, clip: Path, tmp_path: Path) -> None:
+    """A smoothed video's ghosts are drawn by the smoother: with the request's seed, not seed 0."""
+    drawn = {}
+    for seed in (0, 1, 1):
+        options = EstimateOptions.from_request(EstimateRequest(input=str(clip), samples=3, seed=seed), batch_size=2)
+        out = tmp_path / f"seed{seed}-{len(drawn)}.npz"
+        estimate_file(clip, out, stub, options)
+        data = results.read_results(out)
+        assert data["meta"]["temporal"]["seed"] == seed
+        drawn.setdefault(seed, []).append(data["samples"])
+    np.testing.assert_array_equal(*drawn[1])  # the same seed draws the same ghosts
+    assert not np.allclose(drawn[0][0], drawn[1][0])  # another seed draws others
+
+
+def test_the_chosen_person_is_recorded_as_the_number_picked(stub, clip: Path, tmp_path: Path) -> None:
+    """The panel and --person send a number; the results say that number (1 = leftmost), not a box."""
+    options = EstimateOptions.from_request(EstimateRequest(input=str(clip), samples=0, person=0), batch_size=2)
+    estimate_file(clip, tmp_path / "p.npz", stub, options)
+    person = results.read_results(tmp_path / "p.npz")["meta"]["person"]
+    assert (person["choice"], person["number"], person["frame"]) == ("number", 1, 0) and person["of"] >= 1
 
 
 def test_image_and_focal_option(estimator, person_image: Path, tmp_path: Path) -> None:
@@ -134,6 +157,7 @@ def test_long_clip_memory_stays_bounded(tmp_path: Path, stub) -> None:
         frame[:, :, 0] = i % 256
         writer.write(frame)
     writer.release()
+    stub.rest_geometry(np.zeros(10))  # its body model loads once, as a real estimator's does before the clip
     tracemalloc.start()
     try:
         summary = estimate_file(tmp_path / "long.avi", tmp_path / "long.npz", stub,

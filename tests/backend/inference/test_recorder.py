@@ -12,7 +12,7 @@ from propose_backend.inference.recorder import ResultsRecorder
 
 def _rest(_betas: np.ndarray) -> dict[str, np.ndarray]:
     return {"rest_joints": np.zeros((24, 3), np.float32), "rest_vertices": np.zeros((5, 3), np.float32),
-            "faces": np.zeros((2, 3), np.int32), "lbs_weights": np.zeros((5, 24), np.float32)}
+            "faces": np.array([[0, 1, 2], [2, 3, 4]], np.int32), "lbs_weights": np.eye(24, dtype=np.float32)[:5]}
 
 
 def _frames(start: int, count: int) -> dict[str, np.ndarray]:
