@@ -226,10 +226,9 @@ class CrowdTracker:
         scale = abs(math.log(box.side / predicted.side))
         if motion > GATE_MOTION * (1 + 0.1 * (frame.index - track.last_seen)) or scale > math.log(LOST_SCALE):
             return math.inf
-        look = looks_like(histogram, track)
-        if track.views >= LEARNED_VIEWS and look > DRIFT_MAX:
+        if self._stranger(histogram, track):
             return math.inf  # other clothes: someone else, wherever they stand
-        cost = motion + scale + look
+        cost = motion + scale + looks_like(histogram, track)
         where, expected = self._detection_position(detection, track), track.predict_position(frame.index)
         if where is not None and expected is not None:
             cost += float(np.linalg.norm(where - expected)) / POSITION_M
@@ -260,9 +259,15 @@ class CrowdTracker:
             if r in matched or len(self.live()) >= MAX_TRACKS:
                 continue
             box = CropBox.around(*detection.box)
-            if any(self._overlap(box, t.predict_box(frame.index)) > NEWCOMER_OVERLAP for t in self.live()):
+            if any(self._overlap(box, t.predict_box(frame.index)) > NEWCOMER_OVERLAP and not self._stranger(histograms[r], t)
+                   for t in self.live()):
                 continue  # part of someone followed already (or someone in front of them)
             self._newcomer(frame.index, detection, histograms[r])
+
+    @staticmethod
+    def _stranger(histogram: np.ndarray | None, track: Track) -> bool:
+        """Whether a view is clearly not `track`'s person: other clothes than they were seen in."""
+        return track.views >= LEARNED_VIEWS and looks_like(histogram, track) > DRIFT_MAX
 
     @staticmethod
     def _overlap(a: CropBox, b: CropBox) -> float:
@@ -336,8 +341,7 @@ class CrowdTracker:
                     seen[loser] = None
         for i, placement in enumerate(placements):  # a crop that slid onto a neighbour in other clothes
             track = tracks[placement.number]
-            if seen[i] is not None and track.views >= LEARNED_VIEWS \
-                    and looks_like(histograms[i], track) > DRIFT_MAX:
+            if seen[i] is not None and self._stranger(histograms[i], track):
                 log.debug("frame %d: person %d's crop shows someone else", frame.index, track.number)
                 seen[i] = None
         valid = np.array([s is not None for s in seen])

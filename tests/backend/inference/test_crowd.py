@@ -121,3 +121,15 @@ def test_a_person_who_leaves_gets_their_number_back_and_a_newcomer_a_new_one():
     assert not any(12 <= t < 28 for t in seen[back])  # (it was out of the picture in between)
     track = next(t for t in tracker.tracks if t.number == back)
     assert 0 < track.confidence <= 1
+
+
+def test_a_person_back_beside_someone_else_is_not_taken_for_them():
+    def out_and_back(t: int) -> float:  # out by frame 12, back from frame 28, ending beside person 0
+        return 420 + 25 * min(t, max(0, 40 - t))
+
+    paths = {0: (150, 430, 7.0, lambda t: True), 1: (out_and_back, None, 5.0, lambda t: True)}
+    tracker, seen = run(paths)
+    owners = {n: set(f.values()) for n, f in seen.items()}
+    assert sorted(owners) == [1, 2] and all(len(o) == 1 for o in owners.values()), owners
+    back = next(n for n, o in owners.items() if o == {1})
+    assert max(seen[back]) >= 30  # found again though someone else's box was on them
