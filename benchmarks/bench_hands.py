@@ -20,7 +20,7 @@ from scipy.stats import spearmanr
 from propose_backend.body.anny_body import DEFAULT_PHENOTYPE, anny_body
 from propose_backend.geometry import axis_angle_to_matrix_torch
 from propose_backend.hands.fingers import HandAnatomy, hand_landmarks, hand_posterior, sample_hand, uncertainty_deg
-from propose_backend.instant.anatomy import _compose
+from propose_backend.anatomy import _compose
 
 ROOT = Path(__file__).resolve().parents[1]
 PHOTOS = ROOT.parent / "shared" / "data" / "photos"

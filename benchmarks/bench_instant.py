@@ -3,7 +3,7 @@
 Poses the demo body in random plausible poses, renders it with the CPU renderer from a random
 viewpoint, runs BlazePose on the picture, and scores two posteriors on the same landmarks:
 "before" (the former weak rest-pose prior F = I with visibility² weights) and "after" (the
-anatomical prior of instant/anatomy.py). Figures: detection rate, MPJPE / PA-MPJPE (24
+anatomical prior of anatomy.py). Figures: detection rate, MPJPE / PA-MPJPE (24
 joints, mm) also for the raw BlazePose landmarks, root-relative joint-rotation error,
 Spearman(error, uncertainty_deg), calibration (share of errors below the 50 % / 90 % angle
 quantiles of the stated distribution 3·F), the share of ghost samples outside the joint limits,
@@ -30,7 +30,7 @@ import torch
 from propose_backend import geometry
 from propose_backend.body import demo_body, load_body
 from propose_backend.body.layer import BodyLayer
-from propose_backend.instant.anatomy import Anatomy
+from propose_backend.anatomy import Anatomy
 from propose_backend.instant.calibration import angle_deg, root_relative, stated_quantiles
 from propose_backend.instant.ghosts import sample_ghosts
 from propose_backend.instant.bone_posterior import bone_kappa, instant_posterior

@@ -28,7 +28,7 @@ from bench_instant import LIMBS, before_posterior
 from propose_backend.body import demo_body
 from propose_backend.body.layer import BodyLayer
 from propose_backend.inference.detect import BlazePoseDetector
-from propose_backend.instant.anatomy import Anatomy
+from propose_backend.anatomy import Anatomy
 from propose_backend.instant.landmark_estimator import in_frame_visibility
 from propose_backend.instant.bone_posterior import instant_posterior, solve_translation
 from propose_backend.instant.mapping import (

@@ -33,7 +33,7 @@ def register() -> None:
         if function not in handlers:
             handlers.append(function)
     _registered = True
-    compat.release_at_exit(unregister, _CLASSES)
+    compat.release_at_exit(unregister)
 
 
 def unregister() -> None:

@@ -17,15 +17,15 @@ releases do differently, and how the helpers hide it:
 - Materials: before 5.0 a new material has no node tree until `use_nodes` is set; 5.0 always has one
   (and deprecates `use_nodes`). `principled_bsdf`.
 - Exit of the `bpy` module (4.2, 4.5): Blender shuts down only when the `bpy` module object is freed;
-  a registered class (4.5) or a property group even after unregistering (4.2 keeps a reference) holds
-  `bpy` through its methods' globals, and the process then crashes (4.2) or hangs (4.5) on exit.
-  `release_at_exit` unregisters and cuts those references before the interpreter tears down.
+  anything that still holds `bpy` then makes the process crash (4.2) or hang (4.5) on exit.
+  `release_at_exit`.
 - Newer releases than the newest tested: `untested_notice` gives the one line the preferences show.
 """
 from __future__ import annotations
 
 import atexit
-import types
+import gc
+import sys
 from typing import Callable, Iterable
 
 import bpy
@@ -136,50 +136,64 @@ def principled_bsdf(material: bpy.types.Material) -> bpy.types.ShaderNode | None
 
 # --- versions ----------------------------------------------------------------------------------------
 
-def _release(text: str) -> tuple[int, int]:
-    major, minor = text.split(".")[:2]
+def _series(version: Iterable[int | str]) -> tuple[int, int]:
+    major, minor = list(version)[:2]
     return int(major), int(minor)
 
 
 def untested_notice(version: Iterable[int] | None = None) -> str | None:
-    """One line for the preferences when this Blender is a newer release than the newest tested one."""
+    """One line for the preferences when this Blender is not a release series the tests run on (a newer
+    one, or one between the tested ones); None on a tested series."""
     version = tuple(version or bpy.app.version)
-    newest = TESTED_BLENDERS[-1]
-    if tuple(version[:2]) <= _release(newest):
+    tested = [_series(v.split(".")) for v in TESTED_BLENDERS]
+    if _series(version) in tested:
         return None
-    return (f"Blender {version_text(version)} is newer than the newest release ProPose is tested on "
-            f"({newest}); if something fails, please report it")
+    names = ", ".join(f"{major}.{minor}" for major, minor in tested)
+    relation = "newer than the releases" if _series(version) > tested[-1] else "not one of the releases"
+    return f"Blender {version_text(version)} is {relation} ProPose is tested on ({names}); please report any problem"
 
 
 # --- clean exit of the bpy module --------------------------------------------------------------------
 
-_exit_hooks: list[tuple[Callable[[], None], tuple[type, ...]]] = []
+# Blender 5.0 shuts the module down at interpreter exit whatever still refers to it; 4.2 and 4.5 only
+# when the `bpy` module object itself is freed (there is no API to ask which, hence the version).
+_EXIT_NEEDS_HELP = not bpy.app.binary_path and bpy.app.version < (5, 0, 0)
+_exit_hooks: list[Callable[[], None]] = []
 
 
-def release_at_exit(unregister: Callable[[], None], classes: Iterable[type]) -> None:
-    """Make the Python process exit cleanly after the add-on ran in the `bpy` module.
-
-    At interpreter exit (before Python tears down its modules) this calls `unregister` (it must do
-    nothing when the add-on is no longer registered) and empties `classes` of their functions and
-    property definitions, so nothing the add-on made keeps `bpy` alive and Blender's own shutdown
-    runs. Only in the `bpy` module: Blender itself unregisters add-ons when it quits."""
-    if bpy.app.binary_path:  # a real Blender, not the Python module
-        return
-    if not _exit_hooks:
-        atexit.register(_on_exit)
-    if all(hook[0] is not unregister for hook in _exit_hooks):
-        _exit_hooks.append((unregister, tuple(classes)))
+def release_at_exit(unregister: Callable[[], None]) -> None:
+    """Have `unregister` called at interpreter exit (it must do nothing when the add-on is no longer
+    registered), before the clean-up below; only where that clean-up is needed."""
+    if _EXIT_NEEDS_HELP and unregister not in _exit_hooks:
+        _exit_hooks.append(unregister)
 
 
 def _on_exit() -> None:
-    for unregister, classes in _exit_hooks:
+    """Make the Python process exit cleanly after the add-on ran in the 4.2 / 4.5 `bpy` module.
+
+    Those releases run Blender's shutdown when the `bpy` module object is freed, as the interpreter
+    tears down. Whatever still holds `bpy` then (a class left registered, a property group that 4.2
+    keeps after unregistering, the rig UI script a generated Rigify rig registers, all through their
+    functions' globals) stops that: the process crashes (4.2) or hangs (4.5) on exit. So: unregister,
+    then let every module's globals be cleared, so `bpy` is freed and Blender shuts down normally.
+    A real Blender unregisters add-ons itself when it quits; nothing is done there, nor on 5.0."""
+    for unregister in _exit_hooks:
         try:
             unregister()
         except Exception as exc:  # exiting anyway: say what went wrong, then keep cleaning up
             print(f"ProPose: unregistering at exit failed: {exc}")
-        for cls in classes:
-            for name, value in list(vars(cls).items()):
-                if isinstance(value, (types.FunctionType, staticmethod, classmethod, property)):
-                    delattr(cls, name)
-            vars(cls).get("__annotations__", {}).clear()
     _exit_hooks.clear()
+    # Python clears the globals of every module still alive late in its shutdown; keeping them all
+    # alive until then (sys is cleared after that step) clears the globals leaked functions hold.
+    sys._propose_modules_kept_for_exit = [m for m in list(sys.modules.values()) if m is not None]
+    # Globals that belong to no module (scripts run with exec(..., {})) are never cleared: drop `bpy`.
+    module = sys.modules.get("bpy")
+    owned = {id(vars(m)) for m in sys._propose_modules_kept_for_exit if hasattr(m, "__dict__")}
+    for holder in gc.get_referrers(module) if module is not None else ():
+        if isinstance(holder, dict) and id(holder) not in owned:
+            for key in [k for k, v in holder.items() if v is module]:
+                del holder[key]
+
+
+if _EXIT_NEEDS_HELP:
+    atexit.register(_on_exit)

@@ -43,35 +43,17 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--target-rig", type=Path, help="a .blend with the rig to retarget onto (default for "
                                                         "rigify: a Rigify rig generated for the body)")
     parser.add_argument("--results", type=Path, help="where the backend writes its .npz (default: beside --output)")
-    parser.add_argument("--samples", type=int, help="posterior samples per frame (ghost poses)")
-    parser.add_argument("--seed", type=int, help="random seed of the posterior samples (default: preferences, 0)")
-    parser.add_argument("--smooth", type=float, metavar="STRENGTH",
-                        help="temporal smoothing strength for videos (default: preferences, 1; 0 = off)")
-    parser.add_argument("--no-smooth", dest="smooth", action="store_const", const=0.0,
-                        help="keep the per-frame poses of a video")
+    # the request's flags: the same table as `propose-backend estimate` (absent: the preferences decide)
+    choices.add_request_flags(parser, ("samples", "seed", "smooth"), with_defaults=False)
     parser.add_argument("--python", help="backend interpreter (default: preferences, $PROPOSE_BACKEND_PYTHON, "
                                          "or the environment made by 'Set up backend')")
-    parser.add_argument("--device", choices=choices.DEVICES)
-    parser.add_argument("--estimator", choices=choices.ESTIMATORS,
-                        help="propose: the network (needs the checkpoint); keypoints: instant mode")
-    parser.add_argument("--frames", type=choices.argument_type(choices.parse_frames),
-                        help='source frames as "A:B:STEP" (0-based, end exclusive)')
-    parser.add_argument("--bbox", type=choices.argument_type(choices.parse_bbox),
-                        help="person box in pixels as x,y,w,h, in the first frame")
-    parser.add_argument("--person", type=int, metavar="N",
-                        help="follow person N (1 = leftmost) of those found in the first frame; list them "
-                             "with 'propose-backend people --input FILE'")
+    choices.add_request_flags(parser, ("device", "estimator", "frames", "bbox", "person", "detector", "mirrored",
+                                       "focal_px"), with_defaults=False)
     parser.add_argument("--people", metavar="all|N,M",
                         help="follow everyone in the footage and build these people (all, or numbers such as "
                              "1,3 from the clip index); exports then write one file per person (NAME.person-N.fbx)")
-    parser.add_argument("--detector", choices=choices.DETECTORS,
-                        help="how the person is found (full-frame: the footage is already cropped to them)")
-    parser.add_argument("--mirrored", action="store_true",
-                        help="the footage is mirrored (selfie camera): swap the landmarks' left/right labels")
-    parser.add_argument("--focal-px", type=choices.argument_type(choices.parse_focal),
-                        help="focal length of the footage in pixels (default: from the image diagonal)")
     parser.add_argument("--model-files", help="folder with the checkpoint and body model")
-    parser.add_argument("--allow-random-weights", action="store_true", help="testing only: no checkpoint")
+    choices.add_request_flags(parser, ("allow_random_weights",), with_defaults=False)
     parser.add_argument("--render", type=Path, help="also render the camera view (bones coloured by uncertainty "
                                                       "over the footage) to this PNG")
     parser.add_argument("--render-ghosts", type=Path, help="also render the pose beside its posterior samples "
@@ -88,8 +70,6 @@ def _estimate(args: argparse.Namespace) -> tuple[Path, str]:
     problem = model_folder_problem(folder)
     if problem:
         raise BatchFailed(problem)
-    if args.smooth is not None:
-        args.smooth = max(0.0, args.smooth)
     if args.people is not None:
         args.everyone = True
     try:

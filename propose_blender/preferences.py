@@ -6,14 +6,13 @@ from dataclasses import dataclass
 import bpy
 from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, StringProperty
 
-from . import backend_env, bridge
+from . import backend_env, bridge, compat
 
 ADDON_ID = __package__ or "propose_blender"
 PYTHON_ENV_VAR = "PROPOSE_BACKEND_PYTHON"  # lets scripts and CI point at a backend without preferences
 
-_LABELS = {"auto": "Auto", "cuda": "GPU (CUDA)", "cpu": "CPU", "propose": "ProPose", "keypoints": "Instant (keypoints)"}
-DEVICES = [(name, _LABELS.get(name, name), text) for name, text in bridge.request().DEVICES.items()]
-ESTIMATORS = [(name, _LABELS.get(name, name), text) for name, text in bridge.request().ESTIMATORS.items()]
+DEVICES = bridge.request().choice_items(bridge.request().DEVICES)
+ESTIMATORS = bridge.request().choice_items(bridge.request().ESTIMATORS)
 
 
 @dataclass
@@ -27,7 +26,7 @@ class BackendSettings:
     samples: int = bridge.request().DEFAULT_SAMPLES
     allow_random_weights: bool = False
     smooth: float = bridge.request().DEFAULT_SMOOTH  # temporal smoothing strength of videos; 0 = off
-    seed: int = 0  # random seed of the ghosts (posterior samples)
+    seed: int = bridge.request().DEFAULT_SEED  # random seed of the ghosts (posterior samples)
 
     def request_fields(self) -> dict:
         """The request fields these preferences set (runner.estimate_request takes them)."""
@@ -49,14 +48,15 @@ class ProposePreferences(bpy.types.AddonPreferences):
     estimator: EnumProperty(name="Estimator", items=ESTIMATORS, default="auto")
     samples: IntProperty(name="Ghost samples", default=bridge.request().DEFAULT_SAMPLES, min=0, max=64,
                          description="Posterior samples drawn per frame, shown as ghost poses")
-    seed: IntProperty(name="Seed", default=0, min=0,
+    seed: IntProperty(name="Seed", default=bridge.request().DEFAULT_SEED, min=0,
                       description="Random seed of the ghost poses: another seed draws other samples")
     smooth_motion: BoolProperty(
         name="Smooth motion", default=True,
         description="Fuse the per-frame poses of a video over time: steadier bones, feet that stay put, "
                     "ghosts that move smoothly (off: every frame as estimated)")
     smooth_strength: FloatProperty(
-        name="Strength", default=1.0, min=0.05, max=10.0, soft_max=4.0,
+        name="Strength", default=bridge.request().DEFAULT_SMOOTH, min=bridge.request().SMOOTH_RANGE[0],
+        max=bridge.request().SMOOTH_RANGE[1], soft_max=4.0,
         description="How strongly to smooth: 1 default, 2 smoother, 0.5 closer to the per-frame poses")
     allow_random_weights: BoolProperty(
         name="Allow random weights (testing only)", default=False,
@@ -64,6 +64,9 @@ class ProposePreferences(bpy.types.AddonPreferences):
 
     def draw(self, context: bpy.types.Context) -> None:
         layout = self.layout
+        notice = compat.untested_notice()
+        if notice:
+            layout.label(text=notice, icon="ERROR")
         layout.prop(self, "backend_python")
         env = backend_env.env_python(backend_env.private_env_dir())
         if not self.backend_python:

@@ -7,8 +7,7 @@ from bpy.props import (BoolProperty, EnumProperty, FloatProperty, FloatVectorPro
 
 from . import bone_map, bridge, review, uncertainty
 
-_DETECTOR_LABELS = {"auto": "Auto", "blazepose": "BlazePose", "hog": "HOG", "full-frame": "Full Frame"}
-DETECTORS = [(name, _DETECTOR_LABELS.get(name, name), text) for name, text in bridge.request().DETECTORS.items()]
+DETECTORS = bridge.request().choice_items(bridge.request().DETECTORS)
 
 
 class ProposeSceneSettings(bpy.types.PropertyGroup):
@@ -111,10 +110,12 @@ class ProposeReviewSettings(bpy.types.PropertyGroup):
     ghost_last: IntProperty(name="Last", default=1, description="Last frame that takes the ghost")
     ghost_ease: IntProperty(name="Ease", default=4, min=0, soft_max=30,
                             description="Frames at each end of the range over which the swap fades in and out")
-    resolve_strength: FloatProperty(name="Smoothing", default=1.0, min=0.05, soft_max=4.0,
+    resolve_strength: FloatProperty(name="Smoothing", default=bridge.request().DEFAULT_SMOOTH,
+                                    min=bridge.request().SMOOTH_RANGE[0], max=bridge.request().SMOOTH_RANGE[1],
+                                    soft_max=4.0,
                                     description="Temporal smoothing strength of the re-solve (1 = default, "
                                                 "2 = smoother, 0.5 = closer to each frame's estimate)")
-    resolve_seed: IntProperty(name="Seed", default=0, min=0,
+    resolve_seed: IntProperty(name="Seed", default=bridge.request().DEFAULT_SEED, min=0,
                               description="Random seed of the re-drawn ghosts (same pins and seed, same result)")
 
 

@@ -73,19 +73,11 @@ def estimate_request(**fields: Any) -> Any:
     return bridge.request().EstimateRequest(**fields).validate()
 
 
-@dataclass
-class ResolveRequest:
-    """Re-solve a results file around pins (docs/protocol.md, `resolve`)."""
-
-    input: Path
-    output: Path
-    pins: list[dict[str, Any]]  # {"frame_index", "joint", "rotmat"} each
-    strength: float = 1.0
-    seed: int = 0
-
-    def to_json(self) -> dict[str, Any]:
-        return {"input": str(self.input), "output": str(self.output), "pins": self.pins,
-                "strength": float(self.strength), "seed": int(self.seed)}
+def resolve_request(**fields: Any) -> Any:
+    """The backend's own `ResolveRequest` (request.py, loaded by path), checked now. Paths may be Paths."""
+    for name in ("input", "output"):
+        fields[name] = str(fields[name])
+    return bridge.request().ResolveRequest(**fields).validate()
 
 
 @dataclass
@@ -93,7 +85,7 @@ class EstimateRun:
     """A job (estimate or resolve) on its own backend process."""
 
     python: str
-    request: Any  # the backend's EstimateRequest (see estimate_request), or a ResolveRequest
+    request: Any  # the backend's EstimateRequest or ResolveRequest (see estimate_request, resolve_request)
     state: str = RUNNING
     progress: Progress = field(default_factory=Progress)
     error: str = ""
@@ -114,7 +106,7 @@ class EstimateRun:
 
     def message(self) -> dict[str, Any]:
         """The request line this run sends (docs/protocol.md)."""
-        kind = "resolve" if isinstance(self.request, ResolveRequest) else "estimate"
+        kind = "resolve" if isinstance(self.request, bridge.request().ResolveRequest) else "estimate"
         return {"type": kind, "id": self.job_id, **self.request.to_json()}
 
     @property

@@ -31,7 +31,7 @@ from .inference.crop import normalize
 from .inference.device import NetworkRunner, resolve_device
 from .estimators import RANDOM_WEIGHTS_WARNING, startup_warnings
 from .request import FrameRange
-from .inference.propose_estimator import ProPoseEstimator
+from .network_estimator import ProPoseEstimator
 from .model import ProPoseNet
 from .skeleton import CROP_SIZE
 

@@ -12,7 +12,6 @@ import os
 import signal
 import sys
 import threading
-import time
 from pathlib import Path
 
 from . import __version__, request
@@ -24,48 +23,8 @@ NO_PERSON_HINT = (" If there is one, list the people found with 'propose-backend
                   "pick one with --person N, give its box with --bbox x,y,w,h, or use --detector full-frame.")
 
 
-class ProgressPrinter:
-    """A one-line progress bar on a terminal; plain lines at most every few seconds otherwise."""
-
-    LINE_INTERVAL_S = 5.0
-
-    def __init__(self, stream=None) -> None:
-        self.stream = stream or sys.stderr  # looked up now: sys.stderr may have been replaced since import
-        self.tty = self.stream.isatty()
-        self._last = 0.0
-        self._bar_open = False
-
-    def __call__(self, name: str, progress) -> None:
-        if progress.phase != "estimating":
-            return
-        total = progress.total
-        eta = "?" if progress.eta_s is None else time.strftime("%M:%S", time.gmtime(progress.eta_s))
-        counts = f"{progress.done}/{total if total is not None else '?'} frames  {progress.fps:5.1f} fps  ETA {eta}"
-        if self.tty:
-            width = 30
-            filled = int(width * progress.done / total) if total else 0
-            self.stream.write(f"\r{name}: [{'#' * filled}{'.' * (width - filled)}] {counts}\033[K")
-            self.stream.flush()
-            self._bar_open = True
-            return
-        now = time.monotonic()
-        if now - self._last >= self.LINE_INTERVAL_S or (total is not None and progress.done >= total):
-            self._last = now
-            print(f"{name}: {counts}", file=self.stream, flush=True)
-
-    def end_line(self) -> None:
-        """Move off the bar's line before other output."""
-        if self._bar_open:
-            self.stream.write("\n")
-            self.stream.flush()
-            self._bar_open = False
-
-
-_bbox = request.argument_type(request.parse_bbox)
 _strength = request.argument_type(request.parse_strength)
 _positive = request.argument_type(request.parse_positive)
-_focal = request.argument_type(request.parse_focal)
-_frames = request.argument_type(request.parse_frames)
 
 
 def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
@@ -74,11 +33,11 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
                                              "$PROPOSE_MODEL_FILES or model_files/)")
     parser.add_argument("--body-model", help="SMPL neutral .npz/.pkl (default: SMPL_NEUTRAL.npz/.pkl there, "
                                              "else the licence-free Anny body)")
-    parser.add_argument("--device", default="auto", help="auto (first CUDA GPU, else Apple MPS, else CPU), cuda, cuda:N, mps or cpu")
+    request.add_request_flags(parser, ("device",))
     parser.add_argument("--fp32", action="store_true", help="on CUDA, run the network in fp32 instead of bf16")
     parser.add_argument("--cuda-graphs", action="store_true",
                         help="on CUDA, capture the network as a CUDA graph for the batch size")
-    parser.add_argument("--seed", type=int, default=0, help="random seed of the posterior samples")
+    request.add_request_flags(parser, ("seed",))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -98,42 +57,39 @@ def build_parser() -> argparse.ArgumentParser:
                      help="results file for one input, folder for several (default: NAME.propose.npz "
                           "next to each input)")
     _add_model_arguments(est)
-    est.add_argument("--estimator", choices=request.ESTIMATORS, default="auto",
-                     help="propose (the network), keypoints (instant mode), or auto: propose when its "
-                          "checkpoint is present, else keypoints")
-    est.add_argument("--allow-random-weights", action="store_true",
-                     help="run ProPose without a checkpoint on random weights (plumbing tests only)")
-    est.add_argument("--samples", type=int, default=request.DEFAULT_SAMPLES,
-                     help=f"posterior samples per frame (default {request.DEFAULT_SAMPLES}; 0 = none)")
+    request.add_request_flags(est, ("estimator", "allow_random_weights", "samples"))
     est.add_argument("--batch-size", type=_positive, default=None,
                      help="frames per network pass (default 32 on CUDA, 1 on CPU); smaller batches "
                           "follow fast motion more closely")
-    est.add_argument("--frames", type=_frames, metavar="A:B:STEP",
-                     help="video frame range, Python slice rules (e.g. 0:300:2)")
-    est.add_argument("--bbox", type=_bbox, metavar="X,Y,W,H",
-                     help="the person's box in the (first) frame, image pixels")
-    est.add_argument("--person", type=_positive, metavar="N",
-                     help="follow person N (1 = leftmost) of those found in the first frame; list them with "
-                          "'propose-backend people'")
+    request.add_request_flags(est, ("frames", "bbox", "person", "detector", "mirrored", "focal_px"))
     est.add_argument("--everyone", action="store_true", default=None,
                      help="follow every person in the footage: OUT.person-N.npz per person and the clip "
                           "index OUT.people.json (docs/results-schema.md)")
-    est.add_argument("--detector", choices=request.DETECTORS, default="auto",
-                     help="auto: BlazePose, HOG where it finds nobody; full-frame: no detection")
-    est.add_argument("--mirrored", action="store_true",
-                     help="the footage is mirrored (selfie camera): swap the landmarks' left/right labels")
-    est.add_argument("--focal-px", type=_focal, default=None,
-                     help="focal length of the footage in pixels (default: the image diagonal, ~53° "
-                          "diagonal field of view)")
     est.add_argument("--chunk-frames", type=_positive, default=request.CHUNK_FRAMES,
                      help="frames per chunk written while running (kept if the run stops)")
     est.add_argument("--redetect-every", type=_positive, default=request.REDETECT_EVERY,
                      help="frames between detector checks that the person is still there")
-    est.add_argument("--smooth", type=_strength, default=request.DEFAULT_SMOOTH, metavar="STRENGTH",
-                     help="temporal smoothing of videos (docs/temporal.md): 1 default, 2 smoother, "
-                          "0.5 closer to the per-frame poses, 0 off")
-    est.add_argument("--no-smooth", dest="smooth", action="store_const", const=0.0,
-                     help="keep the per-frame poses of videos (same as --smooth 0)")
+    request.add_request_flags(est, ("smooth",))
+    batch = est.add_argument_group("batches (several inputs; docs/batches.md)")
+    batch.add_argument("--ray-address", metavar="ADDRESS",
+                       help="join this Ray cluster (e.g. auto, or HEAD:6379) instead of running Ray inside this machine")
+    batch.add_argument("--workers", type=_positive, help="workers (each loads the model once; default: one "
+                                                         "per GPU of the cluster, else one)")
+    batch.add_argument("--cpus-per-worker", type=float, help="CPUs each worker holds (default: the machine's CPUs "
+                                                             "shared out; 1 per GPU worker)")
+    batch.add_argument("--piece-frames", type=_positive, default=None,
+                       help="cut clips longer than 1.5x this into pieces for several workers (default 1500)")
+    batch.add_argument("--retries", type=int, default=2, help="new tries of a clip whose worker died (default 2)")
+    batch.add_argument("--manifest", type=Path, help="the batch's bookkeeping file (default: propose-batch.json "
+                                                     "in the output folder); a re-run skips what it records as done")
+    batch.add_argument("--summary", type=Path, help="where the run's JSON summary goes (default: "
+                                                    "propose-batch-summary.json beside the manifest)")
+    batch.add_argument("--redo", action="store_true", help="estimate every input again, even those already done")
+    batch.add_argument("--convert", metavar="FORMATS",
+                       help="also turn each results file into these, beside it: blend, fbx, bvh, glb "
+                            "(comma-separated; headless Blender, the bpy module, on the workers)")
+    batch.add_argument("--blender", metavar="PATH", help="for --convert: a Python with the bpy module, or a blender "
+                                                         "binary (default: the workers' Python)")
     est.set_defaults(func=_run_estimate)
 
     smo = commands.add_parser("smooth", help="temporal smoothing of an existing results file",
@@ -142,10 +98,10 @@ def build_parser() -> argparse.ArgumentParser:
                                           "floor and foot contacts (schema 2; the per-frame values stay as raw_*).")
     smo.add_argument("source", metavar="IN.npz")
     smo.add_argument("target", metavar="OUT.npz")
-    smo.add_argument("--strength", type=_strength, default=1.0,
+    smo.add_argument("--strength", type=_strength, default=request.DEFAULT_SMOOTH,
                      help="1 default, 2 smoother, 0.5 closer to the per-frame poses; 0 writes the raw "
                           "per-frame values back")
-    smo.add_argument("--seed", type=int, default=0, help="random seed of the ghost trajectories")
+    smo.add_argument("--seed", type=int, default=request.DEFAULT_SEED, help="random seed of the ghost trajectories")
     smo.set_defaults(func=_run_smooth)
 
     ppl = commands.add_parser("people", help="list the people found in one frame, numbered for --person",
@@ -185,8 +141,10 @@ def build_parser() -> argparse.ArgumentParser:
     res.add_argument("target", metavar="OUT.npz", help="where the re-solved results go (not IN.npz)")
     res.add_argument("--pins", required=True, metavar="PINS.json",
                      help='{"pins": [{"frame_index": F, "joint": J or name, "rotmat": [[3x3]]}, ...]}')
-    res.add_argument("--strength", type=float, default=1.0, help="smoothing strength (default 1; 2 = smoother)")
-    res.add_argument("--seed", type=int, default=0, help="random seed of the re-drawn ghosts")
+    res.add_argument("--strength", type=request.argument_type(request.parse_resolve_strength),
+                     default=request.DEFAULT_SMOOTH, help=f"smoothing strength (default {request.DEFAULT_SMOOTH:g}; "
+                                                          "2 = smoother)")
+    res.add_argument("--seed", type=int, default=request.DEFAULT_SEED, help="random seed of the re-drawn ghosts")
     res.set_defaults(func=_run_resolve)
 
     bench = commands.add_parser("bench", help="speed figures of this machine (docs/performance.md)",
@@ -220,14 +178,34 @@ def _warn(message: str) -> None:
     print(f"WARNING: {message}", file=sys.stderr, flush=True)
 
 
+def _batch_settings(args: argparse.Namespace, inputs: int):
+    from .batch.plan import PIECE_FRAMES
+    from .batch.runner import CONVERSIONS, BatchSettings
+
+    wanted = [f".{name.strip().lower().lstrip('.')}" for name in (args.convert or "").split(",") if name.strip()]
+    unknown = [w for w in wanted if w not in CONVERSIONS]
+    if unknown:
+        raise request.RequestError("convert", f"cannot make {', '.join(unknown)}; choose from "
+                                              f"{', '.join(c.lstrip('.') for c in CONVERSIONS)}")
+    convert = tuple(c for c in CONVERSIONS if c in wanted or (wanted and c == ".blend"))  # the .blend always
+    use_ray = inputs > 1 or bool(args.ray_address or args.workers)
+    return BatchSettings(ray_address=args.ray_address, workers=args.workers, cpus_per_worker=args.cpus_per_worker,
+                         piece_frames=args.piece_frames or PIECE_FRAMES, retries=args.retries, manifest=args.manifest,
+                         summary=args.summary, convert=convert, blender_python=args.blender, use_ray=use_ray,
+                         keep_books=use_ray or args.manifest is not None, redo=args.redo, debug=args.debug)
+
+
 def _run_estimate(args: argparse.Namespace) -> int:
+    from .batch.report import BatchReport
+    from .batch.runner import run_batch
     from .inference import EstimateOptions
     from .inference.device import resolve_device
     from .estimators import RANDOM_WEIGHTS_WARNING
-    from .jobs import plan_jobs, run_jobs, worker_devices
+    from .jobs import plan_jobs
 
-    wanted = request.EstimateRequest.from_args(args, input="", output=None)  # inputs: one job each, below
+    wanted = request.EstimateRequest.from_args(args, input="", output=args.output)  # inputs: one job each, below
     jobs = plan_jobs(args.input, args.output)
+    batch = _batch_settings(args, len(jobs))
     batch_size = wanted.batch_size_for(resolve_device(wanted.device).type)
     options = EstimateOptions.from_request(wanted, batch_size)
     cancel = threading.Event()
@@ -237,41 +215,17 @@ def _run_estimate(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGINT, signal.default_int_handler)  # a second Ctrl-C stops at once
         _warn("interrupted: finishing the current batch and writing the frames done so far")
 
-    printer = ProgressPrinter()
-    startup: list[str] = []
-
-    def loaded(warnings: list[str]) -> None:
-        startup.extend(warnings)
-        for warning in warnings:
-            _warn(warning)
-
-    def finished(outcome) -> None:
-        printer.end_line()
-        if outcome.error is not None:
-            hint = NO_PERSON_HINT if outcome.error.kind == "no_person" else ""
-            print(f"error: {outcome.error.message}{hint}", file=sys.stderr, flush=True)
-            return
-        summary = outcome.summary
-        for warning in summary.warnings:
-            _warn(f"{outcome.job.input}: {warning}")
-        state = "stopped early, kept" if summary.cancelled else "wrote"
-        where = summary.output if summary.output is not None else "nothing (no frame was finished)"
-        print(f"{outcome.job.input}: {state} {summary.frames} frames ({summary.valid_frames} with a person) "
-              f"in {summary.seconds:.1f} s -> {where}", file=sys.stderr, flush=True)
-
+    report = BatchReport(hints={"no_person": NO_PERSON_HINT})
     previous_handler = signal.signal(signal.SIGINT, interrupt)
     try:
-        outcomes = run_jobs(jobs, wanted.estimator, _settings(wanted, batch_size), options,
-                            wanted.allow_random_weights, devices=worker_devices(wanted.device, len(jobs)),
-                            progress=lambda job, p: printer(job.input.name, p), cancel=cancel,
-                            on_loaded=loaded, on_finished=finished)
+        summary = run_batch(jobs, wanted, _settings(wanted, batch_size), options, batch, report, cancel)
     finally:
         signal.signal(signal.SIGINT, previous_handler)  # main() may be called again from Python
-    if RANDOM_WEIGHTS_WARNING in startup:
+    if summary["random_weights"]:
         _warn(RANDOM_WEIGHTS_WARNING)  # once more, after the results, so it cannot scroll away
     if cancel.is_set():
         return EXIT_INTERRUPTED
-    return EXIT_ERROR if any(o.error is not None for o in outcomes) else 0
+    return EXIT_ERROR if summary["clips"]["failed"] or summary["clips"]["pending"] else 0
 
 
 def _run_people(args: argparse.Namespace) -> int:
@@ -333,9 +287,10 @@ def _run_convert_body(args: argparse.Namespace) -> int:
 
 
 def _run_resolve(args: argparse.Namespace) -> int:
-    from .resolve import read_pins, resolve_file
+    from .resolve import read_pins, run_request
 
-    summary = resolve_file(args.source, args.target, read_pins(args.pins), args.strength, args.seed)
+    wanted = request.ResolveRequest(args.source, args.target, read_pins(args.pins), args.strength, args.seed)
+    summary = run_request(wanted.validate())
     print(f"wrote {summary.output}: {summary.frames} frames re-solved around {summary.pins} pins in "
           f"{summary.seconds:.1f} s", file=sys.stderr)
     return 0

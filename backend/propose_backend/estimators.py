@@ -18,7 +18,7 @@ RANDOM_WEIGHTS_WARNING = ("ProPose ran on RANDOMLY INITIALISED weights (no check
 
 
 def _open_propose(settings: EstimatorSettings) -> Estimator:
-    from .inference.propose_estimator import load_propose_estimator
+    from .network_estimator import load_propose_estimator
 
     return load_propose_estimator(settings)
 

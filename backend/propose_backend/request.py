@@ -30,10 +30,22 @@ DETECTORS: dict[str, str] = {
 DEVICES: dict[str, str] = {  # the usual choices; "cuda:N" is accepted too
     "auto": "The GPU if the backend finds one, else the CPU",
     "cuda": "Fail if no CUDA GPU is available",
+    "mps": "Apple's GPU (Metal)",
     "cpu": "Slow, but works everywhere",
 }
+LABELS = {"auto": "Auto", "cuda": "GPU (CUDA)", "mps": "GPU (Apple)", "cpu": "CPU", "propose": "ProPose",
+          "keypoints": "Instant (keypoints)", "blazepose": "BlazePose", "hog": "HOG", "full-frame": "Full Frame"}
+
+
+def choice_items(choices: Mapping[str, str]) -> list[tuple[str, str, str]]:
+    """(name, label, description) of each choice: the add-on's menus of ESTIMATORS, DETECTORS, DEVICES."""
+    return [(name, LABELS.get(name, name), text) for name, text in choices.items()]
+
+
 DEFAULT_SAMPLES = 8  # posterior samples (ghosts) per frame
-DEFAULT_SMOOTH = 1.0  # temporal smoothing strength of videos (docs/temporal.md); 0 = off
+DEFAULT_SMOOTH = 1.0  # temporal smoothing strength of videos and re-solves (docs/temporal.md); 0 = off
+SMOOTH_RANGE = (0.05, 10.0)  # the strengths the add-on's sliders offer (1 default, 2 smoother, 0.5 closer)
+DEFAULT_SEED = 0  # random seed of the posterior samples and the smoothed ghosts
 CHUNK_FRAMES = 256  # frames per chunk file written while running (kept if the run stops)
 REDETECT_EVERY = 30  # frames between detector checks that the person is still there (1 s at 30 fps)
 BATCH_SIZE = {"cuda": 32}  # frames per network pass by device type; 1 elsewhere
@@ -115,6 +127,23 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)  # JSON true is no number
 
 
+def check_strength(value: Any, field: str = "smooth", off_allowed: bool = True) -> float:
+    """The smoothing strength as a float, or RequestError: every front end's one check (estimate:
+    0 turns smoothing off; a re-solve always smooths, so it needs a strength above 0)."""
+    if not (_is_number(value) and math.isfinite(value) and (value >= 0 if off_allowed else value > 0)):
+        raise RequestError(field, "must be a smoothing strength of 0 (off) or more" if off_allowed else
+                           "must be a smoothing strength above 0 (1 default, 2 smoother)")
+    return float(value)
+
+
+def check_device(value: str) -> str:
+    """auto, cpu, cuda, cuda:N or mps, else RequestError naming the choices."""
+    index = value[5:] if value.startswith("cuda:") else ""
+    if value not in DEVICES and not (index.isdigit() and index.isascii()):
+        raise RequestError("device", f"'{value}' is not a device; choose {', '.join(DEVICES)} or cuda:N")
+    return value
+
+
 # JSON type of every field; the protocol's names are the field names.
 _JSON_TYPES: dict[str, tuple[type, ...]] = {
     "input": (str,), "output": (str,), "checkpoint": (str,), "body_model": (str,), "device": (str,),
@@ -136,7 +165,7 @@ class EstimateRequest:
     device: str = "auto"  # auto, cpu, cuda, cuda:N
     fp32: bool = False  # on CUDA, the network in fp32 instead of bf16
     cuda_graphs: bool = False  # on CUDA, capture the network as a graph for the batch size
-    seed: int = 0  # random seed of the posterior samples
+    seed: int = DEFAULT_SEED  # random seed of the posterior samples and of a smoothed video's ghosts
     estimator: str = "auto"
     allow_random_weights: bool = False  # ProPose without a checkpoint (plumbing tests only)
     samples: int = DEFAULT_SAMPLES
@@ -171,8 +200,8 @@ class EstimateRequest:
             raise RequestError("everyone", "follows every person; leave out 'person' and 'bbox'")
         if self.focal_px is not None and not (math.isfinite(self.focal_px) and self.focal_px > 0):
             raise RequestError("focal_px", "must be a number of pixels above 0")
-        if not (math.isfinite(self.smooth) and self.smooth >= 0):
-            raise RequestError("smooth", "must be a smoothing strength of 0 (off) or more")
+        self.smooth = check_strength(self.smooth)
+        check_device(self.device)
         for name, choices in (("estimator", ESTIMATORS), ("detector", DETECTORS)):
             if getattr(self, name) not in choices:
                 raise RequestError(name, f"must be one of {', '.join(choices)}")
@@ -280,7 +309,91 @@ def parse_focal(text: str) -> float:
 
 
 def parse_strength(text: str) -> float:
-    value = _finite(text)
-    if not (math.isfinite(value) and value >= 0):
-        raise RequestError("smooth", "the smoothing strength must be a number of 0 (off) or more")
-    return value
+    return check_strength(_finite(text))
+
+
+def parse_resolve_strength(text: str) -> float:
+    return check_strength(_finite(text), "strength", off_allowed=False)
+
+
+@dataclass
+class ResolveRequest:
+    """Re-solve a results file around the animator's pins (docs/protocol.md, `resolve`): the service,
+    `propose-backend resolve` and the add-on build this one type."""
+
+    input: str
+    output: str
+    pins: list  # {"frame_index", "joint" (index or SMPL name), "rotmat" (3x3)} each; resolve.pins_from_json reads them
+    strength: float = DEFAULT_SMOOTH
+    seed: int = DEFAULT_SEED
+
+    def validate(self) -> "ResolveRequest":
+        self.strength = check_strength(self.strength, "strength", off_allowed=False)
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int):
+            raise RequestError("seed", "must be a whole number")
+        if not isinstance(self.pins, list):
+            raise RequestError("pins", "must be a list of {\"frame_index\", \"joint\", \"rotmat\"} objects")
+        return self
+
+    @classmethod
+    def from_json(cls, message: Mapping[str, Any]) -> "ResolveRequest":
+        """The request in a protocol `resolve` message (unknown keys such as type and id are ignored)."""
+        for name in ("input", "output", "pins"):
+            if message.get(name) is None:
+                raise RequestError(name, "is missing")
+        for name in ("input", "output"):
+            if not isinstance(message[name], str):
+                raise RequestError(name, f"must be str, got {type(message[name]).__name__}")
+        values = {k: message[k] for k in ("strength", "seed") if message.get(k) is not None}
+        return cls(message["input"], message["output"], message["pins"], **values).validate()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"input": self.input, "output": self.output, "pins": self.pins, "strength": float(self.strength),
+                "seed": int(self.seed)}
+
+
+# --- the command-line flags of a request: one table for `propose-backend estimate` and the add-on's batch
+
+def _flag_table(with_defaults: bool) -> dict[str, tuple[tuple[str, ...], dict[str, Any]]]:
+    given = (lambda value: value) if with_defaults else (lambda value: None)  # None: another source fills it
+    return {
+        "device": (("--device",), {"type": argument_type(check_device), "default": given("auto"),
+                                   "help": "auto (the GPU if found, else the CPU), cuda, cuda:N, mps or cpu"}),
+        "seed": (("--seed",), {"type": int, "default": given(DEFAULT_SEED),
+                               "help": "random seed of the posterior samples and of a smoothed video's ghosts"}),
+        "estimator": (("--estimator",), {"choices": ESTIMATORS, "default": given("auto"),
+                                         "help": "propose (the network, needs the checkpoint), keypoints (instant "
+                                                 "mode), or auto: propose when its checkpoint is present"}),
+        "allow_random_weights": (("--allow-random-weights",), {"action": "store_true", "help": "run ProPose "
+                                 "without a checkpoint on random weights (plumbing tests only)"}),
+        "samples": (("--samples",), {"type": int, "default": given(DEFAULT_SAMPLES),
+                                     "help": f"posterior samples (ghost poses) per frame (default {DEFAULT_SAMPLES}; 0 = none)"}),
+        "frames": (("--frames",), {"type": argument_type(parse_frames), "metavar": "A:B:STEP",
+                                   "help": "video frame range, 0-based, Python slice rules (e.g. 0:300:2)"}),
+        "bbox": (("--bbox",), {"type": argument_type(parse_bbox), "metavar": "X,Y,W,H",
+                               "help": "the person's box in the (first) frame, image pixels"}),
+        "person": (("--person",), {"type": argument_type(parse_positive), "metavar": "N",
+                                   "help": "follow person N (1 = leftmost) of those found in the first frame; list "
+                                           "them with 'propose-backend people --input FILE'"}),
+        "detector": (("--detector",), {"choices": DETECTORS, "default": given("auto"),
+                                       "help": "auto: BlazePose, HOG where it finds nobody; full-frame: no detection"}),
+        "mirrored": (("--mirrored",), {"action": "store_true", "help": "the footage is mirrored (selfie camera): "
+                                                                        "swap the landmarks' left/right labels"}),
+        "focal_px": (("--focal-px",), {"type": argument_type(parse_focal), "default": None,
+                                       "help": "focal length of the footage in pixels (default: the image diagonal)"}),
+        "smooth": (("--smooth",), {"type": argument_type(parse_strength), "default": given(DEFAULT_SMOOTH),
+                                   "metavar": "STRENGTH", "help": "temporal smoothing of videos (docs/temporal.md): "
+                                   f"{DEFAULT_SMOOTH:g} default, 2 smoother, 0.5 closer to the per-frame poses, 0 off"}),
+    }
+
+
+def add_request_flags(parser: argparse.ArgumentParser, names: tuple[str, ...], with_defaults: bool = True) -> None:
+    """Add the flags of these request fields to `parser`. Without defaults, an absent flag is None, so
+    that EstimateRequest.from_args fills it from elsewhere (the add-on's preferences)."""
+    table = _flag_table(with_defaults)
+    for name in names:
+        flags, options = table[name]
+        parser.add_argument(*flags, **options)
+        if name == "smooth":
+            parser.add_argument("--no-smooth", dest="smooth", action="store_const", const=0.0,
+                                help="keep the per-frame poses of videos (same as --smooth 0)")

@@ -8,7 +8,6 @@ however often it runs. Used by the `resolve` request of `serve` and by `propose-
 from __future__ import annotations
 
 import json
-import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from .request import DEFAULT_SEED, DEFAULT_SMOOTH, RequestError, ResolveRequest, check_strength
 from .results import ResultsError, read_results, write_results
 from .skeleton import NUM_SMPL_JOINTS, SMPL_JOINT_NAMES
 
@@ -79,22 +79,26 @@ def _numbers(value: Any) -> bool:
         isinstance(v, (int, float)) and not isinstance(v, bool) for v in r) for r in rows)
 
 
-def read_pins(path: str | Path):
-    """Pins from a JSON file (see `pins_from_json`)."""
+def read_pins(path: str | Path) -> list:
+    """The pin entries of a JSON file, checked (see `pins_from_json`), as a request carries them."""
     path = Path(path)
     try:
-        return pins_from_json(json.loads(path.read_text(encoding="utf-8")))
+        entries = json.loads(path.read_text(encoding="utf-8"))
+        pins_from_json(entries)
+        return entries.get("pins") if isinstance(entries, dict) else entries
     except FileNotFoundError:
         raise ResolveError(f"{path}: no such pins file") from None
     except json.JSONDecodeError as exc:
         raise ResolveError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
 
 
-def resolve(data: dict[str, Any], pins, strength: float = 1.0, seed: int = 0) -> dict[str, Any]:
+def resolve(data: dict[str, Any], pins, strength: float = DEFAULT_SMOOTH, seed: int = DEFAULT_SEED) -> dict[str, Any]:
     """The temporal posterior of `data` with `pins` held (near-)exactly; deterministic for a seed."""
     smooth_results = _temporal().smooth_results
-    if not (isinstance(strength, (int, float)) and math.isfinite(strength) and strength > 0):
-        raise ResolveError(f"the smoothing strength must be a number above 0 (got {strength})")
+    try:
+        strength = check_strength(strength, "strength", off_allowed=False)
+    except RequestError as exc:
+        raise ResolveError(str(exc)) from None
     known = set(np.asarray(data["frame_index"])[np.asarray(data["valid"], bool)].tolist())
     missing = sorted({int(f) for f in pins.frame_index} - known)
     if missing:
@@ -105,8 +109,13 @@ def resolve(data: dict[str, Any], pins, strength: float = 1.0, seed: int = 0) ->
         raise ResolveError(str(exc)) from exc
 
 
-def resolve_file(source: str | Path, output: str | Path, pins, strength: float = 1.0,
-                 seed: int = 0) -> ResolveSummary:
+def run_request(wanted: ResolveRequest) -> ResolveSummary:
+    """Run a validated ResolveRequest (the service's and the command line's)."""
+    return resolve_file(wanted.input, wanted.output, pins_from_json(wanted.pins), wanted.strength, wanted.seed)
+
+
+def resolve_file(source: str | Path, output: str | Path, pins, strength: float = DEFAULT_SMOOTH,
+                 seed: int = DEFAULT_SEED) -> ResolveSummary:
     """Read `source`, re-solve it with `pins`, write `output` (atomically); raises ResolveError/ResultsError."""
     started = time.perf_counter()
     source, output = Path(source), Path(output)
@@ -121,4 +130,4 @@ def resolve_file(source: str | Path, output: str | Path, pins, strength: float =
 
 
 __all__ = ["ResolveError", "ResolveSummary", "ResultsError", "pins_from_json", "read_pins", "resolve",
-           "resolve_file"]
+           "resolve_file", "run_request"]

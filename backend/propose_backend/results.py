@@ -4,8 +4,8 @@ numpy + stdlib only, so the add-on (which never imports torch) reads it with thi
 A results file is an `.npz` for one tracked person over T frames with S posterior samples; a run
 that follows everyone writes one such file per person beside a clip index (people_file.py).
 Long runs write numbered chunk files next to the target (`NAME.chunks/00000.npz`, ...) as they go,
-so a cancelled or crashed run keeps every finished chunk; `read_results` merges them, and
-`finalize` merges them into the single file and removes the chunks. Every write is atomic
+so a cancelled or crashed run keeps every finished chunk; `read_results` merges them (and the
+run's recorder, inference/recorder.py, writes the single file from them). Every write is atomic
 (temporary file + rename): a reader never sees half a file.
 
 Field-by-field documentation lives in docs/results-schema.md; keep the two in step.
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import tempfile
 import zipfile
 import zlib
@@ -77,6 +76,9 @@ HAND_FIELDS: dict[str, tuple[tuple[str | int, ...], str]] = {
 }
 OPTIONAL_PER_FRAME_FIELDS.update(HAND_FIELDS)
 
+# What the six numbers of the `phenotype` field are (Anny's phenotype parameters, in its order).
+PHENOTYPE_LABELS = ("gender", "age", "muscle", "weight", "height", "proportions")
+
 # Clip-wide fields.
 CLIP_FIELDS: dict[str, tuple[tuple[str | int, ...], str]] = {
     "schema_version": ((), "int64"),
@@ -91,7 +93,7 @@ CLIP_FIELDS: dict[str, tuple[tuple[str | int, ...], str]] = {
 # Clip fields that only some files have, checked when present: absent = unknown / not applicable.
 OPTIONAL_CLIP_FIELDS: dict[str, tuple[tuple[str | int, ...], str]] = {
     "floor": ((4,), "float32"),  # plane (nx, ny, nz, d), camera frame: n·p + d = 0, n unit, pointing up
-    "phenotype": ((6,), "float32"),  # Anny phenotype of the rest body (gender, age, muscle, weight, height, proportions)
+    "phenotype": ((6,), "float32"),  # Anny phenotype of the rest body, PHENOTYPE_LABELS in order
     "hand_rest_joints": ((30, 3), "float32"),  # rest finger joints, SMPL-H order, same frame as rest_joints
     "rig_lbs_weights": (("V", 54), "float32"),  # skinning over the 24 joints + 30 finger joints (sums to 1)
     "person": ((), "int64"),  # schema 3, multi-person runs: the person's number in the clip (1, 2, ...)
@@ -304,11 +306,3 @@ def read_results(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise ResultsError(f"no results at {path}.")
     return _load_one(path)
-
-
-def finalize(path: str | Path) -> Path:
-    """Merge a run's chunks into the single results file and remove the chunk folder."""
-    path = Path(path)
-    write_results(path, read_results(path))
-    shutil.rmtree(chunk_dir(path), ignore_errors=True)
-    return path

@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import math
 import os
 import socket
 import sys
@@ -23,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, TextIO
 from . import __version__
 from .inference.errors import InferenceError
 from .inference.model_files import find_model_files
-from .request import EstimateRequest, RequestError
+from .request import EstimateRequest, RequestError, ResolveRequest
 
 if TYPE_CHECKING:  # the pipeline (torch, OpenCV, MediaPipe) loads with the first job, not at start-up
     from .inference import Estimator, Progress
@@ -231,43 +230,38 @@ class Service:
             raise _BadRequest(str(exc).rstrip(".")) from None
 
     @staticmethod
-    def _parse_resolve(request: dict) -> dict:
+    def _parse_resolve(request: dict) -> ResolveRequest:
         from .resolve import ResolveError, pins_from_json
 
-        spec = {
-            "input": _field(request, "input", str, required=True),
-            "output": _field(request, "output", str, required=True),
-            "strength": _field(request, "strength", (int, float), 1.0),
-            "seed": _field(request, "seed", int, 0),
-        }
         try:
-            spec["pins"] = pins_from_json(_field(request, "pins", list, required=True))
+            wanted = ResolveRequest.from_json(request)
+            pins_from_json(wanted.pins)  # checked now: a bad pin is a bad request, not a failed job
+        except RequestError as exc:
+            raise _BadRequest(str(exc).rstrip(".")) from None
         except ResolveError as exc:
             raise _BadRequest(str(exc)) from None
-        if not (math.isfinite(spec["strength"]) and spec["strength"] > 0):
-            raise _BadRequest("'strength' must be a number above 0")
-        return spec
+        return wanted
 
-    def _run_resolve(self, job_id: str, spec: dict, _cancel: threading.Event) -> None:
+    def _run_resolve(self, job_id: str, wanted: ResolveRequest, _cancel: threading.Event) -> None:
         """A re-solve is one smoother pass (seconds): it reports progress but is not cancelled midway."""
         from .inference import Progress
-        from .resolve import ResolveError, resolve_file
+        from .resolve import ResolveError, run_request
         from .results import ResultsError
 
         ticker = _ProgressTicker(self.send, job_id)
-        ticker.update(Progress("resolving", 0, None, 0.0, None, f"re-solving around {len(spec['pins'].joint)} pins"))
+        ticker.update(Progress("resolving", 0, None, 0.0, None, f"re-solving around {len(wanted.pins)} pins"))
         try:
-            summary = resolve_file(spec["input"], spec["output"], spec["pins"], spec["strength"], spec["seed"])
+            summary = run_request(wanted)
             final = {"type": "result", "id": job_id, "output": str(summary.output), "frames": summary.frames,
                      "valid_frames": summary.frames, "pins": summary.pins, "seconds": round(summary.seconds, 3),
                      "warnings": []}
         except ResultsError as exc:
-            kind = "missing_file" if not os.path.exists(spec["input"]) else "bad_input"
+            kind = "missing_file" if not os.path.exists(wanted.input) else "bad_input"
             final = {"type": "error", "id": job_id, "kind": kind, "message": str(exc)}
         except ResolveError as exc:
             final = {"type": "error", "id": job_id, "kind": "bad_request", "message": str(exc)}
         except Exception as exc:  # noqa: BLE001 (unwritable output or a bug: reported, the service goes on)
-            final = _job_failure(job_id, exc, spec["output"])
+            final = _job_failure(job_id, exc, wanted.output)
         finally:
             ticker.stop()
         self._finish(final)

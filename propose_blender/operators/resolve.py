@@ -81,8 +81,12 @@ class PROPOSE_OT_resolve(JobOperator, bpy.types.Operator):
             self.report({"ERROR"}, "No pins yet: pose bones on a frame, select them and press Pin Selected Bones.")
             return None
         settings = context.scene.propose_review
-        request = runner.ResolveRequest(input=source, output=resolved_path(source), pins=message,
-                                        strength=settings.resolve_strength, seed=settings.resolve_seed)
+        try:
+            request = runner.resolve_request(input=source, output=resolved_path(source), pins=message,
+                                             strength=settings.resolve_strength, seed=settings.resolve_seed)
+        except ValueError as exc:  # the backend's RequestError: a setting it would refuse
+            self.report({"ERROR"}, str(exc))
+            return None
         return runner.EstimateRun(preferences.settings(context).python, request)
 
     def job_finished(self, context: bpy.types.Context, job: runner.EstimateRun) -> set[str]:

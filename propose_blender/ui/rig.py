@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import bpy
 
-from .. import importer
+from .. import bridge, importer
 from ..rig import active_rig
 from .panel import _ProposePanel
 
-_PHENOTYPE_LABELS = ("gender", "age", "muscle", "weight", "height", "proportions")
 
 
 class PROPOSE_PT_rig(_ProposePanel, bpy.types.Panel):
@@ -35,7 +34,7 @@ class PROPOSE_PT_rig(_ProposePanel, bpy.types.Panel):
         if phenotype is not None:
             box = layout.box()
             box.label(text="Anny body fitted to the footage:")
-            for name, value in zip(_PHENOTYPE_LABELS, phenotype):
+            for name, value in zip(bridge.schema().PHENOTYPE_LABELS, phenotype):
                 box.label(text=f"{name}: {value:.2f}")
 
 

@@ -82,7 +82,8 @@ def test_folder_of_good_and_bad_footage(no_model_files: Path, tmp_path: Path) ->
     assert "empty file" in errors["empty.jpg"] and "1x1 pixels" in errors["dot.png"]
     assert "No person" in errors["grey.png"]
     assert "cannot be opened" in errors["broken.mp4"] or "no frame could be decoded" in errors["broken.mp4"]
-    assert sorted(p.name for p in out.iterdir()) == ["person.propose.npz", "walk.propose.npz"]
+    assert sorted(p.name for p in out.iterdir()) == ["person.propose.npz", "propose-batch-summary.json",
+                                                     "propose-batch.json", "walk.propose.npz"]
     walk = results.read_results(out / "walk.propose.npz")
     assert walk["frame_index"].tolist() == [0, 1, 2] and walk["samples"].shape[1] == 2
     assert results.read_results(out / "person.propose.npz")["valid"].tolist() == [True]
@@ -145,9 +146,10 @@ def test_bad_option_values_are_usage_errors(capsys: pytest.CaptureFixture[str]) 
 def test_estimate_restores_the_interrupt_handler(monkeypatch, tmp_path: Path) -> None:
     """main() called from Python must not leave its Ctrl-C handler (bound to a finished run) behind."""
     from propose_backend import cli
-    from propose_backend import jobs
+    from propose_backend.batch import runner
 
-    monkeypatch.setattr(jobs, "run_jobs", lambda *args, **kwargs: [])
+    summary = {"random_weights": False, "clips": {"failed": 0, "pending": 0}}
+    monkeypatch.setattr(runner, "run_batch", lambda *args, **kwargs: summary)
     before = signal.getsignal(signal.SIGINT)
     assert cli.main(["estimate", "--input", str(tmp_path / "a.png"), "--device", "cpu"]) == 0
     assert signal.getsignal(signal.SIGINT) is before

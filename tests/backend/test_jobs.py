@@ -1,15 +1,14 @@
-"""Several inputs per call: output naming, and the one-worker-per-device process pool."""
+"""Several inputs per call: which files, where their results go, and one failing input among good ones."""
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
-import cv2
-import numpy as np
 import pytest
 
 from propose_backend import results
 from propose_backend.inference import EstimateOptions, EstimatorSettings, InferenceError, ModelFiles
-from propose_backend.jobs import Job, plan_jobs, run_jobs
+from propose_backend.jobs import Job, plan_jobs
 
 
 def test_output_names(tmp_path: Path) -> None:
@@ -33,28 +32,30 @@ def test_output_names(tmp_path: Path) -> None:
         plan_jobs([str(tmp_path / "empty")], None)
 
 
-@pytest.mark.slow
-def test_worker_processes_share_the_inputs(tmp_path: Path, person_image: Path) -> None:
-    """Two worker processes (CPU stands in for two GPUs): every input done, errors reported per input."""
-    cv2.imwrite(str(tmp_path / "grey.png"), np.full((120, 160, 3), 128, np.uint8))
-    jobs = [Job(person_image, tmp_path / "one.npz"), Job(tmp_path / "grey.png", tmp_path / "grey.npz"),
-            Job(person_image, tmp_path / "two.npz")]
-    settings = EstimatorSettings(ModelFiles(None, None, tmp_path), device="cpu")
-    finished = []
-    outcomes = run_jobs(jobs, "propose", settings, EstimateOptions(samples=1), allow_random_weights=True,
-                        devices=["cpu", "cpu"], on_finished=finished.append)
-    assert [o.job for o in outcomes] == jobs and len(finished) == 3
-    assert outcomes[1].error is not None and outcomes[1].error.kind == "no_person"
-    for outcome in (outcomes[0], outcomes[2]):
-        assert outcome.error is None
-        assert results.read_results(outcome.summary.output)["valid"].tolist() == [True]
+def test_list_files_and_output_folders(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    for name in ("a.jpg", "b.mp4"):
+        (tmp_path / "in" / name).write_bytes(b"x")
+    (tmp_path / "library.txt").write_text("# the shots of reel 1\nin/b.mp4\n\nin/a.jpg\n")
+    assert plan_jobs([str(tmp_path / "library.txt")], str(tmp_path / "out")) == [
+        Job(tmp_path / "in" / "b.mp4", tmp_path / "out" / "b.propose.npz"),
+        Job(tmp_path / "in" / "a.jpg", tmp_path / "out" / "a.propose.npz")]
+    assert plan_jobs([str(tmp_path / "in" / "a.jpg")], str(tmp_path / "new") + "/") == \
+        [Job(tmp_path / "in" / "a.jpg", tmp_path / "new" / "a.propose.npz")]  # a slash names a folder
+    (tmp_path / "nothing.txt").write_text("# no paths here\n")
+    with pytest.raises(InferenceError, match="names no inputs"):
+        plan_jobs([str(tmp_path / "nothing.txt")], None)
 
 
 def test_a_disk_error_on_one_input_does_not_stop_the_others(monkeypatch, stub, person_image: Path,
                                                             tmp_path: Path) -> None:
-    from propose_backend import jobs as jobs_module
+    """In-process (no Ray): the batch runner's own worker, with a disk that is full for one file."""
+    from propose_backend.batch import worker
+    from propose_backend.batch.report import BatchReport
+    from propose_backend.batch.runner import BatchSettings, run_batch
+    from propose_backend.request import EstimateRequest
 
-    monkeypatch.setattr(jobs_module, "open_estimator", lambda *args, **kwargs: (stub, []))
+    monkeypatch.setattr(worker, "open_estimator", lambda *args, **kwargs: (stub, []))
     real_save = results._atomic_savez
 
     def disk_full(path: Path, arrays, compress: bool = True) -> None:
@@ -65,7 +66,10 @@ def test_a_disk_error_on_one_input_does_not_stop_the_others(monkeypatch, stub, p
     monkeypatch.setattr(results, "_atomic_savez", disk_full)
     jobs = [Job(person_image, tmp_path / "full.npz"), Job(person_image, tmp_path / "fine.npz")]
     settings = EstimatorSettings(ModelFiles(None, None, tmp_path), device="cpu")
-    outcomes = run_jobs(jobs, "propose", settings, EstimateOptions(samples=0, detector="full-frame"))
-    assert outcomes[0].error is not None and "No space left" in outcomes[0].error.message
-    assert outcomes[1].error is None and results.read_results(tmp_path / "fine.npz")["valid"].tolist() == [True]
+    request = EstimateRequest(estimator="propose", allow_random_weights=True, samples=0, detector="full-frame")
+    summary = run_batch(jobs, request, settings, EstimateOptions(samples=0, detector="full-frame"),
+                        BatchSettings(use_ray=False, keep_books=False), BatchReport(stream=io.StringIO()))
+    assert [f["input"] for f in summary["failures"]] == [str(person_image)]
+    assert "No space left" in summary["failures"][0]["message"]
+    assert summary["clips"]["done"] == 1 and results.read_results(tmp_path / "fine.npz")["valid"].tolist() == [True]
     assert stub.closed  # the estimator's resources are released when the run ends

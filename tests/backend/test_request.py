@@ -91,3 +91,30 @@ def test_the_module_is_standalone() -> None:
             "print('numpy' in sys.modules, 'propose_backend' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.stdout.split() == ["False", "False"], done.stderr
+
+
+def test_one_strength_check_for_estimates_and_re_solves() -> None:
+    """The default and the check exist once: an estimate may turn smoothing off (0), a re-solve may not."""
+    from propose_backend.request import DEFAULT_SMOOTH, ResolveRequest, check_strength
+
+    assert EstimateRequest(input="a.mp4").smooth == ResolveRequest("a.npz", "b.npz", []).strength == DEFAULT_SMOOTH
+    assert EstimateRequest(input="a.mp4", smooth=0).validate().smooth == 0.0
+    for bad in (0, -1, float("nan"), True, "1"):
+        with pytest.raises(RequestError, match="'strength' must be a smoothing strength above 0"):
+            ResolveRequest.from_json({"input": "a.npz", "output": "b.npz", "pins": [], "strength": bad})
+    with pytest.raises(RequestError, match="'smooth'"):
+        check_strength(-0.5)
+    with pytest.raises(RequestError, match="'pins' is missing"):
+        ResolveRequest.from_json({"input": "a.npz", "output": "b.npz"})
+    sent = ResolveRequest("a.npz", "b.npz", [], 2, 7).validate().to_json()
+    assert ResolveRequest.from_json(sent) == ResolveRequest("a.npz", "b.npz", [], 2.0, 7)
+
+
+def test_devices_the_backend_takes() -> None:
+    from propose_backend.request import check_device
+
+    for device in ("auto", "cpu", "cuda", "cuda:0", "cuda:12", "mps"):
+        assert EstimateRequest(input="a.mp4", device=device).validate().device == device
+    for device in ("gpu", "cuda:", "cuda:x", "cuda:-1"):
+        with pytest.raises(RequestError, match="'device'"):
+            check_device(device)

@@ -80,3 +80,27 @@ def test_batch_refuses_a_missing_model_folder_and_a_bad_box(tmp_path):
     with pytest.raises(batch.BatchFailed, match="--bbox.*four numbers"):
         batch.run([*common, "--bbox", "10,20,30"])
     assert not (tmp_path / "a.blend").exists()
+
+
+def test_batch_takes_the_request_flags_of_the_command_line():
+    """The batch and `propose-backend estimate` read a request's flags from one table: same types,
+    same choices (the batch once refused --device cuda:1 and mps, which the backend takes)."""
+    from propose_backend import cli, request
+    from propose_blender import headless
+
+    base = ["--input", "clip.mp4", "--output", "clip.blend"]
+    args = headless._arguments(base + ["--device", "cuda:1", "--smooth", "2", "--person", "2"])
+    assert (args.device, args.smooth, args.person, args.seed, args.samples) == ("cuda:1", 2.0, 2, None, None)
+    assert headless._arguments(base + ["--device", "mps", "--no-smooth"]).smooth == 0.0
+    with pytest.raises(headless.BatchFailed, match="tpu"):
+        headless._arguments(base + ["--device", "tpu"])
+    estimate = next(a for a in cli.build_parser()._actions if a.dest == "command").choices["estimate"]
+    batch = headless._Parser()
+    request.add_request_flags(batch, tuple(request._flag_table(True)), with_defaults=False)
+    flags = {a.option_strings[0]: a for a in estimate._actions if a.option_strings}
+    shared = [a for a in batch._actions if a.dest in request._flag_table(True)]
+    assert len(shared) >= 13
+    for action in shared:
+        same = flags[action.option_strings[0]]
+        assert (getattr(action.type, "__name__", None), action.choices, action.const) == \
+            (getattr(same.type, "__name__", None), same.choices, same.const)

@@ -26,12 +26,13 @@ from typing import Callable
 
 import numpy as np
 
+from .. import results
 from ..skeleton import SMPL_JOINT_NAMES
 
 log = logging.getLogger(__name__)
 
 CACHE_FORMAT = 3
-PHENOTYPE_LABELS = ("gender", "age", "muscle", "weight", "height", "proportions")
+PHENOTYPE_LABELS = results.PHENOTYPE_LABELS  # the order the results file stores them in
 
 # SMPL joint <- (the Anny bones whose heads locate it, the Anny bones whose subtrees it moves).
 # A bone not listed moves with the joint of its nearest listed ancestor: `pelvis.L`, `spine05`

@@ -50,26 +50,53 @@ class PhenotypeFit:
 
     def __init__(self, anny: AnnyBody) -> None:
         self.anny = anny
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every frame seen: the next clip's body is fitted to that clip alone."""
+        self._frames: list[np.ndarray] = []  # source frame numbers of the frames observed
+        # Per observation: (frames, sides) lengths in metres, NaN where the bone was not seen clearly.
         self._lengths: dict[str, list[np.ndarray]] = {name: [] for name in (*BONES, "torso")}
         self._fitted: tuple[int, np.ndarray] | None = None
 
-    def observe(self, world: np.ndarray, visibility: np.ndarray, valid: np.ndarray) -> None:
-        """Add frames: world landmarks (T, 33, 3) metres, visibility (T, 33), valid (T,) bool."""
+    def observe(self, world: np.ndarray, visibility: np.ndarray, valid: np.ndarray,
+                frames: np.ndarray | None = None) -> None:
+        """Add frames: world landmarks (T, 33, 3) metres, visibility (T, 33), valid (T,) bool, and
+        their source frame numbers (T,) (kept so that a clip estimated in pieces can be refitted)."""
         world, visibility = world[valid], visibility[valid]
+        frames = np.arange(len(valid)) if frames is None else np.asarray(frames)
+        self._frames.append(frames[valid].astype(np.int64))
         for name, pairs in BONES.items():
+            sides = []
             for a, b in pairs:
                 seen = np.minimum(visibility[:, _LANDMARK[a]], visibility[:, _LANDMARK[b]]) >= MIN_VISIBILITY
                 length = np.linalg.norm(world[:, _LANDMARK[a]] - world[:, _LANDMARK[b]], axis=-1)
-                self._lengths[name].append(length[seen])
+                sides.append(np.where(seen, length, np.nan))
+            self._lengths[name].append(np.stack(sides, axis=1))
         ends = [_LANDMARK[n] for n in ("left_shoulder", "right_shoulder", "left_hip", "right_hip")]
         seen = visibility[:, ends].min(axis=1) >= MIN_VISIBILITY
-        self._lengths["torso"].append(_torso(world, _LANDMARK)[seen])
+        self._lengths["torso"].append(np.where(seen, _torso(world, _LANDMARK), np.nan)[:, None])
+
+    def evidence(self) -> dict[str, np.ndarray]:
+        """Everything observed, per frame: "frame" (T,) and each bone's (T, sides) lengths (NaN: unseen)."""
+        out = {"frame": np.concatenate(self._frames) if self._frames else np.zeros(0, np.int64)}
+        for name, parts in self._lengths.items():
+            out[name] = np.concatenate(parts) if parts else np.zeros((0, 1 if name == "torso" else 2))
+        return out
+
+    def add_evidence(self, evidence: dict[str, np.ndarray], keep: np.ndarray | None = None) -> None:
+        """Add frames another fit observed (`evidence()`), those where `keep` is True."""
+        keep = np.ones(len(evidence["frame"]), bool) if keep is None else np.asarray(keep, bool)
+        self._frames.append(np.asarray(evidence["frame"])[keep])
+        for name in self._lengths:
+            self._lengths[name].append(np.asarray(evidence[name])[keep])
 
     def measured(self) -> dict[str, float]:
         """Median length (metres) of every bone seen clearly often enough."""
         out = {}
         for name, parts in self._lengths.items():
-            values = np.concatenate(parts) if parts else np.zeros(0)
+            values = np.concatenate([p.ravel() for p in parts]) if parts else np.zeros(0)
+            values = values[np.isfinite(values)]
             if len(values) >= MIN_FRAMES:
                 out[name] = float(np.median(values))
         return out
@@ -85,7 +112,7 @@ class PhenotypeFit:
     def phenotype(self) -> np.ndarray:
         """(6,) fitted phenotype (the average adult when too little was seen)."""
         measured = self.measured()
-        count = sum(len(p) for parts in self._lengths.values() for p in parts)
+        count = sum(int(np.isfinite(p).sum()) for parts in self._lengths.values() for p in parts)
         if self._fitted is not None and self._fitted[0] == count:
             return self._fitted[1]
         result = DEFAULT_PHENOTYPE.copy()

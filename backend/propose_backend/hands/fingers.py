@@ -24,7 +24,7 @@ import torch
 from torch import Tensor
 
 from .. import fisher
-from ..instant.anatomy import _components, _compose, fisher_from_precision, precision_from_fisher
+from ..anatomy import _components, _compose, fisher_from_precision, precision_from_fisher
 from ..posterior import SAMPLE_SHARPNESS
 from ..skeleton import FINGER_BONE_LANDMARKS, NUM_FINGER_JOINTS
 

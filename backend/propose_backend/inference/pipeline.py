@@ -23,8 +23,8 @@ from typing import Callable
 import numpy as np
 
 from .. import __version__, results
-from ..request import CHUNK_FRAMES, DEFAULT_SAMPLES, DEFAULT_SMOOTH, REDETECT_EVERY, EstimateRequest
-from ..temporal.files import smooth_file
+from ..request import CHUNK_FRAMES, DEFAULT_SAMPLES, DEFAULT_SEED, DEFAULT_SMOOTH, REDETECT_EVERY, EstimateRequest
+from ..temporal.files import smoothed
 from .crop import CropBox, ImageCamera, cut
 from .detect import Detection, make_detector
 from .errors import InferenceError
@@ -54,7 +54,7 @@ class EstimateOptions:
     mirrored: bool = False  # selfie-style footage: the person's left appears on their left
     smooth: float = DEFAULT_SMOOTH  # temporal smoothing strength for videos (docs/temporal.md); 0 = off
     everyone: bool = False  # follow every person (everyone.py): one file per person and a clip index
-    seed: int = 0  # random seed of the smoothed ghosts (the estimator's own samples take it from its settings)
+    seed: int = DEFAULT_SEED  # random seed of the smoothed ghosts (the estimator's own samples take it from its settings)
 
     @classmethod
     def from_request(cls, request: EstimateRequest, batch_size: int) -> "EstimateOptions":
@@ -219,11 +219,17 @@ def estimate_file(input_path: str | Path, output_path: str | Path, estimator: Es
         recorder.discard()
         what = "the image" if footage.kind == "image" else "any frame of the video"
         raise InferenceError("no_person", f"No person was found in {what} {input_path}.")
-    report(Progress("writing", recorder.frames_done, footage.frame_count, 0.0, None, f"writing {output_path}"))
-    output = recorder.finish()
-    if output is not None and footage.kind == "video" and options.smooth > 0 and recorder.frames_done > 1:
-        report(Progress("smoothing", recorder.frames_done, footage.frame_count, 0.0, None,
-                        f"smoothing {recorder.frames_done} frames"))
-        smooth_file(output, output, strength=options.smooth, seed=options.seed)
+    smooth = footage.kind == "video" and options.smooth > 0 and recorder.frames_done > 1
+
+    def final(data: dict) -> dict:
+        """The merged frames, smoothed in memory (videos), just before the one write of the file."""
+        if smooth:
+            report(Progress("smoothing", recorder.frames_done, footage.frame_count, 0.0, None,
+                            f"smoothing {recorder.frames_done} frames"))
+            data = smoothed(data, options.smooth, options.seed, str(output_path))
+        report(Progress("writing", recorder.frames_done, footage.frame_count, 0.0, None, f"writing {output_path}"))
+        return data
+
+    output = recorder.finish(final)
     return RunSummary(output, recorder.frames_done, recorder.valid_frames, cancelled, estimator.name,
                       time.perf_counter() - started, footage.warnings, footage.frame_count)

@@ -2,7 +2,7 @@
 
 An estimator turns a batch of prepared frames (person crops, crop boxes, detections) into the
 per-frame arrays of the results schema. Two exist: `propose` (the ProPose network and its
-analytical posterior, propose_estimator.py) and `keypoints`, the instant mode built on BlazePose
+analytical posterior, propose_backend.network_estimator) and `keypoints`, the instant mode built on BlazePose
 landmarks (propose_backend.instant); propose_backend.estimators chooses and opens them.
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Protocol
 
 import numpy as np
 
-from ..request import EstimateRequest
+from ..request import DEFAULT_SEED, EstimateRequest
 from .crop import ImageCamera
 from .detect import Detection
 from .model_files import ModelFiles
@@ -47,7 +47,7 @@ class EstimatorSettings:
     batch_size: int = 1  # the batch size runs will use (CUDA graphs are captured for it)
     bf16: bool = True  # CUDA only
     cuda_graphs: bool = False  # CUDA only
-    seed: int = 0
+    seed: int = DEFAULT_SEED
 
     @classmethod
     def from_request(cls, request: EstimateRequest, files: ModelFiles, batch_size: int) -> "EstimatorSettings":

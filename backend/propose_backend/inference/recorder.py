@@ -102,14 +102,30 @@ class ResultsRecorder:
             self._chunks += 1
         self._last_flush = time.monotonic()
 
-    def finish(self) -> Path | None:
-        """Merge everything written into the results file; None when no frame was finished."""
-        if not self._chunks:  # a short run: straight into the results file, no chunk round trip
-            written = results.write_results(self.output, self._take_pending()) if self._pending_frames else None
+    def finish(self, transform: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> Path | None:
+        """Merge the run's frames in memory, pass them through `transform` (the smoother) when given,
+        and write the results file once; None when no frame was finished.
+
+        When `transform` fails, the merged per-frame results are written before the error goes on:
+        no finished frame is lost.
+        """
+        if self._chunks:
+            self.flush()
+            data = results.read_results(self.output)  # the chunks, merged
+        elif self._pending_frames:  # a short run: no chunk round trip
+            data = self._take_pending()
+        else:
             self.discard()
-            return written
-        self.flush()
-        return results.finalize(self.output)
+            return None
+        try:
+            final = transform(data) if transform is not None else data
+        except BaseException:
+            results.write_results(self.output, data)
+            self.discard()
+            raise
+        written = results.write_results(self.output, final)
+        self.discard()
+        return written
 
     def discard(self) -> None:
         """Forget the run (e.g. nobody was found in any frame)."""

@@ -34,7 +34,7 @@ class Anchor:
     box: CropBox
 
 
-def _iou(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
+def iou(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
     ix = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
     iy = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
     inter = ix * iy
@@ -49,8 +49,8 @@ def choose(detections: list[Detection], predicted: CropBox | None) -> Detection 
     sees one person per frame), and jumping to them would swap people mid-clip.
     """
     if predicted is not None:
-        best = max(detections, key=lambda d: _iou(d.box, predicted.xywh()))
-        return best if _iou(best.box, predicted.xywh()) > 0 else None
+        best = max(detections, key=lambda d: iou(d.box, predicted.xywh()))
+        return best if iou(best.box, predicted.xywh()) > 0 else None
     return max(detections, key=lambda d: d.box[2] * d.box[3])
 
 

@@ -1,7 +1,7 @@
 """Instant mode: BlazePose bone directions through a matrix-Fisher posterior with joint limits.
 
 Without the licence-gated ProPose checkpoint there is no learned prior; the prior is the body's
-anatomy instead (instant/anatomy.py): a matrix-Fisher around a relaxed pose on every joint's
+anatomy instead (propose_backend/anatomy.py): a matrix-Fisher around a relaxed pose on every joint's
 rotation relative to its parent, truncated at the joint's limits. Each observed bone c adds the
 von Mises-Fisher term kappa_c d_cᵀ G_j t_c on the world rotation G_j of the joint it hangs off,
 so for fixed parents the posterior of every joint is matrix-Fisher in closed form.
@@ -30,7 +30,7 @@ from torch import Tensor
 from .. import fisher
 from ..posterior import SAMPLE_SHARPNESS, Posterior, bone_directions, child_matrix, local_from_global
 from ..skeleton import NUM_SMPL_JOINTS, SINGLE_CHILD, SMPL_PARENTS
-from .anatomy import Anatomy, fisher_from_precision, precision_from_fisher
+from ..anatomy import Anatomy, fisher_from_precision, precision_from_fisher
 from .mapping import INSTANT_PARENTS, NUM_INSTANT_POINTS, SkeletonObservation, instant_children
 
 # BlazePose's 3D landmark error, metres: a bone's direction is as precise as its length allows,

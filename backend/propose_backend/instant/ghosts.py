@@ -21,7 +21,7 @@ from torch import Tensor
 from .. import fisher
 from ..posterior import local_from_global, sample_log_density
 from ..skeleton import NUM_SMPL_JOINTS, SMPL_PARENTS
-from .anatomy import Anatomy
+from ..anatomy import Anatomy
 from .bone_posterior import CALIBRATION_TEMPERATURE, InstantPosterior, joint_evidence
 
 # Candidates drawn per joint and sample: a first round, then a second for those still outside,

@@ -22,7 +22,7 @@ from ..inference.protocol import EstimatorSettings, FrameBatch
 from ..skeleton import CROP_SIZE
 from ..hands.rest import hand_joints, template_hands
 from ..hands.solve import FingerSolver
-from .anatomy import Anatomy
+from ..anatomy import Anatomy
 from .ghosts import sample_ghosts
 from .bone_posterior import instant_posterior, solve_translation
 from .mapping import BP, DerivationFractions, instant_rest_points, landmarks_to_skeleton, swap_left_right
@@ -114,12 +114,12 @@ class KeypointEstimator:
             image, world = swap_left_right(image), swap_left_right(world)
         visibility = in_frame_visibility(image, batch.image_size)
         if self.shape_fit is not None and batch.person is None:
-            self.shape_fit.observe(world, visibility, valid)
+            self.shape_fit.observe(world, visibility, valid, batch.frame_index)
         elif self.shape_fit is not None:  # each person's bones feed their own body
             for number in np.unique(batch.person):
                 rows = batch.person == number
                 fit = self._person_fits.setdefault(int(number), self._new_fit())
-                fit.observe(world[rows], visibility[rows], valid[rows])
+                fit.observe(world[rows], visibility[rows], valid[rows], batch.frame_index[rows])
         obs = landmarks_to_skeleton(world, visibility, self.fractions)
         images = batch.images or [None] * count
         hands = self.fingers.observe(images, np.c_[image[..., :2].reshape(-1, 2), visibility.reshape(-1, 1)]
@@ -169,9 +169,19 @@ class KeypointEstimator:
                 "faces": layer.faces.astype(np.int32),
                 "lbs_weights": layer.lbs_weights.numpy().astype(np.float32)}
 
+    def clip_evidence(self) -> dict[str, np.ndarray]:
+        """What this clip showed of the body so far, per frame (a batch joining pieces refits from it)."""
+        return self.shape_fit.evidence() if self.shape_fit is not None else {}
+
+    def add_clip_evidence(self, evidence: dict[str, np.ndarray], keep: np.ndarray | None = None) -> None:
+        if self.shape_fit is not None and evidence:
+            self.shape_fit.add_evidence(evidence, keep)
+
     def reseed(self) -> None:
         self.generator.manual_seed(self.seed)
         self.fingers.reset()
+        if self.shape_fit is not None:  # each input's body from its own frames, not the inputs before it
+            self.shape_fit.reset()
         self._person_fits = {}  # a new input: new people
 
     def close(self) -> None:

@@ -1,4 +1,5 @@
-"""Smoothing a results file on disk (what `propose-backend smooth` and the estimate's last step run)."""
+"""Smoothing results: in memory (the estimate's last step, before its one write) or a file on disk
+(`propose-backend smooth`)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import results
+from ..request import DEFAULT_SEED, DEFAULT_SMOOTH
 from .smooth import raw_frames, smooth_results
 
 
@@ -27,14 +29,17 @@ def unsmoothed(data: dict) -> dict:
     return out
 
 
-def smooth_file(source: str | Path, target: str | Path, strength: float = 1.0, seed: int = 0) -> Path:
+def smoothed(data: dict, strength: float, seed: int, source: str = "the results") -> dict:
+    """`data` smoothed (strength 0: the per-frame values restored); ResultsError when it cannot be."""
+    if not strength > 0:
+        return unsmoothed(data)
+    try:
+        return smooth_results(data, strength=strength, seed=seed)
+    except ValueError as exc:
+        raise results.ResultsError(f"{source}: cannot smooth these results ({exc}).") from exc
+
+
+def smooth_file(source: str | Path, target: str | Path, strength: float = DEFAULT_SMOOTH,
+                seed: int = DEFAULT_SEED) -> Path:
     """Read `source`, smooth it (strength 0: restore the per-frame values) and write `target` atomically."""
-    data = results.read_results(source)
-    if strength > 0:
-        try:
-            smoothed = smooth_results(data, strength=strength, seed=seed)
-        except ValueError as exc:
-            raise results.ResultsError(f"{source}: cannot smooth these results ({exc}).") from exc
-    else:
-        smoothed = unsmoothed(data)
-    return results.write_results(target, smoothed)
+    return results.write_results(target, smoothed(results.read_results(source), strength, seed, str(source)))

@@ -20,6 +20,7 @@ import torch
 
 from .. import fisher
 from ..posterior import SAMPLE_SHARPNESS
+from ..request import DEFAULT_SEED, DEFAULT_SMOOTH
 from ..results import RAW_FIELDS, SCHEMA_VERSION
 from ..skeleton import NUM_SMPL_JOINTS, SMPL_PARENTS
 from . import gaps, ground, kalman, kinematics, legs, outliers, so3, trajectory
@@ -212,8 +213,8 @@ def _plant_feet(tracks: kalman.SmoothedTracks, rest: np.ndarray, offsets: np.nda
     return floor, contacts, path, int((np.linalg.norm(shift, axis=-1) > 1e-6).sum())
 
 
-def smooth_results(data: Mapping[str, Any], *, strength: float = 1.0, pins: Pins | None = None,
-                   seed: int = 0, max_gap_s: float = gaps.MAX_GAP_S) -> dict[str, Any]:
+def smooth_results(data: Mapping[str, Any], *, strength: float = DEFAULT_SMOOTH, pins: Pins | None = None,
+                   seed: int = DEFAULT_SEED, max_gap_s: float = gaps.MAX_GAP_S) -> dict[str, Any]:
     """A schema-v2 results dict with the smoothed pose, posteriors, ghosts, path, floor and contacts.
 
     `data` is a v1 or v2 results dict (a v2 file is re-smoothed from its raw values). `strength`

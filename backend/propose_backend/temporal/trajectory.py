@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..request import DEFAULT_SMOOTH
+
 ACCEL_NOISE = 4.0  # m²/s³: spectral density of the pelvis' white acceleration at strength 1
 MIN_NOISE_M = 0.003  # a floor on the estimated measurement noise
 ROBUST_DOF = 4.0
@@ -60,7 +62,7 @@ def _pass(z: np.ndarray, r: np.ndarray, dt: np.ndarray, q: float, reset: np.ndar
 
 
 def smooth_path(transl: np.ndarray, observed: np.ndarray, dt: np.ndarray, reset: np.ndarray,
-                strength: float = 1.0, iterations: int = 3) -> tuple[np.ndarray, np.ndarray]:
+                strength: float = DEFAULT_SMOOTH, iterations: int = 3) -> tuple[np.ndarray, np.ndarray]:
     """Smoothed translation (T, 3) and its standard deviation (T, 3), metres."""
     x = np.asarray(transl, dtype=np.float64)
     sigma = measurement_noise(x, observed)

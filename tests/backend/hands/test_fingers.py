@@ -9,7 +9,7 @@ from propose_backend.geometry import axis_angle_to_matrix_torch
 from propose_backend.hands.fingers import (HandAnatomy, hand_landmarks, hand_posterior, sample_hand,
                                            uncertainty_deg)
 from propose_backend.hands.rest import hand_joints, template_hands
-from propose_backend.instant.anatomy import _compose
+from propose_backend.anatomy import _compose
 from propose_backend.skeleton import FINGER_JOINT_NAMES, RIG_PARENTS, SMPL_JOINT_NAMES
 
 REST24 = np.zeros((24, 3))

@@ -57,7 +57,7 @@ def test_video_gives_a_schema_valid_file(estimator, clip: Path, tmp_path: Path) 
     assert data["meta"]["estimator"] == "propose" and data["meta"]["weights"] == "random"
     assert data["meta"]["source"] == str(clip.resolve())
     phases = [p.phase for p in seen]
-    assert phases[0] == "reading" and "estimating" in phases and phases[-2:] == ["writing", "smoothing"]
+    assert phases[0] == "reading" and "estimating" in phases and phases[-2:] == ["smoothing", "writing"]  # smoothed in memory, then one write
     assert [p.done for p in seen if p.phase == "estimating"][-1] == 6
     # videos are smoothed by default; the per-frame values stay in the file
     assert int(data["schema_version"]) == results.SCHEMA_VERSION and "raw_rotmats" in data and data["contacts"].shape == (6, 2)
@@ -83,6 +83,20 @@ def test_the_seed_reaches_the_ghosts_of_a_smoothed_video(stub, clip: Path, tmp_p
         drawn.setdefault(seed, []).append(data["samples"])
     np.testing.assert_array_equal(*drawn[1])  # the same seed draws the same ghosts
     assert not np.allclose(drawn[0][0], drawn[1][0])  # another seed draws others
+
+
+def test_a_smoothed_video_is_written_once(stub, clip: Path, tmp_path: Path, monkeypatch) -> None:
+    """The recorder hands the merged frames to the smoother in memory: the results file is written
+    once, smoothed, and never read back (chunks of the run still go to disk as it goes)."""
+    written, read = [], []
+    write, load = results.write_results, results._load_one
+    monkeypatch.setattr(results, "write_results", lambda path, data, **kw: written.append(Path(path)) or write(path, data, **kw))
+    monkeypatch.setattr(results, "_load_one", lambda path: read.append(Path(path)) or load(path))
+    out = tmp_path / "once.npz"
+    estimate_file(clip, out, stub, EstimateOptions(samples=2, batch_size=2, chunk_frames=2))
+    assert [p for p in written if p == out] == [out] and out not in read  # only chunks were read
+    assert any(p.parent == results.chunk_dir(out) for p in written) and not results.chunk_dir(out).exists()
+    assert "raw_rotmats" in load(out)  # and that one write is the smoothed file
 
 
 def test_the_chosen_person_is_recorded_as_the_number_picked(stub, clip: Path, tmp_path: Path) -> None:

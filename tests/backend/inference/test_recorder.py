@@ -61,3 +61,20 @@ def test_an_older_file_is_never_read_as_a_new_runs_frames(tmp_path: Path) -> Non
     _recorder(tmp_path, chunk_frames=1000)  # a new run starts ... and dies before its first chunk
     with pytest.raises(results.ResultsError, match="not finished any frame"):
         results.read_results(tmp_path / "r.npz")
+
+
+def test_a_failing_last_step_keeps_the_merged_frames(tmp_path: Path) -> None:
+    """finish() hands the merged frames to the smoother in memory; if that fails, they are written as
+    they are before the error goes on, so no finished frame is lost."""
+    recorder = _recorder(tmp_path, chunk_frames=2)
+    for start in range(0, 6, 2):
+        recorder.add(_frames(start, 2))
+
+    def broken(data: dict) -> dict:
+        assert data["frame_index"].tolist() == list(range(6))  # every chunk, merged
+        raise results.ResultsError("cannot smooth")
+
+    with pytest.raises(results.ResultsError, match="cannot smooth"):
+        recorder.finish(broken)
+    assert results.read_results(tmp_path / "r.npz")["frame_index"].tolist() == list(range(6))
+    assert not results.chunk_dir(tmp_path / "r.npz").exists()

@@ -7,7 +7,7 @@ import torch
 
 from propose_backend.body import demo_body
 from propose_backend.body.layer import BodyLayer
-from propose_backend.instant.anatomy import Anatomy
+from propose_backend.anatomy import Anatomy
 from propose_backend.instant.ghosts import sample_ghosts
 from propose_backend.instant.bone_posterior import instant_posterior, solve_translation
 from propose_backend.instant.mapping import (

@@ -41,7 +41,7 @@ def test_recovers_a_smooth_track_better_than_per_frame(walk) -> None:
     assert smoothed["uncertainty_deg"][5:-5].mean() < data["uncertainty_deg"].mean()
 
 
-def test_result_is_schema_2_with_the_raw_values_kept(walk, tmp_path: Path) -> None:
+def test_result_is_the_current_schema_with_the_raw_values_kept(walk, tmp_path: Path) -> None:
     data, _, smoothed = walk
     assert int(smoothed["schema_version"]) == results.SCHEMA_VERSION
     for name in results.RAW_FIELDS:

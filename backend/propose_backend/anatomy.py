@@ -23,8 +23,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..geometry import axis_angle_to_matrix_torch
-from ..skeleton import NUM_SMPL_JOINTS, SINGLE_CHILD, SMPL_JOINT_NAMES
+from .geometry import axis_angle_to_matrix_torch
+from .skeleton import NUM_SMPL_JOINTS, SINGLE_CHILD, SMPL_JOINT_NAMES
 
 _AXES = {"x": 0, "y": 1, "z": 2}
 

@@ -11,19 +11,19 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .. import posterior as post
-from ..api import ProPose, load_model
-from ..body import BodyModelError
-from ..model import CheckpointError, NetworkOutput
-from ..skeleton import CROP_SIZE
-from .crop import image_translation, normalize
-from .device import NetworkRunner, resolve_device
-from .errors import InferenceError
-from .protocol import EstimatorSettings, FrameBatch
+from . import posterior as post
+from .api import ProPose, load_model
+from .body import BodyModelError
+from .inference.crop import image_translation, normalize
+from .inference.device import NetworkRunner, resolve_device
+from .inference.errors import InferenceError
+from .inference.protocol import EstimatorSettings, FrameBatch
+from .model import CheckpointError, NetworkOutput
+from .skeleton import CROP_SIZE
 
 
 class ProPoseEstimator:
-    """Estimator protocol implementation for the ProPose network (see protocol.Estimator)."""
+    """Estimator protocol implementation for the ProPose network (see inference.protocol.Estimator)."""
 
     name = "propose"
     needs_crops = True

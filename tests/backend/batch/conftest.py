@@ -1,0 +1,32 @@
+"""One small local Ray for the batch tests (2 CPUs, no dashboard, a small object store), shut down after them,
+and short real clips cut from the street video."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from propose_backend.batch.pools import start_ray
+from tests.real_data import street_frames, write_video
+
+
+@pytest.fixture(scope="package")
+def local_ray():
+    import ray
+
+    started = start_ray(None)
+    yield ray
+    if started:
+        ray.shutdown()
+
+
+@pytest.fixture(scope="package")
+def street_clip(tmp_path_factory) -> Path:
+    """The first 24 frames of the real street video."""
+    return write_video(tmp_path_factory.mktemp("street") / "street24.avi", street_frames(list(range(24))))
+
+
+@pytest.fixture(scope="package")
+def street_long(tmp_path_factory) -> Path:
+    """The first 80 frames of the real street video (long enough to cut into pieces)."""
+    return write_video(tmp_path_factory.mktemp("street_long") / "street80.avi", street_frames(list(range(80))))
