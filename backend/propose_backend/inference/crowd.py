@@ -33,7 +33,7 @@ from scipy.optimize import linear_sum_assignment
 from .crop import CropBox, ImageCamera
 from .detect import Detection, box_from_points
 from .footage import Frame
-from .track import LOST_OFFSET, LOST_SCALE, _iou
+from .track import LOST_OFFSET, LOST_SCALE, iou
 
 log = logging.getLogger(__name__)
 
@@ -360,7 +360,7 @@ class CrowdTracker:
                 track.confidence = min(track.confidence, decided) if brief else decided
                 track.returning = False
             track.see(frame.index, seen[i], np.asarray(estimated["transl"][i], np.float64))
-            crowded = any(_iou(seen[i].xywh(), s.xywh()) > 0.05 for k, s in enumerate(seen) if k != i and s is not None)
+            crowded = any(iou(seen[i].xywh(), s.xywh()) > 0.05 for k, s in enumerate(seen) if k != i and s is not None)
             if learn and not crowded:  # learn colours only from an unobstructed view
                 track.learn_appearance(histograms[i])
             confidence[i] = track.confidence
