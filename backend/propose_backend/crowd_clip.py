@@ -50,17 +50,17 @@ def swing_walker(frames: int, start: tuple[float, float], end: tuple[float, floa
     return Walker(rotmats, pelvis, shirt)
 
 
-def shirt_colors(body, shirt: tuple[float, float, float]) -> np.ndarray:
-    """The renderer's clothing colours with the shirt in `shirt`."""
-    from .render import _SHIRT, clothed_face_colors
+SHIRT_JOINTS = (0, 3, 6, 9, 13, 14, 16, 17)  # pelvis, spine, collars, upper arms: the shirt
+TROUSER_JOINTS = (1, 2, 4, 5)  # thighs and shins
+TROUSERS, SKIN = (0.25, 0.25, 0.3), (0.8, 0.62, 0.5)
 
-    extra = getattr(body, "extra_vertex_ids", None)
-    if extra is None:
-        from .skeleton import EXTRA_VERTEX_IDS as extra
-    colors = clothed_face_colors(body.v_template, body.faces, body.weights, eyes=(extra[1], extra[2]), nose=extra[0])
-    is_shirt = np.all(np.abs(colors - np.asarray(_SHIRT)) < 1e-6, axis=1)
-    colors[is_shirt] = shirt
-    return colors
+
+def shirt_colors(body, shirt: tuple[float, float, float]) -> np.ndarray:
+    """(F, 3) face colours by each face's dominant skinning joint: shirt, trousers, skin elsewhere."""
+    dominant = np.asarray(body.weights).argmax(axis=1)
+    table = {**{j: shirt for j in SHIRT_JOINTS}, **{j: TROUSERS for j in TROUSER_JOINTS}}
+    vertex_rgb = np.array([table.get(int(j), SKIN) for j in dominant], np.float64)
+    return vertex_rgb[np.asarray(body.faces)].mean(axis=1)
 
 
 def write_crowd_clip(path: Path, walkers: list[Walker], size: tuple[int, int] = (960, 540), focal: float = 800.0,
