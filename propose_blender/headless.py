@@ -48,7 +48,7 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--python", help="backend interpreter (default: preferences, $PROPOSE_BACKEND_PYTHON, "
                                          "or the environment made by 'Set up backend')")
     choices.add_request_flags(parser, ("device", "estimator", "frames", "bbox", "person", "detector", "mirrored",
-                                       "focal_px"), with_defaults=False)
+                                       "focal_px", "still_camera"), with_defaults=False)
     parser.add_argument("--people", metavar="all|N,M",
                         help="follow everyone in the footage and build these people (all, or numbers such as "
                              "1,3 from the clip index); exports then write one file per person (NAME.person-N.fbx)")
@@ -222,7 +222,8 @@ def run(argv: list[str]) -> str:
     if bridge.people_file().is_index(results_path):
         return _run_people(args, results_path, footage, warning)
     try:
-        built = importer.import_results(bpy.context, results_path, footage=footage)
+        built = importer.import_results(bpy.context, results_path, footage=footage,
+                                        still_camera=bool(args.still_camera))
     except importer.ImportFailed as exc:
         raise BatchFailed(str(exc).splitlines()[0]) from exc
     for message in built.warnings:
