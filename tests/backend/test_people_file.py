@@ -73,6 +73,6 @@ def test_merge_takes_the_surer_row_and_split_cuts_at_a_frame():
 
 def test_everyone_and_a_chosen_person_exclude_each_other():
     assert EstimateRequest(input="a.mp4", everyone=True).validate().everyone
-    with pytest.raises(RequestError, match="follows every person"):
+    with pytest.raises(RequestError, match="both choose whom to follow"):
         EstimateRequest(input="a.mp4", everyone=True, person=1).validate()
     assert EstimateRequest.from_json({"input": "a", "output": "b", "everyone": True}).everyone
