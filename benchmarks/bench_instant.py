@@ -31,7 +31,7 @@ from propose_backend import geometry
 from propose_backend.body import demo_body, load_body
 from propose_backend.body.layer import BodyLayer
 from propose_backend.anatomy import Anatomy
-from propose_backend.instant.calibration import angle_deg, root_relative, stated_quantiles
+from calibration import angle_deg, root_relative, stated_quantiles
 from propose_backend.instant.ghosts import sample_ghosts
 from propose_backend.instant.bone_posterior import bone_kappa, instant_posterior
 from propose_backend.instant.mapping import (
@@ -39,7 +39,7 @@ from propose_backend.instant.mapping import (
     landmarks_to_skeleton,
 )
 from propose_backend.posterior import (
-    analytical_posterior, child_matrix, global_from_local, sorted_samples, uncertainty_deg,
+    analytical_posterior, child_matrix, sorted_samples, uncertainty_deg,
 )
 from propose_backend.skeleton import SMPL_JOINT_NAMES
 
@@ -88,7 +88,8 @@ def spearman(a: np.ndarray, b: np.ndarray) -> float:
 def render_poses(count: int, seed: int, body) -> dict[str, np.ndarray]:  # noqa: ANN001
     """Render `count` random poses and run BlazePose: truth rotations and landmarks per detection."""
     from propose_backend.inference.detect import BlazePoseDetector
-    from propose_backend.render import clothed_face_colors, render_mesh
+    from clothing import clothed_face_colors
+    from propose_backend.render import render_mesh
 
     rng = np.random.default_rng(seed)
     layer = BodyLayer(body).double()
@@ -137,7 +138,7 @@ def score(name: str, post, samples: torch.Tensor, truth: dict, anatomy: Anatomy,
     g, p = gt_joints.numpy(), pred_joints.numpy()
     mpjpe = np.linalg.norm(p - g, axis=-1).mean() * 1000
     pa = np.mean([np.linalg.norm(procrustes_aligned(p[i], g[i]) - g[i], axis=1).mean() for i in range(n)]) * 1000
-    G_true = global_from_local(torch.as_tensor(truth["rotmats"])).numpy()
+    G_true = geometry.world_from_local(torch.as_tensor(truth["rotmats"])).numpy()
     err = angle_deg(root_relative(post.global_rotmats.double().numpy()), root_relative(G_true))
     unc = uncertainty_deg(post).double().numpy()
     q = stated_quantiles(post.F, (0.5, 0.9), generator)

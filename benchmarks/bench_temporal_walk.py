@@ -81,7 +81,8 @@ def truth_in_camera(truth: TruthMotion, R: np.ndarray, eye: np.ndarray) -> dict[
 
 
 def render_video(body, layer: BodyLayer, truth: dict[str, np.ndarray], path: Path) -> None:
-    from propose_backend.render import clothed_face_colors, render_mesh
+    from clothing import clothed_face_colors
+    from propose_backend.render import render_mesh
 
     extra = getattr(body, "extra_vertex_ids", None)
     if extra is None:

@@ -27,11 +27,6 @@ def rest_points_to_armature(points: np.ndarray) -> np.ndarray:
     return np.asarray(points, dtype=np.float64) @ ARMATURE_FROM_SMPL.T
 
 
-def camera_points_to_world(points: np.ndarray) -> np.ndarray:
-    """(..., 3) camera-frame points (e.g. `transl`) in Blender world space."""
-    return np.asarray(points, dtype=np.float64) @ WORLD_FROM_CAMERA.T
-
-
 def bone_rotations(local: np.ndarray, bone_rest: np.ndarray,
                    world_from_camera: np.ndarray = WORLD_FROM_CAMERA) -> np.ndarray:
     """Pose-bone rotation matrices for SMPL local rotations.

@@ -26,7 +26,7 @@ class BoneMapError(ValueError):
 @dataclass(frozen=True)
 class BoneMap:
     name: str
-    bones: dict[str, str]  # SMPL joint -> bone name on the other armature
+    bones: dict[str, str]  # SMPL joint (or SMPL-H finger joint) -> bone name on the other armature
     root: str = "pelvis"  # the joint whose motion the root follows
     root_bone: str = ""  # the bone that carries the location keys; empty: the root joint's own bone
     scale_root_motion: bool = True  # scale the root's travel by the leg-length ratio
@@ -59,11 +59,11 @@ def from_dict(data: dict, origin: str) -> BoneMap:
     """Validate a parsed map; `origin` names it in error messages."""
     if not isinstance(data, dict) or not isinstance(data.get("bones"), dict):
         raise BoneMapError(f"{origin}: a bone map is a JSON object with a \"bones\" object in it.")
-    known = set(skeleton().SMPL_JOINT_NAMES)
+    known = set(skeleton().RIG_JOINT_NAMES)
     unknown = sorted(set(data["bones"]) - known)
     if unknown:
-        raise BoneMapError(f"{origin}: {', '.join(unknown)} are not SMPL joint names; use names from "
-                           f"this list: {', '.join(skeleton().SMPL_JOINT_NAMES)}.")
+        raise BoneMapError(f"{origin}: {', '.join(unknown)} are not SMPL joint names (nor SMPL-H finger joint names); use "
+                           f"names from this list: {', '.join(skeleton().RIG_JOINT_NAMES)}.")
     absent = [j for j in REQUIRED if j not in data["bones"]]
     if absent:
         raise BoneMapError(f"{origin}: the map must name a bone for {', '.join(absent)}.")

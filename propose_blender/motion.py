@@ -66,7 +66,7 @@ def posed_joints(rig: bpy.types.Object, rotmats: np.ndarray, transl: np.ndarray)
     rotation, translation = world_of(rig)
     rest = rig_module.rest_heads(rig) @ axes.ARMATURE_FROM_SMPL  # armature -> SMPL rest frame
     parents = rig_module.joint_parents()
-    local = np.asarray(rotmats, dtype=np.float64)
+    local = np.asarray(rotmats, dtype=np.float64)[:, :len(parents)]  # the body's joints (fingers: not needed here)
     glob = np.empty_like(local)
     points = np.empty(local.shape[:2] + (3,))
     glob[:, 0], points[:, 0] = local[:, 0], transl

@@ -296,41 +296,37 @@ def mapped_bones(target: bpy.types.Object) -> dict[str, str]:
     return json.loads(text) if isinstance(text, str) else {}
 
 
-def color_from_source(target: bpy.types.Object, frame: float) -> None:
-    """Give the target's mapped bones the uncertainty colours of their source joints on `frame`."""
+def color_from_source(target: bpy.types.Object, frame: float, scene: bpy.types.Scene | None = None) -> None:
+    """Give the target's mapped bones the uncertainty colours of their source joints on `frame`
+    (the rig's own mapping; nothing while the animator has the colours switched off)."""
     from . import uncertainty
 
     source = target.get(SOURCE_PROPERTY)
     if not isinstance(source, bpy.types.Object) or source.type != "ARMATURE":
         return
+    if not uncertainty.enabled(scene or bpy.context.scene):
+        uncertainty.restore_user_colors(target)
+        return
     degrees = uncertainty.at_frame(source, frame)
     if degrees is None:
         return
+    colors = uncertainty.colors_of(degrees)
     index = {j: i for i, j in enumerate(skeleton_joint_names())}
-    for bone, joint in mapped_bones(target).items():
-        pose_bone = target.pose.bones.get(bone)
-        if pose_bone is None or joint not in index:
-            continue
-        value = degrees[index[joint]]
-        rgb = uncertainty.NO_PERSON_COLOR if np.isnan(value) else \
-            uncertainty.CLASS_COLORS[int(uncertainty.class_of(np.asarray(value)))]
-        pose_bone.color.palette = "CUSTOM"
-        pose_bone.color.custom.normal = rgb
-        pose_bone.color.custom.select = tuple(c + (1 - c) * 0.45 for c in rgb)
-        pose_bone.color.custom.active = tuple(c + (1 - c) * 0.7 for c in rgb)
+    uncertainty.paint_bones(target, {bone: colors[index[joint]] for bone, joint in mapped_bones(target).items()
+                                     if joint in index and index[joint] < len(colors)})
     target.data.show_bone_colors = True
 
 
 def skeleton_joint_names() -> tuple[str, ...]:
     from .bridge import skeleton
 
-    return tuple(skeleton().SMPL_JOINT_NAMES)
+    return tuple(skeleton().RIG_JOINT_NAMES)
 
 
 def refresh_colors(scene: bpy.types.Scene) -> None:
     for obj in scene.objects:
         if obj.type == "ARMATURE" and obj.get(MAP_PROPERTY):
-            color_from_source(obj, scene.frame_current)
+            color_from_source(obj, scene.frame_current, scene)
 
 
 @persistent

@@ -37,9 +37,10 @@ def _material(name: str, rgb: tuple[float, float, float]) -> bpy.types.Material:
 
 
 def add_bone_markers(rig: bpy.types.Object, degrees: np.ndarray | None) -> list[bpy.types.Object]:
-    """An octahedron along every bone, coloured by `degrees` (24,) like the bone colours."""
+    """An octahedron along every bone, coloured by `degrees` (24, or 54 with the fingers) like the bone
+    colours; bones without a degree (fingers of a file from before fingers) are grey."""
     made = []
-    for j, name in enumerate(rig_module.joint_names()):
+    for j, name in enumerate(rig_module.all_joint_names(rig)):
         length = rig.data.bones[name].length
         w = 0.12 * length
         # a bone-parented object sits at the bone's tail with y along the bone
@@ -47,10 +48,8 @@ def add_bone_markers(rig: bpy.types.Object, degrees: np.ndarray | None) -> list[
                  (0, -0.8 * length, -w), (0, 0, 0)]
         mesh = bpy.data.meshes.new(f"ProPose marker {name}")
         mesh.from_pydata(verts, [], _OCTAHEDRON_FACES)
-        if degrees is None or np.isnan(degrees[j]):
-            rgb = uncertainty.NO_PERSON_COLOR
-        else:
-            rgb = uncertainty.CLASS_COLORS[int(uncertainty.class_of(np.asarray(degrees[j])))]
+        known = degrees is not None and j < len(degrees)  # a rig from before fingers: grey fingers
+        rgb = tuple(uncertainty.colors_of(degrees[j] if known else np.nan)[0])
         mesh.materials.append(_material(f"ProPose marker {tuple(round(c, 3) for c in rgb)}", rgb))
         marker = bpy.data.objects.new(f"ProPose marker {name}", mesh)
         marker[MARKER_TAG] = True

@@ -122,22 +122,37 @@ def enabled(scene: bpy.types.Scene) -> bool:
 
 
 def set_enabled(scene: bpy.types.Scene, on: bool) -> None:
-    """Show the uncertainty colours on every ProPose rig of `scene`, or give the bones their own back."""
+    """Show the uncertainty colours on every ProPose rig of `scene`, or give the bones their own back
+    (on every armature these colours were painted on: the rigs and their retarget targets)."""
     scene[COLORS_OFF] = 0 if on else 1
     if on:
         refresh(scene)
         return
-    for rig in rig_module.find_rigs(scene):
-        restore_user_colors(rig)
+    for obj in scene.objects:
+        if obj.type == "ARMATURE" and USER_COLORS in obj:
+            restore_user_colors(obj)
+
+
+def colors_of(degrees: np.ndarray) -> np.ndarray:
+    """(N, 3) bone colours of uncertainties (N,) in degrees: the legend's class colours, grey where
+    NaN (no person). The one mapping the rig, a retarget target and the stills show."""
+    degrees = np.asarray(degrees, dtype=np.float64).reshape(-1)
+    colors = np.array([CLASS_COLORS[c] for c in class_of(np.nan_to_num(degrees, nan=0.0))]).reshape(-1, 3)
+    colors[np.isnan(degrees)] = NO_PERSON_COLOR
+    return colors
 
 
 def color_bones(rig: bpy.types.Object, degrees: np.ndarray) -> None:
     """Set every pose bone's custom colour from its uncertainty (NaN: no person, grey)."""
-    keep_user_colors(rig)
-    classes = class_of(np.nan_to_num(degrees, nan=0.0))
-    for j, bone in enumerate(rig_module.all_joint_names(rig)[:len(degrees)]):
-        color = NO_PERSON_COLOR if np.isnan(degrees[j]) else CLASS_COLORS[classes[j]]
-        pose_bone = rig.pose.bones.get(bone)
+    paint_bones(rig, dict(zip(rig_module.all_joint_names(rig)[:len(degrees)], colors_of(degrees))))
+
+
+def paint_bones(armature: bpy.types.Object, colors: dict[str, np.ndarray]) -> None:
+    """Give these pose bones these colours (their own are kept, to come back when colours go off)."""
+    keep_user_colors(armature)
+    for bone, color in colors.items():
+        color = tuple(float(c) for c in color)
+        pose_bone = armature.pose.bones.get(bone)
         if pose_bone is None:
             continue
         custom = pose_bone.color.custom  # stored as 8-bit colour, hence the tolerance below

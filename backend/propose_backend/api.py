@@ -61,6 +61,7 @@ class ProPose(nn.Module):
         super().__init__()
         self.net = net
         self.body = BodyLayer(body)
+        self.phenotype = body.phenotype  # the Anny body's (None for SMPL): its hands have finger bones
         self.kappa = kappa
         self.weights = weights  # path of the loaded checkpoint, or "random"
         self.body_label = "custom"  # what the results' metadata names the body (load_model sets it)

@@ -1,9 +1,11 @@
-"""Camera and rotation geometry shared by the backend: one pinhole projection, one axis-angle and
-one quaternion conversion, in numpy and in torch, and forward kinematics over SMPL's tree in numpy
-(the torch versions, for the posterior, are posterior.global_from_local / local_from_global).
+"""Camera and rotation geometry shared by the backend: one pinhole projection, one axis-angle
+conversion in numpy and in torch, the quaternion one in torch (the sampler's; the numpy quaternions
+are the add-on's, propose_blender/rotations.py), and rotations along SMPL's tree (one pair of
+functions for numpy arrays and torch tensors: the smoother, the posterior and training use them).
 
 Conventions: camera frame x right, y down, z forward (metres); quaternions (w, x, y, z); axis-angle
-vectors are axis · angle in radians. numpy-only at import (torch loads with the torch functions).
+vectors are axis · angle in radians. numpy-only at import (scipy and torch load with the functions
+that use them).
 """
 from __future__ import annotations
 
@@ -38,29 +40,19 @@ def project_torch(points: "Tensor", focal: float, principal: tuple[float, float]
 
 
 def axis_angle_to_matrix(vectors: np.ndarray) -> np.ndarray:
-    """Rotation matrices (..., 3, 3) of axis-angle vectors (..., 3) (Rodrigues' formula)."""
+    """Rotation matrices (..., 3, 3) of axis-angle vectors (..., 3) (scipy's exponential map, batched)."""
+    from scipy.spatial.transform import Rotation
+
     vectors = np.asarray(vectors, dtype=np.float64)
-    angle = np.linalg.norm(vectors, axis=-1)[..., None, None]
-    axis = vectors / np.maximum(np.linalg.norm(vectors, axis=-1, keepdims=True), 1e-12)
-    x, y, z = np.moveaxis(axis, -1, 0)
-    zero = np.zeros_like(x)
-    K = np.stack([zero, -z, y, z, zero, -x, -y, x, zero], axis=-1).reshape(*axis.shape[:-1], 3, 3)
-    return np.eye(3) + np.sin(angle) * K + (1 - np.cos(angle)) * (K @ K)
+    return Rotation.from_rotvec(vectors.reshape(-1, 3)).as_matrix().reshape(*vectors.shape[:-1], 3, 3)
 
 
 def matrix_to_axis_angle(R: np.ndarray) -> np.ndarray:
-    """Axis-angle vector (3,) of one rotation matrix (3, 3), also at 0 and 180 degrees."""
+    """Axis-angle vectors (..., 3) of rotation matrices (..., 3, 3), angle in [0, π], also at 0 and 180°."""
+    from scipy.spatial.transform import Rotation
+
     R = np.asarray(R, dtype=np.float64)
-    angle = float(np.arccos(np.clip((np.trace(R) - 1) / 2, -1, 1)))
-    if angle < 1e-8:
-        return np.zeros(3)
-    if np.pi - angle < 1e-6:  # 180 degrees: the axis from the symmetric part, R = 2aaᵀ - I
-        axis = np.sqrt(np.clip((np.diag(R) + 1) / 2, 0, 1))
-        largest = int(np.argmax(axis))
-        axis = np.where(np.arange(3) == largest, axis, np.sign(R[largest]) * axis)
-        return axis / np.linalg.norm(axis) * angle
-    axis = np.array([R[2, 1] - R[1, 2], R[0, 2] - R[2, 0], R[1, 0] - R[0, 1]]) / (2 * np.sin(angle))
-    return axis * angle
+    return Rotation.from_matrix(R.reshape(-1, 3, 3)).as_rotvec().reshape(*R.shape[:-2], 3)
 
 
 def axis_angle_to_matrix_torch(vectors: "Tensor") -> "Tensor":
@@ -70,18 +62,8 @@ def axis_angle_to_matrix_torch(vectors: "Tensor") -> "Tensor":
     return batch_rodrigues(vectors.reshape(-1, 3)).reshape(*vectors.shape[:-1], 3, 3).to(vectors.dtype)
 
 
-def quaternion_to_matrix(q: np.ndarray) -> np.ndarray:
-    """Rotation matrices (..., 3, 3) of (w, x, y, z) quaternions (..., 4), normalised first."""
-    q = np.asarray(q, dtype=np.float64)
-    w, x, y, z = np.moveaxis(q / np.linalg.norm(q, axis=-1, keepdims=True), -1, 0)
-    return np.stack([1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y),
-                     2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x),
-                     2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)], axis=-1
-                    ).reshape(*q.shape[:-1], 3, 3)
-
-
 def quaternion_to_matrix_torch(q: "Tensor") -> "Tensor":
-    """`quaternion_to_matrix` for tensors (differentiable)."""
+    """Rotation matrices (..., 3, 3) of (w, x, y, z) quaternions (..., 4), normalised first (differentiable)."""
     import torch
 
     w, x, y, z = (q / q.norm(dim=-1, keepdim=True)).unbind(-1)
@@ -93,19 +75,23 @@ def quaternion_to_matrix_torch(q: "Tensor") -> "Tensor":
 
 # --- forward kinematics over SMPL's tree (numpy) -------------------------------------------------
 
-def world_from_local(local: np.ndarray) -> np.ndarray:
-    """World rotations G_j = G_parent L_j from local rotations (..., 24, 3, 3)."""
-    world = np.empty_like(local)
-    world[..., 0, :, :] = local[..., 0, :, :]
+def world_from_local(local: "np.ndarray | Tensor") -> "np.ndarray | Tensor":
+    """World rotations G_j = G_parent L_j from local rotations (..., 24, 3, 3); an array or a tensor
+    (differentiable) in, the same kind out."""
+    world = [local[..., 0, :, :]]
     for j in range(1, NUM_SMPL_JOINTS):
-        world[..., j, :, :] = world[..., SMPL_PARENTS[j], :, :] @ local[..., j, :, :]
-    return world
+        world.append(world[SMPL_PARENTS[j]] @ local[..., j, :, :])
+    if isinstance(local, np.ndarray):
+        return np.stack(world, axis=-3)
+    import torch
+
+    return torch.stack(world, dim=-3)
 
 
-def local_from_world(world: np.ndarray) -> np.ndarray:
-    """Local rotations L_j = G_parentᵀ G_j (the root keeps its world rotation)."""
+def local_from_world(world: "np.ndarray | Tensor") -> "np.ndarray | Tensor":
+    """Local rotations L_j = G_parentᵀ G_j (the root keeps its world rotation); array or tensor."""
     parents = [max(p, 0) for p in SMPL_PARENTS]
-    local = np.swapaxes(world[..., parents, :, :], -1, -2) @ world
+    local = world[..., parents, :, :].swapaxes(-1, -2) @ world
     local[..., 0, :, :] = world[..., 0, :, :]
     return local
 

@@ -14,6 +14,8 @@ from torch import Tensor
 from . import posterior as post
 from .api import ProPose, load_model
 from .body import BodyModelError
+from .hands.rest import hand_joints, template_hands
+from .hands.solve import FingerSolver
 from .inference.crop import image_translation, normalize
 from .inference.device import NetworkRunner, resolve_device
 from .inference.errors import InferenceError
@@ -38,6 +40,19 @@ class ProPoseEstimator:
         self.generator = torch.Generator(self.device).manual_seed(self.seed)
         self._body_label = body_label
         self._staging: Tensor | None = None  # pinned host buffer for crops, reused across batches
+        self._hands_rest, self._finger_weights = self._rest_hands()
+        self.fingers = FingerSolver(self._hands_rest)
+        self.hands = True  # the results carry the finger fields
+        self.hand_generator = torch.Generator().manual_seed(self.seed)  # fingers are solved on the CPU
+
+    def _rest_hands(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """(rest hand landmarks (2, 21, 3), 54-joint skinning or None): Anny's own fingers, else an
+        average hand on the body's wrists (SMPL has no finger bones)."""
+        if self.model.phenotype is not None:
+            from .body.anny_body import anny_body
+
+            return anny_body().hand_rest(self.model.phenotype)
+        return template_hands(self.model.body.rest_geometry(np.zeros(10))["rest_joints"]), None
 
     def describe(self) -> dict[str, str]:
         return {"weights": self.model.weights, "body_model": self._body_label}
@@ -83,16 +98,28 @@ class ProPoseEstimator:
         transl = image_translation(arrays.pop("crop_transl"), batch.boxes, batch.camera)
         arrays["transl"] = transl.astype(np.float32)
         arrays["joints2d"] = batch.camera.project(arrays["joints3d"] + transl[:, None]).astype(np.float32)
+        hands = self.fingers.observe(batch.images or [None] * len(batch.boxes), hand_guides(batch, arrays["joints2d"]))
+        self.fingers.refine_wrists(hands, arrays["rotmats"], arrays["posterior_F"], arrays["uncertainty_deg"])
+        world = post.global_from_local(torch.as_tensor(arrays["rotmats"], dtype=torch.float64))
+        arrays.update(self.fingers.solve(hands, world, batch.num_samples, self.hand_generator))
         return arrays
 
     def rest_geometry(self, betas: np.ndarray) -> dict[str, np.ndarray]:
-        return self.model.body.rest_geometry(betas)
+        geometry = self.model.body.rest_geometry(betas)
+        if self._finger_weights is not None:  # Anny: the fitted rest hand and its finger skinning
+            geometry["hand_rest_joints"] = hand_joints(self._hands_rest).astype(np.float32)
+            geometry["rig_lbs_weights"] = self._finger_weights.astype(np.float32)
+        else:
+            geometry["hand_rest_joints"] = hand_joints(template_hands(geometry["rest_joints"])).astype(np.float32)
+        return geometry
 
     def reseed(self) -> None:
         self.generator.manual_seed(self.seed)
+        self.hand_generator.manual_seed(self.seed)
+        self.fingers.reset()
 
     def close(self) -> None:
-        pass  # memory only: freed with the estimator
+        self.fingers.close()  # MediaPipe's hand graphs; the rest is memory, freed with the estimator
 
 
 def load_propose_estimator(settings: EstimatorSettings) -> ProPoseEstimator:
@@ -108,3 +135,27 @@ def load_propose_estimator(settings: EstimatorSettings) -> ProPoseEstimator:
     estimator = ProPoseEstimator(model, settings, model.body_label)
     estimator.warm_up(settings.batch_size)
     return estimator
+
+
+# SMPL joints standing in for BlazePose's arm and hand points where a frame has no BlazePose pass:
+# BlazePose index <- SMPL joint (elbow, wrist; the hand joint for pinky, index and thumb).
+_GUIDES = {13: 18, 14: 19, 15: 20, 16: 21, 17: 22, 18: 23, 19: 22, 20: 23, 21: 22, 22: 23}
+
+
+def hand_guides(batch: FrameBatch, joints2d: np.ndarray) -> np.ndarray:
+    """(B, 33, 3) pixels and visibility that place the hand crops: BlazePose's landmarks where the
+    detector ran BlazePose (the person's own sides, swapped back for mirrored footage), else the
+    network's elbows, wrists and hands."""
+    from .instant.mapping import swap_left_right
+
+    width, height = batch.image_size
+    out = np.zeros((len(joints2d), 33, 3))
+    for k, det in enumerate(batch.detections):
+        if det is not None and det.landmarks is not None:
+            out[k] = np.c_[det.landmarks[:, :2] * (width, height), det.landmarks[:, 3]]
+            if batch.mirrored:
+                out[k] = swap_left_right(out[k])
+        else:
+            for point, joint in _GUIDES.items():
+                out[k, point] = (*joints2d[k, joint], 1.0)
+    return out

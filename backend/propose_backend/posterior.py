@@ -18,6 +18,7 @@ import torch
 from torch import Tensor
 
 from . import fisher
+from .geometry import local_from_world, world_from_local
 from .skeleton import NUM_POINTS, NUM_SMPL_JOINTS, PARENTS, SMPL_PARENTS, children_of
 
 DEFAULT_KAPPA = 100.0
@@ -58,22 +59,6 @@ def bone_directions(points: Tensor, parents: tuple[int, ...] = PARENTS) -> Tenso
     return diff / (diff.norm(dim=-1, keepdim=True) + 1e-8)
 
 
-def local_from_global(global_rotmats: Tensor) -> Tensor:
-    """SMPL local rotations from world rotations over SMPL's tree (root keeps its own)."""
-    parents = torch.tensor([max(p, 0) for p in SMPL_PARENTS], device=global_rotmats.device)
-    local = global_rotmats[..., parents, :, :].transpose(-1, -2) @ global_rotmats
-    local[..., 0, :, :] = global_rotmats[..., 0, :, :]
-    return local
-
-
-def global_from_local(local: Tensor) -> Tensor:
-    """World rotations G_j = G_parent L_j from SMPL local rotations (..., 24, 3, 3)."""
-    world = [local[..., 0, :, :]]
-    for joint in range(1, len(SMPL_PARENTS)):
-        world.append(world[SMPL_PARENTS[joint]] @ local[..., joint, :, :])
-    return torch.stack(world, dim=-3)
-
-
 def analytical_posterior(
     prior_F: Tensor,
     observed: Tensor,
@@ -109,17 +94,7 @@ def analytical_posterior(
     R_rel = fisher.mode(F_rest)
     F = torch.cat([F_root[:, None], F_rest], dim=1)
     G = torch.cat([G0[:, None], R_rel @ G0[:, None]], dim=1)
-    return Posterior(F=F, root=G0, global_rotmats=G, rotmats=local_from_global(G))
-
-
-def sample_rotmats(
-    posterior: Posterior,
-    num_samples: int,
-    generator: torch.Generator | None = None,
-    sharpness: float = SAMPLE_SHARPNESS,
-) -> Tensor:
-    """Draw alternative poses: (B, S, 24, 3, 3) local rotations. The root stays at its mode."""
-    return local_from_global(_sample_global(posterior, num_samples, generator, sharpness))
+    return Posterior(F=F, root=G0, global_rotmats=G, rotmats=local_from_world(G))
 
 
 def _sample_global(posterior: Posterior, num_samples: int, generator: torch.Generator | None,
@@ -144,7 +119,7 @@ def sample_log_density(posterior: Posterior, samples: Tensor,
     and F̃ = sharpness·F the matrices the samples were drawn from. The root is not sampled.
     Computed in fp64: it is a small difference of two sums of hundreds of large terms.
     """
-    return _log_density_of_global(posterior, global_from_local(samples.double()), sharpness)
+    return _log_density_of_global(posterior, world_from_local(samples.double()), sharpness)
 
 
 def _log_density_of_global(posterior: Posterior, world: Tensor, sharpness: float) -> Tensor:
@@ -167,7 +142,7 @@ def sorted_samples(posterior: Posterior, num_samples: int,
         rotmats = posterior.rotmats
         return rotmats.new_zeros(rotmats.shape[0], 0, *rotmats.shape[1:]), rotmats.new_zeros(rotmats.shape[0], 0)
     world = _sample_global(posterior, num_samples, generator, SAMPLE_SHARPNESS)
-    samples = local_from_global(world)
+    samples = local_from_world(world)
     density = _log_density_of_global(posterior, world, SAMPLE_SHARPNESS)
     order = density.argsort(dim=1, descending=True)
     batch = torch.arange(samples.shape[0], device=samples.device)[:, None]

@@ -17,7 +17,7 @@ import tempfile
 import zipfile
 import zlib
 from pathlib import Path
-from typing import Any, Mapping
+from typing import IO, Any, Callable, Mapping
 
 import numpy as np
 
@@ -70,6 +70,9 @@ HAND_FIELDS: dict[str, tuple[tuple[str | int, ...], str]] = {
     "hand_landmarks2d": (("T", 2, 21, 2), "float32"),  # the hand landmarks found, image pixels (0 if unseen)
 }
 OPTIONAL_PER_FRAME_FIELDS.update(HAND_FIELDS)
+# smoothed files keep the estimator's per-frame finger values too (as for the body's raw_ fields)
+OPTIONAL_PER_FRAME_FIELDS.update({f"raw_{n}": HAND_FIELDS[n] for n in ("hand_rotmats", "hand_posterior_F",
+                                                                       "hand_uncertainty_deg")})
 
 # What the six numbers of the `phenotype` field are (Anny's phenotype parameters, in its order).
 PHENOTYPE_LABELS = ("gender", "age", "muscle", "weight", "height", "proportions")
@@ -215,16 +218,37 @@ def check_values(data: Mapping[str, Any], source: str = "results") -> None:
         fail("faces", "must name vertices of rest_vertices (0 .. V-1)")
 
 
-def _atomic_savez(path: Path, arrays: Mapping[str, Any], compress: bool = True) -> None:
+def _creation_mode() -> int:
+    """0o666 less the process's umask: the permissions `open(path, "w")` would have given."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def write_atomically(path: str | Path, write: Callable[[IO], None], text: bool = False) -> Path:
+    """Call `write(handle)` on a temporary file beside `path`, then rename it over `path`.
+
+    A reader (Blender, a resumed batch, another node) sees the old file or the whole new one, never
+    half of it; on failure the temporary file goes and `path` stays as it was. The new file gets the
+    permissions of any file the user creates (a bare temporary file is private to its owner, which
+    locks other users and nodes out of results on shared storage)."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "wb") as handle:
-            (np.savez_compressed if compress else np.savez)(handle, **arrays)
+        if hasattr(os, "fchmod"):
+            os.fchmod(fd, _creation_mode())
+        with os.fdopen(fd, "w" if text else "wb", **({"encoding": "utf-8"} if text else {})) as handle:
+            write(handle)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    return path
+
+
+def _atomic_savez(path: Path, arrays: Mapping[str, Any], compress: bool = True) -> None:
+    write_atomically(path, lambda handle: (np.savez_compressed if compress else np.savez)(handle, **arrays))
 
 
 def _pack(data: Mapping[str, Any]) -> dict[str, Any]:

@@ -11,7 +11,8 @@ from propose_backend import estimators
 from propose_backend.inference.protocol import EstimatorSettings
 from propose_backend.inference.errors import InferenceError
 from propose_backend.inference.model_files import CHECKPOINT_NAME, ModelFiles, find_model_files
-from propose_backend.posterior import global_from_local, sample_log_density
+from propose_backend.geometry import world_from_local
+from propose_backend.posterior import sample_log_density
 
 
 def _files(tmp_path: Path, checkpoint: bool) -> ModelFiles:
@@ -64,9 +65,9 @@ def test_sample_density_is_relative_to_the_mode() -> None:
     observed = torch.randn(2, 35, 3, generator=gen) * 0.3
     rest = torch.randn(2, 35, 3, generator=gen) * 0.3
     posterior = post.analytical_posterior(prior, observed, rest)
-    torch.testing.assert_close(global_from_local(posterior.rotmats), posterior.global_rotmats, atol=1e-5, rtol=0)
+    torch.testing.assert_close(world_from_local(posterior.rotmats), posterior.global_rotmats, atol=1e-5, rtol=0)
     at_mode = sample_log_density(posterior, posterior.rotmats[:, None])
     torch.testing.assert_close(at_mode, torch.zeros(2, 1), atol=2e-3, rtol=0)  # fp32 local→global round trip
-    samples = post.sample_rotmats(posterior, 16, gen)
+    samples, _ = post.sorted_samples(posterior, 16, gen)
     density = sample_log_density(posterior, samples)
     assert density.shape == (2, 16) and (density < 2e-3).all() and (density < -1.0).any()

@@ -7,11 +7,11 @@ import torch
 from propose_backend import fisher
 from propose_backend.body import demo_body
 from propose_backend.body.layer import BodyLayer
+from propose_backend.geometry import local_from_world
 from propose_backend.posterior import (
     analytical_posterior,
     bone_directions,
-    local_from_global,
-    sample_rotmats,
+    sorted_samples,
     uncertainty_deg,
 )
 from propose_backend.skeleton import MULTI_CHILD, PARENTS, PRIOR_ONLY, SINGLE_CHILD, children_of
@@ -66,7 +66,7 @@ def test_noise_free_joints_are_recovered_with_zero_prior() -> None:
 
 def test_local_rotations_compose_back_to_global() -> None:
     G = _rotations(2 * 24, 1.0, seed=3).reshape(2, 24, 3, 3)
-    L = local_from_global(G)
+    L = local_from_world(G)
     rebuilt = torch.zeros_like(G)
     for j in range(24):
         rebuilt[:, j] = L[:, j] if j == 0 else rebuilt[:, PARENTS[j]] @ L[:, j]
@@ -138,7 +138,7 @@ def test_samples_are_local_rotations_around_the_mode() -> None:
     prior = 5.0 * torch.eye(3, dtype=D).expand(B, 24, 3, 3).clone()
     gen = torch.Generator().manual_seed(0)
     post = analytical_posterior(prior, observed, rest)
-    samples = sample_rotmats(post, S, generator=gen)
+    samples, _ = sorted_samples(post, S, generator=gen)
     assert samples.shape == (B, S, 24, 3, 3)
     eye = torch.eye(3, dtype=D).expand_as(samples)
     torch.testing.assert_close(samples @ samples.transpose(-1, -2), eye, atol=1e-6, rtol=0)

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +40,16 @@ def test_round_trip_keeps_schema_dtypes_and_meta(tmp_path: Path) -> None:
     assert back["meta"] == {"estimator": "test", "weights": "random"}
     with np.load(path, allow_pickle=False) as raw:  # readable without pickle, meta is JSON text
         assert json.loads(str(raw["meta"]))["estimator"] == "test"
+
+
+def test_written_files_get_the_users_permissions_not_a_temporary_files(tmp_path: Path) -> None:
+    """Results on shared storage must be readable by the other nodes and users the umask allows."""
+    old = os.umask(0o022)
+    try:
+        path = results.write_results(tmp_path / "shared.npz", _clip_part(range(2)))
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
 
 
 def test_validation_names_the_problem(tmp_path: Path) -> None:

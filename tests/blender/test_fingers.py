@@ -100,3 +100,61 @@ def test_results_without_fingers_still_import_with_a_resting_hand(blender, resul
     rig = importer.import_results(blender, path).rig
     assert all(name in rig.data.bones for name in FINGER_JOINT_NAMES)
     assert uncertainty.at_frame(rig, 1).shape == (24,)
+
+
+@pytest.mark.parametrize("name", ["hands.fbx", "hands.bvh", "hands.glb"])
+def test_exports_carry_the_finger_motion(blender, hands_file, tmp_path, name):
+    from motion_checks import world_heads
+    from propose_blender import export
+    from test_export import _reimport
+
+    path, _ = hands_file
+    rig = importer.import_results(blender, path).rig
+    frames = range(blender.scene.frame_start, blender.scene.frame_end + 1)
+    space = "ARMATURE" if name.endswith(".bvh") else "WORLD"
+    tips = [n for n in FINGER_JOINT_NAMES if n.endswith("3")]
+    before = world_heads(rig, tips, frames, space)
+    wrists = world_heads(rig, ["left_wrist", "right_wrist"], frames, space)
+    # the fingers move relative to their hands, so a rig that dropped the finger keys would fail below
+    relative = before - np.repeat(wrists, 5, axis=1)
+    assert np.ptp(relative, axis=0).max() > 0.005
+    again = _reimport(export.export(blender, rig, tmp_path / name))
+    after = world_heads(again, tips, frames, space)
+    assert np.linalg.norm(after - before, axis=-1).max() < 1e-3
+
+
+def test_rigify_finger_controls_follow_the_fingers(blender, hands_file):
+    from propose_blender import bone_map, retarget, rigify_target
+    from test_retarget import _directions
+
+    source = importer.import_results(blender, hands_file[0]).rig
+    rig = rigify_target.generate(blender, source)
+    names = bone_map.preset("rigify").resolve(rig)
+    fingers = [n for n in FINGER_JOINT_NAMES if n in names]
+    assert len(fingers) == 30 and names["left_index1"] == "f_index.01.L" and names["right_thumb3"] == "thumb.03.R"
+    retarget.retarget(blender, source, rig, bone_map.preset("rigify"), bone_map.identity())
+    frames = range(blender.scene.frame_start, blender.scene.frame_end + 1)
+    want = _directions(source, fingers, frames)
+    got = _directions(rig, [names[n] for n in fingers], frames)
+    assert np.degrees(np.arccos(np.clip((want * got).sum(-1), -1, 1))).max() < 2.0
+
+
+def test_a_hand_ghost_swaps_the_wrist_and_its_fingers_only(blender, hands_file):
+    rig = importer.import_results(blender, hands_file[0]).rig
+    before = _all_keys(rig)
+    ghosts.apply_to_bones(rig, 2, ["left_wrist"], 2, 2)
+    after = _all_keys(rig)
+    moved = {c[0].split('"')[1] for c, keys in after.items() if c[0].startswith("pose.bones")
+             and np.any(keys != before[c])}
+    assert "left_index3" in moved and moved <= {"left_wrist", "left_hand", *FINGER_JOINT_NAMES[:15]}
+
+
+def test_the_review_queue_covers_the_fingers(blender, hands_file):
+    from propose_blender import review
+
+    rig = importer.import_results(blender, hands_file[0]).rig
+    frames, degrees = review.read_table(rig)
+    assert degrees.shape == (4, 54)
+    found = review.queue(rig, 30.0)  # only the right hand's fingers (45°) are above 30°
+    names = rig_module.all_joint_names(rig)
+    assert len(found) and {names[int(j)] for j in found.peak_joint} <= set(FINGER_JOINT_NAMES[15:])

@@ -145,3 +145,29 @@ def test_straight_rest_limbs_get_the_slight_bend_rigify_needs():
     np.testing.assert_array_equal(points["right_elbow"], before["right_elbow"])
     for j in ("left_hip", "left_ankle", "left_shoulder", "left_wrist"):
         np.testing.assert_array_equal(points[j], before[j])
+
+
+def test_the_target_takes_the_source_colours_and_gives_them_back_when_colours_go_off(blender, source):
+    """One uncertainty-to-colour mapping for the rig and the retarget target, and one switch: with
+    the colours off, the target's bones have their own colours back, also after a frame change."""
+    from propose_blender import uncertainty
+
+    target = target_rigs.mixamo_rig()
+    bone = target.pose.bones["mixamorig:LeftForeArm"]
+    bone.color.palette = "THEME04"  # the animator's own colour
+    retarget.retarget(blender, source, target, bone_map.preset("mixamo"), bone_map.identity())
+    blender.scene.frame_set(3)
+    degrees = uncertainty.at_frame(source, 3)
+    elbow = list(retarget.skeleton_joint_names()).index("left_elbow")
+    assert bone.color.palette == "CUSTOM"
+    np.testing.assert_allclose(bone.color.custom.normal, uncertainty.colors_of(degrees)[elbow], atol=0.005)
+    np.testing.assert_allclose(source.pose.bones["left_elbow"].color.custom.normal, bone.color.custom.normal,
+                               atol=0.005)  # the same colour as the source's bone
+    uncertainty.set_enabled(blender.scene, False)
+    assert bone.color.palette == "THEME04"
+    blender.scene.frame_set(4)
+    retarget.refresh_colors(blender.scene)
+    assert bone.color.palette == "THEME04"  # stays off
+    uncertainty.set_enabled(blender.scene, True)
+    retarget.refresh_colors(blender.scene)
+    assert bone.color.palette == "CUSTOM"

@@ -12,13 +12,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .. import __version__
 from ..request import EstimateRequest
+from ..results import write_atomically
 
 MANIFEST_NAME = "propose-batch.json"
 FORMAT = 1
@@ -110,15 +110,7 @@ class Manifest:
         if self.path is None:
             return
         data = {"format": FORMAT, "clips": {out: rec.as_json() for out, rec in sorted(self.records.items())}}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(data, handle, indent=1)
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomically(self.path, lambda handle: json.dump(data, handle, indent=1), text=True)
 
 
 def default_path(outputs: list[Path], output_flag: str | None) -> Path:

@@ -9,7 +9,7 @@ arrays, see `anny_source.py`) into that format for any phenotype:
 - joints: the heads of the Anny bones listed in `anny_source.JOINT_TABLE`;
 - skinning weights: Anny's per-bone weights summed onto the SMPL joint that moves each bone;
 - T-pose: Anny rests in an A-pose with slightly bent elbows; the arms are swung level and straight
-  through the 24-joint skinning, so SMPL-convention rotations (the network's, the priors') mean
+  (the fingers turning with the palm) through the 24-joint skinning, so SMPL-convention rotations (the network's, the priors') mean
   the same pose on this body;
 - shape space: `shapedirs[..., k]` is the derivative of the rest mesh along phenotype k (Anny's
   order, `PHENOTYPE_LABELS`) per `PHENOTYPE_STEP`, around the body's own phenotype; columns 6-9
@@ -28,7 +28,7 @@ import torch
 from smplx.lbs import batch_rigid_transform
 
 from ..skeleton import EXTRA_POINT_NAMES, NUM_SMPL_JOINTS, SMPL_JOINT_NAMES, SMPL_PARENTS
-from ..hands.rest import anny_finger_weights, anny_hands, hand_joints
+from .anny_hands import anny_finger_weights, anny_hands, hand_joints
 from .anny_source import PHENOTYPE_LABELS, load_or_build
 from .files import BodyModelData
 
@@ -140,6 +140,7 @@ class AnnyBody:
                 current = parent_world @ (bone / bone.norm(dim=-1, keepdim=True))[..., None]
                 world[:, j] = _swing(current[..., 0], target) @ parent_world
                 parent_world = world[:, j]
+            world[:, hand] = parent_world  # the fingers turn with the palm (else they hang at the A-pose's angle)
         local = world.clone()
         local[:, 1:] = world[:, self.parents[1:]].transpose(-1, -2) @ world[:, 1:]
         posed_joints, transforms = batch_rigid_transform(local, joints, self.parents, dtype=verts.dtype)

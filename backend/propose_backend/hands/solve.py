@@ -64,9 +64,44 @@ class FingerSolver:
                                                         torch.as_tensor(hands.gain[:, h]), self.anatomy.rest[h])
         return out
 
+    def refine_wrists(self, hands: HandBatch, rotmats: np.ndarray, posterior_F: np.ndarray,
+                      uncertainty: np.ndarray) -> None:
+        """The palms' evidence added to the network's wrist posteriors, in place (for estimators
+        that solve the body before the hands are seen). posterior_F holds, for joints > 0, the
+        root-relative matrix-Fisher of G_j G_0ᵀ; the palm term M on G_j is M G_0ᵀ on it. The
+        wrist's local rotation takes the new mode; its children keep their local rotations."""
+        from .. import fisher
+        from ..posterior import SAMPLE_SHARPNESS, global_from_local, local_from_global
+
+        local = torch.as_tensor(rotmats, dtype=torch.float64)
+        world = global_from_local(local)
+        evidence = self.wrist_evidence(hands)
+        for side in HAND_SIDES:
+            j = WRIST_OF_SIDE[side]
+            root = world[:, 0]
+            F = torch.as_tensor(posterior_F[:, j], dtype=torch.float64) + evidence[:, j] @ root.mT
+            world[:, j] = fisher.mode(F) @ root
+            posterior_F[:, j] = F.numpy()
+            uncertainty[:, j] = fisher.expected_angle_deg(F * SAMPLE_SHARPNESS).numpy()
+        refined = local_from_global(world)
+        for side in HAND_SIDES:
+            rotmats[:, WRIST_OF_SIDE[side]] = refined[:, WRIST_OF_SIDE[side]].numpy()
+
     def solve(self, hands: HandBatch, world_rotmats: torch.Tensor, num_samples: int,
               generator: torch.Generator | None) -> dict[str, np.ndarray]:
-        """The results' hand fields for the batch; world_rotmats (B, 24, 3, 3) the body's modes."""
+        """The results' hand fields for the batch; world_rotmats (B, 24, 3, 3) the body's modes.
+
+        Runs on one torch thread: its work is many tiny 3x3 operations, which a thread pool only
+        slows down (about 8x on a busy two-core machine)."""
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            return self._solve(hands, world_rotmats, num_samples, generator)
+        finally:
+            torch.set_num_threads(threads)
+
+    def _solve(self, hands: HandBatch, world_rotmats: torch.Tensor, num_samples: int,
+               generator: torch.Generator | None) -> dict[str, np.ndarray]:
         B = hands.world.shape[0]
         rot = np.zeros((B, 2 * NUM_FINGER_JOINTS, 3, 3))
         F = np.zeros_like(rot)

@@ -28,7 +28,8 @@ import torch
 from torch import Tensor
 
 from .. import fisher
-from ..posterior import SAMPLE_SHARPNESS, Posterior, bone_directions, child_matrix, local_from_global
+from ..geometry import local_from_world
+from ..posterior import SAMPLE_SHARPNESS, Posterior, bone_directions, child_matrix
 from ..skeleton import NUM_SMPL_JOINTS, SINGLE_CHILD, SMPL_PARENTS
 from ..anatomy import Anatomy, fisher_from_precision, precision_from_fisher
 from .mapping import INSTANT_PARENTS, NUM_INSTANT_POINTS, SkeletonObservation, instant_children
@@ -158,13 +159,13 @@ def instant_posterior(observation: SkeletonObservation, rest_points: np.ndarray 
     gain = visibility_gain(weight, floor)
     kappa = bone_kappa(rest, noise_m) * gain
     evidence = joint_evidence(observed, rest, kappa, anatomy)
-    if extra_evidence is not None:  # e.g. the palms on the wrists (hands.solve), already tempered
-        evidence = evidence + CALIBRATION_TEMPERATURE * extra_evidence.to(evidence.dtype)
+    if extra_evidence is not None:  # e.g. the palms on the wrists (hands.solve), in the same units
+        evidence = evidence + extra_evidence.to(evidence.dtype)
     F_world, G = solve_tree(evidence, anatomy)
     G0 = G[:, 0]
     F = torch.cat([F_world[:, :1], F_world[:, 1:] @ G0[:, None].mT], dim=1)
     F = F / (SAMPLE_SHARPNESS * CALIBRATION_TEMPERATURE)
-    posterior = Posterior(F=F, root=G0, global_rotmats=G, rotmats=local_from_global(G))
+    posterior = Posterior(F=F, root=G0, global_rotmats=G, rotmats=local_from_world(G))
     return InstantPosterior(posterior=posterior, evidence=evidence / CALIBRATION_TEMPERATURE, anatomy=anatomy,
                             observed=observed, rest=rest, kappa=kappa, gain=gain,
                           prior_F=anatomy.prior_F() / CALIBRATION_TEMPERATURE)

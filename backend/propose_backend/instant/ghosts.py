@@ -19,7 +19,8 @@ import torch
 from torch import Tensor
 
 from .. import fisher
-from ..posterior import local_from_global, sample_log_density
+from ..geometry import local_from_world
+from ..posterior import sample_log_density
 from ..skeleton import NUM_SMPL_JOINTS, SMPL_PARENTS
 from ..anatomy import Anatomy
 from .bone_posterior import CALIBRATION_TEMPERATURE, InstantPosterior, joint_evidence
@@ -90,7 +91,7 @@ def sample_ghosts(ip: InstantPosterior, num_samples: int, generator: torch.Gener
         if (~ok).any():  # evidence beyond the limit: the clamp is the nearest allowed pose
             chosen[~ok] = parent[~ok] @ anatomy.clamp_joint(parent[~ok].mT @ chosen[~ok], joint[~ok])
         G[:, :, level] = chosen.reshape(B, S, len(level), 3, 3)
-    samples = local_from_global(G)
+    samples = local_from_world(G)
     density = sample_log_density(post, samples)
     order = density.argsort(dim=1, descending=True)
     batch = torch.arange(B)[:, None]

@@ -152,14 +152,9 @@ class KeypointEstimator:
             from ..body.anny_body import fitted_rest_geometry
 
             return fitted_rest_geometry(self.shape_fit.phenotype())
-        layer = self.layer
-        vertices = layer.shaped_vertices(torch.as_tensor(betas, dtype=torch.float64)[None])[0]
-        joints = (layer.J_regressor @ vertices).numpy()
-        return {"rest_joints": joints.astype(np.float32),
-                "hand_rest_joints": hand_joints(template_hands(joints)).astype(np.float32),
-                "rest_vertices": vertices.numpy().astype(np.float32),
-                "faces": layer.faces.astype(np.int32),
-                "lbs_weights": layer.lbs_weights.numpy().astype(np.float32)}
+        geometry = self.layer.rest_geometry(betas)  # the body's own, plus template hands on its wrists
+        geometry["hand_rest_joints"] = hand_joints(template_hands(geometry["rest_joints"])).astype(np.float32)
+        return geometry
 
     def clip_evidence(self) -> dict[str, np.ndarray]:
         """What this clip showed of the body so far, per frame (a batch joining pieces refits from it)."""

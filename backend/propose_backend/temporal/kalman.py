@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..geometry import axis_angle_to_matrix, matrix_to_axis_angle
 from . import so3
 
 INITIAL_ANGLE_STD = np.pi  # rad: the first frame's rotation before any measurement
@@ -58,7 +59,7 @@ def _filter_and_smooth(ref: np.ndarray, z: np.ndarray, W: np.ndarray, dt: np.nda
     """One linear pass around the reference: smoothed means/covariances (and samples) of x."""
     T, N = z.shape[:2]
     D = np.swapaxes(ref[:-1], -1, -2) @ ref[1:]
-    phi = so3.log(D) if T > 1 else np.zeros((0, N, 3))
+    phi = matrix_to_axis_angle(D) if T > 1 else np.zeros((0, N, 3))
     mf = np.zeros((T, N, 6))
     Pf = np.zeros((T, N, 6, 6))
     m = np.zeros((N, 6))
@@ -164,13 +165,13 @@ def smooth_tracks(measured: np.ndarray, info: np.ndarray, dt: np.ndarray, q: np.
     weights = np.ones((T, N))
     observed = np.einsum("tnii->tn", info) > 0
     for it in range(iterations):
-        z = so3.log(np.swapaxes(ref, -1, -2) @ measured)
+        z = matrix_to_axis_angle(np.swapaxes(ref, -1, -2) @ measured)
         W = info * weights[..., None, None]
         last = it == iterations - 1
         ms, Ps, draws = _filter_and_smooth(ref, z, W, dt, reset, q, num_samples if last else 0, rng)
-        new_ref = ref @ so3.exp(ms[..., :3])
+        new_ref = ref @ axis_angle_to_matrix(ms[..., :3])
         if not last and np.isfinite(robust_dof):
-            residual = so3.log(np.swapaxes(new_ref, -1, -2) @ measured)
+            residual = matrix_to_axis_angle(np.swapaxes(new_ref, -1, -2) @ measured)
             r2 = np.einsum("tni,tnij,tnj->tn", residual, info, residual)
             weights = np.where(observed, (robust_dof + 3.0) / (robust_dof + r2), 1.0)
             weights = np.minimum(weights, 1.0)
@@ -179,7 +180,7 @@ def smooth_tracks(measured: np.ndarray, info: np.ndarray, dt: np.ndarray, q: np.
             if draws is not None:  # sample s at frame t: R̄_t exp(x_t), x drawn around the same reference
                 samples = np.empty(draws.shape + (3,), np.float32)  # float32: what the results file stores
                 for a in range(0, T, 512):
-                    samples[a:a + 512] = ref[a:a + 512, None] @ so3.exp(draws[a:a + 512])
+                    samples[a:a + 512] = ref[a:a + 512, None] @ axis_angle_to_matrix(draws[a:a + 512])
             # the covariance was computed in the tangent at R̄ exp(m); to first order it is the same there
             return SmoothedTracks(mode=so3.project(new_ref), cov=Ps[..., :3, :3], weights=weights,
                                   samples=samples)

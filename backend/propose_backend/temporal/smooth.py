@@ -23,7 +23,7 @@ from ..posterior import SAMPLE_SHARPNESS
 from ..request import DEFAULT_SEED, DEFAULT_SMOOTH
 from ..results import RAW_FIELDS, SCHEMA_VERSION
 from ..skeleton import NUM_SMPL_JOINTS, SMPL_PARENTS
-from . import gaps, ground, kalman, kinematics, legs, outliers, so3, trajectory
+from . import fingers, gaps, ground, kalman, kinematics, legs, outliers, so3, trajectory
 
 # Angular-acceleration noise of every joint at strength 1, rad²/s³ (tuned on the CMU walk, see
 # docs/temporal.md); strength s divides it by s².
@@ -213,6 +213,21 @@ def _plant_feet(tracks: kalman.SmoothedTracks, rest: np.ndarray, offsets: np.nda
     return floor, contacts, path, int((np.linalg.norm(shift, axis=-1) > 1e-6).sum())
 
 
+def _smooth_hands(data: Mapping[str, Any], out: dict[str, Any], rows: np.ndarray, plan: gaps.Plan, q: float,
+                  world_raw: np.ndarray, world_smoothed: np.ndarray, S: int, seed: int) -> None:
+    """The finger fields smoothed like the body (temporal/fingers.py); raw_hand_* keep the estimator's."""
+    raw = {name: np.asarray(data[f"raw_{name}"] if f"raw_{name}" in data else data[name])
+           for name in fingers.HAND_RAW_FIELDS}
+    out.update({f"raw_{k}": raw[k] for k in ("hand_rotmats", "hand_posterior_F", "hand_uncertainty_deg")})
+    smoothed = fingers.smooth_fingers(raw, rows, plan.observed, plan.dt, plan.reset, q, world_raw, world_smoothed,
+                                      S, seed)
+    T = len(np.asarray(data["frame_index"]))
+    for name, values in smoothed.items():
+        full = np.zeros((T,) + values.shape[1:], np.float32)
+        full[rows] = values
+        out[name] = full
+
+
 def smooth_results(data: Mapping[str, Any], *, strength: float = DEFAULT_SMOOTH, pins: Pins | None = None,
                    seed: int = DEFAULT_SEED, max_gap_s: float = gaps.MAX_GAP_S) -> dict[str, Any]:
     """A schema-v2 results dict with the smoothed pose, posteriors, ghosts, path, floor and contacts.
@@ -274,6 +289,8 @@ def smooth_results(data: Mapping[str, Any], *, strength: float = DEFAULT_SMOOTH,
     out.update(schema_version=SCHEMA_VERSION, valid=valid, rotmats=rotmats, posterior_F=F_out,
                uncertainty_deg=unc_out, samples=samples, sample_log_density=density, transl=transl,
                transl_std=transl_std, joints3d=joints3d, joints2d=joints2d, contacts=contact_out)
+    if "hand_rotmats" in data:
+        _smooth_hands(data, out, rows, plan, q, world_raw, tracks.mode, S, seed)
     out["bbox"] = _fill_rows(np.asarray(data["bbox"]), rows, plan.observed)
     out["betas"] = _fill_rows(np.asarray(data["betas"]), rows, plan.observed)
     if floor is not None:

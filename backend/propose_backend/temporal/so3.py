@@ -5,24 +5,11 @@ mode M = U'V'ᵀ a matrix-Fisher density exp(tr(FᵀR)) is, to second order, a G
 information Ω = tr(A)·I − A, where A = Mᵀ F = V' diag(S') V'ᵀ (eigenvalues s2+s3, s1+s3, s1+s2).
 The inverse map turns a smoothed Gaussian (mean M, covariance P) back into a matrix-Fisher:
 with P⁻¹ = V diag(ω) Vᵀ, s_i = (ω_j + ω_k − ω_i)/2 and F = M V diag(s) Vᵀ. The exp/log maps are
-scipy's (batched, C speed).
+geometry.axis_angle_to_matrix / matrix_to_axis_angle.
 """
 from __future__ import annotations
 
 import numpy as np
-from scipy.spatial.transform import Rotation
-
-
-def exp(rotvec: np.ndarray) -> np.ndarray:
-    """(..., 3) rotation vectors -> (..., 3, 3) matrices."""
-    flat = np.asarray(rotvec, dtype=np.float64).reshape(-1, 3)
-    return Rotation.from_rotvec(flat).as_matrix().reshape(*np.shape(rotvec)[:-1], 3, 3)
-
-
-def log(matrices: np.ndarray) -> np.ndarray:
-    """(..., 3, 3) rotations -> (..., 3) rotation vectors (angle in [0, π])."""
-    flat = np.asarray(matrices, dtype=np.float64).reshape(-1, 3, 3)
-    return Rotation.from_matrix(flat).as_rotvec().reshape(*np.shape(matrices)[:-2], 3)
 
 
 def project(matrices: np.ndarray) -> np.ndarray:

@@ -22,6 +22,7 @@ from torch import Tensor, nn
 from .. import fisher
 from .. import posterior as post
 from ..api import project_to_crop
+from ..geometry import local_from_world
 from ..model import NetworkOutput
 from ..skeleton import CROP_SIZE
 from .skinning import SupervisedPoints
@@ -66,7 +67,7 @@ class SampledPosterior(nn.Module):
         relative = (relative_mode[:, :, None] @ offsets).transpose(1, 2)  # (B, S, 23, 3, 3)
         global_samples = torch.cat([root[:, None, None].expand(-1, S, 1, 3, 3),
                                     relative @ root[:, None, None]], dim=2)
-        rotmats = torch.cat([posterior.rotmats[:, None], post.local_from_global(global_samples)], dim=1)
+        rotmats = torch.cat([posterior.rotmats[:, None], local_from_world(global_samples)], dim=1)
 
         betas = out.betas[:, None].expand(-1, S + 1, -1).reshape(batch * (S + 1), -1)
         points = self.points(betas, rotmats.reshape(batch * (S + 1), *rotmats.shape[2:]))

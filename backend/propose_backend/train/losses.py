@@ -15,7 +15,8 @@ import torch
 from torch import Tensor
 
 from .. import fisher
-from ..skeleton import NUM_SMPL_JOINTS, SMPL_PARENTS
+from ..geometry import world_from_local
+from ..skeleton import NUM_SMPL_JOINTS
 from .config import LossConfig
 from .forward import TrainingOutputs
 
@@ -27,17 +28,9 @@ def weighted_mean(error: Tensor, weight: Tensor) -> Tensor:
     return (error * weight).sum() / weight.sum().clamp(min=1e-6)
 
 
-def global_from_local(local: Tensor) -> Tensor:
-    """World rotations along SMPL's tree from local ones, (..., 24, 3, 3)."""
-    world = [local[..., 0, :, :]]
-    for joint in range(1, NUM_SMPL_JOINTS):
-        world.append(world[SMPL_PARENTS[joint]] @ local[..., joint, :, :])
-    return torch.stack(world, dim=-3)
-
-
 def root_relative_targets(local: Tensor) -> Tensor:
     """What the F matrices parameterise: G_0 for the root, G_j G_0ᵀ for the other joints."""
-    world = global_from_local(local)
+    world = world_from_local(local)
     root = world[..., :1, :, :]
     return torch.cat([root, world[..., 1:, :, :] @ root.mT], dim=-3)
 

@@ -1,6 +1,9 @@
 """Instant mode: BlazePose landmarks -> skeleton -> the analytical posterior."""
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import smplx
 import torch
@@ -22,7 +25,8 @@ from propose_backend.instant.mapping import (
     swap_left_right,
 )
 from propose_backend import fisher
-from propose_backend.posterior import global_from_local, uncertainty_deg
+from propose_backend.geometry import world_from_local
+from propose_backend.posterior import uncertainty_deg
 
 
 def _rest35() -> np.ndarray:
@@ -68,7 +72,7 @@ def _known_pose(seed: int, count: int = 1) -> np.ndarray:
     comp = torch.nan_to_num(mid + half * (2 * u - 1), nan=0.0)
     local = ANATOMY.compose(comp)
     local[:, 0] = torch.as_tensor(np.diag([1.0, -1.0, -1.0]))  # SMPL (y up) -> camera (y down)
-    G = global_from_local(local).numpy()
+    G = world_from_local(local).numpy()
     extra = [INSTANT_PARENTS[c] if INSTANT_PARENTS[c] < 24 else 0 for c in range(24, NUM_INSTANT_POINTS)]
     return np.concatenate([G, G[:, extra]], axis=1)
 
@@ -183,7 +187,7 @@ def _impossible_landmarks() -> tuple[np.ndarray, np.ndarray]:
     comp[0, 16, 0], comp[0, 17, 0] = -np.deg2rad(60), np.deg2rad(60)  # arms half lowered
     local = ANATOMY.compose(comp)
     local[:, 0] = torch.as_tensor(np.diag([1.0, -1.0, -1.0]))
-    G = global_from_local(local).numpy()
+    G = world_from_local(local).numpy()
     extra = [INSTANT_PARENTS[c] if INSTANT_PARENTS[c] < 24 else 0 for c in range(24, NUM_INSTANT_POINTS)]
     return _landmarks_from(_posed(rest, np.concatenate([G, G[:, extra]], axis=1))), rest
 
@@ -225,26 +229,27 @@ def test_ghosts_differ_in_depth_where_the_picture_is_ambiguous() -> None:
     comp[0, 16, 0], comp[0, 16, 1] = -np.deg2rad(75), -np.deg2rad(40)  # left arm down, 40 deg forwards
     local = ANATOMY.compose(comp)
     local[:, 0] = torch.as_tensor(np.diag([1.0, -1.0, -1.0]))
-    G = global_from_local(local).numpy()
+    G = world_from_local(local).numpy()
     extra = [INSTANT_PARENTS[c] if INSTANT_PARENTS[c] < 24 else 0 for c in range(24, NUM_INSTANT_POINTS)]
     X = _posed(rest, np.concatenate([G, G[:, extra]], axis=1))
     vis = np.ones((1, 33))
     vis[:, [BP["left_elbow"]]] = 0.5
     instant = instant_posterior(landmarks_to_skeleton(_landmarks_from(X), vis, FRACTIONS), rest, ANATOMY)
     samples, _ = sample_ghosts(instant, 512, torch.Generator().manual_seed(2))
-    world = global_from_local(samples)[0].numpy()  # (S, 24, 3, 3)
+    world = world_from_local(samples)[0].numpy()  # (S, 24, 3, 3)
     upper_arm = world[:, 16] @ (rest[0, 18] - rest[0, 16])
     behind = upper_arm[:, 2] > 0  # camera z points away from the camera; the arm is in front
     assert 0 < behind.sum() < 256  # some ghosts take the mirrored depth, most follow the landmarks
     assert ANATOMY.within(samples).all()
     plain, _ = sample_ghosts(instant, 512, torch.Generator().manual_seed(2), depth_flips=False)
-    plain_behind = (global_from_local(plain)[0].numpy()[:, 16] @ (rest[0, 18] - rest[0, 16]))[:, 2] > 0
+    plain_behind = (world_from_local(plain)[0].numpy()[:, 16] @ (rest[0, 18] - rest[0, 16]))[:, 2] > 0
     assert behind.sum() > plain_behind.sum() + 15, (behind.sum(), plain_behind.sum())
 
 
 def test_calibration_on_a_small_synthetic_set() -> None:
     """Truth drawn from the stated posterior is calibrated; landmarks far noisier than stated are not."""
-    from propose_backend.instant.calibration import calibration_shares, root_relative_error_deg
+    sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "benchmarks"))  # benchmark support code
+    from calibration import calibration_shares, root_relative_error_deg
     from propose_backend.posterior import SAMPLE_SHARPNESS
 
     rest = np.repeat(_instant_rest(), 30, axis=0)

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from propose_backend import results
+from propose_backend import geometry, results
 from propose_backend.posterior import SAMPLE_SHARPNESS
-from propose_backend.temporal import kinematics, so3
+from propose_backend.temporal import kinematics
 
 # A rough human rest skeleton (SMPL model frame: y up, facing +z, x to the body's left), metres.
 REST_JOINTS = np.array([
@@ -29,7 +29,7 @@ def true_motion(T: int, fps: float = 30.0, seed: int = 1) -> np.ndarray:
     freq = rng.uniform(0.3, 1.2, (1, 24, 3))
     phase = rng.uniform(0, 2 * np.pi, (1, 24, 3))
     amp = rng.uniform(0.1, 0.5, (1, 24, 3))
-    local = so3.exp(amp * np.sin(2 * np.pi * freq * t + phase))
+    local = geometry.axis_angle_to_matrix(amp * np.sin(2 * np.pi * freq * t + phase))
     local[:, 0] = UPRIGHT @ local[:, 0]
     return local
 
@@ -40,7 +40,7 @@ def clip(local: np.ndarray, noise_deg: float = 10.0, fps: float = 30.0, seed: in
     rng = np.random.default_rng(seed)
     T = len(local)
     world_true = kinematics.world_from_local(local)
-    world = world_true @ so3.exp(rng.normal(0, np.radians(noise_deg) / np.sqrt(3), (T, 24, 3)))
+    world = world_true @ geometry.axis_angle_to_matrix(rng.normal(0, np.radians(noise_deg) / np.sqrt(3), (T, 24, 3)))
     kappa = 1.0 / np.radians(noise_deg) ** 2  # isotropic MF(κM) has tangent information 2κ·I/… ≈ 1/σ²
     F = np.empty_like(world)
     F[:, 0] = 0.5 * kappa * world[:, 0]

@@ -7,13 +7,13 @@ from smplx.lbs import batch_rodrigues
 
 from propose_backend import posterior as post
 from propose_backend.body import demo_body
+from propose_backend.geometry import local_from_world, world_from_local
 from propose_backend.model import NetworkOutput, camera_translation, root_relative_joints
 from propose_backend.train.config import LossConfig
 from propose_backend.train.forward import SampledPosterior, TrainingOutputs
 from propose_backend.train.losses import (
     betas_loss,
     fisher_nll,
-    global_from_local,
     heatmap_loss,
     theta_loss,
     training_losses,
@@ -126,8 +126,8 @@ def test_total_is_the_weighted_sum() -> None:
 def test_fisher_nll_prefers_concentration_on_the_truth() -> None:
     t = targets()
     local = t["target_theta"].view(B, 24, 3, 3)
-    world = global_from_local(local)
-    torch.testing.assert_close(post.local_from_global(world), local, atol=1e-5, rtol=0)
+    world = world_from_local(local)
+    torch.testing.assert_close(local_from_world(world), local, atol=1e-5, rtol=0)
     truth = torch.cat([world[:, :1], world[:, 1:] @ world[:, :1].mT], dim=1)
     right = fisher_nll(10.0 * truth, t)
     wrong = fisher_nll(10.0 * truth.mT @ rotations(B * 24, 1.5, seed=5).view(B, 24, 3, 3), t)

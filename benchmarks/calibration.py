@@ -2,7 +2,8 @@
 
 The stated distribution of a joint is MF(SAMPLE_SHARPNESS·F) (what the colours and the ghosts
 read); for a calibrated posterior, q % of the actual errors lie below its q % angle quantile.
-Used by benchmarks/bench_instant.py and the instant-mode tests.
+Benchmark support (bench_instant.py), checked by tests/backend/instant/test_bone_posterior.py; no product
+code uses it.
 """
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .. import fisher
-from ..posterior import SAMPLE_SHARPNESS
+from propose_backend import fisher
+from propose_backend.posterior import SAMPLE_SHARPNESS
 
 QUANTILE_DRAWS = 400
 

@@ -1,0 +1,90 @@
+"""Stills of the fingers estimated on real photos: the camera view (bone markers in their uncertainty
+colours over the photo) and each found hand close up (the posed Anny body and its finger markers).
+
+    PYTHONPATH=backend:. .venv/bin/python benchmarks/render_hand_stills.py --out docs/images [--photos 294 459]
+
+Each photo goes through the backend's command line (instant mode, its own process), then through the
+add-on's importer into Blender, as an animator's import would.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import bpy
+import numpy as np
+from mathutils import Vector
+
+ROOT = Path(__file__).resolve().parents[1]
+PHOTOS = ROOT.parent / "shared" / "data" / "photos"
+sys.path[:0] = [str(ROOT / "backend"), str(ROOT)]
+
+from propose_blender import importer, results, snapshot, uncertainty  # noqa: E402
+
+
+def estimate(photo: Path, out: Path) -> Path:
+    env = dict(os.environ, PYTHONPATH=f"{ROOT / 'backend'}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
+    subprocess.run([sys.executable, "-m", "propose_backend", "estimate", "-i", str(photo), "-o", str(out),
+                    "--estimator", "keypoints", "--samples", "4"], check=True, env=env, capture_output=True)
+    return out
+
+
+def close_up(rig: bpy.types.Object, side: str, path: Path) -> None:
+    """A camera 35 cm from the hand, on the line from the photo's camera, looking at the hand."""
+    scene = bpy.context.scene
+    wrist = rig.matrix_world @ rig.pose.bones[f"{side}_wrist"].head
+    knuckles = rig.matrix_world @ rig.pose.bones[f"{side}_middle1"].head
+    centre = (wrist + knuckles) / 2 + (knuckles - wrist) * 0.5
+    eye = scene.camera.matrix_world.translation
+    location = centre + (eye - centre).normalized() * 0.35
+    data = bpy.data.cameras.new("hand close-up")
+    data.lens = 35
+    cam = bpy.data.objects.new("hand close-up", data)
+    scene.collection.objects.link(cam)
+    cam.location = location
+    cam.rotation_euler = (centre - location).to_track_quat("-Z", "Y").to_euler()
+    saved, saved_size = scene.camera, (scene.render.resolution_x, scene.render.resolution_y)
+    scene.camera = cam
+    scene.render.resolution_x = scene.render.resolution_y = 600
+    markers = snapshot.add_bone_markers(rig, uncertainty.at_frame(rig, scene.frame_current))
+    try:
+        with snapshot._workbench(scene, transparent=False):
+            shading = scene.display.shading
+            shading.color_type = "MATERIAL"
+            shading.show_xray, shading.xray_alpha = True, 0.55  # the finger markers show through the skin
+            scene.render.filepath = str(path)
+            bpy.ops.render.render(write_still=True)
+    finally:
+        snapshot._remove(markers)
+        scene.camera = saved
+        scene.render.resolution_x, scene.render.resolution_y = saved_size
+    print("wrote", path)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "images")
+    parser.add_argument("--photos", nargs="+", default=["294", "459"])
+    args = parser.parse_args()
+    os.environ.setdefault("BLENDER_USER_RESOURCES", tempfile.mkdtemp())
+    work = Path(tempfile.mkdtemp())
+    for stem in args.photos:
+        photo = next(PHOTOS.glob(f"*{stem}.jpg"))
+        data_path = estimate(photo, work / f"{stem}.npz")
+        bpy.ops.wm.read_factory_settings(use_empty=True)
+        rig = importer.import_results(bpy.context, data_path, footage=photo).rig
+        data = results.read(data_path)
+        bpy.context.scene.frame_set(int(results.scene_frames(data)[0]))
+        snapshot.render_overlay(rig, photo, args.out / f"hands_{stem}_camera.png")
+        print("wrote", args.out / f"hands_{stem}_camera.png")
+        for k, side in enumerate(("left", "right")):
+            if bool(np.asarray(data["hand_valid"])[0, k]):
+                close_up(rig, side, args.out / f"hands_{stem}_{side}_closeup.png")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,65 @@
+"""Hand landmarks on rendered frames: sides stay straight when the hands cross, hidden hands read uncertain."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from propose_backend.hands.landmarks import HandLandmarker
+from propose_backend.hands.synthetic import Scene, arms_forward, render
+from propose_backend.inference.crop import ImageCamera
+from propose_backend.inference.detect import BlazePoseDetector
+from propose_backend.inference.model_files import ModelFiles
+from propose_backend.inference.protocol import EstimatorSettings, FrameBatch
+
+
+def _pixels(detection, image: np.ndarray) -> np.ndarray:
+    h, w = image.shape[:2]
+    return np.c_[detection.landmarks[:, :2] * (w, h), detection.landmarks[:, 3]]
+
+
+def test_left_and_right_never_swap_when_the_hands_cross():
+    pose, hands = BlazePoseDetector(video=True), HandLandmarker(video=True)
+    read, gaps = 0, []
+    try:
+        for swing in np.linspace(0.5, 1.9, 8):
+            image, truth = render(arms_forward(swing), 2.2)
+            found = pose.detect(image)
+            assert found, "BlazePose should find the rendered body"
+            seen = hands.find(image, _pixels(found[0], image))
+            wrists = truth[[20, 21]]
+            gaps.append(wrists[0, 0] - wrists[1, 0])
+            for side in (0, 1):
+                if seen.score[side] > 0:
+                    read += 1
+                    mine = np.linalg.norm(seen.pixels[side, 0] - wrists[side])
+                    theirs = np.linalg.norm(seen.pixels[side, 0] - wrists[1 - side])
+                    assert mine < theirs, f"swing {swing:.2f}: the {('left', 'right')[side]} hand is the other one"
+    finally:
+        pose.close()
+        hands.close()
+    assert min(gaps) < 0 < max(gaps)  # the wrists did cross in the picture
+    assert read >= 10  # most hands were read
+
+
+def test_a_hidden_hand_reads_uncertain_and_a_seen_one_does_not():
+    from propose_backend.instant.landmark_estimator import KeypointEstimator
+
+    image, truth = render(arms_forward(0.9, -1.3, 1.3), 2.2)
+    x, y = (truth[20] + 0.8 * (truth[22] - truth[20])).astype(int)  # cover the left hand (an occluder)
+    image[y - 75:y + 75, x - 75:x + 75] = (40, 40, 40)
+    found = BlazePoseDetector(video=False).detect(image)
+    assert found
+    h, w = image.shape[:2]
+    estimator = KeypointEstimator(EstimatorSettings(ModelFiles(None, None, Path("."))))
+    try:
+        out = estimator.estimate(FrameBatch(
+            frame_index=np.array([0]), boxes=np.array([[w / 2, h / 2, h]]), crops=None, detections=[found[0]],
+            camera=ImageCamera(Scene().focal, (w / 2, h / 2)), num_samples=4, image_size=(w, h), images=[image]))
+    finally:
+        estimator.close()
+    assert list(out["hand_valid"][0]) == [False, True]
+    left, right = out["hand_uncertainty_deg"][0, :15].mean(), out["hand_uncertainty_deg"][0, 15:].mean()
+    assert left >= 30.0 and right < 0.6 * left
+    assert out["hand_samples"].shape == (1, 4, 30, 3, 3)
