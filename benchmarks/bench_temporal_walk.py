@@ -59,6 +59,16 @@ def project_body():
     return bodies.load_body_model(files.body_model) if files.body_model else bodies.demo_body()
 
 
+def walk_on_body() -> tuple[object, BodyLayer, np.ndarray, TruthMotion]:
+    """The body the backend loads, its layer, its rest joints and the CMU walk retargeted onto it."""
+    if not BVH.is_file():
+        sys.exit(f"skipped: {BVH} is absent (the shared test data folder is needed)")
+    body = project_body()
+    layer = BodyLayer(body).double()
+    rest = layer.rest_points(torch.zeros(1, 10, dtype=torch.float64))[0, :24].numpy()
+    return body, layer, rest, retarget(read_bvh(BVH), rest, fps=FPS, seconds=SECONDS)
+
+
 def camera_pose(truth: TruthMotion, azimuth: float, distance: float) -> tuple[np.ndarray, np.ndarray]:
     """World→camera rotation (rows: right, down, forward) and the camera centre, in the body's Y-up world."""
     centre = 0.5 * (truth.pelvis[0] + truth.pelvis[-1])
@@ -105,7 +115,7 @@ def render_video(body, layer: BodyLayer, truth: dict[str, np.ndarray], path: Pat
 def per_frame_estimate(view: str, body, layer: BodyLayer, truth: dict[str, np.ndarray]) -> dict:
     """The pipeline's unsmoothed instant-mode results for the rendered walk (cached in /tmp)."""
     from propose_backend.inference import EstimateOptions, EstimatorSettings, estimate_file, find_model_files
-    from propose_backend.inference import open_estimator
+    from propose_backend.estimators import open_estimator
 
     key = hashlib.sha1(np.ascontiguousarray(body.v_template, np.float32).tobytes()
                        + repr((view, VIEWS[view], SIZE, FOCAL, FPS, SECONDS)).encode()).hexdigest()[:12]
@@ -262,12 +272,7 @@ def main() -> None:
     parser.add_argument("--tune", action="store_true")
     parser.add_argument("--pin-joints", default="18,4", help="SMPL joints to pin (18: left elbow, 4: left knee)")
     args = parser.parse_args()
-    if not BVH.is_file():
-        sys.exit(f"skipped: {BVH} is absent (the shared test data folder is needed)")
-    body = project_body()
-    layer = BodyLayer(body).double()
-    rest = layer.rest_points(torch.zeros(1, 10, dtype=torch.float64))[0, :24].numpy()
-    truth_walk = retarget(read_bvh(BVH), rest, fps=FPS, seconds=SECONDS)
+    body, layer, rest, truth_walk = walk_on_body()
     print(f"body: {len(body.v_template)} vertices; walk: {len(truth_walk.local)} frames at {FPS:g} fps")
     for view in args.views.split(","):
         R, eye = camera_pose(truth_walk, **VIEWS[view])

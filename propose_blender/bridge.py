@@ -56,3 +56,9 @@ def skeleton() -> ModuleType:
 def request() -> ModuleType:
     """The backend's `propose_backend.request` module (EstimateRequest, the choices, file names)."""
     return _load_backend_file("request")
+
+
+@lru_cache(maxsize=None)
+def world_frame() -> ModuleType:
+    """The backend's `propose_backend.world_frame` module (the clip's world: z up, floor z = 0)."""
+    return _load_backend_file("world_frame")

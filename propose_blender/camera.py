@@ -1,7 +1,9 @@
 """The camera the backend estimated, with the footage behind it, so the body overlays the video.
 
 The camera sits where the clip's world puts it (world.py: floor at z = 0, level camera looking
-along +y unless the floor says it was tilted). Its lens and shift
+along +y unless the floor says it was tilted); when the backend solved the camera's motion it
+is keyed along that path (key_path), so the camera view matches the footage on every frame.
+Its lens and shift
 reproduce the pinhole focal length and principal point in pixels; the scene's render size is set
 to the image size so one Blender pixel is one footage pixel.
 """
@@ -13,7 +15,7 @@ import bpy
 import numpy as np
 from mathutils import Matrix
 
-from . import axes, bridge
+from . import axes, bridge, keyframes, rotations
 
 SENSOR_WIDTH_MM = 36.0
 
@@ -58,6 +60,27 @@ def build_camera(name: str, focal_px: float, principal_pt: tuple[float, float], 
         except RuntimeError as exc:  # a format Blender cannot read: the rig is still worth having
             print(f"ProPose: no camera background, Blender cannot open {footage}: {exc}")
     return camera
+
+
+def object_matrices(world_from_camera: np.ndarray) -> np.ndarray:
+    """(T, 4, 4) Blender camera-object matrices of OpenCV-convention camera poses (they look down -z, y up)."""
+    out = np.array(world_from_camera, dtype=np.float64)
+    out[:, :3, :3] = out[:, :3, :3] @ np.diag([1.0, -1.0, -1.0])
+    return out
+
+
+def key_path(camera: bpy.types.Object, frames: np.ndarray, world_from_camera: np.ndarray) -> None:
+    """Key the camera object's location and rotation on every frame of a solved camera path.
+
+    Quaternion keys (sign-continuous) so the interpolation between frames never flips.
+    """
+    matrices = object_matrices(world_from_camera)
+    camera.rotation_mode = "QUATERNION"
+    bag = keyframes.channelbag(camera)
+    quats = rotations.continuous(rotations.quaternions(matrices[:, :3, :3]), axis=0)
+    keyframes.write_vector(bag, "location", frames, matrices[:, :3, 3], group="Object Transforms")
+    keyframes.write_vector(bag, "rotation_quaternion", frames, quats, group="Object Transforms")
+    camera.matrix_world = Matrix(matrices[0].tolist())
 
 
 def set_background(data: bpy.types.Camera, footage: Path) -> None:

@@ -48,7 +48,7 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--python", help="backend interpreter (default: preferences, $PROPOSE_BACKEND_PYTHON, "
                                          "or the environment made by 'Set up backend')")
     choices.add_request_flags(parser, ("device", "estimator", "frames", "bbox", "person", "detector", "mirrored",
-                                       "focal_px"), with_defaults=False)
+                                       "focal_px", "still_camera"), with_defaults=False)
     parser.add_argument("--model-files", help="folder with the checkpoint and body model")
     choices.add_request_flags(parser, ("allow_random_weights",), with_defaults=False)
     parser.add_argument("--render", type=Path, help="also render the camera view (bones coloured by uncertainty "
@@ -211,7 +211,8 @@ def run(argv: list[str]) -> str:
         (results_path, warning), footage = _estimate(args), args.input
     bpy.ops.wm.read_factory_settings(use_empty=True)
     try:
-        built = importer.import_results(bpy.context, results_path, footage=footage)
+        built = importer.import_results(bpy.context, results_path, footage=footage,
+                                        still_camera=bool(args.still_camera))
     except importer.ImportFailed as exc:
         raise BatchFailed(str(exc).splitlines()[0]) from exc
     for message in built.warnings:

@@ -15,7 +15,7 @@ import bpy
 import numpy as np
 
 from . import bridge, camera, fingers, ghosts, motion, results, review, rig as rig_module, uncertainty, world
-from .names import CLIP, META, PHENOTYPE, RESULTS_PATH, TAKE  # noqa: F401 (callers read module.NAME too)
+from .names import CLIP, META, PHENOTYPE, RESULTS_PATH, STILL_CAMERA, TAKE  # noqa: F401 (callers read module.NAME too)
 
 
 # what the run operator appends to results file names: -YYYYMMDD-HHMMSS
@@ -56,10 +56,12 @@ class ImportSummary:
 
 
 def import_results(context: bpy.types.Context, path: str | Path, footage: Path | None = None,
-                   replace: bool = True) -> ImportSummary:
+                   replace: bool = True, still_camera: bool | None = None) -> ImportSummary:
     """Build everything for one results file (or a run's finished chunks); say what was built.
 
     replace: a re-run on the same clip replaces that clip's latest take; False adds "NAME take N".
+    still_camera: place the clip as a tripod shot even if the backend solved a moving camera
+    (None: the scene's "Still camera" switch, off when the add-on is not registered).
     """
     path = Path(path)
     try:
@@ -70,7 +72,11 @@ def import_results(context: bpy.types.Context, path: str | Path, footage: Path |
     if footage is not None and not Path(footage).is_file():
         warnings.append(f"The footage {footage} is not there; the camera shows no background.")
     footage = footage or footage_from_meta(data)
-    rig = import_data(context, data, clip_name(path, footage), footage, source=path, replace=replace)
+    if still_camera is None:
+        settings = getattr(context.scene, "propose", None)
+        still_camera = bool(getattr(settings, "still_camera", False))
+    rig = import_data(context, data, clip_name(path, footage), footage, source=path, replace=replace,
+                      still_camera=still_camera)
     valid = np.asarray(data["valid"], dtype=bool)
     first = int(results.scene_frames(data)[valid][0])  # import_data refuses files without a valid frame
     return ImportSummary(rig, len(valid), int(valid.sum()), first, warnings)
@@ -104,12 +110,13 @@ def _store_of(block: bpy.types.ID):
 
 
 def import_data(context: bpy.types.Context, data: dict[str, Any], name: str, footage: Path | None,
-                source: Path | None = None, replace: bool = True) -> bpy.types.Object:
+                source: Path | None = None, replace: bool = True, still_camera: bool = False) -> bpy.types.Object:
     """Build the rig, body, keys, uncertainty curves, samples and camera from results arrays.
 
     name: the clip's name; objects are "NAME" (rig), "NAME body", "NAME camera", the action
     "NAME motion". An existing take of that clip is replaced (replace=True) or kept, the new one
-    then being "NAME take N".
+    then being "NAME take N". A solved moving camera (schema 3) is keyed along its path unless
+    `still_camera`; a solve that found no motion gives a still camera by itself.
     """
     valid = np.asarray(data["valid"], dtype=bool)
     if not valid.any():
@@ -132,6 +139,9 @@ def import_data(context: bpy.types.Context, data: dict[str, Any], name: str, foo
         rig[PHENOTYPE] = [float(v) for v in np.asarray(data["phenotype"]).ravel()]
     rotation, translation, _ = world.clip_world(data)
     motion.set_world(rig, rotation, translation)
+    path = world.camera_path(data, still_camera)
+    rig[STILL_CAMERA] = int(path is None)
+    data = world.in_reference(data, still_camera)
     rig_module.build_body(name, rig, data["rest_vertices"], data["faces"], fingers.skin_weights(data), collection,
                           offset)
     frames = results.scene_frames(data)
@@ -146,6 +156,8 @@ def import_data(context: bpy.types.Context, data: dict[str, Any], name: str, foo
     focal, principal = results.clip_camera(data)
     scene.camera = camera.build_camera(name, focal, principal, image_size, footage, collection,
                                        world=(rotation, translation))
+    if path is not None:
+        camera.key_path(scene.camera, frames, path)
     scene.camera[CLIP], scene.camera[TAKE] = clip, int(take)
     camera.match_render_size(scene, image_size)
     _follow_clip(scene, float(data["fps"]), frames)

@@ -27,6 +27,7 @@ META = "propose_meta"  # on the rig: the results' metadata, as JSON
 CLIP = "propose_clip"  # on the rig: the clip name its take belongs to
 TAKE = "propose_take"  # on the rig: its take number (1 = the first import of that clip)
 PHENOTYPE = "propose_phenotype"  # on the rig: the Anny phenotype of its body, when the results have one
+STILL_CAMERA = "propose_still_camera"  # on the rig: 1 when its clip is placed as a tripod shot (no camera keys)
 
 # Uncertainty colours (uncertainty.py)
 PROPERTY_PREFIX = "propose_unc_"  # + joint name, on the rig: that bone's animated uncertainty, degrees

@@ -13,8 +13,8 @@ from typing import Any
 import bpy
 import numpy as np
 
-from . import axes, fingers, ghosts, keyframes, motion, results, rig as rig_module, rotations, uncertainty
-from .names import PIN_FRAMES, PIN_JOINTS, PIN_ROTMATS, SOLVED_FRAMES  # noqa: F401 (callers read module.NAME too)
+from . import axes, fingers, ghosts, keyframes, motion, results, rig as rig_module, rotations, uncertainty, world
+from .names import PIN_FRAMES, PIN_JOINTS, PIN_ROTMATS, SOLVED_FRAMES, STILL_CAMERA  # noqa: F401 (callers read module.NAME too)
 
 
 CHANGE_DEG = 0.05  # a frame is affected where some bone turns by more than this
@@ -132,6 +132,7 @@ def apply_resolved(rig: bpy.types.Object, data: dict[str, Any]) -> np.ndarray:
     Rotation and root keys, uncertainty and ghost samples change on those frames only; frames
     without an estimate before stay without keys.
     """
+    data = world.in_reference(data, bool(rig.get(STILL_CAMERA, 0)))  # the rig's frame (see importer)
     pin_frames = get(rig)[0]
     seeds = np.concatenate([pin_frames, np.asarray(rig.get(SOLVED_FRAMES, []), np.int64)])
     keyed = review_frames(rig)

@@ -31,6 +31,9 @@ class ProposeSceneSettings(bpy.types.PropertyGroup):
     focal_px: FloatProperty(name="Focal length (px)", default=0.0, min=0.0, soft_max=10000.0,
                             description="Focal length of the footage in pixels; 0: from the image diagonal "
                                         "(~53 degree diagonal field of view)")
+    still_camera: BoolProperty(name="Still camera", default=False,
+                               description="Tripod footage: do not solve the camera's motion, and place the clip "
+                                           "as filmed from one spot (a solve that finds no motion does this by itself)")
     ghosts_follow_frame: BoolProperty(name="Follow frame", default=True,
                                       description="Re-pose the ghosts whenever the frame changes")
     ghost_spacing: FloatProperty(name="Spacing", default=0.8, min=0.0, soft_max=3.0, unit="LENGTH",
@@ -39,7 +42,7 @@ class ProposeSceneSettings(bpy.types.PropertyGroup):
     def footage_request(self) -> dict:
         """The request fields that describe this scene's footage (runner.estimate_request takes them)."""
         return {"frames": self.frames_argument(), "detector": self.detector, "mirrored": self.mirrored,
-                "focal_px": self.focal_px or None}
+                "focal_px": self.focal_px or None, "still_camera": self.still_camera}
 
     def first_frame(self) -> int:
         """The run's first source frame (0-based): where Find People looks and the track starts."""

@@ -1,5 +1,9 @@
 """The scene's world: gravity-aligned, the floor at z = 0, the body's first floor point at the origin.
 
+Schema-3 results carry the camera's pose in that world on every frame (`world_from_camera`,
+solved by the backend from the footage); the rig then lives in the first frame's camera and
+`in_reference` carries each frame's body into it. What follows is for older files.
+
 The backend works in the camera's frame (x right, y down, z forward). An animator wants a world
 where z is up, the floor is z = 0 and the character starts at the origin, with the camera placed
 wherever it filmed from. The floor comes from the results' `floor` plane (temporal fusion writes
@@ -13,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .bridge import skeleton
+from .bridge import skeleton, world_frame
 
 # points of the 35-point skeleton that can touch the floor: ankles, feet, toes and heels
 _FOOT_POINTS = ("left_ankle", "right_ankle", "left_foot", "right_foot", "left_big_toe", "left_small_toe",
@@ -57,26 +61,59 @@ def clip_floor(data: dict[str, Any]) -> tuple[np.ndarray, bool]:
 
 
 def world_from_camera(floor: np.ndarray, anchor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(R (3, 3), t (3,)) with world = R @ camera_point + t.
+    """(R (3, 3), t (3,)) with world = R @ camera_point + t (the backend's world_frame defines it)."""
+    return world_frame().world_from_floor(floor, anchor)
 
-    World z is the floor's normal, world y the camera's viewing direction laid flat on the floor
-    (so a level camera keeps looking along +y, as before), and the floor point under `anchor`
-    (a camera-frame point, the pelvis at the first frame) becomes the origin.
+
+def camera_path(data: dict[str, Any], still: bool = False) -> np.ndarray | None:
+    """(T, 4, 4) world_from_camera of a file whose camera moves (schema 3), else None.
+
+    None also when `still` (the animator's "Still camera" switch): the clip is then placed as a
+    tripod shot, from the first frame's camera.
     """
-    up = np.asarray(floor[:3], dtype=np.float64)
-    up /= np.linalg.norm(up)
-    forward = np.array([0.0, 0.0, 1.0]) - up[2] * up
-    if np.linalg.norm(forward) < 1e-6:  # camera looking straight down: any horizontal direction
-        forward = np.array([0.0, -1.0, 0.0]) - up[1] * up
-    forward /= np.linalg.norm(forward)
-    right = np.cross(forward, up)
-    rotation = np.stack([right, forward, up])  # rows: world axes in camera coordinates
-    foot = np.asarray(anchor, dtype=np.float64) - (up @ anchor + floor[3]) * up
-    return rotation, -rotation @ foot
+    if still or "world_from_camera" not in data:
+        return None
+    path = np.asarray(data["world_from_camera"], dtype=np.float64)
+    return None if world_frame().is_still(path) else path
+
+
+def in_reference(data: dict[str, Any], still: bool = False) -> dict[str, Any]:
+    """The results with the body carried from each frame's camera into the first frame's camera.
+
+    The rig lives in one world-from-camera transform (the reference camera's); with a moving
+    camera every frame's root rotation, pelvis, ghost roots and points are carried by
+    A_t = M[0]⁻¹ M[t] first, so the body stands still where the ground does. Files without a
+    moving camera come back unchanged.
+    """
+    path = camera_path(data, still)
+    if path is None:
+        return data
+    rel = world_frame().relative_to_first(path)
+    A, c = rel[:, :3, :3], rel[:, :3, 3]
+    valid = np.asarray(data["valid"], dtype=bool)
+    out = dict(data)
+    rot = np.array(data["rotmats"], dtype=np.float64)
+    rot[valid, 0] = A[valid] @ rot[valid, 0]
+    out["rotmats"] = rot
+    samples = np.array(data["samples"], dtype=np.float32)
+    if samples.shape[1]:
+        samples[valid, :, 0] = A[valid, None] @ samples[valid, :, 0]
+    out["samples"] = samples
+    transl = np.asarray(data["transl"], dtype=np.float64)
+    out["transl"] = np.where(valid[:, None], np.einsum("tij,tj->ti", A, transl) + c, transl)
+    out["joints3d"] = np.einsum("tij,tpj->tpi", A, np.asarray(data["joints3d"], dtype=np.float64))
+    return out
 
 
 def clip_world(data: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, bool]:
-    """(R, t, floor from results?) of the clip: see world_from_camera; anchored at the first person."""
+    """(R, t, floor from results?) of the clip's reference camera (its first frame).
+
+    Schema 3 files carry the camera's world pose (world_from_camera); older ones are placed by
+    their floor (world_from_camera above), anchored at the first person.
+    """
+    if "world_from_camera" in data:
+        first = np.asarray(data["world_from_camera"], dtype=np.float64)[0]
+        return first[:3, :3], first[:3, 3], True
     floor, given = clip_floor(data)
     valid = np.flatnonzero(np.asarray(data["valid"], dtype=bool))
     anchor = np.asarray(data["transl"], dtype=np.float64)[valid[0]] if len(valid) else np.zeros(3)

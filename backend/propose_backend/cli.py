@@ -66,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="frames per chunk written while running (kept if the run stops)")
     est.add_argument("--redetect-every", type=_positive, default=request.REDETECT_EVERY,
                      help="frames between detector checks that the person is still there")
-    request.add_request_flags(est, ("smooth",))
+    request.add_request_flags(est, ("smooth", "still_camera"))
     batch = est.add_argument_group("batches (several inputs; docs/batches.md)")
     batch.add_argument("--ray-address", metavar="ADDRESS",
                        help="join this Ray cluster (e.g. auto, or HEAD:6379) instead of running Ray inside this machine")

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from . import posterior as post
+from .geometry import world_from_local
 from .api import ProPose, load_model
 from .body import BodyModelError
 from .hands.rest import hand_joints, template_hands
@@ -100,7 +100,7 @@ class ProPoseEstimator:
         arrays["joints2d"] = batch.camera.project(arrays["joints3d"] + transl[:, None]).astype(np.float32)
         hands = self.fingers.observe(batch.images or [None] * len(batch.boxes), hand_guides(batch, arrays["joints2d"]))
         self.fingers.refine_wrists(hands, arrays["rotmats"], arrays["posterior_F"], arrays["uncertainty_deg"])
-        world = post.global_from_local(torch.as_tensor(arrays["rotmats"], dtype=torch.float64))
+        world = world_from_local(torch.as_tensor(arrays["rotmats"], dtype=torch.float64))
         arrays.update(self.fingers.solve(hands, world, batch.num_samples, self.hand_generator))
         return arrays
 

@@ -150,7 +150,7 @@ _JSON_TYPES: dict[str, tuple[type, ...]] = {
     "fp32": (bool,), "cuda_graphs": (bool,), "seed": (int,), "estimator": (str,),
     "allow_random_weights": (bool,), "samples": (int,), "batch_size": (int,), "frames": (str,),
     "bbox": (list,), "person": (int,), "detector": (str,), "focal_px": (int, float), "mirrored": (bool,),
-    "smooth": (int, float), "chunk_frames": (int,), "redetect_every": (int,),
+    "smooth": (int, float), "chunk_frames": (int,), "redetect_every": (int,), "still_camera": (bool,),
 }
 
 
@@ -179,6 +179,7 @@ class EstimateRequest:
     smooth: float = DEFAULT_SMOOTH
     chunk_frames: int = CHUNK_FRAMES
     redetect_every: int = REDETECT_EVERY
+    still_camera: bool = False  # tripod footage: no camera solve (videos are solved by default)
 
     def validate(self) -> "EstimateRequest":
         """Raise RequestError naming the first field with a value the backend cannot use."""
@@ -381,6 +382,8 @@ def _flag_table(with_defaults: bool) -> dict[str, tuple[tuple[str, ...], dict[st
         "smooth": (("--smooth",), {"type": argument_type(parse_strength), "default": given(DEFAULT_SMOOTH),
                                    "metavar": "STRENGTH", "help": "temporal smoothing of videos (docs/temporal.md): "
                                    f"{DEFAULT_SMOOTH:g} default, 2 smoother, 0.5 closer to the per-frame poses, 0 off"}),
+        "still_camera": (("--still-camera",), {"action": "store_true", "default": None, "help": "tripod footage: "
+                         "no camera solve, the clip placed as filmed from one spot (docs/camera.md)"}),
     }
 
 

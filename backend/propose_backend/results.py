@@ -22,7 +22,7 @@ from typing import IO, Any, Callable, Mapping
 import numpy as np
 
 SCHEMA_VERSION = 3
-READABLE_VERSIONS = (1, 2, 3)  # older files (no smoothing, no floor, no fingers) read as they are
+READABLE_VERSIONS = (1, 2, 3)  # older files (no smoothing, floor, fingers or camera path) read as they are
 
 
 class ResultsError(RuntimeError):
@@ -53,6 +53,8 @@ RAW_FIELDS = ("valid", "rotmats", "posterior_F", "uncertainty_deg", "transl", "j
 OPTIONAL_PER_FRAME_FIELDS: dict[str, tuple[tuple[str | int, ...], str]] = {
     "contacts": (("T", 2), "float32"),  # probability that the [left, right] foot touches the floor
     "transl_std": (("T", 3), "float32"),  # posterior standard deviation of `transl` per axis, metres
+    # schema 3: the camera's pose in the world per frame (z up, floor z = 0, metres): p_world = M[t] · [p_cam, 1]
+    "world_from_camera": (("T", 4, 4), "float32"),
     **{f"raw_{name}": PER_FRAME_FIELDS[name] for name in RAW_FIELDS},
 }
 
@@ -209,6 +211,13 @@ def check_values(data: Mapping[str, Any], source: str = "results") -> None:
             fail(name, "holds NaN or infinite values on frames with a person")
     if "contacts" in data and np.any((np.asarray(data["contacts"]) < 0) | (np.asarray(data["contacts"]) > 1)):
         fail("contacts", "must hold probabilities between 0 and 1")
+    if "world_from_camera" in data:
+        m = np.asarray(data["world_from_camera"], dtype=np.float64)
+        rot = m[:, :3, :3]
+        if (not np.all(np.isfinite(m)) or np.abs(m[:, 3] - (0, 0, 0, 1)).max(initial=0) > 1e-4
+                or np.abs(rot @ np.swapaxes(rot, -1, -2) - np.eye(3)).max(initial=0) > 1e-3
+                or np.any(np.linalg.det(rot) < 0)):
+            fail("world_from_camera", "must hold rigid camera poses (a rotation and a translation, last row 0 0 0 1)")
     for name in ("lbs_weights", "rig_lbs_weights"):
         weights = np.asarray(data.get(name, np.zeros((0, 1))), dtype=np.float64)
         if weights.size and (weights.min() < 0 or np.abs(weights.sum(axis=1) - 1).max() > WEIGHT_SUM_TOLERANCE):

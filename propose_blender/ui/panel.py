@@ -103,6 +103,7 @@ class PROPOSE_PT_footage(_ProposePanel, bpy.types.Panel):
         layout.prop(settings, "detector")
         layout.prop(settings, "mirrored")
         layout.prop(settings, "focal_px")
+        layout.prop(settings, "still_camera")
 
 
 class PROPOSE_PT_uncertainty(_ProposePanel, bpy.types.Panel):

@@ -116,6 +116,7 @@ class _Batch:
         first = piece.number == 0
         options = dataclasses.replace(
             self.options, frames=FrameRange.parse(piece.frames()), smooth=0.0,  # smoothed once, at the join
+            still_camera=True,  # the camera too is solved once, over the whole clip, at the join
             bbox=piece.seed_box or (self.options.bbox if first else None),
             person=self.options.person if first and piece.seed_box is None else None)
         return Task("estimate", clip.number, str(clip.job.input), str(clip.job.output), options, piece,

@@ -28,7 +28,10 @@ from ..inference.protocol import EstimatorSettings
 from ..estimators import open_estimator
 from ..inference.pipeline import EstimateOptions, Progress, estimate_file
 from ..inference.track import iou
+from ..camera import with_camera
+from ..inference.footage import open_rows
 from ..temporal.files import smoothed
+from ..temporal.world import align_unsmoothed
 from .plan import Piece, forget_pieces
 
 SAME_PERSON_IOU = 0.3  # median box overlap, over a join's warm-up frames, of two pieces following one person
@@ -172,8 +175,13 @@ class Worker:
         valid = np.asarray(joined["valid"], bool)
         betas = np.asarray(joined["betas"])[valid]
         joined.update(self.estimator.rest_geometry(np.median(betas, axis=0) if len(betas) else np.zeros(10, np.float32)))
+        solve = task.options is not None and not task.options.still_camera and len(valid) > 1
+        if solve:  # once over the whole clip: each piece's camera would start again at its first frame
+            joined = with_camera(joined, open_rows(joined, task.input))
         if task.options is not None and task.options.smooth > 0 and len(valid) > 1:
             joined = smoothed(joined, task.options.smooth, task.options.seed, task.output)
+        elif solve:
+            joined = align_unsmoothed(joined)
         results.write_results(task.output, joined)  # once, as a one-piece estimate writes it
         forget_pieces(Path(task.output))
         return TaskResult(task, len(valid), int(valid.sum()))

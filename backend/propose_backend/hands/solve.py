@@ -71,10 +71,11 @@ class FingerSolver:
         root-relative matrix-Fisher of G_j G_0ᵀ; the palm term M on G_j is M G_0ᵀ on it. The
         wrist's local rotation takes the new mode; its children keep their local rotations."""
         from .. import fisher
-        from ..posterior import SAMPLE_SHARPNESS, global_from_local, local_from_global
+        from ..geometry import local_from_world, world_from_local
+        from ..posterior import SAMPLE_SHARPNESS
 
         local = torch.as_tensor(rotmats, dtype=torch.float64)
-        world = global_from_local(local)
+        world = world_from_local(local)
         evidence = self.wrist_evidence(hands)
         for side in HAND_SIDES:
             j = WRIST_OF_SIDE[side]
@@ -83,7 +84,7 @@ class FingerSolver:
             world[:, j] = fisher.mode(F) @ root
             posterior_F[:, j] = F.numpy()
             uncertainty[:, j] = fisher.expected_angle_deg(F * SAMPLE_SHARPNESS).numpy()
-        refined = local_from_global(world)
+        refined = local_from_world(world)
         for side in HAND_SIDES:
             rotmats[:, WRIST_OF_SIDE[side]] = refined[:, WRIST_OF_SIDE[side]].numpy()
 

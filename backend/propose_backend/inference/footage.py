@@ -162,6 +162,13 @@ def open_footage(path: str | Path, frame_range: FrameRange | None = None) -> Foo
     return _open_video(path, frame_range)
 
 
+def open_rows(data: dict, path: str | Path) -> Footage:
+    """The footage of a results file again, over the frame range its rows (`frame_index`) came from."""
+    index = np.asarray(data["frame_index"], dtype=np.int64)
+    step = int(np.median(np.diff(index))) if len(index) > 1 else 1
+    return open_footage(path, FrameRange(int(index[0]), int(index[-1]) + 1, max(step, 1)))
+
+
 def is_footage(path: Path) -> bool:
     """Whether a file name looks like something `open_footage` reads (used to expand folders)."""
     return path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES

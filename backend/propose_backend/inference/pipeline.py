@@ -25,12 +25,14 @@ import numpy as np
 
 from .. import __version__, results
 from ..request import CHUNK_FRAMES, DEFAULT_SAMPLES, DEFAULT_SEED, DEFAULT_SMOOTH, REDETECT_EVERY, EstimateRequest
+from ..camera import with_camera
 from ..temporal.files import smoothed
+from ..temporal.world import align_unsmoothed
 from .crop import CropBox, ImageCamera, cut
 from .detect import Detection, make_detector
 from .errors import InferenceError
 from .protocol import ESTIMATED_FIELDS, Estimator, FrameBatch
-from .footage import Footage, Frame, FrameRange, open_footage
+from .footage import Footage, Frame, FrameRange, open_footage, open_rows
 from .people import FramePeople, find_people, pick
 from .recorder import ResultsRecorder
 from .track import PersonTracker
@@ -53,6 +55,7 @@ class EstimateOptions:
     redetect_every: int = REDETECT_EVERY
     mirrored: bool = False  # selfie-style footage: the person's left appears on their left
     smooth: float = DEFAULT_SMOOTH  # temporal smoothing strength for videos (docs/temporal.md); 0 = off
+    still_camera: bool = False  # skip the camera solve (tripod footage); videos are solved by default
     seed: int = DEFAULT_SEED  # random seed of the smoothed ghosts (the estimator's own samples take it from its settings)
 
     @classmethod
@@ -62,7 +65,7 @@ class EstimateOptions:
                    detector=request.detector, samples=request.samples, batch_size=batch_size,
                    focal_px=request.focal_px, chunk_frames=request.chunk_frames,
                    redetect_every=request.redetect_every, mirrored=request.mirrored, smooth=float(request.smooth),
-                   seed=request.seed)
+                   still_camera=request.still_camera, seed=request.seed)
 
 
 @dataclass
@@ -287,14 +290,23 @@ def estimate_file(input_path: str | Path, output_path: str | Path, estimator: Es
         recorder.discard()
         what = "the image" if footage.kind == "image" else "any frame of the video"
         raise InferenceError("no_person", f"No person was found in {what} {input_path}.")
-    smooth = footage.kind == "video" and options.smooth > 0 and recorder.frames_done > 1
+    video = footage.kind == "video" and recorder.frames_done > 1
+    smooth = video and options.smooth > 0
+    solve = video and not options.still_camera and not cancelled
 
     def final(data: dict) -> dict:
-        """The merged frames, smoothed in memory (videos), just before the one write of the file."""
+        """The merged frames, the camera solved and smoothed in memory (videos), just before the one
+        write of the file."""
+        if solve:
+            report(Progress("camera", 0, recorder.frames_done, 0.0, None, "solving the camera's motion"))
+            data = with_camera(data, open_rows(data, input_path),
+                               lambda t: report(Progress("camera", t + 1, recorder.frames_done, 0.0, None)))
         if smooth:
             report(Progress("smoothing", recorder.frames_done, footage.frame_count, 0.0, None,
                             f"smoothing {recorder.frames_done} frames"))
             data = smoothed(data, options.smooth, options.seed, str(output_path))
+        elif solve:
+            data = align_unsmoothed(data)  # the camera path in the world of the per-frame feet
         report(Progress("writing", recorder.frames_done, footage.frame_count, 0.0, None, f"writing {output_path}"))
         return data
 

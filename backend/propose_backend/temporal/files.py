@@ -8,6 +8,7 @@ import numpy as np
 
 from .. import results
 from ..request import DEFAULT_SEED, DEFAULT_SMOOTH
+from . import world
 from .smooth import raw_frames, smooth_results
 
 
@@ -26,7 +27,7 @@ def unsmoothed(data: dict) -> dict:
     meta = dict(out.get("meta", {}))
     meta.pop("temporal", None)
     out.update(meta=meta, schema_version=results.SCHEMA_VERSION)
-    return out
+    return world.align_unsmoothed(out)
 
 
 def smoothed(data: dict, strength: float, seed: int, source: str = "the results") -> dict:

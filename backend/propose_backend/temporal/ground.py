@@ -28,6 +28,7 @@ CONTACT_HEIGHT_M, HEIGHT_SCALE_M = 0.06, 0.02
 CONTACT_SPEED_MS, SPEED_SCALE_MS = 0.8, 0.2  # m/s: estimated planted feet move ~0.45 m/s, swinging ones ~1.6 (CMU walk)
 CONTACT_HOLD_S = 0.3  # a foot changes between down and up about this often
 SPEED_WINDOW_S = 0.06
+MIN_AXIS_WEIGHT = 0.2  # a foot's speed along its noisiest axis counts at least this much
 UP_PRIOR_M2 = 0.02**2  # how strongly the floor normal stays near the body's up
 LOCK_FROM, LOCK_FULL = 0.3, 0.7  # contact probability where locking starts / is complete
 EASE_S = 0.2  # a planted leg eases onto its anchor over about this long
@@ -93,10 +94,27 @@ def foot_centres(world: np.ndarray) -> np.ndarray:
     return np.stack([world[:, list(idx)].mean(1) for idx in FOOT_POINTS.values()], axis=1)
 
 
-def contact_evidence(world: np.ndarray, floor: np.ndarray, dt: np.ndarray, reset: np.ndarray) -> np.ndarray:
-    """(n, 2) per-frame chance that the left/right foot is down: sole near the floor, foot centre slow."""
+def axis_weights(noise: np.ndarray | None) -> np.ndarray:
+    """(3,) how much of a foot's speed along each camera axis counts, from the path's noise per axis.
+
+    Speeds are measured in units of the quietest axis' noise: on footage the estimated depth is
+    often several times noisier than x and y (7× on the street clip), and its jitter would read
+    as a moving foot; a planted foot also stays put in the picture (x, y), which is measured well.
+    """
+    if noise is None:
+        return np.ones(3)
+    noise = np.maximum(np.asarray(noise, float), 1e-6)
+    return np.clip(noise.min() / noise, MIN_AXIS_WEIGHT, 1.0)
+
+
+def contact_evidence(world: np.ndarray, floor: np.ndarray, dt: np.ndarray, reset: np.ndarray,
+                     noise: np.ndarray | None = None) -> np.ndarray:
+    """(n, 2) per-frame chance that the left/right foot is down: sole near the floor, foot centre slow.
+
+    noise: (3,) measurement noise of the path per camera axis (trajectory.measurement_noise).
+    """
     height = soles(world, floor[:3]) @ floor[:3] + floor[3]
-    speed = _speed(foot_centres(world), dt, reset)
+    speed = _speed(foot_centres(world) * axis_weights(noise), dt, reset)
     return (_sigmoid((CONTACT_HEIGHT_M - height) / HEIGHT_SCALE_M)
             * _sigmoid((CONTACT_SPEED_MS - speed) / SPEED_SCALE_MS))
 
@@ -130,9 +148,10 @@ def sticky(evidence: np.ndarray, dt: np.ndarray, reset: np.ndarray) -> np.ndarra
     return post[..., 0]
 
 
-def contact_probability(world: np.ndarray, floor: np.ndarray, dt: np.ndarray, reset: np.ndarray) -> np.ndarray:
+def contact_probability(world: np.ndarray, floor: np.ndarray, dt: np.ndarray, reset: np.ndarray,
+                        noise: np.ndarray | None = None) -> np.ndarray:
     """(n, 2) probability that the left/right foot is on the floor (per-frame evidence, made sticky)."""
-    return sticky(contact_evidence(world, floor, dt, reset), dt, reset)
+    return sticky(contact_evidence(world, floor, dt, reset, noise), dt, reset)
 
 
 def lock_weights(contacts: np.ndarray) -> np.ndarray:
@@ -202,11 +221,12 @@ def foot_shift(world: np.ndarray, contacts: np.ndarray, dt: np.ndarray, reset: n
     return shift
 
 
-def feet_on_floor(points: np.ndarray, path: np.ndarray, dt: np.ndarray,
-                  reset: np.ndarray) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+def feet_on_floor(points: np.ndarray, path: np.ndarray, dt: np.ndarray, reset: np.ndarray,
+                  noise: np.ndarray | None = None) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
     """Floor plane (or None with too few frames), (n, 2) contacts and the foot-locked path.
 
-    points: (n, 35, 3) pelvis-relative points; path: (n, 3) pelvis in the camera frame.
+    points: (n, 35, 3) pelvis-relative points; path: (n, 3) pelvis in the camera frame; noise:
+    the path's measurement noise per axis (contact_evidence).
     """
     if len(path) < 3:
         return None, np.zeros((len(path), 2)), path
@@ -215,6 +235,6 @@ def feet_on_floor(points: np.ndarray, path: np.ndarray, dt: np.ndarray,
     floor = fit_floor(soles(world, up), up)
     if floor[:3] @ path.mean(0) + floor[3] < 0:  # the pelvis must be above the floor
         floor = -floor
-    contacts = contact_probability(world, floor, dt, reset)
+    contacts = contact_probability(world, floor, dt, reset, noise)
     locked = lock_feet(world, path, contacts, reset)
     return floor, contacts, locked

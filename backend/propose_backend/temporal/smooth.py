@@ -8,6 +8,8 @@ Order of work (docs/temporal.md has the maths):
    per-frame matrix-Fisher posteriors as measurements; pins as near-hard measurements;
 4. local rotations, smoothed posteriors, uncertainty and coherent ghost trajectories from it;
 5. the pelvis path (trajectory.py), then the floor, foot contacts and foot locking (ground.py).
+With a solved camera (`world_from_camera`) all of it runs in the first camera's frame held still
+(world.py) and the results go back into each frame's camera at the end.
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from ..request import DEFAULT_SEED, DEFAULT_SMOOTH
 from ..results import RAW_FIELDS, SCHEMA_VERSION
 from ..skeleton import NUM_SMPL_JOINTS, SMPL_PARENTS
 from . import fingers, gaps, ground, kalman, kinematics, legs, outliers, so3, trajectory
+from . import world as world_frame
 
 # Angular-acceleration noise of every joint at strength 1, rad²/s³ (tuned on the CMU walk, see
 # docs/temporal.md); strength s divides it by s².
@@ -187,7 +190,7 @@ def _fill_rows(values: np.ndarray, rows: np.ndarray, observed: np.ndarray) -> np
 
 
 def _plant_feet(tracks: kalman.SmoothedTracks, rest: np.ndarray, offsets: np.ndarray, path: np.ndarray,
-                plan: gaps.Plan, pins: Pins, pin_rows: np.ndarray):
+                plan: gaps.Plan, pins: Pins, pin_rows: np.ndarray, noise: np.ndarray | None = None):
     """Floor, contacts and the foot-locked path; planted legs bent onto their anchors (in `tracks`, in place).
 
     A leg's hip and knee change by a world rotation ΔW; the ghosts' hip and knee take the same
@@ -196,7 +199,7 @@ def _plant_feet(tracks: kalman.SmoothedTracks, rest: np.ndarray, offsets: np.nda
     pinned a joint of that leg are left alone.
     """
     points = kinematics.points35(tracks.mode, rest, offsets)
-    floor, contacts, path = ground.feet_on_floor(points, path, plan.dt, plan.reset)
+    floor, contacts, path = ground.feet_on_floor(points, path, plan.dt, plan.reset, noise)
     if floor is None:
         return floor, contacts, path, 0
     shift = ground.foot_shift(points + path[:, None], contacts, plan.dt, plan.reset)
@@ -241,13 +244,15 @@ def smooth_results(data: Mapping[str, Any], *, strength: float = DEFAULT_SMOOTH,
     started = time.perf_counter()
     pins = pins if pins is not None else Pins.none()
     raw = raw_frames(data)
+    rel = world_frame.relative_cameras(data)
+    camera_raw, raw = raw, (world_frame.to_reference(raw, rel) if rel is not None else raw)
     frame_index = np.asarray(data["frame_index"], dtype=np.int64)
     T = len(frame_index)
     S = np.shape(data["samples"])[1]
     plan = gaps.plan(frame_index, raw["valid"], float(np.asarray(data["fps"])), max_gap_s)
     rows, n = plan.rows, len(plan.rows)
     out: dict[str, Any] = {k: v for k, v in data.items() if not k.startswith("raw_")}
-    out.update({f"raw_{k}": v for k, v in raw.items()})
+    out.update({f"raw_{k}": v for k, v in camera_raw.items()})
     if n == 0:
         out.update(schema_version=SCHEMA_VERSION, contacts=np.zeros((T, 2), np.float32),
                    transl_std=np.zeros((T, 3), np.float32))
@@ -266,7 +271,8 @@ def smooth_results(data: Mapping[str, Any], *, strength: float = DEFAULT_SMOOTH,
         plan.observed[:, None, None, None], raw["rotmats"][rows].astype(np.float64), np.eye(3))))
     offsets = kinematics.surface_offsets(world_raw, raw["joints3d"][rows].astype(np.float64), plan.observed)
     rest = np.asarray(data["rest_joints"], dtype=np.float64)
-    floor, contacts, path, planted = _plant_feet(tracks, rest, offsets, path, plan, pins, pin_rows)
+    noise = trajectory.measurement_noise(raw["transl"][rows].astype(np.float64), plan.observed)
+    floor, contacts, path, planted = _plant_feet(tracks, rest, offsets, path, plan, pins, pin_rows, noise)
     local = kinematics.local_from_world(tracks.mode)
     local[pin_rows, pins.joint] = pins.rotmats  # exact, not merely within the pin's tiny variance
     posterior_F, unc = _posterior_fields(tracks)
@@ -291,6 +297,11 @@ def smooth_results(data: Mapping[str, Any], *, strength: float = DEFAULT_SMOOTH,
                transl_std=transl_std, joints3d=joints3d, joints2d=joints2d, contacts=contact_out)
     if "hand_rotmats" in data:
         _smooth_hands(data, out, rows, plan, q, world_raw, tracks.mode, S, seed)
+    cameras = world_frame.world_path(floor, path[0], rel, T)
+    if rel is not None:
+        world_frame.to_cameras(out, rel, rows)
+    if cameras is not None:
+        out["world_from_camera"] = cameras
     out["bbox"] = _fill_rows(np.asarray(data["bbox"]), rows, plan.observed)
     out["betas"] = _fill_rows(np.asarray(data["betas"]), rows, plan.observed)
     if floor is not None:

@@ -58,6 +58,8 @@ def test_video_gives_a_schema_valid_file(estimator, clip: Path, tmp_path: Path) 
     assert data["meta"]["source"] == str(clip.resolve())
     phases = [p.phase for p in seen]
     assert phases[0] == "reading" and "estimating" in phases and phases[-2:] == ["smoothing", "writing"]  # smoothed in memory, then one write
+    assert phases.index("camera") < phases.index("smoothing")
+    assert "camera" in data["meta"] and data["world_from_camera"].shape == (6, 4, 4)
     assert [p.done for p in seen if p.phase == "estimating"][-1] == 6
     # videos are smoothed by default; the per-frame values stay in the file
     assert int(data["schema_version"]) == results.SCHEMA_VERSION and "raw_rotmats" in data and data["contacts"].shape == (6, 2)

@@ -1,0 +1,64 @@
+"""The camera's own motion through a clip (solve.py), found on the background (people.py masked out).
+
+`solve_results_footage` runs it over the footage a results file came from and returns the path
+the results file stores (`with_camera` adds it to the results in memory) (`world_from_camera`, after temporal fusion puts it in a gravity-aligned
+world, docs/temporal.md) and what goes into `meta["camera"]`.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping
+
+import cv2
+import numpy as np
+
+from .people import PeopleMasks
+from .solve import STILL_DEG, CameraPath, kabsch, solve_camera, work_size  # noqa: F401 (the package's API)
+
+
+def relative_transforms(path: CameraPath, rows: int) -> np.ndarray:
+    """(rows, 4, 4) float32 camera-t → camera-0 transforms (rotation only; translation zero)."""
+    out = np.tile(np.eye(4, dtype=np.float32), (rows, 1, 1))
+    out[:len(path.rotations), :3, :3] = path.rotations
+    return out
+
+
+def solve_results_footage(data: Mapping[str, Any], footage: Any,
+                          progress: Callable[[int], None] | None = None,
+                          segmentation: bool = True) -> CameraPath:
+    """The camera path over exactly the frames of a results file (its `frame_index`), people masked.
+
+    footage: the opened footage (`image_size`, `frames()` of `.index` / `.image`), e.g.
+    `inference.footage.open_rows(data, path)`.
+    """
+    index = np.asarray(data["frame_index"], dtype=np.int64)
+    boxes = {int(f): tuple(b) for f, b, ok in zip(index, np.asarray(data["bbox"]), np.asarray(data["valid"])) if ok}
+    wanted = set(int(f) for f in index)
+    masks = PeopleMasks(segmentation)
+    focal = float(np.median(np.asarray(data["focal_px"])))
+    principal = tuple(float(v) for v in np.median(np.asarray(data["principal_pt"]), axis=0))
+
+    size = work_size(footage.image_size)
+    scale = size[0] / footage.image_size[0]
+
+    def frames():
+        for frame in footage.frames():
+            if frame.index in wanted:
+                small = cv2.resize(frame.image, size, interpolation=cv2.INTER_AREA)
+                box = boxes.get(frame.index)
+                yield small, masks.mask(small, [tuple(scale * np.asarray(box))] if box is not None else [])
+
+    try:
+        return solve_camera(frames(), focal, principal, footage.image_size, progress)
+    finally:
+        masks.close()
+
+
+def with_camera(data: dict[str, Any], footage: Any,
+                progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """`data` with the camera of its footage solved (the estimate's step before smoothing):
+    `world_from_camera` relative to the first frame's camera (temporal fusion then puts it in the
+    gravity-aligned world) and the solve's figures in `meta["camera"]`."""
+    path = solve_results_footage(data, footage, progress)
+    out = dict(data, world_from_camera=relative_transforms(path, len(np.asarray(data["frame_index"]))))
+    out["meta"] = {**data.get("meta", {}), "camera": path.describe()}
+    return out
