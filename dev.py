@@ -6,6 +6,7 @@
                                 # (tests/blender) on every older supported Blender; ARGS go to pytest
     python dev.py setup         # only create / update the environments
     ... --blender 4.5 ...       # (test, demo) only these Blender releases, e.g. --blender 4.2,5.0
+    python dev.py test --serial # the Blenders one after the other (default: older ones alongside)
 
 The main environment is the project's own `.venv` with the pinned versions of requirements.txt,
 including the newest supported `bpy`; it is rebuilt only when requirements.txt changes (a hash is
@@ -22,6 +23,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -168,21 +170,56 @@ def plan(blenders: list[str], args: list[str]) -> list[tuple[str, list[str]]]:
     return runs
 
 
-def test(py: str, blenders: list[str], args: list[str]) -> int:
-    """Each planned run in turn, then a summary with the time of each; the first failure's exit status."""
+def test(py: str, blenders: list[str], args: list[str], serial: bool = False) -> int:
+    """Every planned run, then a summary with the time of each; the first failure's exit status.
+
+    The older Blenders' add-on runs go alongside the main run (each in its own process, its output in
+    out/tests/, printed when it ends): most of the suite keeps one core busy, so on two cores the
+    older runs take little extra time. --serial runs one after the other, with live output."""
     newest, results = tested_blenders()[-1], []
-    for version, pytest_args in plan(blenders, args):
-        python = py if version == newest else ensure_blender_env(version, py)
+    runs = [(version, py if version == newest else ensure_blender_env(version, py), pytest_args)
+            for version, pytest_args in plan(blenders, args)]
+    logs = ROOT / "out" / "tests"
+    background = []
+    for version, python, pytest_args in runs:
+        if serial or version == newest:
+            continue
+        logs.mkdir(parents=True, exist_ok=True)
+        log = (logs / f"blender-{version}.log").open("w", encoding="utf-8")
+        print(f"Blender {version}: add-on suite started alongside (pytest {' '.join(pytest_args)}; "
+              f"output in {Path(log.name).relative_to(ROOT)})", flush=True)
+        background.append((version, log, time.monotonic(), start_run(python, pytest_args, log)))
+    for version, python, pytest_args in runs:
+        if not serial and version != newest:
+            continue
         what = "suite" if version == newest else "add-on suite"
         print(f"\n=== Blender {version}: {what} (pytest {' '.join(pytest_args)}) ===", flush=True)
         start = time.monotonic()
-        code = run([python, "-m", "pytest", *pytest_args])
+        code = start_run(python, pytest_args).wait()
         results.append((version, what, code, time.monotonic() - start))
+    for version, log, start, process in background:
+        code = process.wait()
+        results.append((version, "add-on suite", code, time.monotonic() - start))
+        log.close()
+        lines = Path(log.name).read_text(encoding="utf-8", errors="replace").splitlines()
+        print(f"\n=== Blender {version}: add-on suite ({'passed' if code == 0 else 'FAILED'}; the end of "
+              f"{Path(log.name).relative_to(ROOT)}) ===")
+        print("\n".join(lines[-(200 if code else 3):]), flush=True)
     print("\n=== Summary ===")
     for version, what, code, seconds in results:
         print(f"Blender {version:8s} {what:12s} {'passed' if code == 0 else f'FAILED (exit {code})':18s} "
               f"{seconds / 60:5.1f} min")
     return next((code for *_, code, _ in results if code != 0), 0)
+
+
+def start_run(python: str, pytest_args: list[str], log=None) -> subprocess.Popen:
+    """pytest in its own process, with its own Blender user folder (runs side by side never share one)."""
+    user = tempfile.mkdtemp(prefix="propose-blender-user-")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "backend"), str(ROOT)]),
+               BLENDER_USER_RESOURCES=user)
+    cache = [] if log is None else ["-p", "no:cacheprovider"]  # side by side: leave .pytest_cache to the main run
+    return subprocess.Popen([python, "-m", "pytest", *cache, *pytest_args], cwd=ROOT, env=env, stdout=log,
+                            stderr=subprocess.STDOUT if log is not None else None)
 
 
 def main(argv: list[str]) -> int:
@@ -201,7 +238,7 @@ def main(argv: list[str]) -> int:
             ensure_blender_env(version, py)
         return 0
     if job == "test":
-        return test(py, blenders, rest)
+        return test(py, blenders, [a for a in rest if a != "--serial"], serial="--serial" in rest)
     if len(blenders) != 1 and "--blender" in " ".join(argv):
         sys.exit("The demo runs on one Blender: --blender X.Y")
     python = py if blenders[-1] == newest else ensure_blender_env(blenders[-1], py)

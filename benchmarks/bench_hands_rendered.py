@@ -32,8 +32,8 @@ from propose_backend.inference.model_files import ModelFiles
 from propose_backend.inference.protocol import EstimatorSettings, FrameBatch
 from propose_backend.anatomy import _compose
 from propose_backend.instant.landmark_estimator import KeypointEstimator
-from propose_backend.posterior import global_from_local
-from propose_backend.hands.synthetic import SMPL_TO_CAMERA, Scene, render
+from propose_backend.geometry import world_from_local
+from hand_scene import SMPL_TO_CAMERA, Scene, render
 
 WIDTH, HEIGHT, FOCAL = 720, 960, 900.0
 NAMED = ("fist", "point", "pinch", "spread", "relaxed", "thumbs-up")
@@ -184,7 +184,7 @@ def main() -> None:
             gt = hand_landmarks(anatomy, side, torch.as_tensor(fingers[cols]), eye)
             pas.append(pa_mpjpe(pred.numpy(), gt.numpy()))
             raw_pas.append(pa_mpjpe(spent["seen"].world[0, side], gt.numpy()))
-            wrist = global_from_local(torch.as_tensor(out["rotmats"][0], dtype=torch.float64))[20 + side]
+            wrist = world_from_local(torch.as_tensor(out["rotmats"][0], dtype=torch.float64))[20 + side]
             kept.append((side, spent["seen"].world[0, side], spent["seen"].gain[0, side], wrist.numpy(), fingers[cols],
                          spent["seen"].pixels[0, side]))
             names.append(name)

@@ -59,6 +59,12 @@ def skeleton() -> ModuleType:
 
 
 @lru_cache(maxsize=None)
+def people_file() -> ModuleType:
+    """The backend's `propose_backend.people_file` module (the clip index, merging and splitting people)."""
+    return _load_backend_file("people_file")
+
+
+@lru_cache(maxsize=None)
 def request() -> ModuleType:
     """The backend's `propose_backend.request` module (EstimateRequest, the choices, file names)."""
     return _load_backend_file("request")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import bpy
 
-from . import bone_map, bridge, client, export, ghosts, importer, preferences, results, retarget, \
+from . import bone_map, bridge, cast, client, export, ghosts, importer, preferences, results, retarget, \
     rigify_target, runner, snapshot
 from .backend_env import model_folder, model_folder_problem
 from .client import LaunchFailed
@@ -49,6 +49,9 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
                                          "or the environment made by 'Set up backend')")
     choices.add_request_flags(parser, ("device", "estimator", "frames", "bbox", "person", "detector", "mirrored",
                                        "focal_px", "still_camera"), with_defaults=False)
+    parser.add_argument("--people", metavar="all|N,M",
+                        help="follow everyone in the footage and build these people (all, or numbers such as "
+                             "1,3 from the clip index); exports then write one file per person (NAME.person-N.fbx)")
     parser.add_argument("--model-files", help="folder with the checkpoint and body model")
     choices.add_request_flags(parser, ("allow_random_weights",), with_defaults=False)
     parser.add_argument("--render", type=Path, help="also render the camera view (bones coloured by uncertainty "
@@ -67,6 +70,8 @@ def _estimate(args: argparse.Namespace) -> tuple[Path, str]:
     problem = model_folder_problem(folder)
     if problem:
         raise BatchFailed(problem)
+    if args.people is not None:
+        args.everyone = True
     try:
         request = bridge.request().EstimateRequest.from_args(
             args, prefs.request_fields(), input=str(args.input),
@@ -137,8 +142,10 @@ def _retarget(rig: bpy.types.Object, args: argparse.Namespace) -> bpy.types.Obje
     return target
 
 
-def _export_files(rig: bpy.types.Object, args: argparse.Namespace) -> None:
+def _export_files(rig: bpy.types.Object, args: argparse.Namespace, person: int | None = None) -> None:
     for path in (args.fbx, args.bvh, args.gltf):
+        if path is not None and person is not None:  # one file per person: NAME.person-N.ext
+            path = path.with_name(f"{path.stem}.person-{person}{path.suffix}")
         if path is not None:
             try:
                 export.export(bpy.context, rig, path.resolve(), engine=args.engine)
@@ -204,12 +211,16 @@ def run(argv: list[str]) -> str:
         if path is not None and export.FORMATS.get(path.suffix.lower()) != fmt:
             raise BatchFailed(f"{flag} needs a file name ending in "
                               f"{' or '.join(s for s, f in export.FORMATS.items() if f == fmt)}, not {path.name}.")
-    if args.input.suffix.lower() == ".npz" or args.input.name.endswith(".npz.chunks"):
+    if bridge.people_file().is_index(args.input):
+        results_path, warning, footage = args.input, "", None
+    elif args.input.suffix.lower() == ".npz" or args.input.name.endswith(".npz.chunks"):
         results_path, warning = Path(str(args.input).removesuffix(".chunks")), ""
         footage = _recorded_footage(results_path)
     else:
         (results_path, warning), footage = _estimate(args), args.input
     bpy.ops.wm.read_factory_settings(use_empty=True)
+    if bridge.people_file().is_index(results_path):
+        return _run_people(args, results_path, footage, warning)
     try:
         built = importer.import_results(bpy.context, results_path, footage=footage,
                                         still_camera=bool(args.still_camera))
@@ -228,3 +239,25 @@ def run(argv: list[str]) -> str:
         return ""
     return (f"{warning.rstrip('.')}. Saved what was done ({built.valid_frames} frames with a person) "
             f"to {args.output}.")
+
+
+def _run_people(args: argparse.Namespace, index: Path, footage: Path | None, warning: str) -> str:
+    """Build the chosen people of a clip index, save, render the first, export each."""
+    if args.retarget:
+        raise BatchFailed("--retarget bakes one person; leave it out with --people, or import one person's "
+                          "NAME.person-N.npz.")
+    try:
+        done = cast.import_people(bpy.context, index, args.people or "all", footage=footage)
+    except cast.CastFailed as exc:
+        raise BatchFailed(str(exc).splitlines()[0]) from exc
+    for message in done.skipped:
+        _warn(message)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    bpy.ops.wm.save_as_mainfile(filepath=str(args.output.resolve()))
+    if args.render or args.render_ghosts:
+        _render_stills(done.built[0], args, footage or importer.footage_from_meta(results.read(done.built[0].rig[importer.RESULTS_PATH])))
+    for built in done.built:
+        _export_files(built.rig, args, person=int(built.rig[cast.PERSON]))
+    print(f"propose batch: built {len(done.built)} people: {', '.join(b.rig.name for b in done.built)}",
+          file=sys.stderr, flush=True)
+    return f"{warning.rstrip('.')}. Saved what was done to {args.output}." if warning else ""

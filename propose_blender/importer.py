@@ -110,13 +110,16 @@ def _store_of(block: bpy.types.ID):
 
 
 def import_data(context: bpy.types.Context, data: dict[str, Any], name: str, footage: Path | None,
-                source: Path | None = None, replace: bool = True, still_camera: bool = False) -> bpy.types.Object:
+                source: Path | None = None, replace: bool = True, still_camera: bool = False,
+                shared: tuple[bpy.types.Object, tuple[np.ndarray, np.ndarray]] | None = None) -> bpy.types.Object:
     """Build the rig, body, keys, uncertainty curves, samples and camera from results arrays.
 
     name: the clip's name; objects are "NAME" (rig), "NAME body", "NAME camera", the action
     "NAME motion". An existing take of that clip is replaced (replace=True) or kept, the new one
     then being "NAME take N". A solved moving camera (schema 3) is keyed along its path unless
     `still_camera`; a solve that found no motion gives a still camera by itself.
+    `shared`: (camera, world rotation and translation) of another person
+    of the same clip, so that everyone stands in one world seen by one camera (cast.py).
     """
     valid = np.asarray(data["valid"], dtype=bool)
     if not valid.any():
@@ -137,7 +140,7 @@ def import_data(context: bpy.types.Context, data: dict[str, Any], name: str, foo
     rig[CLIP], rig[TAKE] = clip, int(take)
     if "phenotype" in data:
         rig[PHENOTYPE] = [float(v) for v in np.asarray(data["phenotype"]).ravel()]
-    rotation, translation, _ = world.clip_world(data)
+    rotation, translation = shared[1] if shared is not None else world.clip_world(data)[:2]
     motion.set_world(rig, rotation, translation)
     path = world.camera_path(data, still_camera)
     rig[STILL_CAMERA] = int(path is None)
@@ -153,13 +156,16 @@ def import_data(context: bpy.types.Context, data: dict[str, Any], name: str, foo
     rig[META] = json.dumps(data.get("meta", {}))
 
     image_size = tuple(int(v) for v in np.asarray(data["image_size"]))
-    focal, principal = results.clip_camera(data)
-    scene.camera = camera.build_camera(name, focal, principal, image_size, footage, collection,
-                                       world=(rotation, translation))
-    if path is not None:
-        camera.key_path(scene.camera, frames, path)
-    scene.camera[CLIP], scene.camera[TAKE] = clip, int(take)
-    camera.match_render_size(scene, image_size)
+    if shared is None:
+        focal, principal = results.clip_camera(data)
+        scene.camera = camera.build_camera(name, focal, principal, image_size, footage, collection,
+                                           world=(rotation, translation))
+        if path is not None:
+            camera.key_path(scene.camera, frames, path)
+        scene.camera[CLIP], scene.camera[TAKE] = clip, int(take)
+        camera.match_render_size(scene, image_size)
+    else:
+        scene.camera = shared[0]
     _follow_clip(scene, float(data["fps"]), frames)
     scene.frame_set(int(np.clip(scene.frame_current, scene.frame_start, scene.frame_end)))
     uncertainty.refresh(scene)  # handlers are not registered when running headless

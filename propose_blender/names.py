@@ -29,6 +29,11 @@ TAKE = "propose_take"  # on the rig: its take number (1 = the first import of th
 PHENOTYPE = "propose_phenotype"  # on the rig: the Anny phenotype of its body, when the results have one
 STILL_CAMERA = "propose_still_camera"  # on the rig: 1 when its clip is placed as a tripod shot (no camera keys)
 
+# Several people in one clip (cast.py)
+PERSON = "propose_person"  # on the rig: the person's number in the clip (multi-person runs)
+CAST = "propose_cast"  # on the scene: JSON of the clip index of the people imported (undone with the scene)
+SPAN = "propose_span"  # on a person's rig: [first, last] scene frame of their track
+
 # Uncertainty colours (uncertainty.py)
 PROPERTY_PREFIX = "propose_unc_"  # + joint name, on the rig: that bone's animated uncertainty, degrees
 VALID_PROPERTY = "propose_valid"  # on the rig: animated, 1 on frames with a person, 0 elsewhere

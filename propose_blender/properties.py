@@ -24,6 +24,10 @@ class ProposeSceneSettings(bpy.types.PropertyGroup):
                                 description="The people Find People found (the backend's people event, JSON)")
     person: IntProperty(name="Person", default=0, min=0,
                         description="Number of the person to follow (0: let the detector pick)")
+    everyone: BoolProperty(name="Everyone", default=False,
+                           description="Follow every person in the footage: one rig and body per person")
+    merge_keep: IntProperty(name="Keep", default=1, min=1, description="Person whose number and rig stay")
+    merge_other: IntProperty(name="Merge", default=2, min=1, description="Person joined into them")
     detector: EnumProperty(name="Detector", items=DETECTORS, default="auto",
                            description="How the person is found in the footage")
     mirrored: BoolProperty(name="Mirrored", default=False,
@@ -42,7 +46,7 @@ class ProposeSceneSettings(bpy.types.PropertyGroup):
     def footage_request(self) -> dict:
         """The request fields that describe this scene's footage (runner.estimate_request takes them)."""
         return {"frames": self.frames_argument(), "detector": self.detector, "mirrored": self.mirrored,
-                "focal_px": self.focal_px or None, "still_camera": self.still_camera}
+                "focal_px": self.focal_px or None, "still_camera": self.still_camera, "everyone": self.everyone}
 
     def first_frame(self) -> int:
         """The run's first source frame (0-based): where Find People looks and the track starts."""

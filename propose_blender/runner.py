@@ -181,7 +181,16 @@ class EstimateRun(BackendJob):
             self._cancel_sent_at = time.monotonic()
 
     def partial_output(self) -> Path | None:
-        """The output path if it holds frames (complete file or finished chunks), else None."""
+        """The output path if it holds frames (complete file or finished chunks), else None.
+        A run that followed everyone keeps what it finished as a clip index beside the output."""
+        if self.request.everyone:
+            people = bridge.people_file()
+            index = self.output if people.is_index(self.output) else people.index_path(self.output)
+            try:
+                people.read_index(index)
+            except people.PeopleFileError:
+                return None
+            return index
         try:
             results.read(self.output)
         except (bridge.schema().ResultsError, OSError):

@@ -1,6 +1,6 @@
 """What a ProPose .blend holds, as JSON, to check that every supported Blender builds the same scene.
 
-    python scripts/blend_facts.py clip.blend > facts-5.0.json         # under any bpy (.venv, .venv-bpy42, ...)
+    python scripts/blend_facts.py clip.blend facts-5.0.json     # under any bpy (.venv, .venv-bpy42, ...)
     python scripts/blend_facts.py --compare facts-4.2.json facts-5.0.json [...]   # plain Python
 
 The facts: the scene's frame range and rate; per rig its bones (rest heads and tails), every F-curve
@@ -122,7 +122,7 @@ def main(argv: list[str]) -> int:
                 print("   ", line)
             worst = max(worst, len(differences))
         return 1 if worst else 0
-    json.dump(facts(Path(argv[0]).resolve()), sys.stdout, indent=0, sort_keys=True)
+    Path(argv[1]).write_text(json.dumps(facts(Path(argv[0]).resolve()), indent=0, sort_keys=True))
     return 0
 
 

@@ -62,6 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="frames per network pass (default 32 on CUDA, 1 on CPU); smaller batches "
                           "follow fast motion more closely")
     request.add_request_flags(est, ("frames", "bbox", "person", "detector", "mirrored", "focal_px"))
+    est.add_argument("--everyone", action="store_true", default=None,
+                     help="follow every person in the footage: OUT.person-N.npz per person and the clip "
+                          "index OUT.people.json (docs/results-schema.md)")
     est.add_argument("--chunk-frames", type=_positive, default=request.CHUNK_FRAMES,
                      help="frames per chunk written while running (kept if the run stops)")
     est.add_argument("--redetect-every", type=_positive, default=request.REDETECT_EVERY,

@@ -104,7 +104,7 @@ class ProPoseEstimator:
         arrays.update(self.fingers.solve(hands, world, batch.num_samples, self.hand_generator))
         return arrays
 
-    def rest_geometry(self, betas: np.ndarray) -> dict[str, np.ndarray]:
+    def rest_geometry(self, betas: np.ndarray, person: int | None = None) -> dict[str, np.ndarray]:
         geometry = self.model.body.rest_geometry(betas)
         if self._finger_weights is not None:  # Anny: the fitted rest hand and its finger skinning
             geometry["hand_rest_joints"] = hand_joints(self._hands_rest).astype(np.float32)

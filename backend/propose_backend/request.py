@@ -147,7 +147,7 @@ def check_device(value: str) -> str:
 # JSON type of every field; the protocol's names are the field names.
 _JSON_TYPES: dict[str, tuple[type, ...]] = {
     "input": (str,), "output": (str,), "checkpoint": (str,), "body_model": (str,), "device": (str,),
-    "fp32": (bool,), "cuda_graphs": (bool,), "seed": (int,), "estimator": (str,),
+    "fp32": (bool,), "cuda_graphs": (bool,), "seed": (int,), "estimator": (str,), "everyone": (bool,),
     "allow_random_weights": (bool,), "samples": (int,), "batch_size": (int,), "frames": (str,),
     "bbox": (list,), "person": (int,), "detector": (str,), "focal_px": (int, float), "mirrored": (bool,),
     "smooth": (int, float), "chunk_frames": (int,), "redetect_every": (int,), "still_camera": (bool,),
@@ -179,6 +179,7 @@ class EstimateRequest:
     smooth: float = DEFAULT_SMOOTH
     chunk_frames: int = CHUNK_FRAMES
     redetect_every: int = REDETECT_EVERY
+    everyone: bool = False  # follow everyone: one results file per person beside a clip index (people_file.py)
     still_camera: bool = False  # tripod footage: no camera solve (videos are solved by default)
 
     def validate(self) -> "EstimateRequest":
@@ -194,8 +195,8 @@ class EstimateRequest:
             self.bbox = _checked_bbox(self.bbox)
         if self.person is not None and self.person < 0:
             raise RequestError("person", "must be 0 or more (0 = the leftmost person)")
-        if self.person is not None and self.bbox is not None:
-            raise RequestError("person", "and 'bbox' both choose the person; give one or the other")
+        if len(chosen := [n for n, v in (("everyone", self.everyone or None), ("person", self.person), ("bbox", self.bbox)) if v is not None]) > 1:
+            raise RequestError(chosen[0], f"and '{chosen[1]}' both choose whom to follow; give one or the other")
         if self.focal_px is not None and not (math.isfinite(self.focal_px) and self.focal_px > 0):
             raise RequestError("focal_px", "must be a number of pixels above 0")
         self.smooth = check_strength(self.smooth)

@@ -1,7 +1,8 @@
 """The results file: the one contract between the backend and the Blender add-on.
 
 numpy + stdlib only, so the add-on (which never imports torch) reads it with this very module.
-A results file is an `.npz` for one tracked person over T frames with S posterior samples.
+A results file is an `.npz` for one tracked person over T frames with S posterior samples; a run
+that follows everyone writes one such file per person beside a clip index (people_file.py).
 Long runs write numbered chunk files next to the target (`NAME.chunks/00000.npz`, ...) as they go,
 so a cancelled or crashed run keeps every finished chunk; `read_results` merges them (and the
 run's recorder, inference/recorder.py, writes the single file from them). Every write is atomic
@@ -22,7 +23,7 @@ from typing import IO, Any, Callable, Mapping
 import numpy as np
 
 SCHEMA_VERSION = 3
-READABLE_VERSIONS = (1, 2, 3)  # older files (no smoothing, floor, fingers or camera path) read as they are
+READABLE_VERSIONS = (1, 2, 3)  # older files (no smoothing, floor, fingers, camera path or people) read as they are
 
 
 class ResultsError(RuntimeError):
@@ -56,6 +57,10 @@ OPTIONAL_PER_FRAME_FIELDS: dict[str, tuple[tuple[str | int, ...], str]] = {
     # schema 3: the camera's pose in the world per frame (z up, floor z = 0, metres): p_world = M[t] · [p_cam, 1]
     "world_from_camera": (("T", 4, 4), "float32"),
     **{f"raw_{name}": PER_FRAME_FIELDS[name] for name in RAW_FIELDS},
+    # Schema 3, multi-person runs: how sure the tracker is that this row shows this file's person
+    # (1 = followed without doubt; lower after a crossing or a re-found track; 0 where the person was not
+    # seen: valid False, or in a smoothed file raw_valid False on a bridged gap).
+    "identity_confidence": (("T",), "float32"),
 }
 
 # Optional per-frame fields (schema 3): the fingers, 15 joints per hand in SMPL-H / MANO order
@@ -96,6 +101,7 @@ OPTIONAL_CLIP_FIELDS: dict[str, tuple[tuple[str | int, ...], str]] = {
     "phenotype": ((6,), "float32"),  # Anny phenotype of the rest body, PHENOTYPE_LABELS in order
     "hand_rest_joints": ((30, 3), "float32"),  # rest finger joints, SMPL-H order, same frame as rest_joints
     "rig_lbs_weights": (("V", 54), "float32"),  # skinning over the 24 joints + 30 finger joints (sums to 1)
+    "person": ((), "int64"),  # schema 3, multi-person runs: the person's number in the clip (1, 2, ...)
 }
 
 def empty_frames(num_frames: int, num_samples: int, hands: bool = False) -> dict[str, np.ndarray]:
@@ -209,8 +215,9 @@ def check_values(data: Mapping[str, Any], source: str = "results") -> None:
     for name in ("hand_rotmats", "hand_posterior_F", "hand_uncertainty_deg", "hand_samples"):
         if name in data and not np.all(np.isfinite(np.asarray(data[name])[valid])):
             fail(name, "holds NaN or infinite values on frames with a person")
-    if "contacts" in data and np.any((np.asarray(data["contacts"]) < 0) | (np.asarray(data["contacts"]) > 1)):
-        fail("contacts", "must hold probabilities between 0 and 1")
+    for name in ("contacts", "identity_confidence"):
+        if name in data and np.any((np.asarray(data[name]) < 0) | (np.asarray(data[name]) > 1)):
+            fail(name, "must hold probabilities between 0 and 1")
     if "world_from_camera" in data:
         m = np.asarray(data["world_from_camera"], dtype=np.float64)
         rot = m[:, :3, :3]

@@ -97,7 +97,8 @@ class RunPlan:
                                detector=wanted.detector, samples=wanted.samples, batch_size=self.batch_size,
                                focal_px=wanted.focal_px, chunk_frames=wanted.chunk_frames,
                                redetect_every=wanted.redetect_every, mirrored=wanted.mirrored,
-                               smooth=float(wanted.smooth), still_camera=wanted.still_camera, seed=wanted.seed)
+                               smooth=float(wanted.smooth), everyone=wanted.everyone, still_camera=wanted.still_camera,
+                               seed=wanted.seed)
 
     def _estimate(self) -> EstimateRequest:
         if not isinstance(self.request, EstimateRequest):

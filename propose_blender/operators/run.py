@@ -9,7 +9,7 @@ from pathlib import Path
 import bpy
 from bpy.props import IntProperty
 
-from .. import backend_env, importer, people, preferences, runner
+from .. import backend_env, cast, importer, people, preferences, runner
 from ..jobs import JobOperator, redraw
 
 
@@ -45,7 +45,8 @@ class PROPOSE_OT_run(JobOperator, bpy.types.Operator):
             return None
         try:
             request = runner.estimate_request(input=footage, output=results_path(footage),
-                                              person=people.chosen_person(context.scene, settings.first_frame()),
+                                              person=None if settings.everyone else
+                                              people.chosen_person(context.scene, settings.first_frame()),
                                               **prefs.request_fields(),
                                               **settings.footage_request())
         except ValueError as exc:  # the backend's RequestError: a setting it would refuse
@@ -62,8 +63,11 @@ class PROPOSE_OT_run(JobOperator, bpy.types.Operator):
                 self.report({"ERROR"}, job.reason or "The run failed.")
             return {"CANCELLED"}
         try:
-            built = importer.import_results(context, output, footage=job.input)
-        except importer.ImportFailed as exc:
+            if output.name.endswith(".people.json"):  # everyone was followed: a rig per person
+                built = cast.import_people(context, output, "all", footage=job.input).built[0]
+            else:
+                built = importer.import_results(context, output, footage=job.input)
+        except (importer.ImportFailed, cast.CastFailed) as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
         frames = built.valid_frames

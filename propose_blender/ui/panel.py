@@ -5,7 +5,7 @@ import textwrap
 
 import bpy
 
-from .. import ghosts, people, preferences, rig as rig_module, uncertainty
+from .. import bridge, cast, ghosts, people, preferences, rig as rig_module, uncertainty
 from ..rig import active_rig
 
 _LOG_LINES = 6  # of the backend log under an error; the cause above it is always shown whole
@@ -87,6 +87,46 @@ class PROPOSE_PT_people(_ProposePanel, bpy.types.Panel):
                                    icon="RADIOBUT_ON" if chosen else "RADIOBUT_OFF", depress=chosen)
             pick.number = person["number"]
         layout.label(text=f"Frame {listed.get('frame', 0) + 1}; boxes show in camera view (Numpad 0).")
+
+
+class PROPOSE_PT_cast(_ProposePanel, bpy.types.Panel):
+    """Everyone in the shot: the people of the clip with their frames, which to build, merge, split."""
+
+    bl_label = "People"
+    bl_parent_id = "PROPOSE_PT_estimate"
+
+    def draw(self, context: bpy.types.Context) -> None:
+        layout = self.layout
+        settings = context.scene.propose
+        layout.prop(settings, "everyone", text="Follow everyone (one rig per person)")
+        index = cast.stored(context.scene)
+        if not index.get("people"):
+            return
+        built = cast.rigs(context.scene)
+        doubtful = bridge.people_file().DOUBTFUL_IDENTITY
+        column = layout.column(align=True)
+        for person in index["people"]:
+            number = int(person["number"])
+            row = column.row(align=True)
+            sure = person.get("min_identity_confidence", 1.0) >= doubtful
+            row.label(text=f"{number}: frames {person['first_frame'] + 1}-{person['last_frame'] + 1} "
+                           f"({person['valid_frames']} seen)", icon="CHECKMARK" if sure else "ERROR")
+            op = row.operator("propose.import_people", text="" if number in built else "Build",
+                              icon="FILE_REFRESH" if number in built else "IMPORT")
+            op.people = str(number)
+        column.operator("propose.import_people", text="Build everyone", icon="COMMUNITY").people = "all"
+        if any(p.get("min_identity_confidence", 1.0) < doubtful for p in index["people"]):
+            layout.label(text="! = an uncertain hand-over: check who is who there.", icon="INFO")
+        row = layout.row(align=True)
+        row.prop(settings, "merge_keep")
+        row.prop(settings, "merge_other")
+        op = row.operator("propose.merge_people", text="", icon="AUTOMERGE_ON")
+        op.keep, op.other = settings.merge_keep, settings.merge_other
+        rig = active_rig(context)
+        if rig is not None and cast.PERSON in rig:
+            op = layout.operator("propose.split_person", text=f"Split person {rig[cast.PERSON]} at frame "
+                                                              f"{context.scene.frame_current}", icon="SCULPTMODE_HLT")
+            op.person, op.frame = int(rig[cast.PERSON]), context.scene.frame_current
 
 
 class PROPOSE_PT_footage(_ProposePanel, bpy.types.Panel):
@@ -187,4 +227,4 @@ class PROPOSE_PT_smoothing(_ProposePanel, bpy.types.Panel):
         layout.label(text="Videos only; applies to the next Run.", icon="INFO")
 
 
-CLASSES = (PROPOSE_PT_estimate, PROPOSE_PT_people, PROPOSE_PT_footage, PROPOSE_PT_uncertainty, PROPOSE_PT_ghosts, PROPOSE_PT_smoothing)
+CLASSES = (PROPOSE_PT_estimate, PROPOSE_PT_people, PROPOSE_PT_cast, PROPOSE_PT_footage, PROPOSE_PT_uncertainty, PROPOSE_PT_ghosts, PROPOSE_PT_smoothing)

@@ -60,7 +60,7 @@ class StubEstimator:
             out["valid"] = np.array([int(i) not in self.rejects for i in batch.frame_index])
         return out
 
-    def rest_geometry(self, betas: np.ndarray) -> dict[str, np.ndarray]:
+    def rest_geometry(self, betas: np.ndarray, person: int | None = None) -> dict[str, np.ndarray]:
         body = demo_body()  # its mean shape whatever the betas: the stub's pose carries no shape
         return {"rest_joints": body.J_regressor @ body.v_template, "rest_vertices": body.v_template,
                 "faces": body.faces, "lbs_weights": body.weights}

@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import itertools
 import os
-import queue
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 import numpy as np
 
@@ -34,6 +33,7 @@ from .errors import InferenceError
 from .protocol import ESTIMATED_FIELDS, Estimator, FrameBatch
 from .footage import Footage, Frame, FrameRange, open_footage, open_rows
 from .people import FramePeople, find_people, pick
+from .run_state import Decoder as _Decoder, Progress, RunSummary, open_clip  # noqa: F401 (callers import them from here)
 from .recorder import ResultsRecorder
 from .track import PersonTracker
 
@@ -55,30 +55,10 @@ class EstimateOptions:
     redetect_every: int = REDETECT_EVERY
     mirrored: bool = False  # selfie-style footage: the person's left appears on their left
     smooth: float = DEFAULT_SMOOTH  # temporal smoothing strength for videos (docs/temporal.md); 0 = off
+    everyone: bool = False  # follow every person (everyone.py): one file per person and a clip index
     still_camera: bool = False  # skip the camera solve (tripod footage); videos are solved by default
     seed: int = DEFAULT_SEED  # random seed of the smoothed ghosts (the estimator's own samples take it from its settings)
 
-
-@dataclass
-class Progress:
-    phase: str  # loading_model, reading, estimating, writing
-    done: int
-    total: int | None
-    fps: float
-    eta_s: float | None
-    message: str = ""
-
-
-@dataclass
-class RunSummary:
-    output: Path | None  # None when nothing was finished (cancelled before the first batch)
-    frames: int
-    valid_frames: int
-    cancelled: bool
-    estimator: str
-    seconds: float
-    warnings: list[str] = field(default_factory=list)
-    expected_frames: int | None = None  # what the footage's header promised (None: it does not say)
 
 
 @dataclass
@@ -90,57 +70,6 @@ class _Prepared:
     detection: Detection | None
     crop: np.ndarray | None
     image: np.ndarray | None = None  # the full frame, for estimators that cut their own crops (hands)
-
-
-class _Decoder(threading.Thread):
-    """Decodes frames on its own thread into a queue of one batch; errors are handed over, not lost."""
-
-    _END = object()
-
-    def __init__(self, footage: Footage, batch_size: int) -> None:
-        super().__init__(name="propose-decoder", daemon=True)
-        self.footage = footage
-        self.batch_size = max(1, batch_size)
-        self.frames: queue.Queue = queue.Queue(maxsize=self.batch_size)
-        self.stop = threading.Event()
-
-    def _put(self, item: object) -> bool:
-        while not self.stop.is_set():
-            try:
-                self.frames.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def run(self) -> None:
-        try:
-            for frame in self.footage.frames():
-                if not self._put(frame):
-                    return
-            self._put(self._END)
-        except BaseException as exc:  # reported by the estimating thread
-            self._put(exc)
-
-    def batches(self) -> Iterator[list[Frame]]:
-        """Lists of up to batch_size frames, as soon as that many are decoded (or the clip ends)."""
-        batch: list[Frame] = []
-        while True:
-            item = self.frames.get()
-            if isinstance(item, BaseException):
-                raise item
-            if item is self._END:
-                if batch:
-                    yield batch
-                return
-            batch.append(item)
-            if len(batch) == self.batch_size:
-                yield batch
-                batch = []
-
-    def close(self) -> None:
-        self.stop.set()
-        self.join(timeout=10)
 
 
 def _prepare(frames: list[Frame], tracker: PersonTracker, needs_crops: bool,
@@ -225,17 +154,21 @@ def estimate_file(input_path: str | Path, output_path: str | Path, estimator: Es
                   cancel: threading.Event | None = None) -> RunSummary:
     """Run the estimator over an image or a video and write the results file.
 
-    Raises InferenceError for anything the user can fix (unreadable input, nobody in any frame).
+    With `options.everyone`, everyone in the footage is followed (everyone.py) and the summary's
+    output is the clip index. Raises InferenceError for anything the user can fix (unreadable
+    input, nobody in any frame).
     A set `cancel` stops after the current batch; the frames finished so far are written.
     """
     options = options or EstimateOptions()
+    if options.everyone:
+        from .everyone import estimate_everyone
+
+        return estimate_everyone(input_path, output_path, estimator, options, progress, cancel)
     cancel = cancel or threading.Event()
     report = progress or (lambda _p: None)
     started = time.perf_counter()
-    report(Progress("reading", 0, None, 0.0, None, f"opening {input_path}"))
-    footage = open_footage(input_path, options.frames)
+    footage, camera = open_clip(input_path, options.frames, options.focal_px, report)
     width, height = footage.image_size
-    camera = ImageCamera.for_image(width, height, options.focal_px)
     meta = {"estimator": estimator.name, **estimator.describe(), "source": str(Path(input_path).resolve()),
             "created_by": f"propose-backend {__version__}"}
     recorder = ResultsRecorder(output_path, {"fps": footage.fps, "image_size": (width, height)}, meta,

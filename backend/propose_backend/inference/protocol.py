@@ -34,6 +34,7 @@ class FrameBatch:
     num_samples: int  # S, posterior samples wanted per frame
     image_size: tuple[int, int]  # width, height of the source frames
     mirrored: bool = False  # mirrored footage: detectors' left/right labels are swapped
+    person: np.ndarray | None = None  # (B,) person number of each row when several people are followed
     images: list[np.ndarray] | None = None  # the full BGR frames (hand crops are cut from them)
 
 
@@ -68,8 +69,10 @@ class Estimator(Protocol):
         """
         ...
 
-    def rest_geometry(self, betas: np.ndarray) -> dict[str, np.ndarray]:
-        """The rig's clip fields for one set of betas (10,): rest_joints, rest_vertices, faces, lbs_weights."""
+    def rest_geometry(self, betas: np.ndarray, person: int | None = None) -> dict[str, np.ndarray]:
+        """The rig's clip fields for one set of betas (10,): rest_joints, rest_vertices, faces, lbs_weights.
+
+        `person`: whose body, when the estimator fits each person's body as it goes (batch.person)."""
         ...
 
     def reseed(self) -> None:

@@ -54,11 +54,13 @@ class KeypointEstimator:
         files = settings.files
         body, self._body_label = load_body(files.body_model)
         self.shape_fit = None
+        self._person_fits: dict[int, object] = {}  # one body fit per person when several are followed
         if body.phenotype is not None:
             from ..body.anny_body import anny_body
             from ..body.shape_fit import PhenotypeFit
 
             self.shape_fit = PhenotypeFit(anny_body())
+            self._new_fit = lambda: PhenotypeFit(anny_body())
         self.layer = BodyLayer(body).double()
         self.betas = torch.zeros(1, 10, dtype=torch.float64)
         rest35 = self.layer.rest_points(self.betas).numpy()
@@ -111,8 +113,13 @@ class KeypointEstimator:
         if batch.mirrored:  # BlazePose names limbs as if the person were seen, not reflected
             image, world = swap_left_right(image), swap_left_right(world)
         visibility = in_frame_visibility(image, batch.image_size)
-        if self.shape_fit is not None:
+        if self.shape_fit is not None and batch.person is None:
             self.shape_fit.observe(world, visibility, valid, batch.frame_index)
+        elif self.shape_fit is not None:  # each person's bones feed their own body
+            for number in np.unique(batch.person):
+                rows = batch.person == number
+                fit = self._person_fits.setdefault(int(number), self._new_fit())
+                fit.observe(world[rows], visibility[rows], valid[rows], batch.frame_index[rows])
         obs = landmarks_to_skeleton(world, visibility, self.fractions)
         images = batch.images or [None] * count
         hands = self.fingers.observe(images, np.c_[image[..., :2].reshape(-1, 2), visibility.reshape(-1, 1)]
@@ -147,11 +154,12 @@ class KeypointEstimator:
             out["sample_log_density"] = np.zeros((count, 0))
         return {k: (v if v.dtype == bool else v.astype(np.float32)) for k, v in out.items()}
 
-    def rest_geometry(self, betas: np.ndarray) -> dict[str, np.ndarray]:
+    def rest_geometry(self, betas: np.ndarray, person: int | None = None) -> dict[str, np.ndarray]:
         if self.shape_fit is not None:
             from ..body.anny_body import fitted_rest_geometry
 
-            return fitted_rest_geometry(self.shape_fit.phenotype())
+            fit = self._person_fits.get(person, self.shape_fit) if person is not None else self.shape_fit
+            return fitted_rest_geometry(fit.phenotype())
         geometry = self.layer.rest_geometry(betas)  # the body's own, plus template hands on its wrists
         geometry["hand_rest_joints"] = hand_joints(template_hands(geometry["rest_joints"])).astype(np.float32)
         return geometry
@@ -169,6 +177,7 @@ class KeypointEstimator:
         self.fingers.reset()
         if self.shape_fit is not None:  # each input's body from its own frames, not the inputs before it
             self.shape_fit.reset()
+        self._person_fits = {}  # a new input: new people
 
     def close(self) -> None:
         """Close the crop BlazePose graph (MediaPipe keeps its threads until closed)."""

@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from hand_scene import Scene, arms_forward, render
 from propose_backend.hands.landmarks import HandLandmarker
-from propose_backend.hands.synthetic import Scene, arms_forward, render
 from propose_backend.inference.crop import ImageCamera
 from propose_backend.inference.detect import BlazePoseDetector
 from propose_backend.inference.model_files import ModelFiles

@@ -12,7 +12,7 @@ from propose_backend.inference.model_files import ModelFiles
 from propose_backend.inference.protocol import EstimatorSettings, FrameBatch
 from propose_backend.network_estimator import _GUIDES, hand_guides
 
-from propose_backend.hands.synthetic import arms_forward
+from hand_scene import arms_forward
 
 
 def test_guides_fall_back_to_the_network_joints():
@@ -29,7 +29,7 @@ def test_guides_fall_back_to_the_network_joints():
 
 @pytest.mark.slow
 def test_random_weight_network_reads_the_visible_hands():
-    from propose_backend.hands.synthetic import Scene, render
+    from hand_scene import Scene, render
     from propose_backend.inference.crop import CropBox, cut
     from propose_backend.network_estimator import load_propose_estimator
 

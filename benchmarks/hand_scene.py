@@ -1,4 +1,5 @@
-"""Pictures of the licence-free body with known finger poses, for benchmarks and tests.
+"""Pictures of the licence-free body with known finger poses, for benchmarks and tests (benchmark
+support code: the product never draws these).
 
 The Anny body is skinned over its 54 joints (SMPL's 24 and the 30 finger joints, with the finger
 skinning of hands/rest.py) and drawn by the project's CPU renderer (render.py), so a hand pose
@@ -10,11 +11,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-
-from ..body.anny_body import DEFAULT_PHENOTYPE, anny_body, fitted_rest_geometry
-from ..geometry import axis_angle_to_matrix, matrix_to_axis_angle, project
-from ..render import clothed_face_colors, render_mesh
-from ..skeleton import RIG_PARENTS
+from clothing import clothed_face_colors
+from propose_backend.body.anny_body import DEFAULT_PHENOTYPE, anny_body, fitted_rest_geometry
+from propose_backend.geometry import axis_angle_to_matrix, matrix_to_axis_angle, project
+from propose_backend.render import render_mesh
+from propose_backend.skeleton import RIG_PARENTS
 
 SMPL_TO_CAMERA = np.diag([1.0, -1.0, -1.0])  # y up, facing +z  ->  y down, facing the camera
 

@@ -1,0 +1,153 @@
+"""Footage with known people: several bodies, each in its own shirt colour, moving through one shot.
+
+The tests and the crossing benchmark feed it to the multi-person run: who is where on every frame
+is known, so identity switches and per-person errors can be counted. Bodies are drawn far to
+near with the CPU renderer, so the nearer one hides the farther one as a camera would see it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+SHIRTS = ((0.75, 0.15, 0.12), (0.15, 0.55, 0.2), (0.85, 0.75, 0.15), (0.2, 0.3, 0.8))  # red, green, yellow, blue
+
+
+@dataclass
+class Walker:
+    """One person's motion in the camera frame (x right, y down, z forward, metres)."""
+
+    rotmats: np.ndarray  # (T, 24, 3, 3) SMPL local rotations, root in camera axes
+    pelvis: np.ndarray  # (T, 3); rows with NaN: the person is not in the shot
+    shirt: tuple[float, float, float]
+
+
+def swing_walker(frames: int, start: tuple[float, float], end: tuple[float, float], shirt: tuple[float, float, float],
+                 phase: float = 0.0, present: np.ndarray | None = None) -> Walker:
+    """A body facing the camera, swinging arms and legs, moving on a straight line (x, z) from
+    `start` to `end` over the clip; `present` (T,) bool takes it out of the shot where False."""
+    import smplx
+
+    t = np.arange(frames)
+    swing = 0.45 * np.sin(2 * np.pi * t / 16 + phase)
+    axis_angle = torch.zeros(frames, 24, 3, dtype=torch.float64)
+    axis_angle[:, 0] = torch.tensor([np.pi, 0.0, 0.0], dtype=torch.float64)
+    axis_angle[:, 1, 0], axis_angle[:, 2, 0] = torch.as_tensor(swing), torch.as_tensor(-swing)
+    axis_angle[:, 4, 0] = torch.as_tensor(0.3 + 0.3 * np.abs(swing))
+    axis_angle[:, 5, 0] = torch.as_tensor(0.3 + 0.3 * np.abs(swing))
+    axis_angle[:, 16, 2], axis_angle[:, 17, 2] = -1.2, 1.2
+    axis_angle[:, 16, 1], axis_angle[:, 17, 1] = torch.as_tensor(-swing), torch.as_tensor(-swing)
+    rotmats = smplx.lbs.batch_rodrigues(axis_angle.reshape(-1, 3)).reshape(frames, 24, 3, 3).numpy()
+    u = t / max(frames - 1, 1)
+    x = start[0] + (end[0] - start[0]) * u
+    z = start[1] + (end[1] - start[1]) * u
+    pelvis = np.stack([x, np.full(frames, 0.2), z], axis=1)
+    if present is not None:
+        pelvis[~np.asarray(present, bool)] = np.nan
+    return Walker(rotmats, pelvis, shirt)
+
+
+SHIRT_JOINTS = (0, 3, 6, 9, 13, 14, 16, 17)  # pelvis, spine, collars, upper arms: the shirt
+TROUSER_JOINTS = (1, 2, 4, 5)  # thighs and shins
+TROUSERS, SKIN = (0.25, 0.25, 0.3), (0.8, 0.62, 0.5)
+
+
+def shirt_colors(body, shirt: tuple[float, float, float]) -> np.ndarray:
+    """(F, 3) face colours by each face's dominant skinning joint: shirt, trousers, skin elsewhere."""
+    dominant = np.asarray(body.weights).argmax(axis=1)
+    table = {**{j: shirt for j in SHIRT_JOINTS}, **{j: TROUSERS for j in TROUSER_JOINTS}}
+    vertex_rgb = np.array([table.get(int(j), SKIN) for j in dominant], np.float64)
+    return vertex_rgb[np.asarray(body.faces)].mean(axis=1)
+
+
+def write_crowd_clip(path: Path, walkers: list[Walker], size: tuple[int, int] = (960, 540), focal: float = 800.0,
+                     fps: float = 30.0, body=None) -> dict[str, np.ndarray]:
+    """Render the walkers to an MJPG .avi; returns per walker the (T, 4) true person boxes (x, y, w, h;
+    NaN where out of the shot or hidden by more than half) as "boxes" (W, T, 4) and the joints."""
+    from .body import load_body
+    from .body.layer import BodyLayer
+    from .render import render_mesh
+    from .geometry import project
+
+    body = body if body is not None else load_body(None)[0]
+    layer = BodyLayer(body).double()
+    width, height = size
+    colors = [shirt_colors(body, w.shirt) for w in walkers]
+    frames = len(walkers[0].pelvis)
+    background = np.zeros((height, width, 3), np.uint8)
+    background[:] = np.linspace(150, 95, height)[:, None, None].astype(np.uint8)
+    boxes = np.full((len(walkers), frames, 4), np.nan)
+    joints = np.full((len(walkers), frames, 24, 3), np.nan)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, size)
+    betas = torch.zeros(1, 10, dtype=torch.float64)
+    try:
+        for t in range(frames):
+            image = background
+            drawn = []
+            for k, walker in enumerate(walkers):
+                if np.isnan(walker.pelvis[t]).any():
+                    continue
+                with torch.no_grad():
+                    vertices, posed_joints, _ = layer(betas, torch.as_tensor(walker.rotmats[t:t + 1]))
+                root = posed_joints[0, 0].numpy()
+                vertices = vertices[0].numpy() - root + walker.pelvis[t]
+                joints[k, t] = posed_joints[0, :24].numpy() - root + walker.pelvis[t]
+                drawn.append((walker.pelvis[t, 2], k, vertices))
+            masks = []
+            for depth, k, vertices in sorted(drawn, key=lambda d: -d[0]):  # far to near
+                image = render_mesh(vertices, body.faces, image=image, focal=focal, face_colors=colors[k])
+                pixels = project(vertices, focal, (width / 2, height / 2))
+                lo, hi = pixels.min(axis=0), pixels.max(axis=0)
+                masks.append((k, lo, hi))
+            for k, lo, hi in masks:  # visible share: the box minus the nearer people's boxes
+                box_lo, box_hi = np.clip(lo, 0, (width, height)), np.clip(hi, 0, (width, height))
+                area = np.prod(np.maximum(box_hi - box_lo, 0))
+                if area <= 0.5 * np.prod(hi - lo):
+                    continue  # mostly out of the picture
+                near = [m for m in masks if walkers[m[0]].pelvis[t, 2] < walkers[k].pelvis[t, 2]]
+                hidden = max((np.prod(np.maximum(np.minimum(box_hi, h) - np.maximum(box_lo, l), 0)) for _, l, h in near),
+                             default=0.0)
+                if hidden <= 0.5 * area:
+                    boxes[k, t] = (*box_lo, *(box_hi - box_lo))
+            writer.write(image)
+    finally:
+        writer.release()
+    return {"boxes": boxes, "joints": joints}
+
+
+def identity_report(index_path: Path, boxes: np.ndarray) -> dict:
+    """Score a multi-person run against the true boxes (W, T, 4) of write_crowd_clip.
+
+    Every valid row of every person file is given to the true person whose box centre is nearest
+    (within half their box height). Returns per output person the frames given to each true person,
+    the identity switches (changes of true person along a track), and per true person the share of
+    the frames they are visible on where some track holds them.
+    """
+    from . import people_file, results
+
+    index = people_file.read_index(index_path)
+    walkers, frames = boxes.shape[:2]
+    centres = boxes[..., :2] + boxes[..., 2:] / 2
+    tracked = np.zeros((walkers, frames), bool)
+    people = {}
+    for person in index["people"]:
+        data = results.read_results(person["path"])
+        valid = np.asarray(data.get("raw_valid", data["valid"]), bool)
+        labels = []
+        for frame, box in zip(data["frame_index"][valid], data["bbox"][valid]):
+            distance = np.linalg.norm(centres[:, frame] - (box[:2] + box[2:] / 2), axis=1)
+            distance = np.where(np.isnan(distance), np.inf, distance)
+            k = int(np.argmin(distance))
+            if np.isfinite(distance[k]) and distance[k] < 0.5 * boxes[k, frame, 3]:
+                labels.append(k)
+                tracked[k, frame] = True
+        labels = np.array(labels, int)
+        people[person["number"]] = {"frames_of": np.bincount(labels, minlength=walkers).tolist(),
+                                    "switches": int((np.diff(labels) != 0).sum()) if len(labels) else 0}
+    visible = ~np.isnan(boxes[..., 0])
+    share = ((tracked & visible).sum(1) / np.maximum(visible.sum(1), 1)).tolist()
+    return {"people": people, "tracked_share": share,
+            "switches": sum(p["switches"] for p in people.values())}

@@ -1,0 +1,194 @@
+"""Footage in, everyone out: the multi-person run (estimate --everyone).
+
+Frame by frame, the crowd tracker (crowd.py) places one crop per person followed; the crops of a
+frame go through the estimator as ONE batch (rows tagged with their person, so an estimator that
+fits each body as it goes keeps them apart); the tracker then decides who was really seen, and
+each person's row is kept. At the end every person with enough frames becomes a results file of
+their own (smoothed like a single-person run) and the clip index lists them (people_file.py).
+Tracks too short to animate (a passer-by glimpsed for a few frames, a false detection) are left
+out; the rest are numbered in order of first appearance, left to right on a shared first frame,
+so the numbers match those `propose-backend people` gives on the first frame.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .. import __version__, people_file, results
+from ..request import REDETECT_EVERY
+from ..temporal.files import smooth_file
+from .crop import ImageCamera, cut
+from .crowd import REDETECT_PEOPLE_EVERY, CrowdTracker, Placement
+from .errors import InferenceError
+from .protocol import ESTIMATED_FIELDS, Estimator, FrameBatch
+from .recorder import _check_writable as check_writable
+from .footage import Frame
+from .people import MASK_GREY, find_people
+from .run_state import Decoder, Progress, RunSummary, open_clip
+
+MIN_TRACK_FRAMES = 8  # frames with a person a track needs to be kept
+
+
+def _rows(frame_index: int, count: int, num_samples: int, camera: ImageCamera) -> dict[str, np.ndarray]:
+    rows = results.empty_frames(count, num_samples)
+    rows["frame_index"][:] = frame_index
+    rows["focal_px"][:] = camera.focal_px
+    rows["principal_pt"][:] = camera.principal_pt
+    rows["identity_confidence"] = np.zeros(count, np.float32)
+    return rows
+
+
+def _batch(image: np.ndarray, frame_index: int, placements: list[Placement], estimator: Estimator,
+           camera: ImageCamera, options, image_size: tuple[int, int]) -> FrameBatch:
+    """One frame's people as one estimator batch, each row tagged with its person.
+
+    No full frames go with it (`images`): the hand landmarker follows one person's hands from
+    frame to frame, so fingers are not estimated when everyone is followed (yet)."""
+    return FrameBatch(
+        frame_index=np.full(len(placements), frame_index),
+        boxes=np.array([(p.box.cx, p.box.cy, p.box.side) for p in placements]),
+        crops=np.stack([cut(image, p.box) for p in placements]) if estimator.needs_crops else None,
+        detections=[None] * len(placements), camera=camera, num_samples=options.samples,
+        image_size=image_size, mirrored=options.mirrored, person=np.array([p.number for p in placements]))
+
+
+def _look_behind(frame: Frame, placements: list[Placement], estimated: dict[str, np.ndarray], valid: np.ndarray,
+                 confidence: np.ndarray, tracker: CrowdTracker, estimator: Estimator, camera: ImageCamera,
+                 options, image_size: tuple[int, int]) -> None:
+    """Estimate the crops whose body went to someone in front once more, that body painted grey
+    (as people.py searches a frame); what is found now is filled into `estimated`, `valid` and
+    `confidence` in place."""
+    rows = [i for i, _ in tracker.hidden_by]
+    masked = frame.image.copy()
+    height, width = masked.shape[:2]
+    for _, box in tracker.hidden_by:
+        x, y, w, h = box.xywh()
+        x, y, w, h = x + 0.1 * w, y + 0.1 * h, 0.8 * w, 0.8 * h  # the body's own box inside its square crop
+        masked[int(max(0, y)):int(min(height, y + h)), int(max(0, x)):int(min(width, x + w))] = MASK_GREY
+    again = estimator.estimate(_batch(masked, frame.index, [placements[i] for i in rows], estimator, camera,
+                                      options, image_size))
+    found, sure = tracker.observe(Frame(frame.index, masked), [placements[i] for i in rows], again, learn=False)
+    for k, i in enumerate(rows):
+        if found[k]:
+            valid[i], confidence[i] = True, sure[k]
+            for name in ESTIMATED_FIELDS:
+                estimated[name][i] = again[name][k]
+
+
+def estimate_everyone(input_path: str | Path, output_path: str | Path, estimator: Estimator, options,
+                      progress: Callable | None = None, cancel: threading.Event | None = None):
+    """Follow and estimate everyone in a video or image; write one results file per person and
+    the clip index beside `output_path` (OUT.people.json, OUT.person-N.npz). Returns a RunSummary
+    whose output is the clip index. A cancel keeps the frames done so far."""
+
+
+    cancel = cancel or threading.Event()
+    report = progress or (lambda _p: None)
+    started = time.perf_counter()
+    footage, camera = open_clip(input_path, options.frames, options.focal_px, report)
+    check_writable(people_file.index_path(output_path))  # fails now, before any work, if it cannot write
+    every = options.redetect_every if options.redetect_every != REDETECT_EVERY else REDETECT_PEOPLE_EVERY
+    tracker = CrowdTracker(find_people, camera, footage.image_size, every)
+    rows: dict[int, list[dict[str, np.ndarray]]] = {}
+    frames_done = with_anyone = 0
+    timing = {"estimate_s": 0.0, "track_s": 0.0, "person_frames": 0}
+    decoder = Decoder(footage, 1)
+    decoder.start()
+    cancelled = False
+    estimator.reseed()
+    estimating_since = time.perf_counter()
+    try:
+        for (frame,) in decoder.batches():
+            if cancel.is_set():
+                cancelled = True
+                break
+            tick = time.perf_counter()
+            placements = tracker.propose(frame)
+            timing["track_s"] += time.perf_counter() - tick
+            estimated = None
+            if placements:
+                tick = time.perf_counter()
+                estimated = estimator.estimate(_batch(frame.image, frame.index, placements, estimator, camera,
+                                                      options, footage.image_size))
+                timing["estimate_s"] += time.perf_counter() - tick
+                timing["person_frames"] += len(placements)
+            tick = time.perf_counter()
+            valid, confidence = tracker.observe(frame, placements, estimated)
+            timing["track_s"] += time.perf_counter() - tick
+            if tracker.hidden_by:  # someone half behind another: look again with the front body painted over
+                tick = time.perf_counter()
+                _look_behind(frame, placements, estimated, valid, confidence, tracker, estimator, camera, options,
+                             footage.image_size)
+                timing["estimate_s"] += time.perf_counter() - tick
+            if placements:
+                block = _rows(frame.index, len(placements), options.samples, camera)
+                for name in ESTIMATED_FIELDS:
+                    block[name][valid] = estimated[name][valid]
+                block["valid"][:] = valid
+                block["bbox"][valid] = np.array([p.box.xywh() for p in placements], np.float32)[valid]
+                block["identity_confidence"][:] = confidence
+                for k, placement in enumerate(placements):
+                    rows.setdefault(placement.number, []).append({n: v[k:k + 1] for n, v in block.items()})
+            frames_done += 1
+            with_anyone += int(valid.any()) if placements else 0
+            elapsed = time.perf_counter() - estimating_since
+            fps = frames_done / elapsed if elapsed > 0 else 0.0
+            total = footage.frame_count
+            eta = max(0.0, total - frames_done) / fps if total is not None and fps > 0 else None
+            report(Progress("estimating", frames_done, total, fps, eta,
+                            f"{len(placements)} people followed"))
+    except BaseException:
+        if rows:  # keep what was finished, even when failing
+            _write_people(output_path, rows, footage, estimator, options, str(input_path), frames_done, {})
+        raise
+    finally:
+        decoder.close()
+    kept = {n: r for n, r in rows.items() if sum(int(x["valid"][0]) for x in r) >= MIN_TRACK_FRAMES}
+    if not kept:
+        if frames_done and not cancelled:
+            what = "the image" if footage.kind == "image" else "any frame of the video"
+            raise InferenceError("no_person", f"No person was followed long enough in {what} {input_path}.")
+        return RunSummary(None, frames_done, 0, cancelled, estimator.name, time.perf_counter() - started,
+                          footage.warnings, footage.frame_count)
+    report(Progress("writing", frames_done, footage.frame_count, 0.0, None, f"writing {len(kept)} people"))
+    seconds = time.perf_counter() - started
+    index = _write_people(output_path, rows, footage, estimator, options, str(input_path), frames_done, {
+        "seconds": round(seconds, 2), "estimate_s": round(timing["estimate_s"], 2),
+        "track_s": round(timing["track_s"], 2), "person_frames": timing["person_frames"],
+        "detector_runs": tracker.detections_run, "tracks_started": len(tracker.tracks)})
+    return RunSummary(index, frames_done, with_anyone, cancelled, estimator.name, seconds,
+                      footage.warnings, footage.frame_count)
+
+
+def _write_people(output_path: str | Path, rows: dict[int, list[dict[str, np.ndarray]]], footage, estimator: Estimator,
+                  options, source: str, frames_done: int, timing: dict) -> Path | None:
+    """Each person followed long enough as a results file, numbered by first appearance, and the
+    clip index; returns the index path (None when nobody was followed long enough)."""
+    kept = {n: r for n, r in rows.items() if sum(int(x["valid"][0]) for x in r) >= MIN_TRACK_FRAMES}
+    if not kept:
+        return None
+    width, height = footage.image_size
+    order = sorted(kept, key=lambda n: (int(kept[n][0]["frame_index"][0]),
+                                        float(kept[n][0]["bbox"][0, 0]) if kept[n][0]["valid"][0] else 0.0, n))
+    meta = {"estimator": estimator.name, **estimator.describe(), "source": str(Path(source).resolve()),
+            "created_by": f"propose-backend {__version__}"}
+    entries = []
+    for number, track in enumerate(order, start=1):
+        data = {name: np.concatenate([r[name] for r in kept[track]]) for name in kept[track][0]}
+        valid = data["valid"]
+        data.update(schema_version=results.SCHEMA_VERSION, fps=footage.fps, image_size=(width, height),
+                    person=number, meta={**meta, "person": {"choice": "everyone", "number": number}})
+        data.update(estimator.rest_geometry(np.median(data["betas"][valid], axis=0), person=track))
+        path = people_file.person_path(output_path, number)
+        results.write_results(path, data)
+        if footage.kind == "video" and options.smooth > 0 and int(valid.sum()) > 1:
+            smooth_file(path, path, strength=options.smooth, seed=options.seed)
+        entries.append(people_file.describe_person(number, results.read_results(path), path.name))
+    return people_file.write_index(people_file.index_path(output_path), {
+        "source": meta["source"], "fps": float(footage.fps), "image_size": [width, height],
+        "frames": frames_done, "estimator": estimator.name, "created_by": meta["created_by"],
+        "timing": timing}, entries)

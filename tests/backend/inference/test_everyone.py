@@ -1,0 +1,67 @@
+"""Following everyone: identities kept through a crossing, a re-entering person's number kept,
+the clip index and per-person files, and the single-person run unchanged beside it."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from propose_backend import people_file, results
+from propose_backend.crowd_clip import SHIRTS, identity_report, swing_walker, write_crowd_clip
+from propose_backend.estimators import open_estimator
+from propose_backend.inference import EstimateOptions, EstimatorSettings, estimate_file
+from propose_backend.inference.model_files import ModelFiles
+
+pytestmark = pytest.mark.slow  # renders bodies and runs BlazePose on every person of every frame
+
+OPTIONS = dict(focal_px=800.0, smooth=0.0, samples=2, everyone=True)
+
+
+@pytest.fixture(scope="module")
+def instant(tmp_path_factory):
+    """Instant mode (BlazePose landmarks) with the Anny body: real poses without model files."""
+    files = ModelFiles(None, None, tmp_path_factory.mktemp("no_model_files"))
+    loaded, _ = open_estimator("keypoints", EstimatorSettings(files))
+    yield loaded
+    loaded.close()
+
+
+def test_two_people_crossing_keep_their_identities(instant, tmp_path):
+    frames = 48
+    walkers = [swing_walker(frames, (-1.6, 5.0), (1.6, 5.0), SHIRTS[0]),
+               swing_walker(frames, (1.8, 7.0), (-1.8, 7.0), SHIRTS[1], phase=1.0)]
+    truth = write_crowd_clip(tmp_path / "cross.avi", walkers)
+    summary = estimate_file(tmp_path / "cross.avi", tmp_path / "cross.npz", instant, EstimateOptions(**OPTIONS))
+    assert summary.output == tmp_path / "cross.people.json"
+    report = identity_report(summary.output, truth["boxes"])
+    assert len(report["people"]) == 2 and report["switches"] == 0
+    # each output person is one true person, and both were followed most of the time
+    assert sorted(int(np.argmax(p["frames_of"])) for p in report["people"].values()) == [0, 1]
+    assert min(report["tracked_share"]) >= 0.8
+    index = json.loads(summary.output.read_text())
+    assert index["kind"] == "propose-people" and [p["number"] for p in index["people"]] == [1, 2]
+    first = results.read_results(tmp_path / index["people"][0]["file"])
+    assert int(first["person"]) == 1 and int(first["schema_version"]) == results.SCHEMA_VERSION
+    assert first["identity_confidence"].shape == first["valid"].shape
+    assert np.all(first["identity_confidence"][~first["valid"]] == 0)
+
+
+def test_a_person_who_leaves_and_comes_back_gets_their_number_back(instant, tmp_path):
+    frames = 60
+    stay = swing_walker(frames, (-1.5, 5.0), (-0.8, 5.0), SHIRTS[0])
+    away = swing_walker(frames, (1.0, 5.5), (1.0, 5.5), SHIRTS[3], phase=2.0)
+    t = np.arange(frames)
+    away.pelvis[:, 0] = 1.0 + np.clip(np.minimum(t, frames - t) - 6, 0, None) * 0.2  # out right, back in
+    truth = write_crowd_clip(tmp_path / "leave.avi", [stay, away])
+    assert np.isnan(truth["boxes"][1, frames // 2, 0]), "the clip must take person 2 out of the shot"
+    summary = estimate_file(tmp_path / "leave.avi", tmp_path / "leave.npz", instant, EstimateOptions(**OPTIONS))
+    report = identity_report(summary.output, truth["boxes"])
+    owners = {n: int(np.argmax(p["frames_of"])) for n, p in report["people"].items()}
+    assert sorted(owners.values()) == [0, 1], report  # no third person: the returning one kept their number
+    returning = next(n for n, k in owners.items() if k == 1)
+    data = results.read_results(people_file.read_index(summary.output)["people"][returning - 1]["path"])
+    seen = data["frame_index"][data["valid"]]
+    assert seen.min() < 10 and seen.max() > frames - 10  # seen before leaving and after coming back
+    segments = people_file.segments(data["frame_index"], data["valid"], data["identity_confidence"])
+    assert len(segments) >= 2 and segments[-1]["identity_confidence"] > 0.0
