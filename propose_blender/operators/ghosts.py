@@ -15,6 +15,14 @@ class _RigOperator:
         return rig is not None and ghosts.sample_count(rig) > 0
 
 
+def chosen_sample(operator: bpy.types.Operator, context: bpy.types.Context) -> int | None:
+    """The sample an apply operator takes: its `index`, else the selected ghost's; None (reported) if neither."""
+    index = operator.index if operator.index >= 0 else ghosts.ghost_index(context.active_object)
+    if index is None:
+        operator.report({"ERROR"}, "Select a ghost in the viewport or in the panel list first.")
+    return index
+
+
 class PROPOSE_OT_show_ghosts(_RigOperator, bpy.types.Operator):
     """Show this frame's posterior samples as translucent ghost bodies, densest first"""
 
@@ -91,9 +99,8 @@ class PROPOSE_OT_apply_ghost(_RigOperator, bpy.types.Operator):
 
     def execute(self, context: bpy.types.Context) -> set[str]:
         rig = active_rig(context)
-        index = self.index if self.index >= 0 else ghosts.ghost_index(context.active_object)
+        index = chosen_sample(self, context)
         if index is None:
-            self.report({"ERROR"}, "Select a ghost in the viewport or in the panel list first.")
             return {"CANCELLED"}
         frame = context.scene.frame_current
         try:

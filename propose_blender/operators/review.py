@@ -9,6 +9,7 @@ from bpy.props import IntProperty
 
 from .. import ghosts, review
 from ..rig import active_rig
+from .ghosts import chosen_sample
 
 
 class _ReviewOperator:
@@ -104,9 +105,8 @@ class PROPOSE_OT_apply_ghost_bones(bpy.types.Operator):
 
     def execute(self, context: bpy.types.Context) -> set[str]:
         rig = active_rig(context)
-        index = self.index if self.index >= 0 else ghosts.ghost_index(context.active_object)
+        index = chosen_sample(self, context)
         if index is None:
-            self.report({"ERROR"}, "Select a ghost in the viewport or in the panel list first.")
             return {"CANCELLED"}
         settings, frame = context.scene.propose_review, context.scene.frame_current
         first, last, ease = (settings.ghost_first, settings.ghost_last, settings.ghost_ease) \
