@@ -1,7 +1,9 @@
 """Run: estimate the footage with the backend and build the rig; find and pick the person; cancel."""
 from __future__ import annotations
 
+import itertools
 import json
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -14,9 +16,17 @@ from ..jobs import JobOperator, redraw
 
 
 def results_path(footage: Path) -> Path:
-    """Where a run writes its results: beside the saved .blend, else in the temporary folder."""
+    """Where a run writes its results: beside the saved .blend, else in the temporary folder.
+
+    The name holds the time and this Blender's process id, and never names a file or an unfinished
+    run's chunks that exist already: two Blenders (or two runs) started in the same second would
+    otherwise write into, and clear, each other's results."""
     folder = Path(bpy.data.filepath).parent if bpy.data.filepath else Path(tempfile.gettempdir())
-    return folder / "propose_results" / f"{footage.stem}-{time.strftime('%Y%m%d-%H%M%S')}.npz"
+    stem = f"{footage.stem}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+    for attempt in itertools.count(1):
+        path = folder / "propose_results" / f"{stem}{'' if attempt == 1 else f'-{attempt}'}.npz"
+        if not path.exists() and not path.with_name(path.name + ".chunks").exists():
+            return path
 
 
 class PROPOSE_OT_run(JobOperator, bpy.types.Operator):

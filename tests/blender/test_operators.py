@@ -132,3 +132,19 @@ def test_the_set_up_job_is_driven_like_the_others(tmp_path):
     run = backend_env.SetupRun(tmp_path / "env")
     run.cancel()  # nothing started: cancelling must not touch a process
     assert run.state == jobs.FAILED and "Set-up cancelled" in run.error
+
+
+def test_runs_started_in_the_same_second_never_share_a_results_file(tmp_path):
+    """Two Blenders, or two runs, in one second used to get one name and clear each other's chunks."""
+    import os
+
+    from propose_blender.operators.run import results_path
+
+    first = results_path(tmp_path / "clip.mp4")
+    assert str(os.getpid()) in first.name  # another Blender process gets another name
+    first.parent.mkdir(parents=True, exist_ok=True)
+    first.with_name(first.name + ".chunks").mkdir()  # a run of this process is under way
+    second = results_path(tmp_path / "clip.mp4")
+    second.write_bytes(b"done")  # a finished run
+    third = results_path(tmp_path / "clip.mp4")
+    assert len({first, second, third}) == 3 and second.name.startswith("clip-") and second.suffix == ".npz"
