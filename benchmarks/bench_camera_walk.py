@@ -9,6 +9,7 @@ Each clip runs through the pipeline in instant mode unsmoothed (cached in /tmp),
 (timed against the estimate) and the smoother with the camera taken as still (before) and as
 solved (after). Figures, in metres of the results' own world (world_from_camera):
   camera rotation error (deg, relative to the first frame, mean / max);
+  camera centre error (mm, in the first camera, mean / max) and the end-to-end travel found;
   WA-MPJPE (24 world joints, one similarity alignment over the whole clip), mm;
   W-MPJPE (rigid alignment fitted on the first two frames only, so drift shows), mm;
   foot skating in the world while the true foot is down, mm/frame.
@@ -156,6 +157,10 @@ def main() -> None:
         R = np.stack([c[0] for c in cams])
         truth_rel = R[0][None] @ np.swapaxes(R, 1, 2)
         err = so3.angle_deg(path.rotations, truth_rel)
+        eyes = np.stack([c[1] for c in cams])
+        true_c = (eyes - eyes[0]) @ R[0].T  # camera-t centre in camera-0, metres
+        centres = path.centres if path.centres is not None else np.zeros_like(true_c)
+        centre_err = np.linalg.norm(centres - true_c, axis=1)
         contacts = true_contacts(truth_joints)
         before = score(smooth_results(data), truth_joints, contacts)
         T = len(data["frame_index"])
@@ -164,7 +169,10 @@ def main() -> None:
               f"{path.describe()['max_rotation_deg']:.1f}° max) | "
               f"{before['wa']:6.0f} / {before['w']:6.0f}, {before['skate']:5.1f}{'':14s} | "
               f"{after['wa']:6.0f} / {after['w']:6.0f}, {after['skate']:5.1f}{'':14s} | "
-              f"{solve_s:.1f} / {estimate_s:.1f} ({100 * solve_s / estimate_s:.0f} %)")
+              f"{solve_s:.1f} / {estimate_s:.1f} ({100 * solve_s / estimate_s:.0f} %) | camera centre err "
+              f"{centre_err.mean() * 1000:.0f} / {centre_err.max() * 1000:.0f} mm, travel "
+              f"{np.linalg.norm(centres[-1] - centres[0]):.2f} of {np.linalg.norm(true_c[-1]):.2f} m "
+              f"({path.travel['translation']})")
 
 
 if __name__ == "__main__":
