@@ -14,7 +14,7 @@ import numpy as np
 
 from .people import PeopleMasks
 from .solve import STILL_DEG, CameraPath, kabsch, solve_camera, work_size  # noqa: F401 (the package's API)
-from .travel import solve_travel
+from .travel import solve_travel  # noqa: F401 (the package's API)
 
 
 def relative_transforms(path: CameraPath, rows: int) -> np.ndarray:
@@ -58,7 +58,7 @@ def with_travel(data: Mapping[str, Any], path: CameraPath) -> CameraPath:
 
 def solve_results_footage(data: Mapping[str, Any], footage: Any,
                           progress: Callable[[int], None] | None = None,
-                          segmentation: bool = True) -> CameraPath:
+                          segmentation: bool = True, travel: bool = True) -> CameraPath:
     """The camera path over exactly the frames of a results file (its `frame_index`), people masked.
 
     footage: the opened footage (`image_size`, `frames()` of `.index` / `.image`), e.g.
@@ -85,7 +85,7 @@ def solve_results_footage(data: Mapping[str, Any], footage: Any,
         path = solve_camera(frames(), focal, principal, footage.image_size, progress)
     finally:
         masks.close()
-    return with_travel(data, path)
+    return with_travel(data, path) if travel else path
 
 
 def with_camera(data: dict[str, Any], footage: Any,
