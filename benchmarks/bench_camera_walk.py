@@ -6,8 +6,9 @@ it in a textured set (render_scene.py: patterned floor, boxes at several depths,
   pan    — the same camera panning 16°, tilting 9°, rolling up to 3.5° (turning on a tripod head);
   dolly  — pan, plus a 1.2 m sideways dolly (the camera also moves: parallax).
 Each clip runs through the pipeline in instant mode unsmoothed (cached in /tmp), then the solve
-(timed against the estimate) and the smoother with the camera taken as still (before) and as
-solved (after). Figures, in metres of the results' own world (world_from_camera):
+(timed against the estimate) and the smoother with the camera taken as still, as solved for its
+rotation only (the solve before its travel pass), as solved with the travel, and as the true
+camera path (a reference: what the body estimate allows with a perfect camera). Figures, in metres of the results' own world (world_from_camera):
   camera rotation error (deg, relative to the first frame, mean / max);
   camera centre error (mm, in the first camera, mean / max) and the end-to-end travel found;
   WA-MPJPE (24 world joints, one similarity alignment over the whole clip), mm;
@@ -25,6 +26,7 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent / "backend")]
 
 import argparse
+import copy
 import hashlib
 import time
 
@@ -34,7 +36,7 @@ import torch
 
 from bench_temporal_walk import FOOT, FPS, camera_pose, walk_on_body
 from propose_backend.body.layer import BodyLayer
-from propose_backend.camera import relative_transforms, solve_results_footage
+from propose_backend.camera import relative_transforms, solve_results_footage, with_travel
 from propose_backend.inference.footage import open_rows
 from clothing import clothed_face_colors
 from propose_backend.render_scene import look_at, render_view, textured_set
@@ -137,8 +139,8 @@ def main() -> None:
     args = parser.parse_args()
     body, layer, rest, truth = walk_on_body()
     CACHE.mkdir(parents=True, exist_ok=True)
-    print(f"{'clip':6s} | camera rot err mean/max ° | {'before: WA / W-MPJPE mm, skate mm/f':36s} | "
-          f"{'after: WA / W-MPJPE mm, skate mm/f':36s} | solve s / estimate s")
+    print(f"{'clip':6s} | {'camera path':18s} | rot err mean / max ° | centre err mean / max mm, travel m | "
+          "WA / W-MPJPE mm, skate mm/f | solve s / estimate s")
     for name in args.clips.split(","):
         cams = cameras(truth, **CLIPS[name])
         key = hashlib.sha1(repr((name, CLIPS[name], SIZE, FOCAL, len(body.v_template), "follow")).encode()).hexdigest()[:10]
@@ -151,28 +153,35 @@ def main() -> None:
             estimate_s = estimate(video, raw_path)
             np.save(str(raw_path) + ".time.npy", estimate_s)
         data = read_results(raw_path)
-        started = time.perf_counter()
-        path = solve_results_footage(data, open_rows(data, video))
-        solve_s = time.perf_counter() - started
-        R = np.stack([c[0] for c in cams])
-        truth_rel = R[0][None] @ np.swapaxes(R, 1, 2)
-        err = so3.angle_deg(path.rotations, truth_rel)
-        eyes = np.stack([c[1] for c in cams])
-        true_c = (eyes - eyes[0]) @ R[0].T  # camera-t centre in camera-0, metres
-        centres = path.centres if path.centres is not None else np.zeros_like(true_c)
-        centre_err = np.linalg.norm(centres - true_c, axis=1)
-        contacts = true_contacts(truth_joints)
-        before = score(smooth_results(data), truth_joints, contacts)
         T = len(data["frame_index"])
-        after = score(smooth_results(dict(data, world_from_camera=relative_transforms(path, T))), truth_joints, contacts)
-        print(f"{name:6s} | {err.mean():5.2f} / {err.max():5.2f} (solve: {'still' if path.still else 'moving'}, "
-              f"{path.describe()['max_rotation_deg']:.1f}° max) | "
-              f"{before['wa']:6.0f} / {before['w']:6.0f}, {before['skate']:5.1f}{'':14s} | "
-              f"{after['wa']:6.0f} / {after['w']:6.0f}, {after['skate']:5.1f}{'':14s} | "
-              f"{solve_s:.1f} / {estimate_s:.1f} ({100 * solve_s / estimate_s:.0f} %) | camera centre err "
-              f"{centre_err.mean() * 1000:.0f} / {centre_err.max() * 1000:.0f} mm, travel "
-              f"{np.linalg.norm(centres[-1] - centres[0]):.2f} of {np.linalg.norm(true_c[-1]):.2f} m "
-              f"({path.travel['translation']})")
+        started = time.perf_counter()
+        turned = solve_results_footage(data, open_rows(data, video), travel=False)
+        rotation_s = time.perf_counter() - started
+        turned_rel = relative_transforms(turned, T)  # before this issue's travel pass: rotation only
+        started = time.perf_counter()
+        path = with_travel(data, copy.deepcopy(turned))
+        solve_s = rotation_s + time.perf_counter() - started
+        R = np.stack([c[0] for c in cams])
+        eyes = np.stack([c[1] for c in cams])
+        true_rel = np.tile(np.eye(4), (T, 1, 1))
+        true_rel[:, :3, :3] = R[0][None] @ np.swapaxes(R, 1, 2)
+        true_rel[:, :3, 3] = (eyes - eyes[0]) @ R[0].T  # camera-t centre in camera-0, metres
+        contacts = true_contacts(truth_joints)
+        rows = [("still camera", None), ("rotation only", turned_rel),
+                ("rotation + travel", relative_transforms(path, T)), ("true camera (ref.)", true_rel)]
+        for label, rel in rows:
+            smoothed = smooth_results(data if rel is None else dict(data, world_from_camera=rel.astype(np.float32)))
+            figures = score(smoothed, truth_joints, contacts)
+            rel = np.tile(np.eye(4), (T, 1, 1)) if rel is None else rel
+            err = so3.angle_deg(rel[:, :3, :3], true_rel[:, :3, :3])
+            centre_err = np.linalg.norm(rel[:, :3, 3] - true_rel[:, :3, 3], axis=1)
+            timing = f"{solve_s:.1f} / {estimate_s:.1f} ({100 * solve_s / estimate_s:.0f} %)" \
+                if label == "rotation + travel" else ""
+            print(f"{name:6s} | {label:18s} | {err.mean():5.2f} / {err.max():5.2f}        | "
+                  f"{centre_err.mean() * 1000:4.0f} / {centre_err.max() * 1000:4.0f}, "
+                  f"{np.linalg.norm(rel[-1, :3, 3] - rel[0, :3, 3]):.2f} of {np.linalg.norm(true_rel[-1, :3, 3]):.2f} | "
+                  f"{figures['wa']:4.0f} / {figures['w']:4.0f}, {figures['skate']:4.1f}   | {timing}")
+        print(f"{name:6s} | solve: {path.describe()}")
 
 
 if __name__ == "__main__":

@@ -71,7 +71,9 @@ class CameraPath:
         return {"method": "klt-keyframes-rotation-ransac", "still": bool(self.still),
                 "inlier_ratio": round(float(self.inlier_ratio), 3), "drift_deg": round(float(self.drift_deg), 3),
                 "max_rotation_deg": round(float(angles.max()) if len(angles) else 0.0, 2),
-                "zoom": round(float(self.zoom), 4), "zoom_detected": bool(self.zoom > ZOOM_REPORT),
+                "zoom": round(float(self.zoom), 4),
+                # a camera that travels scales the view by itself: the radial scale is its travel then, not a zoom
+                "zoom_detected": bool(self.zoom > ZOOM_REPORT and self.centres is None),
                 "parallax_px": round(float(self.parallax_px), 2), "parallax_frames": int(self.parallax_frames),
                 **self.travel,
                 "keyframes": int(self.keyframes), "frames_without_fit": self.frames_without_fit[:50],

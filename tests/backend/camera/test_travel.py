@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from propose_backend.camera import CameraPath, relative_transforms, solve_camera, solve_travel
-from propose_backend.camera.travel import motion_from_homography
+from propose_backend.camera.travel import motion_from_floor
 from propose_backend.render_scene import look_at, render_view, textured_set
 from propose_backend.temporal import so3
 
@@ -55,18 +55,19 @@ def _check_dolly(path: CameraPath, floor: np.ndarray, rotations: np.ndarray, cen
 
 
 def test_motion_from_a_floor_homography() -> None:
-    """H = R − t nᵀ/d of a known motion gives R and t back, at any scale and sign of H."""
+    """The floor's homography of a known camera motion gives the rotation and the centre in metres back."""
     rng = np.random.default_rng(1)
-    n = np.array([0.05, -0.97, -0.2])
-    n /= np.linalg.norm(n)
-    R = look_at(np.zeros(3), np.r_[rng.normal(0, 0.1, 2), 1.0], 2.0)
-    t, d = np.array([0.3, -0.02, 0.1]), 1.4
-    H = R - np.outer(t, n) / d
-    for scale in (1.0, -3.0):
-        found = motion_from_homography(scale * H, n, d)
-        assert found is not None
-        np.testing.assert_allclose(found[0], R, atol=1e-9)
-        np.testing.assert_allclose(found[1], t, atol=1e-9)
+    up = np.array([0.05, -0.97, -0.2])
+    up /= np.linalg.norm(up)
+    height = 1.4
+    for _ in range(3):
+        R = look_at(np.zeros(3), np.r_[rng.normal(0, 0.15, 2), 1.0], rng.normal(0, 3))  # camera-t → camera-0
+        c = rng.normal(0, 0.5, 3)
+        H = R.T @ (np.eye(3) + np.outer(c, up) / height)  # x_t = Rᵀ(x₀ − c) for x₀ on the floor (upᵀx₀ = −height)
+        for scale in (1.0, 2.5):
+            found_R, found_c = motion_from_floor(scale * H, up + rng.normal(0, 0.05, 3), height)
+            np.testing.assert_allclose(found_R, R, atol=1e-6)
+            np.testing.assert_allclose(found_c, c, atol=1e-6)
 
 
 def test_a_sliding_camera_gives_its_travel_back(scene) -> None:
