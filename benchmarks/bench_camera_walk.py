@@ -133,9 +133,36 @@ def true_contacts(joints: np.ndarray) -> np.ndarray:
     return (height < height.min(0) + 0.05) & (speed < 0.25)
 
 
+def plot_top_view(paths: dict, truth_pelvis: np.ndarray, out: Path) -> None:
+    """Camera centres and pelvis path seen from above in the first camera (x right, z forward), metres."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.2), dpi=110)
+    colours = {"rotation only": "tab:orange", "rotation + travel": "tab:blue", "true camera (ref.)": "black"}
+    for label, (rel, pelvis) in paths.items():
+        style = dict(color=colours[label], lw=2 if label == "rotation + travel" else 1.2,
+                     ls="--" if label == "true camera (ref.)" else "-")
+        ax.plot(rel[:, 0, 3], rel[:, 2, 3], marker="o", markevery=[len(rel) - 1], **style, label=f"camera, {label}")
+        ax.plot(pelvis[:, 0], pelvis[:, 2], alpha=0.6, **{**style, "lw": 1}, label=f"pelvis, {label}")
+    ax.plot(truth_pelvis[:, 0], truth_pelvis[:, 2], color="tab:green", lw=1, label="pelvis, truth")
+    ax.set_xlabel("x in the first camera (m, right)")
+    ax.set_ylabel("z in the first camera (m, forward)")
+    ax.set_title("Dolly clip from above: camera travel and the walk")
+    ax.set_aspect("equal")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clips", default="still,pan,dolly")
+    parser.add_argument("--plot", type=Path, help="top view of the last clip's camera and pelvis paths (PNG)")
     args = parser.parse_args()
     body, layer, rest, truth = walk_on_body()
     CACHE.mkdir(parents=True, exist_ok=True)
@@ -169,8 +196,13 @@ def main() -> None:
         contacts = true_contacts(truth_joints)
         rows = [("still camera", None), ("rotation only", turned_rel),
                 ("rotation + travel", relative_transforms(path, T)), ("true camera (ref.)", true_rel)]
+        top = {}
         for label, rel in rows:
             smoothed = smooth_results(data if rel is None else dict(data, world_from_camera=rel.astype(np.float32)))
+            if rel is not None:  # the pelvis in the first camera: world → camera 0
+                joints = world_joints(smoothed)[:, 0]
+                M0 = np.linalg.inv(np.asarray(smoothed["world_from_camera"], np.float64)[0])
+                top[label] = (rel, joints @ M0[:3, :3].T + M0[:3, 3])
             figures = score(smoothed, truth_joints, contacts)
             rel = np.tile(np.eye(4), (T, 1, 1)) if rel is None else rel
             err = so3.angle_deg(rel[:, :3, :3], true_rel[:, :3, :3])
@@ -182,6 +214,8 @@ def main() -> None:
                   f"{np.linalg.norm(rel[-1, :3, 3] - rel[0, :3, 3]):.2f} of {np.linalg.norm(true_rel[-1, :3, 3]):.2f} | "
                   f"{figures['wa']:4.0f} / {figures['w']:4.0f}, {figures['skate']:4.1f}   | {timing}")
         print(f"{name:6s} | solve: {path.describe()}")
+        if args.plot:
+            plot_top_view(top, (truth_joints[:, 0] - eyes[0]) @ R[0].T, args.plot)
 
 
 if __name__ == "__main__":
