@@ -45,9 +45,9 @@ def with_travel(data: Mapping[str, Any], path: CameraPath) -> CameraPath:
     the clip shows it (travel.py); a still path, or one without a floor, is left as it is."""
     if path.still or not path.tracks:
         return path
-    # The floor comes from the feet seen along the rotation-only path: a camera sliding along the
-    # floor shifts them sideways, which leaves the plane where it is. Refitting it along the solved
-    # path (tried) feeds the travel's own vertical error back into the floor's tilt: worse (docs/camera.md).
+    # The feet's floor, seen along the rotation-only path (a camera sliding along the floor shifts
+    # them sideways, which leaves the plane where it is), only picks the homography's solution and
+    # gives the camera's height in metres: the image gives the floor's tilt (travel.py).
     floor = reference_floor(data, path)
     if floor is not None:
         path.rotations, path.centres, path.travel = solve_travel(path, floor)
