@@ -53,13 +53,6 @@ BATCH_SIZE = {"cuda": 32}  # frames per network pass by device type; 1 elsewhere
 # --- the files a request can name --------------------------------------------------------------
 
 CHECKPOINT_NAME = "propose_hr48_xyz.pth"
-# The converted .npz loads fastest; the last name is the official SMPL download's.
-# body files looked for in the model folder, best first (case-insensitive): a body with finger
-# joints (SMPL-X, SMPL-H) before plain SMPL; neutral before the gendered files the MANO site ships
-BODY_MODEL_NAMES = ("SMPLX_NEUTRAL.npz", "SMPLX_NEUTRAL.pkl", "SMPLH_NEUTRAL.npz", "SMPLH_NEUTRAL.pkl",
-                    "SMPLX_MALE.npz", "SMPLX_MALE.pkl", "SMPLX_FEMALE.npz", "SMPLX_FEMALE.pkl",
-                    "SMPLH_MALE.npz", "SMPLH_MALE.pkl", "SMPLH_FEMALE.npz", "SMPLH_FEMALE.pkl",
-                    "SMPL_NEUTRAL.npz", "SMPL_NEUTRAL.pkl", "basicModel_neutral_lbs_10_207_0_v1.0.0.pkl")
 MODEL_FILES_ENV = "PROPOSE_MODEL_FILES"  # the folder both of them are looked for in
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp"})
 VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".ogv"})

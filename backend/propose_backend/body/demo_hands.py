@@ -20,7 +20,8 @@ from .demo_rigging import _regressor_row_at
 from .smplh import BODY_JOINTS, FIRST_FINGER, VERTICES, extra_vertex_ids, file_parents
 
 # Left-hand joint offsets from the wrist (metres; x along the hand, y towards the thumb, which is
-# up in the demo body's T-pose with palms forward) for index, middle, pinky, ring, thumb (MANO order).
+# up in the demo body's T-pose with palms forward, before the hands are turned palm down) for
+# index, middle, pinky, ring, thumb (MANO order).
 _FINGER_Y = {"index": 0.018, "middle": 0.006, "pinky": -0.018, "ring": -0.006}
 _KNUCKLE_X = {"index": 0.088, "middle": 0.091, "pinky": 0.080, "ring": 0.088}
 _SEGMENTS = (0.040, 0.027, 0.021)  # proximal, middle, distal phalanx lengths
@@ -67,7 +68,8 @@ def _hand_skinning(v: np.ndarray, w: np.ndarray, j24: np.ndarray) -> np.ndarray:
             out[:, cols + 3 * k: cols + 3 * k + 3] = (share * (1 - thumb) * across[:, k])[:, None] * _hat(rel[:, 0], starts)
         out[:, cols + 12: cols + 15] = (share * thumb)[:, None] * _hat(rel[:, 0], np.array([x for x, _ in _THUMB]))
         out[:, wrist] += share - out[:, cols: cols + NUM_FINGER_JOINTS].sum(axis=1)  # the palm
-    return out
+    out = np.clip(out, 0.0, None)  # (rounding)
+    return out / out.sum(axis=1, keepdims=True)
 
 
 def _full_layout(kind: str) -> dict[str, np.ndarray]:
@@ -78,17 +80,39 @@ def _full_layout(kind: str) -> dict[str, np.ndarray]:
     n = len(file_parents(kind))
     fingers = np.concatenate([_finger_joints(j24[WRIST_OF_SIDE[s]], 1.0 if s == "left" else -1.0)
                               for s in HAND_SIDES])
+    w52 = _hand_skinning(v, body.weights.astype(np.float64), j24)
+    # SMPL-H's rest hands are palm down, thumb forward: turn the demo's (palm forward, thumb up)
+    # hands a quarter turn about the forearm, easing in over the last 3 cm of the forearm
+    turns = np.zeros((len(v), 3, 3))
+    turns[:] = np.eye(3)
+    shapedirs = body.shapedirs.astype(np.float64)
+    posedirs_body = body.posedirs.astype(np.float64)
+    for side in HAND_SIDES:
+        wrist = j24[WRIST_OF_SIDE[side]]
+        along = (v[:, 0] - wrist[0]) * (1.0 if side == "left" else -1.0)
+        angle = 0.5 * np.pi * np.clip((along + 0.03) / 0.03, 0, 1) * (np.abs(v[:, 1] - wrist[1]) < 0.1)
+        c, s_ = np.cos(angle), np.sin(angle)
+        turn = np.zeros((len(v), 3, 3))
+        turn[:, 0, 0], turn[:, 1, 1], turn[:, 1, 2], turn[:, 2, 1], turn[:, 2, 2] = 1, c, -s_, s_, c
+        moved = angle > 0
+        turns[moved] = turn[moved]
+        v[moved] = wrist + np.einsum("vij,vj->vi", turn[moved], v[moved] - wrist)
+    shapedirs = np.einsum("vij,vjk->vik", turns, shapedirs)
+    posedirs_body = np.einsum("vij,vjk->vik", turns, posedirs_body)
+    quarter = np.array([[1.0, 0, 0], [0, 0, -1], [0, 1, 0]])
+    for h, side in enumerate(HAND_SIDES):
+        wrist = j24[WRIST_OF_SIDE[side]]
+        rows = slice(h * NUM_FINGER_JOINTS, (h + 1) * NUM_FINGER_JOINTS)
+        fingers[rows] = wrist + (fingers[rows] - wrist) @ quarter.T
     regressor = np.zeros((n, len(v)))
     regressor[:BODY_JOINTS] = body.J_regressor[:BODY_JOINTS]
     for k, target in enumerate(fingers):
         regressor[first + k] = _regressor_row_at(v, target, radius=0.03)
-    w52 = _hand_skinning(v, body.weights.astype(np.float64), j24)
     weights = np.zeros((len(v), n))
     weights[:, :BODY_JOINTS] = w52[:, :BODY_JOINTS]
     weights[:, first:] = w52[:, BODY_JOINTS:]
     posedirs = np.zeros((len(v), 3, (n - 1) * 9))
-    posedirs[:, :, :(BODY_JOINTS - 1) * 9] = body.posedirs[:, :, :(BODY_JOINTS - 1) * 9]
-    shapedirs = body.shapedirs.astype(np.float64)
+    posedirs[:, :, :(BODY_JOINTS - 1) * 9] = posedirs_body[:, :, :(BODY_JOINTS - 1) * 9]
     if kind == "smplx":  # jaw below the head joint, eyes behind the eye landmarks
         eyes = v[[EXTRA_VERTEX_IDS[2], EXTRA_VERTEX_IDS[1]]] - (0, 0, 0.03)
         for row, target in zip((22, 23, 24), [j24[15] + (0, -0.02, 0.04), *eyes]):

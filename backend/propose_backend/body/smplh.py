@@ -25,11 +25,9 @@ VERTICES = {"smpl": 6890, "smplh": 6890, "smplx": 10475}
 LABELS = {"smpl": "SMPL", "smplh": "SMPL-H", "smplx": "SMPL-X"}
 MIDDLE_KNUCKLE = 3  # left_middle1 - left_index1 (MANO order)
 MANO_JOINTS = 16  # a MANO hand-only model: wrist + 15 finger joints
-# smplx's vertex_ids names for the 11 surface points, in skeleton.EXTRA_POINT_NAMES order
-_SMPLX_POINT_KEYS = {"nose": "nose", "right_eye": "reye", "left_eye": "leye", "right_ear": "rear",
-                     "left_ear": "lear", "left_big_toe": "LBigToe", "left_small_toe": "LSmallToe",
-                     "left_heel": "LHeel", "right_big_toe": "RBigToe", "right_small_toe": "RSmallToe",
-                     "right_heel": "RHeel"}
+# smplx's vertex_ids names of the 11 surface points, in skeleton.EXTRA_POINT_NAMES order
+_SMPLX_POINT_KEYS = ("nose", "reye", "leye", "rear", "lear", "LBigToe", "LSmallToe", "LHeel", "RBigToe",
+                     "RSmallToe", "RHeel")
 
 
 def file_parents(kind: str) -> tuple[int, ...]:
@@ -48,7 +46,8 @@ def extra_vertex_ids(kind: str) -> tuple[int, ...]:
         return EXTRA_VERTEX_IDS
     from smplx.vertex_ids import vertex_ids
 
-    return tuple(int(vertex_ids["smplx"][_SMPLX_POINT_KEYS[name]]) for name in EXTRA_POINT_NAMES)
+    assert len(_SMPLX_POINT_KEYS) == len(EXTRA_POINT_NAMES)
+    return tuple(int(vertex_ids["smplx"][key]) for key in _SMPLX_POINT_KEYS)
 
 
 def joint_count_error(count: int, source: str, named: str | None) -> str | None:
@@ -88,6 +87,7 @@ def split_hands(kind: str, J_regressor: np.ndarray, weights: np.ndarray, posedir
     fingers = slice(first, first + 2 * NUM_FINGER_JOINTS)
     left = slice(first, first + NUM_FINGER_JOINTS)
     right = slice(first + NUM_FINGER_JOINTS, first + 2 * NUM_FINGER_JOINTS)
+    weights = np.clip(weights, 0.0, None)  # (a file's rounding must not fail the results' weight check)
     body_w = weights[:, :BODY_JOINTS].astype(np.float64)
     if kind == "smplx":  # jaw and eyes move with the head here (the rig has no face bones)
         body_w[:, HEAD] += weights[:, BODY_JOINTS:first].sum(axis=1)

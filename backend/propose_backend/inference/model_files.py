@@ -10,9 +10,17 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..request import BODY_MODEL_NAMES, CHECKPOINT_NAME
+from ..request import CHECKPOINT_NAME
 from ..request import MODEL_FILES_ENV as ENV_VAR
 from .errors import InferenceError
+
+# body files looked for in the model folder, best first (case-insensitive): a body with finger
+# joints (SMPL-X, SMPL-H) before plain SMPL; neutral before the gendered files the MANO site ships;
+# a converted .npz before its .pkl (it loads faster); the last name is the official SMPL download's
+BODY_MODEL_NAMES = ("SMPLX_NEUTRAL.npz", "SMPLX_NEUTRAL.pkl", "SMPLH_NEUTRAL.npz", "SMPLH_NEUTRAL.pkl",
+                    "SMPLX_MALE.npz", "SMPLX_MALE.pkl", "SMPLX_FEMALE.npz", "SMPLX_FEMALE.pkl",
+                    "SMPLH_MALE.npz", "SMPLH_MALE.pkl", "SMPLH_FEMALE.npz", "SMPLH_FEMALE.pkl",
+                    "SMPL_NEUTRAL.npz", "SMPL_NEUTRAL.pkl", "basicModel_neutral_lbs_10_207_0_v1.0.0.pkl")
 
 
 def default_folder() -> Path:

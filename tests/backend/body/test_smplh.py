@@ -154,3 +154,22 @@ def test_model_files_prefers_a_body_with_fingers(tmp_path: Path, monkeypatch: py
     _write("smplx", tmp_path)
     found = find_model_files()
     assert found.body_model == tmp_path / "SMPLX_NEUTRAL.npz" and not found.warnings
+
+
+def test_instant_mode_uses_the_files_hands(tmp_path: Path) -> None:
+    """The keypoint estimator on an SMPL-H file: the finger posterior's rest hand and the results'
+    rig fields are that body's (not the average hand placed on SMPL's wrists)."""
+    from propose_backend.inference.model_files import ModelFiles
+    from propose_backend.inference.protocol import EstimatorSettings
+    from propose_backend.instant.landmark_estimator import KeypointEstimator
+
+    path = _write("smplh", tmp_path)
+    estimator = KeypointEstimator(EstimatorSettings(ModelFiles(None, path, tmp_path)))
+    try:
+        layer = BodyLayer(load_body_model(path)).double()
+        np.testing.assert_allclose(estimator.fingers.anatomy.rest.numpy(), layer.hand_rest(np.zeros(10)), atol=1e-6)
+        geometry = estimator.rest_geometry(np.zeros(10))
+        np.testing.assert_allclose(geometry["hand_rest_joints"], layer.rest_geometry(np.zeros(10))["hand_rest_joints"])
+        assert geometry["rig_lbs_weights"].shape == (6890, 54)
+    finally:
+        estimator.close()
