@@ -41,7 +41,10 @@ LOCK_FROM, LOCK_FULL = 0.3, 0.7  # contact probability where locking starts / is
 EASE_S = 0.2  # a planted leg eases onto its anchor over about this long
 PATH_BEND = 0.3  # weight of the correction's bending (per frame²) against a planted foot's step
 PATH_LEASH = 0.3  # pull of the correction back to zero: it fades within ~1/sqrt(PATH_LEASH) frames (~2)
-SUPPORT_S = 0.25  # the body's height error changes no faster than over about this long (a step takes ~0.5 s)
+# The shortest period of the body's height error that the path follows. Faster floats are left
+# to the contacts and anchors: following 0.3–0.5 s ones let a foot walking along the (noisy,
+# down-weighted) depth axis read as planted on the street clip, and locking then dragged it 20 cm up.
+SUPPORT_S = 1.0
 SUPPORT_SLACK_M = HEIGHT_SCALE_M  # a supporting sole this close to the floor is the estimate's noise: no correction
 SUPPORT_LEASH = 1e-3  # where no foot is slow, the height correction drifts back to zero only gently
 
@@ -143,8 +146,9 @@ def _beyond_slack(height: np.ndarray | float, frames: float = 1.0) -> np.ndarray
 def _smooth_fit(target: np.ndarray, weight: np.ndarray, frames: float, leash: float, reset: np.ndarray) -> np.ndarray:
     """(n,) the curve z minimising Σ w (z − target)² + frames⁴ Σ (Δ²z)² + leash Σ z², never bending across a split.
 
-    frames⁴ makes z follow the targets over about `frames` frames and no faster (a low-pass of
-    the weighted targets); unweighted stretches are bridged smoothly.
+    A low-pass of the weighted targets: with weights near 1 it follows changes whose period is
+    longer than about 2π·frames frames and smooths away faster ones; unweighted stretches are
+    bridged smoothly.
     """
     n = len(target)
     keep = ~np.asarray(reset, bool)
@@ -161,8 +165,9 @@ def ground_path(world: np.ndarray, path: np.ndarray, floor: np.ndarray, dt: np.n
     In each frame the lowest sole is the supporting foot's, weighted by how slow that foot is (a
     swinging foot says nothing about the floor). A planted foot hovering 10 cm up, or sunk into
     the floor, for a stretch of the clip is the estimate's error in the body's height (its depth
-    and scale along the camera ray), not motion; the correction follows it over ~SUPPORT_S and
-    keeps the body's own bounce. A hop whose feet stay slow at the top is flattened too.
+    and scale along the camera ray), not motion; the correction follows changes slower than
+    SUPPORT_S and keeps the body's own bounce. A long hop whose feet stay slow at the top would
+    be flattened too.
     """
     n = len(path)
     if n < 3:
@@ -170,7 +175,7 @@ def ground_path(world: np.ndarray, path: np.ndarray, floor: np.ndarray, dt: np.n
     height = soles(world, floor[:3]) @ floor[:3] + floor[3]  # (n, 2)
     lowest = height.argmin(1)
     slow = speed_evidence(world, dt, reset, noise)[np.arange(n), lowest]
-    frames = SUPPORT_S / max(float(np.median(dt)) if len(dt) else 1.0, 1e-6)
+    frames = SUPPORT_S / (2 * np.pi * max(float(np.median(dt)) if len(dt) else 1.0, 1e-6))
     lift = _smooth_fit(-_beyond_slack(height[np.arange(n), lowest]), slow, frames, SUPPORT_LEASH, reset)
     return path + lift[:, None] * floor[:3]
 
