@@ -46,12 +46,14 @@ class ProPoseEstimator:
         self.hand_generator = torch.Generator().manual_seed(self.seed)  # fingers are solved on the CPU
 
     def _rest_hands(self) -> tuple[np.ndarray, np.ndarray | None]:
-        """(rest hand landmarks (2, 21, 3), 54-joint skinning or None): Anny's own fingers, else an
-        average hand on the body's wrists (SMPL has no finger bones)."""
+        """(rest hand landmarks (2, 21, 3), 54-joint skinning or None): Anny's own fingers, an SMPL-H /
+        SMPL-X file's, else an average hand on the body's wrists (SMPL has no finger bones)."""
         if self.model.phenotype is not None:
             from .body.anny_body import anny_body
 
             return anny_body().hand_rest(self.model.phenotype)
+        if self.model.body.has_fingers:  # (rest_geometry reads its skinning per shape)
+            return self.model.body.hand_rest(np.zeros(10)), None
         return template_hands(self.model.body.rest_geometry(np.zeros(10))["rest_joints"]), None
 
     def describe(self) -> dict[str, str]:
@@ -109,7 +111,7 @@ class ProPoseEstimator:
         if self._finger_weights is not None:  # Anny: the fitted rest hand and its finger skinning
             geometry["hand_rest_joints"] = hand_joints(self._hands_rest).astype(np.float32)
             geometry["rig_lbs_weights"] = self._finger_weights.astype(np.float32)
-        else:
+        elif "hand_rest_joints" not in geometry:  # SMPL: template hands (SMPL-H / SMPL-X bring their own)
             geometry["hand_rest_joints"] = hand_joints(template_hands(geometry["rest_joints"])).astype(np.float32)
         return geometry
 

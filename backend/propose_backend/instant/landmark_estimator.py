@@ -74,11 +74,14 @@ class KeypointEstimator:
         self._crop_pose: BlazePoseDetector | None = None
 
     def _rest_hands(self, body, rest35: np.ndarray) -> np.ndarray:  # noqa: ANN001 - a BodyModelData
-        """(2, 21, 3) rest hand landmarks: Anny's own fingers, else an average hand on the wrists."""
+        """(2, 21, 3) rest hand landmarks: Anny's own fingers, an SMPL-H / SMPL-X file's, else an
+        average hand on the wrists."""
         if body.phenotype is not None:
             from ..body.anny_body import anny_body
 
             return anny_body().hand_rest(body.phenotype)[0]
+        if self.layer.has_fingers:
+            return self.layer.hand_rest(self.betas[0].numpy())
         return template_hands(rest35[0, :24])
 
     def describe(self) -> dict[str, str]:
@@ -160,8 +163,9 @@ class KeypointEstimator:
 
             fit = self._person_fits.get(person, self.shape_fit) if person is not None else self.shape_fit
             return fitted_rest_geometry(fit.phenotype())
-        geometry = self.layer.rest_geometry(betas)  # the body's own, plus template hands on its wrists
-        geometry["hand_rest_joints"] = hand_joints(template_hands(geometry["rest_joints"])).astype(np.float32)
+        geometry = self.layer.rest_geometry(betas)  # the body's own (with an SMPL-H / SMPL-X file's fingers)
+        if "hand_rest_joints" not in geometry:  # SMPL: template hands on its wrists
+            geometry["hand_rest_joints"] = hand_joints(template_hands(geometry["rest_joints"])).astype(np.float32)
         return geometry
 
     def clip_evidence(self) -> dict[str, np.ndarray]:
