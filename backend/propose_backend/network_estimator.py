@@ -103,7 +103,8 @@ class ProPoseEstimator:
         hands = self.fingers.observe(batch.images or [None] * len(batch.boxes), hand_guides(batch, arrays["joints2d"]))
         self.fingers.refine_wrists(hands, arrays["rotmats"], arrays["posterior_F"], arrays["uncertainty_deg"])
         world = world_from_local(torch.as_tensor(arrays["rotmats"], dtype=torch.float64))
-        arrays.update(self.fingers.solve(hands, world, batch.num_samples, self.hand_generator))
+        ghosts = world_from_local(torch.as_tensor(arrays["samples"], dtype=torch.float64)) if batch.num_samples else None
+        arrays.update(self.fingers.solve(hands, world, batch.num_samples, self.hand_generator, ghosts))
         return arrays
 
     def rest_geometry(self, betas: np.ndarray, person: int | None = None) -> dict[str, np.ndarray]:

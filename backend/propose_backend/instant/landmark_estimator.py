@@ -16,6 +16,7 @@ import torch
 from .. import posterior as post
 from ..body import load_body
 from ..body.layer import BodyLayer
+from ..geometry import world_from_local
 from ..inference.detect import BlazePoseDetector, Detection
 from ..inference.errors import InferenceError
 from ..inference.protocol import EstimatorSettings, FrameBatch
@@ -148,13 +149,16 @@ class KeypointEstimator:
             "joints2d": batch.camera.project(points35.numpy() + transl[:, None]),
             "valid": valid,
         }
-        out.update(self.fingers.solve(hands, posterior.global_rotmats, samples, self.generator))
         if samples:
             drawn, density = sample_ghosts(instant, samples, self.generator)
             out["samples"], out["sample_log_density"] = drawn.numpy(), density.numpy()
         else:
+            drawn = None
             out["samples"] = np.zeros((count, 0, 24, 3, 3))
             out["sample_log_density"] = np.zeros((count, 0))
+        # the fingers of ghost s are drawn given that ghost's wrist
+        ghost_world = None if drawn is None else world_from_local(drawn.to(torch.float64))
+        out.update(self.fingers.solve(hands, posterior.global_rotmats, samples, self.generator, ghost_world))
         return {k: (v if v.dtype == bool else v.astype(np.float32)) for k, v in out.items()}
 
     def rest_geometry(self, betas: np.ndarray, person: int | None = None) -> dict[str, np.ndarray]:
