@@ -30,6 +30,22 @@ def project(points: np.ndarray, focal: float | np.ndarray, principal: tuple[floa
     return points[..., :2] / z * np.asarray(focal)[..., None] + np.asarray(principal)
 
 
+def ray_rotation(pixels: np.ndarray, focal: float | np.ndarray, principal: tuple[float, float] | np.ndarray) -> np.ndarray:
+    """(..., 3, 3) the smallest rotation turning the optical axis onto the ray through `pixels` (..., 2).
+
+    An estimator that sees only a crop judges a body's orientation as if it stood on the optical
+    axis: it sees the body along the crop's ray. Turning such an orientation by this rotation
+    gives it in the full camera (a walker 20° off-centre is otherwise turned 20° towards the camera).
+    """
+    uv = (np.asarray(pixels, np.float64) - np.asarray(principal, np.float64)) / np.asarray(focal, np.float64)[..., None]
+    d = np.concatenate([uv, np.ones(uv.shape[:-1] + (1,))], axis=-1)
+    d /= np.linalg.norm(d, axis=-1, keepdims=True)
+    K = np.zeros(d.shape[:-1] + (3, 3))  # [z × d]×, z × d = (-d_y, d_x, 0)
+    K[..., 0, 2], K[..., 1, 2] = d[..., 0], d[..., 1]
+    K[..., 2, 0], K[..., 2, 1] = -d[..., 0], -d[..., 1]
+    return np.eye(3) + K + K @ K / (1.0 + d[..., 2])[..., None, None]
+
+
 def project_torch(points: "Tensor", focal: float, principal: tuple[float, float] | float) -> "Tensor":
     """`project` for tensors (differentiable), e.g. the network's crop camera."""
     import torch

@@ -16,7 +16,7 @@ import torch
 from .. import posterior as post
 from ..body import load_body
 from ..body.layer import BodyLayer
-from ..geometry import world_from_local
+from ..geometry import ray_rotation, world_from_local
 from ..inference.detect import BlazePoseDetector, Detection
 from ..inference.errors import InferenceError
 from ..inference.protocol import EstimatorSettings, FrameBatch
@@ -42,6 +42,18 @@ def in_frame_visibility(image: np.ndarray, image_size: tuple[int, int]) -> np.nd
     margin = OUT_OF_FRAME_MARGIN * size
     inside = np.all((image[..., :2] >= -margin) & (image[..., :2] <= size + margin), axis=-1)
     return np.where(inside, image[..., 2], 0.0)
+
+
+def seen_from_camera(world: np.ndarray, image: np.ndarray, focal: float, principal: tuple[float, float]) -> np.ndarray:
+    """World landmarks (N, 33, 3) turned from the person's crop view into the full camera's axes.
+
+    BlazePose sees a crop and gives the body as seen along the crop's ray; a person off the
+    image centre is seen obliquely, so the landmarks are turned by the rotation from the optical
+    axis to the ray through the hips (geometry.ray_rotation). Without it, a walker crossing the
+    view turned with the viewing angle (+17° to −22° on the CMU walk) and the world heading drifted.
+    """
+    hips = image[:, [BP["left_hip"], BP["right_hip"]], :2].mean(axis=1)
+    return np.einsum("nij,nkj->nki", ray_rotation(hips, focal, principal), world)
 
 
 class KeypointEstimator:
@@ -117,6 +129,7 @@ class KeypointEstimator:
         if batch.mirrored:  # BlazePose names limbs as if the person were seen, not reflected
             image, world = swap_left_right(image), swap_left_right(world)
         visibility = in_frame_visibility(image, batch.image_size)
+        world = seen_from_camera(world, image, batch.camera.focal_px, batch.camera.principal_pt)
         if self.shape_fit is not None and batch.person is None:
             self.shape_fit.observe(world, visibility, valid, batch.frame_index)
         elif self.shape_fit is not None:  # each person's bones feed their own body
