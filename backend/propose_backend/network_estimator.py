@@ -147,17 +147,15 @@ _GUIDES = {13: 18, 14: 19, 15: 20, 16: 21, 17: 22, 18: 23, 19: 22, 20: 23, 21: 2
 
 def hand_guides(batch: FrameBatch, joints2d: np.ndarray) -> np.ndarray:
     """(B, 33, 3) pixels and visibility that place the hand crops: BlazePose's landmarks where the
-    detector ran BlazePose (the person's own sides, swapped back for mirrored footage), else the
-    network's elbows, wrists and hands."""
-    from .instant.mapping import swap_left_right
+    detector ran BlazePose, else the network's elbows, wrists and hands.
 
+    Sides as the network sees them, also on mirrored footage: the network's body is the figure in
+    the footage (its left/right are not swapped), so each hand must go to that figure's wrist."""
     width, height = batch.image_size
     out = np.zeros((len(joints2d), 33, 3))
     for k, det in enumerate(batch.detections):
         if det is not None and det.landmarks is not None:
             out[k] = np.c_[det.landmarks[:, :2] * (width, height), det.landmarks[:, 3]]
-            if batch.mirrored:
-                out[k] = swap_left_right(out[k])
         else:
             for point, joint in _GUIDES.items():
                 out[k, point] = (*joints2d[k, joint], 1.0)
