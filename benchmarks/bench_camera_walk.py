@@ -46,6 +46,7 @@ from propose_backend.temporal.kinematics import joint_positions, world_from_loca
 
 CACHE = Path("/tmp/propose_bench_camera")
 SIZE, FOCAL = (960, 540), 800.0
+ESTIMATE_TAG = "ray"  # bumped when the estimator changes (the cached estimate is re-run; the render is kept)
 CLIPS = {"still": dict(pan=0.0, tilt=0.0, roll=0.0, dolly=0.0),
          "pan": dict(pan=16.0, tilt=9.0, roll=3.5, dolly=0.0),
          "dolly": dict(pan=16.0, tilt=9.0, roll=3.5, dolly=1.2)}
@@ -171,8 +172,8 @@ def main() -> None:
     for name in args.clips.split(","):
         cams = cameras(truth, **CLIPS[name])
         key = hashlib.sha1(repr((name, CLIPS[name], SIZE, FOCAL, len(body.v_template), "follow")).encode()).hexdigest()[:10]
-        video, raw_path = CACHE / f"{name}_{key}.avi", CACHE / f"{name}_{key}.npz"
-        if not raw_path.exists() or not video.exists():
+        video, raw_path = CACHE / f"{name}_{key}.avi", CACHE / f"{name}_{key}_{ESTIMATE_TAG}.npz"
+        if not video.exists():
             render_clip(body, layer, truth, cams, video)
         truth_joints = joint_positions(world_from_local(truth.local), rest) + truth.pelvis[:, None]  # world, Y up
         estimate_s = float(np.load(str(raw_path) + ".time.npy")) if raw_path.exists() else None

@@ -52,3 +52,16 @@ def test_projection_is_the_pinhole_with_one_depth_clamp() -> None:
     np.testing.assert_allclose(per_frame[1, 0], [125.0, -62.5])
     torch_pixels = geometry.project_torch(torch.from_numpy(points), 1000.0, (640.0, 360.0)).numpy()
     np.testing.assert_allclose(torch_pixels, pixels)
+
+
+def test_ray_rotation_turns_the_optical_axis_onto_each_pixel_ray() -> None:
+    pixels = np.array([[480.0, 270.0], [900.0, 40.0], [12.0, 500.0]])
+    R = geometry.ray_rotation(pixels, 800.0, (480.0, 270.0))
+    rays = np.c_[(pixels - (480.0, 270.0)) / 800.0, np.ones(3)]
+    np.testing.assert_allclose(R[..., 2], rays / np.linalg.norm(rays, axis=1, keepdims=True), atol=1e-12)
+    np.testing.assert_allclose(R @ np.swapaxes(R, 1, 2), np.broadcast_to(np.eye(3), (3, 3, 3)), atol=1e-12)
+    np.testing.assert_allclose(np.linalg.det(R), 1.0)
+    np.testing.assert_allclose(R[0], np.eye(3), atol=1e-12)  # on the axis: nothing to turn
+    # the smallest turn: no roll about the ray (the axis is perpendicular to both)
+    angle = np.degrees(np.arccos(rays[1, 2] / np.linalg.norm(rays[1])))
+    np.testing.assert_allclose(np.degrees(np.linalg.norm(geometry.matrix_to_axis_angle(R[1]))), angle, atol=1e-9)

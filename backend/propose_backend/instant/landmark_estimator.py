@@ -146,6 +146,9 @@ class KeypointEstimator:
             # whose image matches the footage); the hand seen there is a mirror image of the hand on
             # that side, so it is reflected the same way: depth negated about the wrist, image x/y kept.
             hands.world[..., 2] *= -1.0
+        # each hand was seen in its own crop too: turned from its wrist's ray into the camera
+        hands.world[:] = np.einsum("nhij,nhkj->nhki", ray_rotation(hands.pixels[:, :, 0], batch.camera.focal_px,
+                                                                   batch.camera.principal_pt), hands.world)
         instant = instant_posterior(obs, np.repeat(self.rest_points, count, axis=0), self.anatomy,
                                     extra_evidence=self.fingers.wrist_evidence(hands))
         posterior = instant.posterior
