@@ -12,10 +12,15 @@ camera path (a reference: what the body estimate allows with a perfect camera). 
   camera rotation error (deg, relative to the first frame, mean / max);
   camera centre error (mm, in the first camera, mean / max) and the end-to-end travel found;
   WA-MPJPE (24 world joints, one similarity alignment over the whole clip), mm;
-  W-MPJPE (rigid alignment fitted on the first two frames only, so drift shows), mm;
+  W-MPJPE (rigid alignment fitted on the first two frames only, so drift shows), mm, and in
+    brackets its mean over alignments fitted on every other pair of consecutive frames (the first
+    two frames' own heading error, times the walk's length, weighs on the first figure alone);
   foot skating in the world while the true foot is down, mm/frame.
 
-    PYTHONPATH=backend:. .venv/bin/python benchmarks/bench_camera_walk.py [--clips still,pan,dolly]
+    PYTHONPATH=backend:. .venv/bin/python benchmarks/bench_camera_walk.py [--clips still,pan,dolly] [--before main]
+
+--before TAG also scores, in the same run, an estimate cached by an earlier estimator (`main`: the
+one before instant mode turned the landmarks from the crop's ray into the camera).
 """
 from __future__ import annotations
 
@@ -121,10 +126,16 @@ def score(data: dict, truth_joints: np.ndarray, contacts: np.ndarray) -> dict:
     first = np.flatnonzero(v)[:2]
     w = _similarity(est[first].reshape(-1, 3), truth_joints[first].reshape(-1, 3), scale=False)
     w_err = np.linalg.norm(w(est[v].reshape(-1, 3)) - truth_joints[v].reshape(-1, 3), axis=-1).mean() * 1000
+    # the same with the alignment fitted on every pair of consecutive frames in turn: the first two
+    # frames' own pose error (their heading, times the walk's length) weighs on W-MPJPE alone
+    pairs = []
+    for k in np.flatnonzero(v[:-1] & v[1:])[::2]:
+        wk = _similarity(est[k:k + 2].reshape(-1, 3), truth_joints[k:k + 2].reshape(-1, 3), scale=False)
+        pairs.append(np.linalg.norm(wk(est[v].reshape(-1, 3)) - truth_joints[v].reshape(-1, 3), axis=-1).mean() * 1000)
     feet = np.stack([est[:, list(f)].mean(1) for f in FOOT], 1)
     down = contacts[1:] & contacts[:-1] & (v[1:] & v[:-1])[:, None]
     skate = np.linalg.norm(np.diff(feet, axis=0), axis=-1)[down].mean() * 1000
-    return dict(wa=wa_err, w=w_err, skate=skate)
+    return dict(wa=wa_err, w=w_err, w_pairs=float(np.mean(pairs)), skate=skate)
 
 
 def true_contacts(joints: np.ndarray) -> np.ndarray:
@@ -160,63 +171,84 @@ def plot_top_view(paths: dict, truth_pelvis: np.ndarray, out: Path) -> None:
     fig.savefig(out)
 
 
+def run_estimate(name: str, label: str, data: dict, video: Path, cams, truth_joints: np.ndarray,
+                 estimate_s: float, rows_wanted: tuple[str, ...] | None = None):
+    """Solve and smooth one cached estimate of a clip under each camera path; print a row per path."""
+    T = len(data["frame_index"])
+    started = time.perf_counter()
+    turned = solve_results_footage(data, open_rows(data, video), travel=False)
+    rotation_s = time.perf_counter() - started
+    turned_rel = relative_transforms(turned, T)  # before this issue's travel pass: rotation only
+    started = time.perf_counter()
+    path = with_travel(data, copy.deepcopy(turned))
+    solve_s = rotation_s + time.perf_counter() - started
+    R = np.stack([c[0] for c in cams])
+    eyes = np.stack([c[1] for c in cams])
+    true_rel = np.tile(np.eye(4), (T, 1, 1))
+    true_rel[:, :3, :3] = R[0][None] @ np.swapaxes(R, 1, 2)
+    true_rel[:, :3, 3] = (eyes - eyes[0]) @ R[0].T  # camera-t centre in camera-0, metres
+    contacts = true_contacts(truth_joints)
+    rows = [("still camera", None), ("rotation only", turned_rel),
+            ("rotation + travel", relative_transforms(path, T)), ("true camera (ref.)", true_rel)]
+    top = {}
+    for row, rel in rows:
+        if rows_wanted is not None and row not in rows_wanted:
+            continue
+        smoothed = smooth_results(data if rel is None else dict(data, world_from_camera=rel.astype(np.float32)))
+        if rel is not None:  # the pelvis in the first camera: world → camera 0
+            joints = world_joints(smoothed)[:, 0]
+            M0 = np.linalg.inv(np.asarray(smoothed["world_from_camera"], np.float64)[0])
+            top[row] = (rel, joints @ M0[:3, :3].T + M0[:3, 3])
+        figures = score(smoothed, truth_joints, contacts)
+        rel = np.tile(np.eye(4), (T, 1, 1)) if rel is None else rel
+        err = so3.angle_deg(rel[:, :3, :3], true_rel[:, :3, :3])
+        centre_err = np.linalg.norm(rel[:, :3, 3] - true_rel[:, :3, 3], axis=1)
+        timing = f"{solve_s:.1f} / {estimate_s:.1f} ({100 * solve_s / estimate_s:.0f} %)" \
+            if row == "rotation + travel" else ""
+        print(f"{name:6s} | {label:5s} | {row:18s} | {err.mean():5.2f} / {err.max():5.2f}        | "
+              f"{centre_err.mean() * 1000:4.0f} / {centre_err.max() * 1000:4.0f}, "
+              f"{np.linalg.norm(rel[-1, :3, 3] - rel[0, :3, 3]):.2f} of {np.linalg.norm(true_rel[-1, :3, 3]):.2f} | "
+              f"{figures['wa']:4.0f} / {figures['w']:4.0f} ({figures['w_pairs']:4.0f}), {figures['skate']:4.1f}   "
+              f"| {timing}")
+    print(f"{name:6s} | {label:5s} | solve: {path.describe()}")
+    return top, (truth_joints[:, 0] - eyes[0]) @ R[0].T
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clips", default="still,pan,dolly")
     parser.add_argument("--plot", type=Path, help="top view of the last clip's camera and pelvis paths (PNG)")
+    parser.add_argument("--before", default="",
+                        help="tag of an earlier cached estimate to score first in the same run ('' = none; "
+                             "'main' = the estimate cached before the crop-ray turn)")
     args = parser.parse_args()
     body, layer, rest, truth = walk_on_body()
     CACHE.mkdir(parents=True, exist_ok=True)
-    print(f"{'clip':6s} | {'camera path':18s} | rot err mean / max ° | centre err mean / max mm, travel m | "
-          "WA / W-MPJPE mm, skate mm/f | solve s / estimate s")
+    print(f"{'clip':6s} | est.  | {'camera path':18s} | rot err mean / max ° | centre err mean / max mm, travel m | "
+          "WA / W-MPJPE (every start pair) mm, skate mm/f | solve s / estimate s")
     for name in args.clips.split(","):
         cams = cameras(truth, **CLIPS[name])
         key = hashlib.sha1(repr((name, CLIPS[name], SIZE, FOCAL, len(body.v_template), "follow")).encode()).hexdigest()[:10]
-        video, raw_path = CACHE / f"{name}_{key}.avi", CACHE / f"{name}_{key}_{ESTIMATE_TAG}.npz"
+        video = CACHE / f"{name}_{key}.avi"
         if not video.exists():
             render_clip(body, layer, truth, cams, video)
         truth_joints = joint_positions(world_from_local(truth.local), rest) + truth.pelvis[:, None]  # world, Y up
+        if args.before:
+            old = CACHE / (f"{name}_{key}.npz" if args.before == "main" else f"{name}_{key}_{args.before}.npz")
+            if old.exists():
+                run_estimate(name, "before", read_results(old), video, cams, truth_joints,
+                             float(np.load(str(old) + ".time.npy")),
+                             ("still camera", "rotation + travel", "true camera (ref.)"))
+            else:
+                print(f"{name:6s} | no cached estimate {old.name} to compare with")
+        raw_path = CACHE / f"{name}_{key}_{ESTIMATE_TAG}.npz"
         estimate_s = float(np.load(str(raw_path) + ".time.npy")) if raw_path.exists() else None
         if estimate_s is None:
             estimate_s = estimate(video, raw_path)
             np.save(str(raw_path) + ".time.npy", estimate_s)
-        data = read_results(raw_path)
-        T = len(data["frame_index"])
-        started = time.perf_counter()
-        turned = solve_results_footage(data, open_rows(data, video), travel=False)
-        rotation_s = time.perf_counter() - started
-        turned_rel = relative_transforms(turned, T)  # before this issue's travel pass: rotation only
-        started = time.perf_counter()
-        path = with_travel(data, copy.deepcopy(turned))
-        solve_s = rotation_s + time.perf_counter() - started
-        R = np.stack([c[0] for c in cams])
-        eyes = np.stack([c[1] for c in cams])
-        true_rel = np.tile(np.eye(4), (T, 1, 1))
-        true_rel[:, :3, :3] = R[0][None] @ np.swapaxes(R, 1, 2)
-        true_rel[:, :3, 3] = (eyes - eyes[0]) @ R[0].T  # camera-t centre in camera-0, metres
-        contacts = true_contacts(truth_joints)
-        rows = [("still camera", None), ("rotation only", turned_rel),
-                ("rotation + travel", relative_transforms(path, T)), ("true camera (ref.)", true_rel)]
-        top = {}
-        for label, rel in rows:
-            smoothed = smooth_results(data if rel is None else dict(data, world_from_camera=rel.astype(np.float32)))
-            if rel is not None:  # the pelvis in the first camera: world → camera 0
-                joints = world_joints(smoothed)[:, 0]
-                M0 = np.linalg.inv(np.asarray(smoothed["world_from_camera"], np.float64)[0])
-                top[label] = (rel, joints @ M0[:3, :3].T + M0[:3, 3])
-            figures = score(smoothed, truth_joints, contacts)
-            rel = np.tile(np.eye(4), (T, 1, 1)) if rel is None else rel
-            err = so3.angle_deg(rel[:, :3, :3], true_rel[:, :3, :3])
-            centre_err = np.linalg.norm(rel[:, :3, 3] - true_rel[:, :3, 3], axis=1)
-            timing = f"{solve_s:.1f} / {estimate_s:.1f} ({100 * solve_s / estimate_s:.0f} %)" \
-                if label == "rotation + travel" else ""
-            print(f"{name:6s} | {label:18s} | {err.mean():5.2f} / {err.max():5.2f}        | "
-                  f"{centre_err.mean() * 1000:4.0f} / {centre_err.max() * 1000:4.0f}, "
-                  f"{np.linalg.norm(rel[-1, :3, 3] - rel[0, :3, 3]):.2f} of {np.linalg.norm(true_rel[-1, :3, 3]):.2f} | "
-                  f"{figures['wa']:4.0f} / {figures['w']:4.0f}, {figures['skate']:4.1f}   | {timing}")
-        print(f"{name:6s} | solve: {path.describe()}")
+        top, truth_top = run_estimate(name, "now", read_results(raw_path), video, cams, truth_joints, estimate_s)
         if args.plot:
-            plot_top_view(top, (truth_joints[:, 0] - eyes[0]) @ R[0].T, args.plot)
+            plot_top_view(top, truth_top, args.plot)
 
 
 if __name__ == "__main__":
