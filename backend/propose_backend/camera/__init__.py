@@ -18,11 +18,18 @@ from .travel import solve_travel  # noqa: F401 (the package's API)
 
 
 def relative_transforms(path: CameraPath, rows: int) -> np.ndarray:
-    """(rows, 4, 4) float32 camera-t → camera-0 transforms (translation zero where not solved)."""
+    """(rows, 4, 4) float32 camera-t → camera-0 transforms (translation zero where not solved).
+
+    Rows past the solved frames (a video that ends before its results do) hold the last solved
+    pose: the camera stays where it was last seen rather than jumping back to the first frame's.
+    """
     out = np.tile(np.eye(4, dtype=np.float32), (rows, 1, 1))
-    out[:len(path.rotations), :3, :3] = path.rotations
+    solved = min(len(path.rotations), rows)
+    out[:solved, :3, :3] = path.rotations[:solved]
     if path.centres is not None:
-        out[:len(path.centres), :3, 3] = path.centres
+        out[:solved, :3, 3] = path.centres[:solved]
+    if 0 < solved < rows:
+        out[solved:] = out[solved - 1]
     return out
 
 

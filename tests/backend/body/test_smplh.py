@@ -173,3 +173,18 @@ def test_instant_mode_uses_the_files_hands(tmp_path: Path) -> None:
         assert geometry["rig_lbs_weights"].shape == (6890, 54)
     finally:
         estimator.close()
+
+
+def test_convert_body_keeps_an_smplh_files_hands(tmp_path: Path) -> None:
+    """`convert-body` on an official-style SMPL-H pickle writes every array; the .npz reads back the same body."""
+    from propose_backend.cli import main
+
+    source = tmp_path / "SMPLH_FEMALE.pkl"
+    _official_style_pickle_arrays(demo_hands_arrays("smplh"), source)
+    assert main(["convert-body", str(source), str(tmp_path / "SMPLH_FEMALE.npz")]) == 0
+    again, before = load_body_model(tmp_path / "SMPLH_FEMALE.npz"), load_body_model(source)
+    assert again.kind == "smplh"
+    for name in ("v_template", "J_regressor", "weights", "finger_regressor", "rig_weights"):
+        np.testing.assert_allclose(getattr(again, name), getattr(before, name), atol=1e-6)
+    with np.load(tmp_path / "SMPLH_FEMALE.npz") as npz:
+        assert "hands_componentsl" in npz.files and npz["J_regressor"].shape == (52, 6890)
