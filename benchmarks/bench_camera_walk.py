@@ -39,7 +39,7 @@ import cv2
 import numpy as np
 import torch
 
-from bench_temporal_walk import FOOT, FPS, camera_pose, walk_on_body
+from bench_temporal_walk import ESTIMATE_TAG, FOOT, FPS, camera_pose, walk_on_body
 from propose_backend.body.layer import BodyLayer
 from propose_backend.camera import relative_transforms, solve_results_footage, with_travel
 from propose_backend.inference.footage import open_rows
@@ -51,7 +51,6 @@ from propose_backend.temporal.kinematics import joint_positions, world_from_loca
 
 CACHE = Path("/tmp/propose_bench_camera")
 SIZE, FOCAL = (960, 540), 800.0
-ESTIMATE_TAG = "ray"  # bumped when the estimator changes (the cached estimate is re-run; the render is kept)
 CLIPS = {"still": dict(pan=0.0, tilt=0.0, roll=0.0, dolly=0.0),
          "pan": dict(pan=16.0, tilt=9.0, roll=3.5, dolly=0.0),
          "dolly": dict(pan=16.0, tilt=9.0, roll=3.5, dolly=1.2)}

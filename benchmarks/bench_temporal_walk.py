@@ -41,6 +41,8 @@ from propose_backend.temporal.kinematics import joint_positions, world_from_loca
 
 BVH = HERE.parent.parent / "shared" / "data" / "mocap" / "cmu_12_01_walk.bvh"
 CACHE = Path("/tmp/propose_bench_walk")
+# bumped when the instant-mode estimator changes: the cached estimate is re-run, the render kept
+ESTIMATE_TAG = "ray"
 SIZE, FOCAL, FPS, SECONDS = (960, 540), 800.0, 30.0, 4.0
 # Camera placements: looking at the middle of the walk from `azimuth` (degrees from the walker's
 # left side towards their front), `distance` metres away, lens at 1.3 m.
@@ -120,12 +122,13 @@ def per_frame_estimate(view: str, body, layer: BodyLayer, truth: dict[str, np.nd
     key = hashlib.sha1(np.ascontiguousarray(body.v_template, np.float32).tobytes()
                        + repr((view, VIEWS[view], SIZE, FOCAL, FPS, SECONDS)).encode()).hexdigest()[:12]
     CACHE.mkdir(parents=True, exist_ok=True)
-    out = CACHE / f"walk_{view}_{key}.npz"
+    out = CACHE / f"walk_{view}_{key}_{ESTIMATE_TAG}.npz"
     if not out.exists():
         video = CACHE / f"walk_{view}_{key}.avi"
-        started = time.perf_counter()
-        render_video(body, layer, truth, video)
-        print(f"  rendered {len(truth['rotmats'])} frames in {time.perf_counter() - started:.1f} s -> {video}")
+        if not video.exists():
+            started = time.perf_counter()
+            render_video(body, layer, truth, video)
+            print(f"  rendered {len(truth['rotmats'])} frames in {time.perf_counter() - started:.1f} s -> {video}")
         estimator, _ = open_estimator("keypoints", EstimatorSettings(find_model_files()))
         try:
             started = time.perf_counter()
