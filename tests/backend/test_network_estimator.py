@@ -6,6 +6,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+import torch
 
 from propose_backend import geometry
 from propose_backend.inference.crop import CropBox, ImageCamera, cut
@@ -30,6 +31,7 @@ def test_mirrored_footage_gives_the_body_reflected_in_depth_with_the_persons_sid
     found = BlazePoseDetector(video=False).detect(image)
     box = CropBox.around(*found[0].box)
     camera = ImageCamera.for_image(w, h)
+    torch.manual_seed(0)  # the random weights: the same network whatever ran before
     estimator = load_propose_estimator(EstimatorSettings(ModelFiles(None, None, Path("."))))
     runs = {}
     try:
@@ -63,8 +65,6 @@ def test_mirrored_footage_gives_the_body_reflected_in_depth_with_the_persons_sid
     centre = np.asarray(camera.principal_pt)
     np.testing.assert_allclose((mirrored["joints2d"] - centre) * depth(mirrored),
                                ((plain["joints2d"] - centre) * depth(plain))[:, swap35], rtol=1e-4, atol=1e-2)
-    shift = np.linalg.norm(mirrored["joints2d"] - plain["joints2d"][:, swap35], axis=-1)
-    assert shift.mean() < 0.1 * box.side, shift.mean()
     # the hand seen goes to the person's side and its fingers are the reflection of the plain run's
     assert plain["hand_valid"].any()
     np.testing.assert_array_equal(mirrored["hand_valid"], plain["hand_valid"][:, ::-1])
