@@ -27,11 +27,14 @@ class HandBatch:
     pixels: np.ndarray  # (B, 2, 21, 2)
     gain: np.ndarray  # (B, 2) 0 = unseen, else confidence x size factor in (0, 1]
 
-    def reflect_in_depth(self) -> None:
-        """Mirrored footage, in place: the body there is the figure reflected in depth with its sides
-        swapped (geometry.reflect_points), so the hand seen on a side is a mirror image of that side's
-        hand and is reflected the same way: depth negated about the wrist, image x/y kept."""
+    def mirror(self) -> None:
+        """Mirrored footage, in place (propose_backend.mirrored): the figure's body is reflected in
+        depth with its sides swapped, so each hand seen goes to the other side, reflected the same
+        way (depth negated about the wrist in camera axes; its image landmarks kept)."""
+        self.world = self.world[:, ::-1].copy()
         self.world[..., 2] *= -1.0
+        self.pixels = self.pixels[:, ::-1].copy()
+        self.gain = self.gain[:, ::-1].copy()
 
 
 class FingerSolver:
