@@ -53,8 +53,6 @@ BATCH_SIZE = {"cuda": 32}  # frames per network pass by device type; 1 elsewhere
 # --- the files a request can name --------------------------------------------------------------
 
 CHECKPOINT_NAME = "propose_hr48_xyz.pth"
-# The converted .npz loads fastest; the last name is the official SMPL download's.
-BODY_MODEL_NAMES = ("SMPL_NEUTRAL.npz", "SMPL_NEUTRAL.pkl", "basicModel_neutral_lbs_10_207_0_v1.0.0.pkl")
 MODEL_FILES_ENV = "PROPOSE_MODEL_FILES"  # the folder both of them are looked for in
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp"})
 VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".ogv"})

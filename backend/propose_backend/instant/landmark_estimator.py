@@ -16,6 +16,7 @@ import torch
 from .. import posterior as post
 from ..body import load_body
 from ..body.layer import BodyLayer
+from ..geometry import world_from_local
 from ..inference.detect import BlazePoseDetector, Detection
 from ..inference.errors import InferenceError
 from ..inference.protocol import EstimatorSettings, FrameBatch
@@ -74,11 +75,14 @@ class KeypointEstimator:
         self._crop_pose: BlazePoseDetector | None = None
 
     def _rest_hands(self, body, rest35: np.ndarray) -> np.ndarray:  # noqa: ANN001 - a BodyModelData
-        """(2, 21, 3) rest hand landmarks: Anny's own fingers, else an average hand on the wrists."""
+        """(2, 21, 3) rest hand landmarks: Anny's own fingers, an SMPL-H / SMPL-X file's, else an
+        average hand on the wrists."""
         if body.phenotype is not None:
             from ..body.anny_body import anny_body
 
             return anny_body().hand_rest(body.phenotype)[0]
+        if self.layer.has_fingers:
+            return self.layer.hand_rest(self.betas[0].numpy())
         return template_hands(rest35[0, :24])
 
     def describe(self) -> dict[str, str]:
@@ -124,6 +128,11 @@ class KeypointEstimator:
         images = batch.images or [None] * count
         hands = self.fingers.observe(images, np.c_[image[..., :2].reshape(-1, 2), visibility.reshape(-1, 1)]
                                      .reshape(count, 33, 3) * valid[:, None, None])
+        if batch.mirrored:
+            # The swapped labels make the body the footage's figure reflected in depth (a valid body
+            # whose image matches the footage); the hand seen there is a mirror image of the hand on
+            # that side, so it is reflected the same way: depth negated about the wrist, image x/y kept.
+            hands.world[..., 2] *= -1.0
         instant = instant_posterior(obs, np.repeat(self.rest_points, count, axis=0), self.anatomy,
                                     extra_evidence=self.fingers.wrist_evidence(hands))
         posterior = instant.posterior
@@ -145,13 +154,16 @@ class KeypointEstimator:
             "joints2d": batch.camera.project(points35.numpy() + transl[:, None]),
             "valid": valid,
         }
-        out.update(self.fingers.solve(hands, posterior.global_rotmats, samples, self.generator))
         if samples:
             drawn, density = sample_ghosts(instant, samples, self.generator)
             out["samples"], out["sample_log_density"] = drawn.numpy(), density.numpy()
         else:
+            drawn = None
             out["samples"] = np.zeros((count, 0, 24, 3, 3))
             out["sample_log_density"] = np.zeros((count, 0))
+        # the fingers of ghost s are drawn given that ghost's wrist
+        ghost_world = None if drawn is None else world_from_local(drawn.to(torch.float64))
+        out.update(self.fingers.solve(hands, posterior.global_rotmats, samples, self.generator, ghost_world))
         return {k: (v if v.dtype == bool else v.astype(np.float32)) for k, v in out.items()}
 
     def rest_geometry(self, betas: np.ndarray, person: int | None = None) -> dict[str, np.ndarray]:
@@ -160,8 +172,9 @@ class KeypointEstimator:
 
             fit = self._person_fits.get(person, self.shape_fit) if person is not None else self.shape_fit
             return fitted_rest_geometry(fit.phenotype())
-        geometry = self.layer.rest_geometry(betas)  # the body's own, plus template hands on its wrists
-        geometry["hand_rest_joints"] = hand_joints(template_hands(geometry["rest_joints"])).astype(np.float32)
+        geometry = self.layer.rest_geometry(betas)  # the body's own (with an SMPL-H / SMPL-X file's fingers)
+        if "hand_rest_joints" not in geometry:  # SMPL: template hands on its wrists
+            geometry["hand_rest_joints"] = hand_joints(template_hands(geometry["rest_joints"])).astype(np.float32)
         return geometry
 
     def clip_evidence(self) -> dict[str, np.ndarray]:
