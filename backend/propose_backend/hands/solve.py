@@ -27,6 +27,12 @@ class HandBatch:
     pixels: np.ndarray  # (B, 2, 21, 2)
     gain: np.ndarray  # (B, 2) 0 = unseen, else confidence x size factor in (0, 1]
 
+    def reflect_in_depth(self) -> None:
+        """Mirrored footage, in place: the body there is the figure reflected in depth with its sides
+        swapped (geometry.reflect_points), so the hand seen on a side is a mirror image of that side's
+        hand and is reflected the same way: depth negated about the wrist, image x/y kept."""
+        self.world[..., 2] *= -1.0
+
 
 class FingerSolver:
     """Hand landmarks and finger posteriors for one person, frame after frame."""

@@ -128,11 +128,8 @@ class KeypointEstimator:
         images = batch.images or [None] * count
         hands = self.fingers.observe(images, np.c_[image[..., :2].reshape(-1, 2), visibility.reshape(-1, 1)]
                                      .reshape(count, 33, 3) * valid[:, None, None])
-        if batch.mirrored:
-            # The swapped labels make the body the footage's figure reflected in depth (a valid body
-            # whose image matches the footage); the hand seen there is a mirror image of the hand on
-            # that side, so it is reflected the same way: depth negated about the wrist, image x/y kept.
-            hands.world[..., 2] *= -1.0
+        if batch.mirrored:  # the swapped labels make the body the footage's figure reflected in depth
+            hands.reflect_in_depth()
         instant = instant_posterior(obs, np.repeat(self.rest_points, count, axis=0), self.anatomy,
                                     extra_evidence=self.fingers.wrist_evidence(hands))
         posterior = instant.posterior

@@ -44,15 +44,21 @@ def test_a_mirrored_photo_gives_the_fingers_of_the_plain_one():
     assert apart.mean() < 25.0, apart.mean()
 
 
-def test_network_hand_crops_keep_the_networks_sides_on_mirrored_footage():
-    """The network's body is the figure in the footage, sides unswapped, so the hand crops follow
-    BlazePose's own labels (swapping them put each hand's fingers on the other wrist)."""
+def test_network_hand_crops_take_the_persons_sides_on_mirrored_footage():
+    """On mirrored footage the network's body is reflected to the person's sides (reflect_estimate),
+    so the hand crops swap BlazePose's labels, which name the figure as seen; the network's own
+    joints (the fallback) are already the person's."""
+    from propose_backend.instant.mapping import swap_left_right
+
     landmarks = np.zeros((33, 4))
     landmarks[:, 0] = np.linspace(0.1, 0.9, 33)
     landmarks[:, 3] = 1.0
+    joints2d = np.arange(35 * 2, dtype=np.float64).reshape(1, 35, 2)
     for mirrored in (False, True):
         batch = FrameBatch(frame_index=np.array([0]), boxes=np.zeros((1, 3)), crops=None,
                            detections=[Detection((0, 0, 1, 1), 1.0, "blazepose", landmarks, landmarks)],
                            camera=ImageCamera(100.0, (50, 50)), num_samples=0, image_size=(100, 100), mirrored=mirrored)
-        guides = hand_guides(batch, np.zeros((1, 35, 2)))
-        np.testing.assert_allclose(guides[0, :, 0], landmarks[:, 0] * 100)
+        seen = swap_left_right(landmarks) if mirrored else landmarks
+        np.testing.assert_allclose(hand_guides(batch, joints2d)[0, :, 0], seen[:, 0] * 100)
+        batch.detections = [None]
+        np.testing.assert_array_equal(hand_guides(batch, joints2d)[0, 15, :2], joints2d[0, 20])

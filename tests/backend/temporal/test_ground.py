@@ -113,3 +113,22 @@ def test_a_planted_foot_is_anchored_on_the_floor() -> None:
     inner = truth[:, 0] & np.roll(truth[:, 0], 8) & np.roll(truth[:, 0], -8)  # deep inside a contact
     assert np.allclose(shift[inner, 0] @ up, -0.04, atol=0.005)
     assert np.abs(held[inner, 0] @ up).max() < 0.005
+
+
+def test_a_real_jump_keeps_most_of_its_height() -> None:
+    """The grounding follows height errors slower than about a second: a 0.4 s jump, whose feet are
+    slow at the top, stays a jump (a standing body that floats for a second is brought down)."""
+    world, truth, up = _stepping_clip(jitter_m=0.0)
+    T, fps = len(world), FPS
+    t = np.arange(T) / fps
+    start, flight = 50 / fps, 0.4
+    u = np.clip((t - start) / flight, 0, 1)
+    height = 4 * 0.2 * u * (1 - u)  # a 20 cm parabola: the body and both feet leave the floor
+    world = world + height[:, None, None] * up
+    path = world[:, 0].copy()
+    dt, reset = np.full(T - 1, 1 / fps), np.zeros(T - 1, bool)
+    floor, contacts, locked = ground.feet_on_floor(world - path[:, None], path, dt, reset)
+    placed = world - path[:, None] + locked[:, None]
+    lowest = (ground.soles(placed, floor[:3]) @ floor[:3] + floor[3]).min(1)
+    apex = int(round((start + flight / 2) * fps))
+    assert lowest[apex] > 0.14, lowest[apex - 3:apex + 4]  # at least 70 % of the jump is kept
