@@ -128,7 +128,8 @@ class FingerSolver:
             rot[:, cols], F[:, cols], unc[:, cols] = post.local.numpy(), post.F.numpy(), uncertainty_deg(post).numpy()
             if num_samples and sample_world is not None:  # one draw per body ghost, given its wrist
                 ghost_wrists = sample_world[:, :num_samples, WRIST_OF_SIDE[side]].to(torch.float64)
-                per_ghost = replace(post, evidence=post.evidence.repeat_interleave(num_samples, dim=0))
+                per_ghost = replace(post, evidence=post.evidence.repeat_interleave(num_samples, dim=0),
+                                    prior_F=post.prior_F.repeat_interleave(num_samples, dim=0))
                 drawn = sample_hand(self.anatomy, h, per_ghost, ghost_wrists.reshape(-1, 3, 3), 1, generator)
                 samples[:, :, cols] = drawn.reshape(B, num_samples, NUM_FINGER_JOINTS, 3, 3).numpy()
             elif num_samples:
