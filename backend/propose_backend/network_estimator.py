@@ -19,6 +19,7 @@ from .hands.solve import FingerSolver
 from .inference.crop import image_translation, normalize
 from .inference.device import NetworkRunner, resolve_device
 from .inference.errors import InferenceError
+from .mirrored import mirror_estimate
 from .inference.protocol import EstimatorSettings, FrameBatch
 from .model import CheckpointError, NetworkOutput
 from .skeleton import CROP_SIZE
@@ -102,6 +103,8 @@ class ProPoseEstimator:
         arrays["joints2d"] = batch.camera.project(arrays["joints3d"] + transl[:, None]).astype(np.float32)
         hands = self.fingers.observe(batch.images or [None] * len(batch.boxes), hand_guides(batch, arrays["joints2d"]))
         self.fingers.refine_wrists(hands, arrays["rotmats"], arrays["posterior_F"], arrays["uncertainty_deg"])
+        if batch.mirrored:  # the figure read so far is reflected to the person's own sides
+            mirror_estimate(arrays, hands, batch.camera)
         world = world_from_local(torch.as_tensor(arrays["rotmats"], dtype=torch.float64))
         ghosts = world_from_local(torch.as_tensor(arrays["samples"], dtype=torch.float64)) if batch.num_samples else None
         arrays.update(self.fingers.solve(hands, world, batch.num_samples, self.hand_generator, ghosts))
@@ -149,8 +152,8 @@ def hand_guides(batch: FrameBatch, joints2d: np.ndarray) -> np.ndarray:
     """(B, 33, 3) pixels and visibility that place the hand crops: BlazePose's landmarks where the
     detector ran BlazePose, else the network's elbows, wrists and hands.
 
-    Sides as the network sees them, also on mirrored footage: the network's body is the figure in
-    the footage (its left/right are not swapped), so each hand must go to that figure's wrist."""
+    Sides are the figure's as seen, also on mirrored footage, as the network's body's are (both
+    go to the person's sides together afterwards, propose_backend.mirrored)."""
     width, height = batch.image_size
     out = np.zeros((len(joints2d), 33, 3))
     for k, det in enumerate(batch.detections):

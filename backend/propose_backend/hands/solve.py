@@ -27,6 +27,15 @@ class HandBatch:
     pixels: np.ndarray  # (B, 2, 21, 2)
     gain: np.ndarray  # (B, 2) 0 = unseen, else confidence x size factor in (0, 1]
 
+    def mirror(self) -> None:
+        """Mirrored footage, in place (propose_backend.mirrored): the figure's body is reflected in
+        depth with its sides swapped, so each hand seen goes to the other side, reflected the same
+        way (depth negated about the wrist in camera axes; its image landmarks kept)."""
+        self.world = self.world[:, ::-1].copy()
+        self.world[..., 2] *= -1.0
+        self.pixels = self.pixels[:, ::-1].copy()
+        self.gain = self.gain[:, ::-1].copy()
+
 
 class FingerSolver:
     """Hand landmarks and finger posteriors for one person, frame after frame."""
@@ -119,7 +128,8 @@ class FingerSolver:
             rot[:, cols], F[:, cols], unc[:, cols] = post.local.numpy(), post.F.numpy(), uncertainty_deg(post).numpy()
             if num_samples and sample_world is not None:  # one draw per body ghost, given its wrist
                 ghost_wrists = sample_world[:, :num_samples, WRIST_OF_SIDE[side]].to(torch.float64)
-                per_ghost = replace(post, evidence=post.evidence.repeat_interleave(num_samples, dim=0))
+                per_ghost = replace(post, evidence=post.evidence.repeat_interleave(num_samples, dim=0),
+                                    prior_F=post.prior_F.repeat_interleave(num_samples, dim=0))
                 drawn = sample_hand(self.anatomy, h, per_ghost, ghost_wrists.reshape(-1, 3, 3), 1, generator)
                 samples[:, :, cols] = drawn.reshape(B, num_samples, NUM_FINGER_JOINTS, 3, 3).numpy()
             elif num_samples:

@@ -19,6 +19,7 @@ from ..body.layer import BodyLayer
 from ..geometry import ray_rotation, world_from_local
 from ..inference.detect import BlazePoseDetector, Detection
 from ..inference.errors import InferenceError
+from ..mirrored import mirror_estimate
 from ..inference.protocol import EstimatorSettings, FrameBatch
 from ..skeleton import CROP_SIZE
 from ..hands.rest import hand_joints, template_hands
@@ -26,7 +27,7 @@ from ..hands.solve import FingerSolver
 from ..anatomy import Anatomy
 from .ghosts import sample_ghosts
 from .bone_posterior import instant_posterior, solve_translation
-from .mapping import BP, DerivationFractions, instant_rest_points, landmarks_to_skeleton, swap_left_right
+from .mapping import BP, DerivationFractions, instant_rest_points, landmarks_to_skeleton
 
 WEIGHTS_LABEL = "BlazePose full (mediapipe 0.10.14 wheel) + analytical posterior (instant mode)"
 
@@ -44,16 +45,38 @@ def in_frame_visibility(image: np.ndarray, image_size: tuple[int, int]) -> np.nd
     return np.where(inside, image[..., 2], 0.0)
 
 
-def seen_from_camera(world: np.ndarray, image: np.ndarray, focal: float, principal: tuple[float, float]) -> np.ndarray:
-    """World landmarks (N, 33, 3) turned from the person's crop view into the full camera's axes.
+def crop_turn(image: np.ndarray, focal: float, principal: tuple[float, float]) -> np.ndarray:
+    """(N, 3, 3) the turn from BlazePose's crop view into the full camera's axes, per frame.
 
-    BlazePose sees a crop and gives the body as seen along the crop's ray; a person off the
-    image centre is seen obliquely, so the landmarks are turned by the rotation from the optical
-    axis to the ray through the hips (geometry.ray_rotation). Without it, a walker crossing the
-    view turned with the viewing angle (+17° to −22° on the CMU walk) and the world heading drifted.
+    BlazePose (and the hand landmarker) see a crop and give the figure as seen along the crop's
+    ray; a person off the image centre is seen obliquely, so the figure is turned by the rotation
+    from the optical axis to the ray through the hips (geometry.ray_rotation). Without it, a
+    walker crossing the view turned with the viewing angle (+17° to −22° on the CMU walk) and the
+    world heading drifted. image: (N, 33, ≥2) landmark pixels.
     """
-    hips = image[:, [BP["left_hip"], BP["right_hip"]], :2].mean(axis=1)
-    return np.einsum("nij,nkj->nki", ray_rotation(hips, focal, principal), world)
+    return ray_rotation(image[:, [BP["left_hip"], BP["right_hip"]], :2].mean(axis=1), focal, principal)
+
+
+def turn_into_camera(fields: dict[str, np.ndarray], hands, turn: np.ndarray, camera) -> None:  # noqa: ANN001
+    """In place: a batch's body fields and hands, solved in the crop view, turned into the camera's
+    axes by `turn` (crop_turn). Everything is solved and sampled in the crop view first (the
+    ghosts' depth alternatives lie along the ray, a mirrored figure is reflected along it), and
+    only then turned; the pelvis `transl` is the camera's already and `joints2d` is re-projected."""
+    back = np.swapaxes(turn, -1, -2)
+    rot = fields["rotmats"].astype(np.float64)
+    rot[:, 0] = turn @ rot[:, 0]
+    fields["rotmats"] = rot
+    if fields["samples"].shape[1]:
+        drawn = fields["samples"].astype(np.float64)
+        drawn[:, :, 0] = turn[:, None] @ drawn[:, :, 0]
+        fields["samples"] = drawn
+    F = fields["posterior_F"].astype(np.float64)
+    F[:, 0] = turn @ F[:, 0]
+    F[:, 1:] = turn[:, None] @ F[:, 1:] @ back[:, None]  # root-relative rotations G_j G_0ᵀ turn by conjugation
+    fields["posterior_F"] = F
+    fields["joints3d"] = np.einsum("nij,nkj->nki", turn, fields["joints3d"].astype(np.float64))
+    fields["joints2d"] = camera.project(fields["joints3d"] + fields["transl"][:, None])
+    hands.world = np.einsum("nij,nhkj->nhki", turn, hands.world)
 
 
 class KeypointEstimator:
@@ -126,10 +149,9 @@ class KeypointEstimator:
         for k, s in enumerate(seen):
             if s is not None:
                 image[k], world[k] = s
-        if batch.mirrored:  # BlazePose names limbs as if the person were seen, not reflected
-            image, world = swap_left_right(image), swap_left_right(world)
         visibility = in_frame_visibility(image, batch.image_size)
-        world = seen_from_camera(world, image, batch.camera.focal_px, batch.camera.principal_pt)
+        turn = crop_turn(image, batch.camera.focal_px, batch.camera.principal_pt)
+        seen = np.einsum("nij,nkj->nki", turn, world)  # as the full camera sees it: for the translation
         if self.shape_fit is not None and batch.person is None:
             self.shape_fit.observe(world, visibility, valid, batch.frame_index)
         elif self.shape_fit is not None:  # each person's bones feed their own body
@@ -141,23 +163,15 @@ class KeypointEstimator:
         images = batch.images or [None] * count
         hands = self.fingers.observe(images, np.c_[image[..., :2].reshape(-1, 2), visibility.reshape(-1, 1)]
                                      .reshape(count, 33, 3) * valid[:, None, None])
-        if batch.mirrored:
-            # The swapped labels make the body the footage's figure reflected in depth (a valid body
-            # whose image matches the footage); the hand seen there is a mirror image of the hand on
-            # that side, so it is reflected the same way: depth negated about the wrist, image x/y kept.
-            hands.world[..., 2] *= -1.0
-        # each hand was seen in its own crop too: turned from its wrist's ray into the camera
-        hands.world[:] = np.einsum("nhij,nhkj->nhki", ray_rotation(hands.pixels[:, :, 0], batch.camera.focal_px,
-                                                                   batch.camera.principal_pt), hands.world)
         instant = instant_posterior(obs, np.repeat(self.rest_points, count, axis=0), self.anatomy,
                                     extra_evidence=self.fingers.wrist_evidence(hands))
         posterior = instant.posterior
         betas = self.betas.expand(count, 10)
         _, _, points35 = self.layer(betas, posterior.rotmats)
-        pelvis_world = world[:, [BP["left_hip"], BP["right_hip"]]].mean(axis=1) \
-            + self.fractions.torso[0] * (world[:, [BP["left_shoulder"], BP["right_shoulder"]]].mean(axis=1)
-                                         - world[:, [BP["left_hip"], BP["right_hip"]]].mean(axis=1))
-        transl = solve_translation(world - pelvis_world[:, None], image[..., :2], image[..., 2],
+        pelvis_world = seen[:, [BP["left_hip"], BP["right_hip"]]].mean(axis=1) \
+            + self.fractions.torso[0] * (seen[:, [BP["left_shoulder"], BP["right_shoulder"]]].mean(axis=1)
+                                         - seen[:, [BP["left_hip"], BP["right_hip"]]].mean(axis=1))
+        transl = solve_translation(seen - pelvis_world[:, None], image[..., :2], image[..., 2],
                                    batch.camera.focal_px, batch.camera.principal_pt)
         transl[~valid] = (0.0, 0.0, 1.0)
         out = {
@@ -174,12 +188,16 @@ class KeypointEstimator:
             drawn, density = sample_ghosts(instant, samples, self.generator)
             out["samples"], out["sample_log_density"] = drawn.numpy(), density.numpy()
         else:
-            drawn = None
             out["samples"] = np.zeros((count, 0, 24, 3, 3))
             out["sample_log_density"] = np.zeros((count, 0))
+        if batch.mirrored:  # the figure read so far is reflected to the person's own sides
+            mirror_estimate(out, hands, batch.camera)
+        # the hands take the body's turn (their crops lie on nearly the same ray): the palms keep their place
+        turn_into_camera(out, hands, turn, batch.camera)
+        body_world = world_from_local(torch.as_tensor(out["rotmats"], dtype=torch.float64))
         # the fingers of ghost s are drawn given that ghost's wrist
-        ghost_world = None if drawn is None else world_from_local(drawn.to(torch.float64))
-        out.update(self.fingers.solve(hands, posterior.global_rotmats, samples, self.generator, ghost_world))
+        ghost_world = world_from_local(torch.as_tensor(out["samples"], dtype=torch.float64)) if samples else None
+        out.update(self.fingers.solve(hands, body_world, samples, self.generator, ghost_world))
         return {k: (v if v.dtype == bool else v.astype(np.float32)) for k, v in out.items()}
 
     def rest_geometry(self, betas: np.ndarray, person: int | None = None) -> dict[str, np.ndarray]:

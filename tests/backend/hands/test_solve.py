@@ -51,3 +51,16 @@ def test_a_ghosts_fingers_follow_the_landmarks_not_its_turned_wrist() -> None:
              for name, s in (("coupled", coupled), ("independent", independent))}
     # the landmarks hold the fingers where they were seen: they turn much less than the ghost's wrist
     assert shift["coupled"] < 0.6 * 28.6 and shift["independent"] > 0.85 * 28.6, shift
+
+
+def test_several_frames_draw_their_finger_ghosts_on_their_body_ghosts() -> None:
+    """Each frame's prior is tempered by how curled its hand looks, so it goes with that frame's ghosts."""
+    rest = template_hands(BodyLayer(demo_body()).rest_geometry(np.zeros(10))["rest_joints"])
+    B, ghosts = 3, 4
+    world = np.repeat((rest - rest[:, :1])[None], B, axis=0)
+    hands = HandBatch(world=world, pixels=np.zeros((B, 2, 21, 2)), gain=np.array([[1.0, 1.0], [0.5, 0.0], [1.0, 0.2]]))
+    mode = torch.eye(3, dtype=torch.float64).expand(B, 24, 3, 3)
+    body_ghosts = torch.eye(3, dtype=torch.float64).expand(B, ghosts, 24, 3, 3)
+    out = FingerSolver(rest).solve(hands, mode, ghosts, torch.Generator().manual_seed(0), body_ghosts)
+    assert out["hand_samples"].shape == (B, ghosts, 30, 3, 3)
+    assert np.allclose(out["hand_samples"] @ out["hand_samples"].swapaxes(-1, -2), np.eye(3), atol=1e-6)
