@@ -3,8 +3,8 @@
 A multi-person run solves the camera once for the clip (every followed person masked out) and
 smooths each person in their own file. Each file's world would then come from that person's feet
 alone and be anchored at that person, so two people would stand in two worlds. Here the floor is
-fitted to everyone's soles together, in the clip's reference camera (its first frame, held still),
-the origin is put under the pelvis of the first person seen, and every file gets the same
+a plane fitted through everyone's standing feet (the lower foot of every frame, each person
+weighing the same), in the clip's reference camera (its first frame, held still), the origin is put under the pelvis of the first person seen, and every file gets the same
 world_from_camera on the same frame: W · A_t, with A_t the clip's camera-t → camera-0 transform.
 Each file's `floor` is that one plane, written in the file's own first camera (as the schema says).
 """
@@ -54,9 +54,19 @@ def shared_floor(people: list[dict[str, Any]], cameras: ClipCameras) -> tuple[np
     up = ground.body_up(points - pelvis[:, None])
     soles = ground.soles(points, up)
     standing = soles[np.arange(len(soles)), np.argmin(soles @ up, axis=1)]  # the lower foot of each frame
-    floor = ground.fit_floor(standing, up)
-    if floor[:3] @ pelvis.mean(0) + floor[3] < 0:
-        floor = -floor
+    weight = np.concatenate([np.full(len(p[0][1]), 1.0 / len(p[0][1])) for p in placed])  # each person counts once
+    keep = np.ones(len(standing), bool)
+    for _ in range(3):  # a plane through everyone's feet (not its lowest share: that may be one person's line)
+        w = weight * keep
+        centre = (w[:, None] * standing).sum(0) / w.sum()
+        spread = standing - centre
+        cov = (w[:, None, None] * spread[:, :, None] * spread[:, None, :]).sum(0) / w.sum() \
+            + ground.UP_PRIOR_M2 * (np.eye(3) - np.outer(up, up))
+        normal = np.linalg.eigh(cov)[1][:, 0]
+        normal *= np.sign(normal @ up)
+        height = spread @ normal
+        keep = np.abs(height) <= max(3.0 * 1.4826 * np.median(np.abs(height[keep])), 0.05)  # a foot in the air
+    floor = np.append(normal, -(centre @ normal))
     first = min(placed, key=lambda p: int(np.asarray(p[1]["frame_index"])[np.asarray(p[1]["valid"], bool)][0]))
     return floor, first[0][1][0]
 

@@ -34,7 +34,7 @@ def test_two_people_crossing_keep_their_identities(instant, tmp_path):
     truth = write_crowd_clip(tmp_path / "cross.avi", walkers)
     summary = estimate_file(tmp_path / "cross.avi", tmp_path / "cross.npz", instant, EstimateOptions(**OPTIONS))
     assert summary.output == tmp_path / "cross.people.json"
-    report = identity_report(summary.output, truth["boxes"])
+    report = identity_report(summary.output, truth["boxes"], truth["placed"])
     assert len(report["people"]) == 2 and report["switches"] == 0
     # each output person is one true person, and both were followed most of the time
     assert sorted(int(np.argmax(p["frames_of"])) for p in report["people"].values()) == [0, 1]
@@ -69,7 +69,7 @@ def test_a_person_who_leaves_and_comes_back_gets_their_number_back(instant, tmp_
     truth = write_crowd_clip(tmp_path / "leave.avi", [stay, away])
     assert np.isnan(truth["boxes"][1, frames // 2, 0]), "the clip must take person 2 out of the shot"
     summary = estimate_file(tmp_path / "leave.avi", tmp_path / "leave.npz", instant, EstimateOptions(**OPTIONS))
-    report = identity_report(summary.output, truth["boxes"])
+    report = identity_report(summary.output, truth["boxes"], truth["placed"])
     owners = {n: int(np.argmax(p["frames_of"])) for n, p in report["people"].items()}
     assert sorted(owners.values()) == [0, 1], report  # no third person: the returning one kept their number
     returning = next(n for n, k in owners.items() if k == 1)
