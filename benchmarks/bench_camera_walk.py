@@ -6,9 +6,11 @@ it in a textured set (render_scene.py: patterned floor, boxes at several depths,
   pan    — the same camera panning 16°, tilting 9°, rolling up to 3.5° (turning on a tripod head);
   dolly  — pan, plus a 1.2 m sideways dolly (the camera also moves: parallax).
 Each clip runs through the pipeline in instant mode unsmoothed (cached in /tmp), then the solve
-(timed against the estimate) and the smoother with the camera taken as still (before) and as
-solved (after). Figures, in metres of the results' own world (world_from_camera):
+(timed against the estimate) and the smoother with the camera taken as still, as solved for its
+rotation only (the solve before its travel pass), as solved with the travel, and as the true
+camera path (a reference: what the body estimate allows with a perfect camera). Figures, in metres of the results' own world (world_from_camera):
   camera rotation error (deg, relative to the first frame, mean / max);
+  camera centre error (mm, in the first camera, mean / max) and the end-to-end travel found;
   WA-MPJPE (24 world joints, one similarity alignment over the whole clip), mm;
   W-MPJPE (rigid alignment fitted on the first two frames only, so drift shows), mm;
   foot skating in the world while the true foot is down, mm/frame.
@@ -24,6 +26,7 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent / "backend")]
 
 import argparse
+import copy
 import hashlib
 import time
 
@@ -33,7 +36,7 @@ import torch
 
 from bench_temporal_walk import FOOT, FPS, camera_pose, walk_on_body
 from propose_backend.body.layer import BodyLayer
-from propose_backend.camera import relative_transforms, solve_results_footage
+from propose_backend.camera import relative_transforms, solve_results_footage, with_travel
 from propose_backend.inference.footage import open_rows
 from clothing import clothed_face_colors
 from propose_backend.render_scene import look_at, render_view, textured_set
@@ -130,14 +133,41 @@ def true_contacts(joints: np.ndarray) -> np.ndarray:
     return (height < height.min(0) + 0.05) & (speed < 0.25)
 
 
+def plot_top_view(paths: dict, truth_pelvis: np.ndarray, out: Path) -> None:
+    """Camera centres and pelvis path seen from above in the first camera (x right, z forward), metres."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.2), dpi=110)
+    colours = {"rotation only": "tab:orange", "rotation + travel": "tab:blue", "true camera (ref.)": "black"}
+    for label, (rel, pelvis) in paths.items():
+        style = dict(color=colours[label], lw=2 if label == "rotation + travel" else 1.2,
+                     ls="--" if label == "true camera (ref.)" else "-")
+        ax.plot(rel[:, 0, 3], rel[:, 2, 3], marker="o", markevery=[len(rel) - 1], **style, label=f"camera, {label}")
+        ax.plot(pelvis[:, 0], pelvis[:, 2], alpha=0.6, **{**style, "lw": 1}, label=f"pelvis, {label}")
+    ax.plot(truth_pelvis[:, 0], truth_pelvis[:, 2], color="tab:green", lw=1, label="pelvis, truth")
+    ax.set_xlabel("x in the first camera (m, right)")
+    ax.set_ylabel("z in the first camera (m, forward)")
+    ax.set_title("Dolly clip from above: camera travel and the walk")
+    ax.set_aspect("equal")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clips", default="still,pan,dolly")
+    parser.add_argument("--plot", type=Path, help="top view of the last clip's camera and pelvis paths (PNG)")
     args = parser.parse_args()
     body, layer, rest, truth = walk_on_body()
     CACHE.mkdir(parents=True, exist_ok=True)
-    print(f"{'clip':6s} | camera rot err mean/max ° | {'before: WA / W-MPJPE mm, skate mm/f':36s} | "
-          f"{'after: WA / W-MPJPE mm, skate mm/f':36s} | solve s / estimate s")
+    print(f"{'clip':6s} | {'camera path':18s} | rot err mean / max ° | centre err mean / max mm, travel m | "
+          "WA / W-MPJPE mm, skate mm/f | solve s / estimate s")
     for name in args.clips.split(","):
         cams = cameras(truth, **CLIPS[name])
         key = hashlib.sha1(repr((name, CLIPS[name], SIZE, FOCAL, len(body.v_template), "follow")).encode()).hexdigest()[:10]
@@ -150,21 +180,42 @@ def main() -> None:
             estimate_s = estimate(video, raw_path)
             np.save(str(raw_path) + ".time.npy", estimate_s)
         data = read_results(raw_path)
-        started = time.perf_counter()
-        path = solve_results_footage(data, open_rows(data, video))
-        solve_s = time.perf_counter() - started
-        R = np.stack([c[0] for c in cams])
-        truth_rel = R[0][None] @ np.swapaxes(R, 1, 2)
-        err = so3.angle_deg(path.rotations, truth_rel)
-        contacts = true_contacts(truth_joints)
-        before = score(smooth_results(data), truth_joints, contacts)
         T = len(data["frame_index"])
-        after = score(smooth_results(dict(data, world_from_camera=relative_transforms(path, T))), truth_joints, contacts)
-        print(f"{name:6s} | {err.mean():5.2f} / {err.max():5.2f} (solve: {'still' if path.still else 'moving'}, "
-              f"{path.describe()['max_rotation_deg']:.1f}° max) | "
-              f"{before['wa']:6.0f} / {before['w']:6.0f}, {before['skate']:5.1f}{'':14s} | "
-              f"{after['wa']:6.0f} / {after['w']:6.0f}, {after['skate']:5.1f}{'':14s} | "
-              f"{solve_s:.1f} / {estimate_s:.1f} ({100 * solve_s / estimate_s:.0f} %)")
+        started = time.perf_counter()
+        turned = solve_results_footage(data, open_rows(data, video), travel=False)
+        rotation_s = time.perf_counter() - started
+        turned_rel = relative_transforms(turned, T)  # before this issue's travel pass: rotation only
+        started = time.perf_counter()
+        path = with_travel(data, copy.deepcopy(turned))
+        solve_s = rotation_s + time.perf_counter() - started
+        R = np.stack([c[0] for c in cams])
+        eyes = np.stack([c[1] for c in cams])
+        true_rel = np.tile(np.eye(4), (T, 1, 1))
+        true_rel[:, :3, :3] = R[0][None] @ np.swapaxes(R, 1, 2)
+        true_rel[:, :3, 3] = (eyes - eyes[0]) @ R[0].T  # camera-t centre in camera-0, metres
+        contacts = true_contacts(truth_joints)
+        rows = [("still camera", None), ("rotation only", turned_rel),
+                ("rotation + travel", relative_transforms(path, T)), ("true camera (ref.)", true_rel)]
+        top = {}
+        for label, rel in rows:
+            smoothed = smooth_results(data if rel is None else dict(data, world_from_camera=rel.astype(np.float32)))
+            if rel is not None:  # the pelvis in the first camera: world → camera 0
+                joints = world_joints(smoothed)[:, 0]
+                M0 = np.linalg.inv(np.asarray(smoothed["world_from_camera"], np.float64)[0])
+                top[label] = (rel, joints @ M0[:3, :3].T + M0[:3, 3])
+            figures = score(smoothed, truth_joints, contacts)
+            rel = np.tile(np.eye(4), (T, 1, 1)) if rel is None else rel
+            err = so3.angle_deg(rel[:, :3, :3], true_rel[:, :3, :3])
+            centre_err = np.linalg.norm(rel[:, :3, 3] - true_rel[:, :3, 3], axis=1)
+            timing = f"{solve_s:.1f} / {estimate_s:.1f} ({100 * solve_s / estimate_s:.0f} %)" \
+                if label == "rotation + travel" else ""
+            print(f"{name:6s} | {label:18s} | {err.mean():5.2f} / {err.max():5.2f}        | "
+                  f"{centre_err.mean() * 1000:4.0f} / {centre_err.max() * 1000:4.0f}, "
+                  f"{np.linalg.norm(rel[-1, :3, 3] - rel[0, :3, 3]):.2f} of {np.linalg.norm(true_rel[-1, :3, 3]):.2f} | "
+                  f"{figures['wa']:4.0f} / {figures['w']:4.0f}, {figures['skate']:4.1f}   | {timing}")
+        print(f"{name:6s} | solve: {path.describe()}")
+        if args.plot:
+            plot_top_view(top, (truth_joints[:, 0] - eyes[0]) @ R[0].T, args.plot)
 
 
 if __name__ == "__main__":

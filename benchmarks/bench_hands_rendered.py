@@ -11,7 +11,7 @@ the local rotations, hand PA-MPJPE over the 21 hand points, the share of errors 
 and the time per frame with and without the hands. A render is a mannequin, not a person: the
 figures measure the pipeline on such pictures.
 
-    PYTHONPATH=backend python benchmarks/bench_hands_rendered.py [--frames 60] [--seed 0]
+    PYTHONPATH=backend python benchmarks/bench_hands_rendered.py [--frames 120] [--seed 0]
 """
 from __future__ import annotations
 
@@ -113,9 +113,24 @@ def sweep(anatomy: HandAnatomy, kept: list) -> None:
               f"under 50 % / 90 %: {q[0]:.2f} / {q[1]:.2f}")
 
 
+def posterior_coverage(anatomy: HandAnatomy, kept: list, draws: int = 64) -> np.ndarray:
+    """(hands, 2, 15) whether each joint's error is under the 50 % / 90 % quantile of `draws` draws
+    of its posterior (a few ghosts per frame estimate those quantiles too coarsely)."""
+    torch.set_num_threads(1)
+    generator = torch.Generator().manual_seed(0)
+    out = []
+    for side, world, gain, wrist, truth, _ in kept:
+        w = torch.as_tensor(wrist)[None]
+        post = hand_posterior(anatomy, side, torch.as_tensor(world)[None], torch.tensor([gain]), w)
+        err = angle_deg(post.local[0].numpy(), truth)
+        spread = angle_deg(sample_hand(anatomy, side, post, w, draws, generator)[0].numpy(), post.local[0, None].numpy())
+        out.append(np.stack([err <= np.quantile(spread, 0.5, axis=0), err <= np.quantile(spread, 0.9, axis=0)]))
+    return np.array(out)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--frames", type=int, default=60)
+    parser.add_argument("--frames", type=int, default=120)
     parser.add_argument("--samples", type=int, default=SAMPLES, help="ghosts per frame (the add-on's default is 8)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--sweep", action="store_true", help="also re-solve the read hands at other landmark noises")
@@ -129,6 +144,8 @@ def main() -> None:
     camera = ImageCamera(FOCAL, (WIDTH / 2, HEIGHT / 2))
     raw_pas, kept = [], []
     errors, uncs, quants, pas, seen_unc, unseen_unc, times, hand_times, names = [], [], [], [], [], [], [], [], []
+    sizes: list[float] = []  # hand length in the picture (pixels), as the landmarker found it
+    halves: list[int] = []  # even frames: the half the stated spread was fitted on; odd: held out
     solver = estimator.fingers
     spent = {"t": 0.0, "seen": None}
     parts: dict[str, list[float]] = {}
@@ -149,7 +166,7 @@ def main() -> None:
     solver.observe, solver.solve, solver.wrist_evidence = timed(solver.observe), timed(solver.solve), \
         timed(solver.wrist_evidence)
     for k in range(args.frames):
-        name = NAMED[k % len(NAMED)] if k < 2 * len(NAMED) else "random"
+        name = NAMED[k % len(NAMED)] if k < args.frames // 2 else "random"  # enough hands per named pose
         body, fingers = pose(rng, anatomy, name)
         local = np.concatenate([body, fingers])
         distance = rng.uniform(1.8, 3.0)
@@ -188,6 +205,9 @@ def main() -> None:
             kept.append((side, spent["seen"].world[0, side], spent["seen"].gain[0, side], wrist.numpy(), fingers[cols],
                          spent["seen"].pixels[0, side]))
             names.append(name)
+            halves.append(k % 2)
+            px = spent["seen"].pixels[0, side]
+            sizes.append(2.0 * np.linalg.norm(px[9] - px[0]))  # wrist to middle knuckle, twice
     estimator.close()
     blazepose.close()
     n_hands = 2 * len(times)
@@ -204,6 +224,23 @@ def main() -> None:
               f"{1000 * np.mean(raw_pas):.1f} mm)")
         print(f"under the stated 50 % / 90 % quantiles: {q[0]:.2f} / {q[1]:.2f}; "
               f"Spearman(error, uncertainty) {spearmanr(e.ravel(), u.ravel())[0]:.2f}")
+        cover = posterior_coverage(anatomy, kept)
+        qp = cover.mean(axis=(0, 2))
+        print(f"  quantiles from 64 draws of each posterior instead of the frame's {args.samples} ghosts: "
+              f"{qp[0]:.2f} / {qp[1]:.2f}")
+        for half, label in ((0, "even frames (the spread's fit half)"), (1, "odd frames (held out)")):
+            sel = [i for i, h in enumerate(halves) if h == half]
+            if sel:
+                qh, qd = np.array(quants)[sel].mean(axis=(0, 2)), cover[sel].mean(axis=(0, 2))
+                print(f"  {label}: {len(sel)} hands, error {e[sel].mean():.1f}°, under 50 % / 90 %: {qh[0]:.2f} / "
+                      f"{qh[1]:.2f} (64 draws: {qd[0]:.2f} / {qd[1]:.2f}), Spearman "
+                      f"{spearmanr(e[sel].ravel(), u[sel].ravel())[0]:.2f}, uncertainty {u[sel].mean():.1f}°")
+        size = np.array([s for s in sizes])
+        for lo, hi in ((0, 50), (50, 70), (70, 1e9)):
+            sel = (size >= lo) & (size < hi)
+            if sel.any():
+                print(f"  hands {lo:.0f}-{hi:.0f} px long: {sel.sum()} hands, error {e[sel].mean():.1f}°, "
+                      f"uncertainty {u[sel].mean():.1f}°")
         print(f"uncertainty: read hands {np.mean(seen_unc):.1f}°" +
               (f", unread hands {np.mean(unseen_unc):.1f}°" if unseen_unc else ""))
     if times:

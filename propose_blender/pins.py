@@ -14,6 +14,7 @@ import bpy
 import numpy as np
 
 from . import axes, fingers, ghosts, keyframes, motion, results, rig as rig_module, rotations, uncertainty, world
+from .bridge import world_frame
 from .names import PIN_FRAMES, PIN_JOINTS, PIN_ROTMATS, SOLVED_FRAMES, STILL_CAMERA  # noqa: F401 (callers read module.NAME too)
 
 
@@ -86,9 +87,25 @@ def remove(rig: bpy.types.Object, index: int | None = None) -> None:
     _put(rig, frames[keep], joints[keep], rotmats[keep])
 
 
-def message(rig: bpy.types.Object) -> list[dict[str, Any]]:
-    """The pins as the backend's `resolve` request takes them (source frame numbers, docs/protocol.md)."""
+def message(rig: bpy.types.Object, source: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The pins as the backend's `resolve` request takes them (source frame numbers, docs/protocol.md).
+
+    `source`: the results the rig came from. The re-solve takes a root pin in the first frame's
+    camera, where it smooths a clip whose camera moves. A rig placed that way is already in that
+    frame; a rig placed as a still camera (the switch) shows each frame in its own camera, so
+    its root pins are carried from their frame's camera into the first one.
+    """
     frames, joints, rotmats = get(rig)
+    rotmats = rotmats.copy()
+    if source is not None and rig.get(STILL_CAMERA, 0):
+        path = world.camera_path(source)
+        if path is not None:
+            rows = {int(f): k for k, f in enumerate(np.asarray(source["frame_index"], np.int64))}
+            rel = world_frame().relative_to_first(path)
+            for k in np.flatnonzero(joints == 0):
+                row = rows.get(int(frames[k]) - results.FIRST_SCENE_FRAME)
+                if row is not None:
+                    rotmats[k] = rel[row, :3, :3] @ rotmats[k]
     return [{"frame_index": int(f) - results.FIRST_SCENE_FRAME, "joint": int(j), "rotmat": r.tolist()}
             for f, j, r in zip(frames, joints, rotmats)]
 

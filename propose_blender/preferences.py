@@ -43,7 +43,7 @@ class ProposePreferences(bpy.types.AddonPreferences):
                     "'Set up backend'")
     model_folder: StringProperty(
         name="Model files", subtype="DIR_PATH",
-        description="Folder with propose_hr48_xyz.pth and SMPL_NEUTRAL.pkl/.npz (see model_files/README.md)")
+        description="Folder with propose_hr48_xyz.pth and an SMPL / SMPL-H / SMPL-X body file (see model_files/README.md)")
     device: EnumProperty(name="Device", items=DEVICES, default="auto")
     estimator: EnumProperty(name="Estimator", items=ESTIMATORS, default="auto")
     samples: IntProperty(name="Ghost samples", default=bridge.request().DEFAULT_SAMPLES, min=0, max=64,

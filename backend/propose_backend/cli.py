@@ -31,8 +31,8 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags shared by estimate and bench: which model files, on which device, how fast."""
     parser.add_argument("--checkpoint", help="ProPose checkpoint (default: propose_hr48_xyz.pth in "
                                              "$PROPOSE_MODEL_FILES or model_files/)")
-    parser.add_argument("--body-model", help="SMPL neutral .npz/.pkl (default: SMPL_NEUTRAL.npz/.pkl there, "
-                                             "else the licence-free Anny body)")
+    parser.add_argument("--body-model", help="SMPL / SMPL-H / SMPL-X .npz/.pkl (default: SMPLX_*, SMPLH_*, "
+                                             "SMPL_NEUTRAL.* there, else the licence-free Anny body)")
     request.add_request_flags(parser, ("device",))
     parser.add_argument("--fp32", action="store_true", help="on CUDA, run the network in fp32 instead of bf16")
     parser.add_argument("--cuda-graphs", action="store_true",
@@ -127,9 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="listen on 127.0.0.1:PORT for one client instead of stdin/stdout")
     srv.set_defaults(func=_run_serve)
 
-    conv = commands.add_parser("convert-body", help="convert an SMPL .pkl to a plain .npz",
-                               description="Read an official SMPL .pkl (without chumpy, without running "
-                                           "pickled code) and write a plain smplx-style .npz.")
+    conv = commands.add_parser("convert-body", help="convert an SMPL/SMPL-H/SMPL-X .pkl to a plain .npz",
+                               description="Read an official SMPL, SMPL-H or SMPL-X .pkl (without chumpy, "
+                                           "without running pickled code) and write a plain smplx-style .npz.")
     conv.add_argument("source", metavar="IN.pkl")
     conv.add_argument("target", metavar="OUT.npz")
     conv.set_defaults(func=_run_convert_body)
@@ -278,9 +278,13 @@ def _run_smooth(args: argparse.Namespace) -> int:
 
 def _run_convert_body(args: argparse.Namespace) -> int:
     from .body import load_body_model, save_npz
+    from .body.files import read_model_arrays, save_arrays
 
-    body = load_body_model(args.source)
-    print(f"wrote {save_npz(body, args.target)} ({body.num_vertices} vertices)", file=sys.stderr)
+    body = load_body_model(args.source)  # checks the file first
+    # SMPL-H / SMPL-X keep all their arrays (fingers, face); SMPL is written in its smplx layout
+    written = save_npz(body, args.target) if body.kind == "smpl" else save_arrays(read_model_arrays(args.source),
+                                                                                 args.target)
+    print(f"wrote {written} ({body.num_vertices} vertices)", file=sys.stderr)
     return 0
 
 

@@ -1,7 +1,8 @@
 """Camera and rotation geometry shared by the backend: one pinhole projection, one axis-angle
 conversion in numpy and in torch, the quaternion one in torch (the sampler's; the numpy quaternions
 are the add-on's, propose_blender/rotations.py), and rotations along SMPL's tree (one pair of
-functions for numpy arrays and torch tensors: the smoother, the posterior and training use them).
+functions for numpy arrays and torch tensors: the smoother, the posterior and training use them),
+and the reflection of a posed body in depth with its sides swapped (mirrored footage).
 
 Conventions: camera frame x right, y down, z forward (metres); quaternions (w, x, y, z); axis-angle
 vectors are axis · angle in radians. numpy-only at import (scipy and torch load with the functions
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .skeleton import NUM_SMPL_JOINTS, SMPL_PARENTS
+from .skeleton import FLIP_PAIRS_35, NUM_SMPL_JOINTS, SMPL_PARENTS
 
 if TYPE_CHECKING:
     from torch import Tensor
@@ -104,3 +105,54 @@ def joint_positions(world: np.ndarray, rest_joints: np.ndarray) -> np.ndarray:
         p = SMPL_PARENTS[j]
         out[..., j, :] = out[..., p, :] + np.einsum("...ik,k->...i", world[..., p, :, :], bones[j - 1])
     return out
+
+
+# --- mirrored footage: the body reflected in depth, its left and right swapped -------------------
+# A mirror image shows a figure of the other handedness. Reflecting it in depth (camera z, about the
+# pelvis) and swapping the side labels makes it a real body of the person's own handedness whose
+# image stays on the footage: S = diag(1, 1, -1) in the camera, M = diag(-1, 1, 1) across the body's
+# sagittal plane (SMPL's rest x is lateral). A posed joint's world rotation G_j becomes S G_σ(j) M,
+# so local rotations become M L_σ(j) M (the root: S L_0 M) and root-relative ones S R̃_σ(j) S.
+DEPTH_REFLECTION = np.diag([1.0, 1.0, -1.0])
+SIDE_REFLECTION = np.diag([-1.0, 1.0, 1.0])
+
+
+def side_swap(count: int) -> np.ndarray:
+    """Index order that swaps each left point with its right one among the first `count` (24 or 35)
+    of the 35 points: `values[..., side_swap(n), :]` relabels a body as its mirror image."""
+    order = np.arange(count)
+    for a, b in FLIP_PAIRS_35:
+        if b < count:
+            order[a], order[b] = b, a
+    return order
+
+
+def _conjugate(A: np.ndarray, X: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """A X B over the last two axes, in X's dtype, C-contiguous (smplx's skinning views it)."""
+    return np.ascontiguousarray(A @ X.astype(np.float64) @ B, dtype=X.dtype)
+
+
+def reflect_local_rotations(local: np.ndarray) -> np.ndarray:
+    """Local rotations (..., 24, 3, 3) of the body reflected in depth with its sides swapped
+    (a pose's mode or its samples): the root S L_0 M, every other joint M L_σ(j) M."""
+    swapped = local[..., side_swap(NUM_SMPL_JOINTS), :, :]
+    out = _conjugate(SIDE_REFLECTION, swapped, SIDE_REFLECTION)
+    out[..., 0, :, :] = _conjugate(DEPTH_REFLECTION, swapped[..., 0, :, :], SIDE_REFLECTION)
+    return out
+
+
+def reflect_posterior(F: np.ndarray) -> np.ndarray:
+    """Matrix-Fisher parameters (..., 24, 3, 3) of the reflected body, the posterior's layout: the
+    root's (over G_0) S F_0 M, the others' (over R̃_j = G_j G_0ᵀ) S F_σ(j) S. Each joint's spread is
+    unchanged and moves with its side (a reflection preserves angles between rotations)."""
+    swapped = F[..., side_swap(NUM_SMPL_JOINTS), :, :]
+    out = _conjugate(DEPTH_REFLECTION, swapped, DEPTH_REFLECTION)
+    out[..., 0, :, :] = _conjugate(DEPTH_REFLECTION, swapped[..., 0, :, :], SIDE_REFLECTION)
+    return out
+
+
+def reflect_points(points: np.ndarray) -> np.ndarray:
+    """Pelvis-relative camera-frame points (..., N, 3), N = 24 or 35, of the reflected body: depth
+    negated, sides swapped. The pelvis stays put, so the body keeps its place in the image."""
+    return np.ascontiguousarray(points[..., side_swap(points.shape[-2]), :] * np.diag(DEPTH_REFLECTION),
+                                dtype=points.dtype)

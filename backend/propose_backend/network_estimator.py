@@ -19,6 +19,7 @@ from .hands.solve import FingerSolver
 from .inference.crop import image_translation, normalize
 from .inference.device import NetworkRunner, resolve_device
 from .inference.errors import InferenceError
+from .mirrored import mirror_estimate
 from .inference.protocol import EstimatorSettings, FrameBatch
 from .model import CheckpointError, NetworkOutput
 from .skeleton import CROP_SIZE
@@ -46,12 +47,14 @@ class ProPoseEstimator:
         self.hand_generator = torch.Generator().manual_seed(self.seed)  # fingers are solved on the CPU
 
     def _rest_hands(self) -> tuple[np.ndarray, np.ndarray | None]:
-        """(rest hand landmarks (2, 21, 3), 54-joint skinning or None): Anny's own fingers, else an
-        average hand on the body's wrists (SMPL has no finger bones)."""
+        """(rest hand landmarks (2, 21, 3), 54-joint skinning or None): Anny's own fingers, an SMPL-H /
+        SMPL-X file's, else an average hand on the body's wrists (SMPL has no finger bones)."""
         if self.model.phenotype is not None:
             from .body.anny_body import anny_body
 
             return anny_body().hand_rest(self.model.phenotype)
+        if self.model.body.has_fingers:  # (rest_geometry reads its skinning per shape)
+            return self.model.body.hand_rest(np.zeros(10)), None
         return template_hands(self.model.body.rest_geometry(np.zeros(10))["rest_joints"]), None
 
     def describe(self) -> dict[str, str]:
@@ -101,8 +104,11 @@ class ProPoseEstimator:
         hands = self.fingers.observe(batch.images or [None] * len(batch.boxes), hand_guides(batch, arrays["joints2d"]),
                                      batch.person)
         self.fingers.refine_wrists(hands, arrays["rotmats"], arrays["posterior_F"], arrays["uncertainty_deg"])
+        if batch.mirrored:  # the figure read so far is reflected to the person's own sides
+            mirror_estimate(arrays, hands, batch.camera)
         world = world_from_local(torch.as_tensor(arrays["rotmats"], dtype=torch.float64))
-        arrays.update(self.fingers.solve(hands, world, batch.num_samples, self.hand_generator))
+        ghosts = world_from_local(torch.as_tensor(arrays["samples"], dtype=torch.float64)) if batch.num_samples else None
+        arrays.update(self.fingers.solve(hands, world, batch.num_samples, self.hand_generator, ghosts))
         return arrays
 
     def rest_geometry(self, betas: np.ndarray, person: int | None = None) -> dict[str, np.ndarray]:
@@ -110,7 +116,7 @@ class ProPoseEstimator:
         if self._finger_weights is not None:  # Anny: the fitted rest hand and its finger skinning
             geometry["hand_rest_joints"] = hand_joints(self._hands_rest).astype(np.float32)
             geometry["rig_lbs_weights"] = self._finger_weights.astype(np.float32)
-        else:
+        elif "hand_rest_joints" not in geometry:  # SMPL: template hands (SMPL-H / SMPL-X bring their own)
             geometry["hand_rest_joints"] = hand_joints(template_hands(geometry["rest_joints"])).astype(np.float32)
         return geometry
 
@@ -145,17 +151,15 @@ _GUIDES = {13: 18, 14: 19, 15: 20, 16: 21, 17: 22, 18: 23, 19: 22, 20: 23, 21: 2
 
 def hand_guides(batch: FrameBatch, joints2d: np.ndarray) -> np.ndarray:
     """(B, 33, 3) pixels and visibility that place the hand crops: BlazePose's landmarks where the
-    detector ran BlazePose (the person's own sides, swapped back for mirrored footage), else the
-    network's elbows, wrists and hands."""
-    from .instant.mapping import swap_left_right
+    detector ran BlazePose, else the network's elbows, wrists and hands.
 
+    Sides are the figure's as seen, also on mirrored footage, as the network's body's are (both
+    go to the person's sides together afterwards, propose_backend.mirrored)."""
     width, height = batch.image_size
     out = np.zeros((len(joints2d), 33, 3))
     for k, det in enumerate(batch.detections):
         if det is not None and det.landmarks is not None:
             out[k] = np.c_[det.landmarks[:, :2] * (width, height), det.landmarks[:, 3]]
-            if batch.mirrored:
-                out[k] = swap_left_right(out[k])
         else:
             for point, joint in _GUIDES.items():
                 out[k, point] = (*joints2d[k, joint], 1.0)

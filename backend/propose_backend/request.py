@@ -53,8 +53,6 @@ BATCH_SIZE = {"cuda": 32}  # frames per network pass by device type; 1 elsewhere
 # --- the files a request can name --------------------------------------------------------------
 
 CHECKPOINT_NAME = "propose_hr48_xyz.pth"
-# The converted .npz loads fastest; the last name is the official SMPL download's.
-BODY_MODEL_NAMES = ("SMPL_NEUTRAL.npz", "SMPL_NEUTRAL.pkl", "basicModel_neutral_lbs_10_207_0_v1.0.0.pkl")
 MODEL_FILES_ENV = "PROPOSE_MODEL_FILES"  # the folder both of them are looked for in
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp"})
 VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".ogv"})
@@ -175,7 +173,7 @@ class EstimateRequest:
     person: int | None = None  # follow the N-th (0-based, left to right) person found in the first frame
     detector: str = "auto"
     focal_px: float | None = None  # None: the image diagonal (~53° diagonal field of view)
-    mirrored: bool = False  # selfie footage: swap the landmarks' left/right labels
+    mirrored: bool = False  # selfie footage: the person's own left/right (the body reflected in depth)
     smooth: float = DEFAULT_SMOOTH
     chunk_frames: int = CHUNK_FRAMES
     redetect_every: int = REDETECT_EVERY
@@ -372,8 +370,8 @@ def _flag_table(with_defaults: bool) -> dict[str, tuple[tuple[str, ...], dict[st
                                            "them with 'propose-backend people --input FILE'"}),
         "detector": (("--detector",), {"choices": DETECTORS, "default": given("auto"),
                                        "help": "auto: BlazePose, HOG where it finds nobody; full-frame: no detection"}),
-        "mirrored": (("--mirrored",), {"action": "store_true", "help": "the footage is mirrored (selfie camera): "
-                                                                        "swap the landmarks' left/right labels"}),
+        "mirrored": (("--mirrored",), {"action": "store_true", "help": "the footage is mirrored (selfie camera): the person's own "
+                                                                        "left/right (the body reflected in depth)"}),
         "focal_px": (("--focal-px",), {"type": argument_type(parse_focal), "default": None,
                                        "help": "focal length of the footage in pixels (default: the image diagonal)"}),
         "smooth": (("--smooth",), {"type": argument_type(parse_strength), "default": given(DEFAULT_SMOOTH),

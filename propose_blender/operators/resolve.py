@@ -76,7 +76,11 @@ class PROPOSE_OT_resolve(JobOperator, bpy.types.Operator):
             self.report({"ERROR"}, f"The results file this body came from is gone ({source}). Re-solving starts "
                                    "from it: put it back, or import it again.")
             return None
-        message = pins.message(rig)
+        try:
+            message = pins.message(rig, results.read(source))  # the file says whether its camera moves
+        except bridge.schema().ResultsError as exc:
+            self.report({"ERROR"}, str(exc))
+            return None
         if not message:
             self.report({"ERROR"}, "No pins yet: pose bones on a frame, select them and press Pin Selected Bones.")
             return None

@@ -52,3 +52,39 @@ def test_projection_is_the_pinhole_with_one_depth_clamp() -> None:
     np.testing.assert_allclose(per_frame[1, 0], [125.0, -62.5])
     torch_pixels = geometry.project_torch(torch.from_numpy(points), 1000.0, (640.0, 360.0)).numpy()
     np.testing.assert_allclose(torch_pixels, pixels)
+
+
+def _random_local(n: int, seed: int) -> np.ndarray:
+    return Rotation.random(n * 24, random_state=seed).as_matrix().reshape(n, 24, 3, 3)
+
+
+def test_the_depth_reflection_applied_twice_is_the_identity() -> None:
+    local = _random_local(3, seed=4)
+    F = np.random.default_rng(5).normal(size=(3, 24, 3, 3))
+    points = np.random.default_rng(6).normal(size=(3, 35, 3))
+    np.testing.assert_allclose(geometry.reflect_local_rotations(geometry.reflect_local_rotations(local)), local, atol=1e-12)
+    np.testing.assert_allclose(geometry.reflect_posterior(geometry.reflect_posterior(F)), F, atol=1e-12)
+    np.testing.assert_allclose(geometry.reflect_points(geometry.reflect_points(points)), points, atol=1e-12)
+    reflected = geometry.reflect_local_rotations(local)
+    np.testing.assert_allclose(np.linalg.det(reflected), 1.0, atol=1e-9)  # rotations, not reflections
+    assert np.abs(reflected - local).max() > 0.5
+
+
+def test_a_reflected_pose_skins_to_the_body_reflected_in_depth_with_its_sides_swapped() -> None:
+    """Through the body layer (smplx skinning) the reflected local rotations give the depth-reflected
+    35 points with left and right swapped: the person's right hand is the rig's right hand."""
+    from propose_backend.body import demo_body
+    from propose_backend.body.layer import BodyLayer
+
+    layer = BodyLayer(demo_body())
+    betas = torch.randn(4, 10, generator=torch.Generator().manual_seed(1))
+    aa = torch.randn(4, 24, 3, generator=torch.Generator().manual_seed(2)) * 0.5
+    local = geometry.axis_angle_to_matrix_torch(aa).float()
+    _, _, points = layer(betas, local)
+    _, _, mirrored = layer(betas, torch.as_tensor(geometry.reflect_local_rotations(local.numpy())))
+    expected = geometry.reflect_points(points.numpy())
+    np.testing.assert_allclose(mirrored.numpy(), expected, atol=1e-3)  # the demo body is symmetric to 0.1 mm
+    assert np.abs(expected[:, 0] - points.numpy()[:, 0]).max() == 0  # the pelvis stays put
+    left_wrist, right_wrist = 20, 21
+    np.testing.assert_allclose(mirrored[:, right_wrist, :2].numpy(), points[:, left_wrist, :2].numpy(), atol=1e-3)
+    np.testing.assert_allclose(mirrored[:, right_wrist, 2].numpy(), -points[:, left_wrist, 2].numpy(), atol=1e-3)

@@ -46,11 +46,11 @@ def _rotations(shape: tuple[int, ...], scale: float, generator: torch.Generator)
 
 
 def make_results(num_frames: int = 6, num_samples: int = 4, invalid: tuple[int, ...] = (), seed: int = 0,
-                 frame_step: int = 1) -> dict[str, Any]:
-    """A complete results dict for a moving demo body."""
+                 frame_step: int = 1, layer: BodyLayer | None = None) -> dict[str, Any]:
+    """A complete results dict for a moving body (`layer`, float64; default the Anny body)."""
     g = torch.Generator().manual_seed(seed)
     T, S = num_frames, num_samples
-    layer = test_layer()
+    layer = layer if layer is not None else test_layer()
     betas = torch.randn(T, 10, generator=g, dtype=torch.float64) * 0.3
     rest = layer.rest_points(betas)
     local = _rotations((T, 24), 0.3, g)

@@ -115,3 +115,60 @@ def test_exports_carry_the_camera_animation(blender, moving, tmp_path, name) -> 
         cos = np.einsum("ti,ti->t", after[:, :3, axis] / np.linalg.norm(after[:, :3, axis], axis=1, keepdims=True),
                         before[:, :3, axis])
         assert np.degrees(np.arccos(np.clip(cos, -1, 1))).max() < 0.1
+
+
+def _pelvis_world_rotation(rig, frame: int) -> np.ndarray:
+    """The pelvis bone's rotation in Blender's world on `frame`, as the animator sees it."""
+    bpy.context.scene.frame_set(frame)
+    name = rig_module.joint_names()[0]
+    return (np.array(rig.matrix_world) @ np.array(rig.pose.bones[name].matrix))[:3, :3]
+
+
+@pytest.mark.parametrize("still", [False, True], ids=["camera-path", "still-camera-switch"])
+def test_a_root_pin_under_a_moving_camera_lands_where_the_animator_put_it(blender, tmp_path, still) -> None:
+    """The re-solve takes the root pin in the first frame's camera, smooths there and writes each
+    frame back into its own camera; the add-on carries it back (or, with the Still camera switch,
+    shows each frame in its own camera and sends its root pins from there): the pinned pelvis must
+    come back turned exactly as posed, not off by the camera's turn since frame 1."""
+    from propose_backend.resolve import pins_from_json, resolve
+    from propose_blender import pins, review
+
+    T, pin_frame, turn_deg = 60, 40, 30.0
+    raw = make_results(num_frames=T, num_samples=2)
+    M = np.tile(np.eye(4), (T, 1, 1))
+    base = np.array([[1.0, 0, 0], [0, 0, 1.0], [0, -1.0, 0]])
+    for t in range(T):  # the camera pans 24° and tilts 6° over the clip, so frame 40 is ~16° from frame 1
+        u = t / (T - 1)
+        M[t, :3, :3] = base @ _rotation(1, 24 * u) @ _rotation(0, -6 * u)
+        M[t, :3, 3] = (0.0, -3.0, 1.5)
+    raw["world_from_camera"] = M.astype(np.float32)
+    data = resolve(raw, pins_from_json([]), seed=1)  # as imported: smoothed in the reference camera
+    blender.scene.propose.still_camera = still
+    rig = importer.import_results(blender, write_results(tmp_path / "moving.npz", data)).rig
+    assert rig[importer.STILL_CAMERA] == int(still)
+    name = rig_module.joint_names()[0]
+    blender.scene.frame_set(pin_frame)
+    bone = rig.pose.bones[name]
+    half = np.radians(turn_deg) / 2
+    w1, x1, y1, z1 = np.array(bone.rotation_quaternion)
+    w2, x2, y2, z2 = np.cos(half), 0.0, np.sin(half), 0.0  # turn the body about its own up axis
+    bone.rotation_quaternion = (w1 * w2 - x1 * x2 - y1 * y2 - z1 * z2, w1 * x2 + x1 * w2 + y1 * z2 - z1 * y2,
+                                w1 * y2 - x1 * z2 + y1 * w2 + z1 * x2, w1 * z2 + x1 * y2 - y1 * x2 + z1 * w2)
+    review.select_bone(blender, rig, name)
+    assert bpy.ops.propose.pin_pose() == {"FINISHED"}
+    posed = _pelvis_world_rotation(rig, pin_frame)
+    solved = resolve(data, pins_from_json(pins.message(rig, data)), seed=1)
+    changed = pins.apply_resolved(rig, solved)
+    assert pin_frame in changed.tolist()
+    after = _pelvis_world_rotation(rig, pin_frame)
+    angle = np.degrees(np.arccos(np.clip((np.trace(posed.T @ after) - 1) / 2, -1, 1)))
+    assert angle < 0.05, angle  # where the animator put it (float32 keys)
+    # the file says the same: its root on that frame, in the rig's frame (the first frame's camera;
+    # with the switch, the frame's own), is the pin
+    t = pin_frame - 1
+    rel = np.linalg.inv(solved["world_from_camera"][0].astype(np.float64)) @ solved["world_from_camera"][t]
+    pinned = pins.get(rig)[2][0]
+    root = solved["rotmats"][t, 0].astype(np.float64)
+    np.testing.assert_allclose(root if still else rel[:3, :3] @ root, pinned, atol=1e-4)
+    # the camera turned ~16° since frame 1: the two frames differ by that much
+    assert np.degrees(np.arccos(np.clip((np.trace(rel[:3, :3]) - 1) / 2, -1, 1))) > 10

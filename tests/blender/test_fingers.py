@@ -158,3 +158,52 @@ def test_the_review_queue_covers_the_fingers(blender, hands_file):
     found = review.queue(rig, 30.0)  # only the right hand's fingers (45°) are above 30°
     names = rig_module.all_joint_names(rig)
     assert len(found) and {names[int(j)] for j in found.peak_joint} <= set(FINGER_JOINT_NAMES[15:])
+
+
+@pytest.mark.parametrize("kind", ["smplh", "smplx"])
+def test_smplh_and_smplx_bodies_are_skinned_to_the_finger_bones(blender, tmp_path, kind):
+    """Results made with an SMPL-H / SMPL-X file carry its finger skinning: in Blender the fingers bend
+    the mesh exactly as the backend's 54-joint skinning (smplx's lbs, no pose blend shapes) bends it."""
+    import torch
+    from smplx.lbs import lbs
+
+    from addon_testing import make_results
+    from propose_backend.body import load_body_model
+    from propose_backend.body.demo_hands import demo_hands_arrays
+    from propose_backend.body.layer import BodyLayer
+    from propose_backend.skeleton import RIG_PARENTS
+
+    np.savez(tmp_path / f"{kind.upper()}_NEUTRAL.npz", **demo_hands_arrays(kind))
+    layer = BodyLayer(load_body_model(tmp_path / f"{kind.upper()}_NEUTRAL.npz")).double()
+    V = layer.v_template.shape[0]
+    data = _with_hands(make_results(num_frames=3, num_samples=2, layer=layer))
+    betas = data["betas"].astype(np.float64).mean(0)
+    data.update(layer.rest_geometry(betas))  # the file's rest hand and finger skinning
+    path = write_results(tmp_path / "smplh.npz", data)
+    rig = importer.import_results(blender, path).rig
+    body = ghosts._body_of(rig)
+    assert body is not None and len(body.data.vertices) == V == {"smplh": 6890, "smplx": 10475}[kind]
+    assert set(FINGER_JOINT_NAMES) <= {g.name for g in body.vertex_groups}
+    row = 1
+    blender.scene.frame_set(int(data["frame_index"][row]) + blender.scene.frame_start)
+    evaluated = body.evaluated_get(blender.evaluated_depsgraph_get())
+    mesh = np.array([(body.matrix_world @ v.co)[:] for v in evaluated.data.vertices])
+
+    b = torch.as_tensor(betas)[None]
+    pose = torch.as_tensor(np.concatenate([data["rotmats"][row], data["hand_rotmats"][row]]), dtype=torch.float64)[None]
+    regressor = torch.cat([layer.J_regressor, layer.finger_regressor])
+    expected, _ = lbs(b, pose, layer.v_template, layer.shapedirs, torch.zeros(53 * 9, V * 3, dtype=torch.float64),
+                      regressor, torch.tensor(RIG_PARENTS), torch.from_numpy(layer.rig_weights).double(), pose2rot=False)
+    expected = expected[0].numpy()
+    # the same shape up to where the importer put the body: align rigidly (scale-free), compare
+    a, e = mesh - mesh.mean(0), expected - expected.mean(0)
+    u, _, vt = np.linalg.svd(e.T @ a)
+    turn = (u @ np.diag([1, 1, np.linalg.det(u @ vt)]) @ vt).T
+    error = np.linalg.norm(a - e @ turn.T, axis=1)
+    assert error.max() < 2e-3, error.max()
+    # and the fingers did bend the hand: with the fingers at rest the hands' vertices differ
+    rest_fingers = pose.clone()
+    rest_fingers[:, 24:] = torch.eye(3, dtype=torch.float64)
+    flat, _ = lbs(b, rest_fingers, layer.v_template, layer.shapedirs, torch.zeros(53 * 9, V * 3, dtype=torch.float64),
+                  regressor, torch.tensor(RIG_PARENTS), torch.from_numpy(layer.rig_weights).double(), pose2rot=False)
+    assert np.linalg.norm(flat[0].numpy() - expected, axis=1).max() > 0.02

@@ -34,11 +34,15 @@ def anny_hands(labels: list[str], heads: np.ndarray, vertices: np.ndarray, domin
             for m in range(3):
                 out[h, first + m] = heads[labels.index(f"finger{k}-{m + 1}.{s}")]
             last = labels.index(f"finger{k}-3.{s}")
-            direction = out[h, first + 2] - out[h, first + 1]
-            direction /= np.linalg.norm(direction)
-            tip = vertices[dominant == last]
-            out[h, first + 3] = tip[np.argmax(tip @ direction)] if len(tip) else out[h, first + 2] + direction * 0.02
+            out[h, first + 3] = fingertip(out[h, first + 1], out[h, first + 2], vertices[dominant == last])
     return out
+
+
+def fingertip(middle: np.ndarray, end: np.ndarray, vertices: np.ndarray) -> np.ndarray:
+    """A finger's tip: of the vertices its last bone dominates, the one furthest along that bone
+    (from the finger's middle joint to its end joint); 2 cm on if the bone skins no vertex."""
+    direction = (end - middle) / np.linalg.norm(end - middle)
+    return vertices[np.argmax(vertices @ direction)] if len(vertices) else end + direction * 0.02
 
 
 def anny_finger_weights(labels: list[str], dominant: np.ndarray, weights: np.ndarray,

@@ -1,10 +1,12 @@
-"""Reading and writing SMPL body-model files without chumpy and without trusting pickles.
+"""Reading and writing SMPL / SMPL-H / SMPL-X body-model files without chumpy and without trusting pickles.
 
 The official SMPL `.pkl` files are Python-2 pickles whose arrays are chumpy objects and whose
 joint regressor is a scipy sparse matrix. chumpy does not import on Python 3.11 / numpy >= 1.24,
 and a pickle can run arbitrary code, so we unpickle with an allow-list: numpy's own array
 reconstruction, stand-ins for chumpy arrays and scipy sparse matrices, and nothing else.
 smplx-style `.npz` files (dense regressor, uint32 faces) load with `allow_pickle=False`.
+SMPL-H and SMPL-X files (52 / 55 joints) become the same 24-joint body plus finger arrays
+(body/smplh.py).
 """
 from __future__ import annotations
 
@@ -16,16 +18,18 @@ from pathlib import Path
 
 import numpy as np
 
-from ..skeleton import EXTRA_VERTEX_IDS, NUM_SMPL_JOINTS, SMPL_PARENTS
+from ..skeleton import EXTRA_VERTEX_IDS, NUM_RIG_JOINTS, NUM_SMPL_JOINTS, SMPL_PARENTS
+from . import smplh
 
 
 class BodyModelError(RuntimeError):
-    """A body-model file is missing, unreadable, unsafe or not an SMPL model."""
+    """A body-model file is missing, unreadable, unsafe or not an SMPL / SMPL-H / SMPL-X model."""
 
 
 @dataclass(frozen=True)
 class BodyModelData:
-    """The arrays of an SMPL-format body model, as plain float32/int64 numpy."""
+    """The arrays of an SMPL-format body model, as plain float32/int64 numpy (24 joints; an SMPL-H /
+    SMPL-X file adds its 30 finger joints' regressor and skinning over the rig's 54 joints)."""
 
     v_template: np.ndarray  # (V, 3) rest vertices, metres, y up
     faces: np.ndarray  # (F, 3) int64
@@ -38,6 +42,9 @@ class BodyModelData:
     extra_vertex_ids: tuple[int, ...] = EXTRA_VERTEX_IDS
     # the Anny phenotype this body was made for (anny_source.PHENOTYPE_LABELS), None for SMPL files
     phenotype: np.ndarray | None = None
+    kind: str = "smpl"  # smpl, smplh or smplx (the file's layout; Anny and the demo body are "smpl")
+    finger_regressor: np.ndarray | None = None  # (30, V) SMPL-H finger joints (skeleton.FINGER_JOINT_NAMES)
+    rig_weights: np.ndarray | None = None  # (V, 54) skinning over skeleton.RIG_JOINT_NAMES
 
     @property
     def num_vertices(self) -> int:
@@ -54,14 +61,18 @@ class BodyModelData:
             actual = getattr(self, name).shape
             if len(actual) != len(shape) or any(e is not None and e != a for e, a in zip(shape, actual)):
                 raise BodyModelError(
-                    f"{source}: '{name}' has shape {actual}, expected {shape} (None = any). "
-                    "Is this an SMPL (24-joint) body model? SMPL-H/SMPL-X files are not supported.")
+                    f"{source}: '{name}' has shape {actual}, expected {shape} (None = any). Is this an "
+                    "SMPL / SMPL-H / SMPL-X body model file? See model_files/README.md.")
         if self.shapedirs.shape[2] < 10:
             raise BodyModelError(f"{source}: only {self.shapedirs.shape[2]} shape components; need 10.")
         if tuple(int(p) for p in self.parents) != SMPL_PARENTS:
             raise BodyModelError(f"{source}: kinematic tree {self.parents.tolist()} is not SMPL's.")
-        if V != 6890:
-            raise BodyModelError(f"{source}: {V} vertices; SMPL has 6890.")
+        if V != smplh.VERTICES[self.kind]:
+            raise BodyModelError(f"{source}: {V} vertices; {smplh.LABELS[self.kind]} has {smplh.VERTICES[self.kind]}.")
+        if self.kind != "smpl":
+            if self.finger_regressor is None or self.finger_regressor.shape != (30, V) \
+                    or self.rig_weights is None or self.rig_weights.shape != (V, NUM_RIG_JOINTS):
+                raise BodyModelError(f"{source}: the finger joints' regressor or skinning is missing.")
         return self
 
     def to_smplx_dict(self) -> dict[str, np.ndarray]:
@@ -186,27 +197,47 @@ def safe_unpickle(raw: bytes) -> object:
 
 # --- public loaders ---------------------------------------------------------------------------
 
-def _from_mapping(data: dict, source: str) -> BodyModelData:
+def _from_mapping(data: dict, source: str, named: str | None = None) -> BodyModelData:
+    """The body of a file's arrays; `named`: the kind its file name claims (SMPLH_..., see smplh.kind_named)."""
     missing = [k for k in ("v_template", "f", "shapedirs", "posedirs", "J_regressor", "weights",
                            "kintree_table") if k not in data]
     if missing:
-        raise BodyModelError(f"{source}: not an SMPL body model (missing {', '.join(missing)}).")
+        raise BodyModelError(f"{source}: not an SMPL / SMPL-H / SMPL-X body model (missing {', '.join(missing)}).")
     parents = np.asarray(data["kintree_table"], dtype=np.int64)[0].copy()
     parents[0] = -1
+    message = smplh.joint_count_error(len(parents), source, named)
+    if message:
+        raise BodyModelError(message)
+    kind = smplh.KINDS[len(parents)]
+    if tuple(int(p) for p in parents) != smplh.file_parents(kind):
+        raise BodyModelError(f"{source}: kinematic tree {parents.tolist()} is not {smplh.LABELS[kind]}'s.")
+    arrays = {"J_regressor": np.asarray(data["J_regressor"], dtype=np.float32),
+              "weights": np.asarray(data["weights"], dtype=np.float32),
+              "posedirs": np.asarray(data["posedirs"], dtype=np.float32)}
+    extra: dict = {}
+    if kind != "smpl":
+        joints, V = len(parents), len(np.asarray(data["v_template"]))
+        for name, shape in (("J_regressor", (joints, V)), ("weights", (V, joints)),
+                            ("posedirs", (V, 3, (joints - 1) * 9))):
+            if arrays[name].shape != shape:
+                raise BodyModelError(f"{source}: '{name}' has shape {arrays[name].shape}; an "
+                                     f"{smplh.LABELS[kind]} file has {shape}. Is the file complete?")
+        split = smplh.split_hands(kind, **arrays)
+        arrays = {k: split[k] for k in arrays}
+        extra = {"kind": kind, "finger_regressor": split["finger_regressor"], "rig_weights": split["rig_weights"],
+                 "extra_vertex_ids": smplh.extra_vertex_ids(kind)}
     body = BodyModelData(
         v_template=np.asarray(data["v_template"], dtype=np.float32),
         faces=np.asarray(data["f"], dtype=np.int64),
         shapedirs=np.asarray(data["shapedirs"], dtype=np.float32)[:, :, :10],
-        posedirs=np.asarray(data["posedirs"], dtype=np.float32),
-        J_regressor=np.asarray(data["J_regressor"], dtype=np.float32),
-        weights=np.asarray(data["weights"], dtype=np.float32),
-        parents=parents,
+        parents=np.array(SMPL_PARENTS, dtype=np.int64),
+        **arrays, **extra,
     )
     return body.validate(source)
 
 
-def load_body_model(path: str | Path) -> BodyModelData:
-    """Load an SMPL neutral body model from the official `.pkl` or an smplx-style `.npz`."""
+def read_model_arrays(path: str | Path) -> dict:
+    """The arrays of a body-model file (official `.pkl` or smplx-style `.npz`), read safely."""
     path = Path(path)
     if not path.is_file():
         raise BodyModelError(
@@ -230,7 +261,23 @@ def load_body_model(path: str | Path) -> BodyModelData:
             raise BodyModelError(f"{path} is corrupt or not a pickled SMPL model ({exc}).") from exc
         if not isinstance(data, dict):
             raise BodyModelError(f"{path} does not contain an SMPL model dictionary.")
-    return _from_mapping(data, str(path))
+    return data
+
+
+def load_body_model(path: str | Path) -> BodyModelData:
+    """Load an SMPL, SMPL-H or SMPL-X body model from its official `.pkl` or an smplx-style `.npz`."""
+    return _from_mapping(read_model_arrays(path), str(path), smplh.kind_named(Path(path).name))
+
+
+def save_arrays(data: dict, path: str | Path) -> Path:
+    """Write a body file's numeric arrays as a plain `.npz` (what `convert-body` does for SMPL-H / SMPL-X)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    plain = {k: np.asarray(v) for k, v in data.items()
+             if isinstance(v, np.ndarray) and v.dtype != object}
+    with open(path, "wb") as handle:
+        np.savez(handle, **plain)
+    return path
 
 
 def save_npz(body: BodyModelData, path: str | Path) -> Path:

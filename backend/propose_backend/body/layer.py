@@ -13,6 +13,7 @@ from torch import Tensor, nn
 
 from ..skeleton import NUM_SMPL_JOINTS
 from .files import BodyModelData
+from .smplh import rest_hands
 
 
 class BodyLayer(nn.Module):
@@ -30,6 +31,14 @@ class BodyLayer(nn.Module):
         self.register_buffer("parents", torch.as_tensor(body.parents, dtype=torch.long), persistent=False)
         self.register_buffer("extra_ids", torch.tensor(body.extra_vertex_ids, dtype=torch.long), persistent=False)
         self.faces = np.asarray(body.faces, dtype=np.int64)
+        # an SMPL-H / SMPL-X body's finger joints and their skinning over the rig's 54 joints
+        self.register_buffer("finger_regressor", None if body.finger_regressor is None else f32(body.finger_regressor),
+                             persistent=False)
+        self.rig_weights = body.rig_weights
+
+    @property
+    def has_fingers(self) -> bool:
+        return self.finger_regressor is not None
 
     def shaped_vertices(self, betas: Tensor) -> Tensor:
         """Rest-pose vertices for the given shape, (B, V, 3)."""
@@ -63,7 +72,20 @@ class BodyLayer(nn.Module):
         faces, skinning weights (what every estimator writes once per results file)."""
         dtype, device = self.v_template.dtype, self.v_template.device
         vertices = self.shaped_vertices(torch.as_tensor(betas, dtype=dtype, device=device)[None])[0]
-        return {"rest_joints": (self.J_regressor @ vertices).cpu().numpy().astype(np.float32),
-                "rest_vertices": vertices.cpu().numpy().astype(np.float32),
-                "faces": self.faces.astype(np.int32),
-                "lbs_weights": self.lbs_weights.cpu().numpy().astype(np.float32)}
+        geometry = {"rest_joints": (self.J_regressor @ vertices).cpu().numpy().astype(np.float32),
+                    "rest_vertices": vertices.cpu().numpy().astype(np.float32),
+                    "faces": self.faces.astype(np.int32),
+                    "lbs_weights": self.lbs_weights.cpu().numpy().astype(np.float32)}
+        if self.has_fingers:  # the file's own finger joints and finger skinning
+            v64 = vertices.cpu().double()
+            geometry["hand_rest_joints"] = (self.finger_regressor.cpu().double() @ v64).numpy().astype(np.float32)
+            geometry["rig_lbs_weights"] = self.rig_weights.astype(np.float32)
+        return geometry
+
+    def hand_rest(self, betas: np.ndarray) -> np.ndarray | None:
+        """(2, 21, 3) rest hand landmarks of an SMPL-H / SMPL-X body for shape `betas` (None for SMPL)."""
+        if not self.has_fingers:
+            return None
+        geometry = self.rest_geometry(betas)
+        return rest_hands(geometry["rest_joints"].astype(np.float64), geometry["hand_rest_joints"].astype(np.float64),
+                          geometry["rest_vertices"].astype(np.float64), self.rig_weights)

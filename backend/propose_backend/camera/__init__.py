@@ -1,4 +1,5 @@
-"""The camera's own motion through a clip (solve.py), found on the background (people.py masked out).
+"""The camera's own motion through a clip: its rotation (solve.py) from the background (people.py
+masked out), then its travel in metres (travel.py) from tracks on the floor the feet stand on.
 
 `solve_results_footage` runs it over the footage a results file came from and returns the path
 the results file stores (`with_camera` adds it to the results in memory) (`world_from_camera`, after temporal fusion puts it in a gravity-aligned
@@ -13,18 +14,58 @@ import numpy as np
 
 from .people import PeopleMasks
 from .solve import STILL_DEG, CameraPath, kabsch, solve_camera, work_size  # noqa: F401 (the package's API)
+from .travel import solve_travel  # noqa: F401 (the package's API)
 
 
 def relative_transforms(path: CameraPath, rows: int) -> np.ndarray:
-    """(rows, 4, 4) float32 camera-t → camera-0 transforms (rotation only; translation zero)."""
+    """(rows, 4, 4) float32 camera-t → camera-0 transforms (translation zero where not solved).
+
+    Rows past the solved frames (a video that ends before its results do) hold the last solved
+    pose: the camera stays where it was last seen rather than jumping back to the first frame's.
+    """
     out = np.tile(np.eye(4, dtype=np.float32), (rows, 1, 1))
-    out[:len(path.rotations), :3, :3] = path.rotations
+    solved = min(len(path.rotations), rows)
+    out[:solved, :3, :3] = path.rotations[:solved]
+    if path.centres is not None:
+        out[:solved, :3, 3] = path.centres[:solved]
+    if 0 < solved < rows:
+        out[solved:] = out[solved - 1]
     return out
+
+
+def reference_floor(data: Mapping[str, Any], path: CameraPath) -> np.ndarray | None:
+    """Floor plane (n up, metres) in the first camera, fitted to the per-frame feet carried there by the path."""
+    from ..temporal.smooth import raw_frames
+    from ..temporal.world import floor_of_points, to_reference
+
+    raw = raw_frames(data)
+    valid = np.asarray(raw["valid"], bool)
+    if valid.sum() < 3:
+        return None
+    ref = to_reference(raw, relative_transforms(path, len(valid)).astype(np.float64))
+    floor = floor_of_points(ref["joints3d"][valid].astype(np.float64), ref["transl"][valid].astype(np.float64))
+    return floor if floor is not None and np.all(np.isfinite(floor)) and np.linalg.norm(floor[:3]) > 0.5 else None
+
+
+def with_travel(data: Mapping[str, Any], path: CameraPath) -> CameraPath:
+    """`path` with the camera's travel solved against the floor of the body's feet (in place), when
+    the clip shows it (travel.py); a still path, or one without a floor, is left as it is."""
+    if path.still or not path.tracks:
+        return path
+    # The feet's floor, seen along the rotation-only path (a camera sliding along the floor shifts
+    # them sideways, which leaves the plane where it is), only picks the homography's solution and
+    # gives the camera's height in metres: the image gives the floor's tilt (travel.py).
+    floor = reference_floor(data, path)
+    if floor is not None:
+        path.rotations, path.centres, path.travel = solve_travel(path, floor)
+        if path.travel["translation"].startswith("none"):
+            path.centres = None
+    return path
 
 
 def solve_results_footage(data: Mapping[str, Any], footage: Any,
                           progress: Callable[[int], None] | None = None,
-                          segmentation: bool = True,
+                          segmentation: bool = True, travel: bool = True,
                           people: Mapping[int, list[tuple[float, float, float, float]]] | None = None) -> CameraPath:
     """The camera path over exactly the frames of a results file (its `frame_index`), people masked.
 
@@ -50,9 +91,10 @@ def solve_results_footage(data: Mapping[str, Any], footage: Any,
                 yield small, masks.mask(small, [tuple(scale * np.asarray(b)) for b in boxes.get(frame.index, [])])
 
     try:
-        return solve_camera(frames(), focal, principal, footage.image_size, progress)
+        path = solve_camera(frames(), focal, principal, footage.image_size, progress)
     finally:
         masks.close()
+    return with_travel(data, path) if travel else path
 
 
 def with_camera(data: dict[str, Any], footage: Any,

@@ -13,9 +13,14 @@ A clip whose rotation never exceeds STILL_DEG is a tripod shot: its rotations ar
 identity exactly. A change of focal length (zoom) is measured as the radial scale left between
 the rotation's prediction and the tracks, and reported (not compensated).
 
+Every live track is followed, but a track that once disagrees with a frame's rotation takes no
+further part in the rotation fits (people and things that move fall out for good); those tracks
+are still recorded with the rest (`tracks`), because under a camera that travels, the near floor
+points that disagree with a pure rotation are exactly what the travel pass (travel.py) needs.
+
 Conventions: camera frame as in the results (x right, y down, z forward). `rotations[t]` maps
-camera-t coordinates into camera-0 axes (p₀ = R_t p_t); the camera is taken to turn about its
-centre (no translation: parallax is measured and reported, not solved).
+camera-t coordinates into camera-0 axes (p₀ = R_t p_t); this pass takes the camera as turning
+about its centre; `centres` (camera-t centre in camera-0, metres) come from travel.py.
 """
 from __future__ import annotations
 
@@ -53,6 +58,12 @@ class CameraPath:
     keyframes: int
     seconds: float
     frames_without_fit: list[int] = field(default_factory=list)  # frames that kept the previous rotation
+    # what the travel pass re-reads: per fitted frame (frame, its keyframe, keyframe px, frame px), every live track
+    tracks: list[tuple[int, int, np.ndarray, np.ndarray]] = field(default_factory=list, repr=False)
+    work_focal: float = 0.0  # focal length and principal point of the tracked (shrunk) frames, px
+    work_centre: tuple[float, float] = (0.0, 0.0)
+    centres: np.ndarray | None = None  # (T, 3) camera centres in the first camera, metres; None: not solved
+    travel: dict = field(default_factory=lambda: {"translation": "not solved (rotation only)"})
 
     def describe(self) -> dict:
         """The solve for results meta (docs/results-schema.md, `meta["camera"]`)."""
@@ -60,9 +71,11 @@ class CameraPath:
         return {"method": "klt-keyframes-rotation-ransac", "still": bool(self.still),
                 "inlier_ratio": round(float(self.inlier_ratio), 3), "drift_deg": round(float(self.drift_deg), 3),
                 "max_rotation_deg": round(float(angles.max()) if len(angles) else 0.0, 2),
-                "zoom": round(float(self.zoom), 4), "zoom_detected": bool(self.zoom > ZOOM_REPORT),
+                "zoom": round(float(self.zoom), 4),
+                # a camera that travels scales the view by itself: the radial scale is its travel then, not a zoom
+                "zoom_detected": bool(self.zoom > ZOOM_REPORT and self.centres is None),
                 "parallax_px": round(float(self.parallax_px), 2), "parallax_frames": int(self.parallax_frames),
-                "translation": "not solved (rotation only)",
+                **self.travel,
                 "keyframes": int(self.keyframes), "frames_without_fit": self.frames_without_fit[:50],
                 "seconds": round(float(self.seconds), 2)}
 
@@ -163,7 +176,9 @@ def solve_camera(frames: Iterable[tuple[np.ndarray, np.ndarray | None]], focal_p
     ratios, residuals, missing = [], [], []
     drift_var, keyframes, zoom, parallax_frames = 0.0, 0, 0.0, 0
     key_rotation, key_scale = np.eye(3), 1.0
-    key_pts = now_pts = None
+    key_pts = now_pts = agree = None  # agree: tracks that still take part in the rotation fits
+    tracks: list[tuple[int, int, np.ndarray, np.ndarray]] = []
+    key_frame, keyframe_count = 0, 0
     prev_gray = None
     current, current_scale = np.eye(3), 1.0
     for t, (image, mask) in enumerate(frames):
@@ -184,12 +199,12 @@ def solve_camera(frames: Iterable[tuple[np.ndarray, np.ndarray | None]], focal_p
             if free is not None:
                 xy = np.clip(np.round(moved[:, 0]).astype(int), 0, [size[0] - 1, size[1] - 1])
                 good &= free[xy[:, 1], xy[:, 0]]
-            key_pts, now_pts = key_pts[good], moved[good]
-            fit = fit_rotation(_bearings(key_pts[:, 0], focal, centre), _bearings(now_pts[:, 0], focal, centre),
-                               tolerance, rng)
+            key_pts, now_pts, agree = key_pts[good], moved[good], agree[good]
+            key_a, now_a = key_pts[agree, 0], now_pts[agree, 0]
+            fit = fit_rotation(_bearings(key_a, focal, centre), _bearings(now_a, focal, centre), tolerance, rng)
             if fit is not None and fit[1].mean() < PARALLAX_SHARE:  # a pure rotation explains too few tracks
-                moved_too = fit_with_parallax(_bearings(key_pts[:, 0], focal, centre),
-                                              _bearings(now_pts[:, 0], focal, centre), tolerance)
+                moved_too = fit_with_parallax(_bearings(key_a, focal, centre), _bearings(now_a, focal, centre),
+                                              tolerance)
                 if moved_too is not None and moved_too[1].mean() > fit[1].mean() + 0.05:
                     fit, parallax_frames = moved_too, parallax_frames + 1
             if fit is None:
@@ -198,24 +213,26 @@ def solve_camera(frames: Iterable[tuple[np.ndarray, np.ndarray | None]], focal_p
                 Q, inliers = fit
                 current = key_rotation @ Q
                 ratios.append(float(inliers.mean()))
-                pred = _bearings(key_pts[inliers, 0], focal, centre) @ Q
+                pred = _bearings(key_a[inliers], focal, centre) @ Q
                 pred_px = focal * pred[:, :2] / pred[:, 2:3] + centre
-                res = np.linalg.norm(pred_px - now_pts[inliers, 0], axis=-1)
+                res = np.linalg.norm(pred_px - now_a[inliers], axis=-1)
                 residuals.append(float(np.median(res)))
-                current_scale = key_scale * _radial_scale(key_pts[:, 0], now_pts[:, 0], Q, focal, centre)
+                current_scale = key_scale * _radial_scale(key_a, now_a, Q, focal, centre)
                 zoom = max(zoom, abs(current_scale - 1.0))
-                key_pts, now_pts = key_pts[inliers], now_pts[inliers]
+                tracks.append((t, key_frame, key_pts[:, 0].copy(), now_pts[:, 0].copy()))
+                agree[np.flatnonzero(agree)[~inliers]] = False
         rotations.append(current)
-        if key_pts is None or len(now_pts) < max(MIN_TRACKS, 0.5 * keyframe_count):
-            if key_pts is not None and len(now_pts) >= 6:  # the handover's own uncertainty adds to the drift
+        live = 0 if agree is None else int(agree.sum())
+        if key_pts is None or live < max(MIN_TRACKS, 0.5 * keyframe_count):
+            if key_pts is not None and live >= 6:  # the handover's own uncertainty adds to the drift
                 rms = float(np.sqrt(np.mean(residuals[-1:] or [INLIER_PX]) ** 2))
-                drift_var += (rms / focal) ** 2 / len(now_pts) * 2.0
+                drift_var += (rms / focal) ** 2 / live * 2.0
             corners = cv2.goodFeaturesToTrack(gray, MAX_CORNERS, 0.01, MIN_DISTANCE,
                                               mask=None if free is None else free.astype(np.uint8) * 255)
             key_pts = np.zeros((0, 1, 2), np.float32) if corners is None else corners.astype(np.float32)
-            now_pts = key_pts.copy()
+            now_pts, agree = key_pts.copy(), np.ones(len(key_pts), bool)
             keyframe_count = len(key_pts)
-            key_rotation, key_scale = current, current_scale
+            key_rotation, key_scale, key_frame = current, current_scale, t
             keyframes += 1
         prev_gray = gray
         if progress is not None:
@@ -227,4 +244,4 @@ def solve_camera(frames: Iterable[tuple[np.ndarray, np.ndarray | None]], focal_p
         R = np.broadcast_to(np.eye(3), R.shape).copy()
     return CameraPath(R, still, float(np.mean(ratios)) if ratios else 1.0, float(np.degrees(np.sqrt(drift_var))),
                       zoom, float(np.median(residuals)) if residuals else 0.0, parallax_frames, keyframes,
-                      time.perf_counter() - started, missing)
+                      time.perf_counter() - started, missing, tracks, focal, (float(centre[0]), float(centre[1])))

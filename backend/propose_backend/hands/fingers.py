@@ -10,7 +10,8 @@ range, a quarter of the twist range), so prior x the von Mises-Fisher likelihood
 bone (kappa d tᵀ on the joint's world rotation) stays matrix-Fisher. Joints are solved down each
 finger, a joint's prior carried through its parent's posterior (their covariances add), exactly
 as instant mode solves the body; the mode is clamped into the limits. An unseen hand has no
-evidence: its fingers keep the relaxed pose with the prior's large spread.
+evidence: its fingers keep the relaxed pose with the prior's large spread. The stated spread of a
+seen hand is tempered by how curled it looks (curl_temperature), where the landmarker errs most.
 
 Ranges restated from hand range-of-motion tables (MCP flexion ~90°, PIP ~110°, DIP ~80°, small
 PIP/DIP side play, thumb CMC a saddle with ~40° in both axes); sources in docs/hands.md.
@@ -43,8 +44,16 @@ SPREAD_DIVISOR = (3.0, 3.0, 4.0)
 HAND_NOISE_M = 0.015
 # Palm bones (wrist -> thumb base and the four knuckles) that refine the wrist's rotation.
 PALM_LANDMARKS = (1, 5, 9, 13, 17)
-# Stated spread = solved spread x this (all concentrations divided by it; modes do not move).
-CALIBRATION_TEMPERATURE = 1.0
+# Stated spread: each hand's concentrations are divided by a temperature that grows with how curled
+# its fingers look, T0 (1 + (curl / CURL_DEG)^2), curl = the mean over the five fingers of the
+# summed angles between consecutive observed bones (degrees; the modes do not move). The hand
+# landmarker misplaces the hidden phalanges of curled fingers (on rendered hands it under-reads true
+# flexions over 50 deg by ~37 deg on average, open fingers by a few), so their errors are the large
+# ones. Fitted on half of the rendered benchmark's frames, measured on the other half
+# (benchmarks/bench_hands_rendered.py, docs/hands.md).
+CURL_TEMPERATURE_T0 = 0.8
+CURL_DEG = 120.0
+CURL_TEMPERATURE_MAX = 2.0  # so a clearly seen fist still states less spread than an unseen hand
 _MAX_VARIANCE = 3.0
 
 
@@ -134,6 +143,26 @@ def observed_bones(world: Tensor) -> tuple[Tensor, Tensor]:
     return d / length.clamp_min(1e-9)[..., None], length
 
 
+def observed_curl_deg(world: Tensor) -> Tensor:
+    """(B,) how curled a hand's landmarks (B, 21, 3) look: the mean over the fingers of the summed
+    angles between each finger bone and its parent bone (the wrist-to-base bone for the first)."""
+    d, _ = observed_bones(world)
+    base = world[:, [a for a, _ in FINGER_BONE_LANDMARKS[0::3]]] - world[:, :1]
+    base = base / base.norm(dim=-1, keepdim=True).clamp_min(1e-9)
+    parent = torch.stack([base, d[:, 0::3], d[:, 1::3]], dim=2).reshape(d.shape)  # (B, 15, 3), MANO order
+    angle = torch.rad2deg(torch.arccos((parent * d).sum(-1).clamp(-1.0, 1.0)))
+    return angle.reshape(-1, 5, 3).sum(-1).mean(-1)
+
+
+def curl_temperature(world: Tensor, score: Tensor) -> Tensor:
+    """(B,) the temperature of each hand's stated spread (see CURL_TEMPERATURE_T0), moved towards 1
+    as the hand's score falls, so an unseen hand (score 0) keeps the prior's spread and a barely
+    seen one states about that much."""
+    tau = (CURL_TEMPERATURE_T0 * (1.0 + (observed_curl_deg(world) / CURL_DEG) ** 2)).clamp_max(CURL_TEMPERATURE_MAX)
+    weight = score.clamp(0.0, 1.0)
+    return 1.0 + (tau - 1.0) * weight
+
+
 def palm_evidence(world: Tensor, score: Tensor, rest: Tensor, noise_m: float = HAND_NOISE_M) -> Tensor:
     """(B, 3, 3) evidence of a hand's palm on the wrist's world rotation: sum kappa d tᵀ over the
     wrist-to-knuckle bones; world (B, 21, 3) observed, rest (21, 3), score (B,) 0 = unseen."""
@@ -153,12 +182,13 @@ class HandPosterior:
     world: Tensor  # (B, 15, 3, 3) posterior modes, world rotations
     local: Tensor  # (B, 15, 3, 3) posterior modes, local rotations
     evidence: Tensor  # (B, 15, 3, 3) each joint's data term on its world rotation (tempered)
-    prior_F: Tensor  # (15, 3, 3) local-rotation prior (tempered)
+    prior_F: Tensor  # (B, 15, 3, 3) local-rotation prior (tempered)
 
 
 def hand_posterior(anatomy: HandAnatomy, side: int, world_landmarks: Tensor, score: Tensor,
-                   wrist: Tensor, noise_m: float = HAND_NOISE_M) -> HandPosterior:
-    """Solve one hand: landmarks (B, 21, 3) in the wrist's world frame, score (B,), wrist (B, 3, 3)."""
+                   wrist: Tensor, noise_m: float = HAND_NOISE_M, bone_weight: Tensor | None = None) -> HandPosterior:
+    """Solve one hand: landmarks (B, 21, 3) in the wrist's world frame, score (B,), wrist (B, 3, 3);
+    bone_weight (B, 15) scales each bone's evidence (default 1)."""
     dtype = torch.float64
     world_landmarks, score, wrist = world_landmarks.to(dtype), score.to(dtype), wrist.to(dtype)
     B = wrist.shape[0]
@@ -167,6 +197,8 @@ def hand_posterior(anatomy: HandAnatomy, side: int, world_landmarks: Tensor, sco
     a = [p for p, _ in FINGER_BONE_LANDMARKS]
     rest_length = (anatomy.rest[side, [c for _, c in FINGER_BONE_LANDMARKS]] - anatomy.rest[side, a]).norm(dim=-1)
     kappa = (rest_length / noise_m) ** 2 * score[:, None]
+    if bone_weight is not None:
+        kappa = kappa * bone_weight.to(dtype)
     evidence = kappa[..., None, None] * d[..., :, None] * t[None, :, None, :]
     L0 = anatomy.relaxed_rotations()[side]
     prior_cov = _covariance(anatomy.prior_precision()[side])
@@ -191,9 +223,9 @@ def hand_posterior(anatomy: HandAnatomy, side: int, world_landmarks: Tensor, sco
         F[:, joints] = G[:, joints] @ (0.5 * (P + P.mT))
         cov[:, joints] = _covariance(precision_from_fisher(G[:, joints], F[:, joints]))
     relative = F @ wrist[:, None].mT
-    scale = SAMPLE_SHARPNESS * CALIBRATION_TEMPERATURE
-    prior_F = fisher_from_precision(L0, anatomy.prior_precision()[side]) / CALIBRATION_TEMPERATURE
-    return HandPosterior(F=relative / scale, world=G, local=local, evidence=evidence / CALIBRATION_TEMPERATURE,
+    tau = curl_temperature(world_landmarks, score)[:, None, None, None]
+    prior_F = fisher_from_precision(L0, anatomy.prior_precision()[side])[None] / tau
+    return HandPosterior(F=relative / (SAMPLE_SHARPNESS * tau), world=G, local=local, evidence=evidence / tau,
                          prior_F=prior_F)
 
 
@@ -215,7 +247,7 @@ def sample_hand(anatomy: HandAnatomy, side: int, post: HandPosterior, wrist: Ten
         joints = [3 * f + level for f in range(5)]
         parent = wrist.to(dtype)[:, None, None].expand(B, S, 5, 3, 3) if level == 0 \
             else G[:, :, [j - 1 for j in joints]]
-        F_cond = parent @ post.prior_F[joints] + post.evidence[:, None, joints]
+        F_cond = parent @ post.prior_F[:, None, joints] + post.evidence[:, None, joints]
         cand = fisher.sample(F_cond.reshape(-1, 3, 3), candidates, generator=generator)
         cand = cand.reshape(B, S, 5, candidates, 3, 3)
         rel = parent[..., None, :, :].mT @ cand  # local candidates

@@ -2,8 +2,8 @@
 
 The rig's 30 finger bones, the posterior's rest bone directions and the benchmark's ground truth
 all come from one rest hand, so the three agree. The licence-free Anny body has finger bones (its
-rest hand and finger skinning: body/anny_hands.py); other bodies (SMPL without hands) get an
-anatomical average hand scaled to the wrist-to-knuckle distance.
+rest hand and finger skinning: body/anny_hands.py), and so do SMPL-H / SMPL-X files (body/smplh.py);
+SMPL, which has no hands, gets an anatomical average hand scaled to the wrist-to-knuckle distance.
 """
 from __future__ import annotations
 

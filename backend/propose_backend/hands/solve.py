@@ -7,7 +7,7 @@ ghost samples in the results' layout (left hand's 15 joints, then the right's).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -26,6 +26,15 @@ class HandBatch:
     world: np.ndarray  # (B, 2, 21, 3) metric landmarks, camera axes, wrist at 0
     pixels: np.ndarray  # (B, 2, 21, 2)
     gain: np.ndarray  # (B, 2) 0 = unseen, else confidence x size factor in (0, 1]
+
+    def mirror(self) -> None:
+        """Mirrored footage, in place (propose_backend.mirrored): the figure's body is reflected in
+        depth with its sides swapped, so each hand seen goes to the other side, reflected the same
+        way (depth negated about the wrist in camera axes; its image landmarks kept)."""
+        self.world = self.world[:, ::-1].copy()
+        self.world[..., 2] *= -1.0
+        self.pixels = self.pixels[:, ::-1].copy()
+        self.gain = self.gain[:, ::-1].copy()
 
 
 class FingerSolver:
@@ -94,20 +103,23 @@ class FingerSolver:
             rotmats[:, WRIST_OF_SIDE[side]] = refined[:, WRIST_OF_SIDE[side]].numpy()
 
     def solve(self, hands: HandBatch, world_rotmats: torch.Tensor, num_samples: int,
-              generator: torch.Generator | None) -> dict[str, np.ndarray]:
-        """The results' hand fields for the batch; world_rotmats (B, 24, 3, 3) the body's modes.
+              generator: torch.Generator | None, sample_world: torch.Tensor | None = None) -> dict[str, np.ndarray]:
+        """The results' hand fields for the batch; world_rotmats (B, 24, 3, 3) the body's modes;
+        sample_world (B, S, 24, 3, 3) the body's ghosts as world rotations, if any: finger ghost s
+        is then drawn given ghost s's wrist, so it belongs to that ghost (its fingers still point
+        where the landmarks saw them when that ghost's wrist turns).
 
         Runs on one torch thread: its work is many tiny 3x3 operations, which a thread pool only
         slows down (about 8x on a busy two-core machine)."""
         threads = torch.get_num_threads()
         torch.set_num_threads(1)
         try:
-            return self._solve(hands, world_rotmats, num_samples, generator)
+            return self._solve(hands, world_rotmats, num_samples, generator, sample_world)
         finally:
             torch.set_num_threads(threads)
 
     def _solve(self, hands: HandBatch, world_rotmats: torch.Tensor, num_samples: int,
-               generator: torch.Generator | None) -> dict[str, np.ndarray]:
+               generator: torch.Generator | None, sample_world: torch.Tensor | None = None) -> dict[str, np.ndarray]:
         B = hands.world.shape[0]
         rot = np.zeros((B, 2 * NUM_FINGER_JOINTS, 3, 3))
         F = np.zeros_like(rot)
@@ -119,7 +131,13 @@ class FingerSolver:
                                   torch.as_tensor(hands.gain[:, h]), wrist)
             cols = slice(h * NUM_FINGER_JOINTS, (h + 1) * NUM_FINGER_JOINTS)
             rot[:, cols], F[:, cols], unc[:, cols] = post.local.numpy(), post.F.numpy(), uncertainty_deg(post).numpy()
-            if num_samples:
+            if num_samples and sample_world is not None:  # one draw per body ghost, given its wrist
+                ghost_wrists = sample_world[:, :num_samples, WRIST_OF_SIDE[side]].to(torch.float64)
+                per_ghost = replace(post, evidence=post.evidence.repeat_interleave(num_samples, dim=0),
+                                    prior_F=post.prior_F.repeat_interleave(num_samples, dim=0))
+                drawn = sample_hand(self.anatomy, h, per_ghost, ghost_wrists.reshape(-1, 3, 3), 1, generator)
+                samples[:, :, cols] = drawn.reshape(B, num_samples, NUM_FINGER_JOINTS, 3, 3).numpy()
+            elif num_samples:
                 samples[:, :, cols] = sample_hand(self.anatomy, h, post, wrist, num_samples, generator).numpy()
         return {"hand_valid": hands.gain > 0, "hand_score": hands.gain, "hand_rotmats": rot, "hand_posterior_F": F,
                 "hand_uncertainty_deg": unc, "hand_samples": samples, "hand_landmarks2d": hands.pixels}

@@ -187,8 +187,9 @@ def _solve_camera(input_path: str | Path, followed: dict[int, list[tuple[float, 
     clip = {"frame_index": frames, "focal_px": np.full(len(frames), camera.focal_px, np.float32),
             "principal_pt": np.tile(np.asarray(camera.principal_pt, np.float32), (len(frames), 1))}
     report(Progress("camera", 0, len(frames), 0.0, None, "solving the camera's motion"))
-    path = solve_results_footage(clip, open_rows(clip, input_path),
-                                 lambda t: report(Progress("camera", t + 1, len(frames), 0.0, None)), people=followed)
+    path = solve_results_footage(clip, open_rows(clip, input_path),  # travel needs one person's feet: not yet
+                                 lambda t: report(Progress("camera", t + 1, len(frames), 0.0, None)),
+                                 travel=False, people=followed)
     return shared_world.ClipCameras(frames, relative_transforms(path, len(frames))), path.describe()
 
 

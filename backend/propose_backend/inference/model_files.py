@@ -1,7 +1,8 @@
 """Where the licence-gated model files are looked for, and what to tell the user when they are not.
 
 Order: an explicit path (flag or request field), else the folder in $PROPOSE_MODEL_FILES, else
-the repository's model_files/ folder. The body model falls back to the licence-free Anny body.
+the repository's model_files/ folder. A body with fingers (SMPL-X, SMPL-H) is preferred to plain
+SMPL; without any, the body model falls back to the licence-free Anny body.
 """
 from __future__ import annotations
 
@@ -9,9 +10,17 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..request import BODY_MODEL_NAMES, CHECKPOINT_NAME
+from ..request import CHECKPOINT_NAME
 from ..request import MODEL_FILES_ENV as ENV_VAR
 from .errors import InferenceError
+
+# body files looked for in the model folder, best first (case-insensitive): a body with finger
+# joints (SMPL-X, SMPL-H) before plain SMPL; neutral before the gendered files the MANO site ships;
+# a converted .npz before its .pkl (it loads faster); the last name is the official SMPL download's
+BODY_MODEL_NAMES = ("SMPLX_NEUTRAL.npz", "SMPLX_NEUTRAL.pkl", "SMPLH_NEUTRAL.npz", "SMPLH_NEUTRAL.pkl",
+                    "SMPLX_MALE.npz", "SMPLX_MALE.pkl", "SMPLX_FEMALE.npz", "SMPLX_FEMALE.pkl",
+                    "SMPLH_MALE.npz", "SMPLH_MALE.pkl", "SMPLH_FEMALE.npz", "SMPLH_FEMALE.pkl",
+                    "SMPL_NEUTRAL.npz", "SMPL_NEUTRAL.pkl", "basicModel_neutral_lbs_10_207_0_v1.0.0.pkl")
 
 
 def default_folder() -> Path:
@@ -64,8 +73,20 @@ def find_model_files(checkpoint: str | os.PathLike[str] | None = None,
     if body_model:
         found.body_model = _explicit(body_model, "body model")
     else:
-        found.body_model = next((folder / n for n in BODY_MODEL_NAMES if (folder / n).is_file()), None)
+        found.body_model = _find_body(folder)
         if found.body_model is None:
-            found.warnings.append(f"No SMPL body model ({' or '.join(BODY_MODEL_NAMES)}) in {folder}: using "
-                                  "the licence-free Anny body (see README: Body models).")
+            found.warnings.append(f"No SMPL / SMPL-H / SMPL-X body model ({', '.join(BODY_MODEL_NAMES[::2])} ...) in "
+                                  f"{folder}: using the licence-free Anny body (see README: Body models).")
+        elif "MALE" in found.body_model.name.upper():
+            found.warnings.append(f"Using the gendered body {found.body_model.name} (no neutral SMPL-H / SMPL-X file "
+                                  f"in {folder}); pass --body-model PATH to choose another.")
     return found
+
+
+def _find_body(folder: Path) -> Path | None:
+    """The best body file in `folder` (BODY_MODEL_NAMES order, any letter case: the MANO site
+    names its files SMPLH_male.pkl)."""
+    if not folder.is_dir():
+        return None
+    present = {p.name.upper(): p for p in folder.iterdir() if p.is_file()}
+    return next((present[n.upper()] for n in BODY_MODEL_NAMES if n.upper() in present), None)

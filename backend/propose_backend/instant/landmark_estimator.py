@@ -16,8 +16,10 @@ import torch
 from .. import posterior as post
 from ..body import load_body
 from ..body.layer import BodyLayer
+from ..geometry import world_from_local
 from ..inference.detect import BlazePoseDetector, Detection
 from ..inference.errors import InferenceError
+from ..mirrored import mirror_estimate
 from ..inference.protocol import EstimatorSettings, FrameBatch
 from ..skeleton import CROP_SIZE
 from ..hands.rest import hand_joints, template_hands
@@ -25,7 +27,7 @@ from ..hands.solve import FingerSolver
 from ..anatomy import Anatomy
 from .ghosts import sample_ghosts
 from .bone_posterior import instant_posterior, solve_translation
-from .mapping import BP, DerivationFractions, instant_rest_points, landmarks_to_skeleton, swap_left_right
+from .mapping import BP, DerivationFractions, instant_rest_points, landmarks_to_skeleton
 
 WEIGHTS_LABEL = "BlazePose full (mediapipe 0.10.14 wheel) + analytical posterior (instant mode)"
 
@@ -74,11 +76,14 @@ class KeypointEstimator:
         self._crop_pose: BlazePoseDetector | None = None
 
     def _rest_hands(self, body, rest35: np.ndarray) -> np.ndarray:  # noqa: ANN001 - a BodyModelData
-        """(2, 21, 3) rest hand landmarks: Anny's own fingers, else an average hand on the wrists."""
+        """(2, 21, 3) rest hand landmarks: Anny's own fingers, an SMPL-H / SMPL-X file's, else an
+        average hand on the wrists."""
         if body.phenotype is not None:
             from ..body.anny_body import anny_body
 
             return anny_body().hand_rest(body.phenotype)[0]
+        if self.layer.has_fingers:
+            return self.layer.hand_rest(self.betas[0].numpy())
         return template_hands(rest35[0, :24])
 
     def describe(self) -> dict[str, str]:
@@ -110,8 +115,6 @@ class KeypointEstimator:
         for k, s in enumerate(seen):
             if s is not None:
                 image[k], world[k] = s
-        if batch.mirrored:  # BlazePose names limbs as if the person were seen, not reflected
-            image, world = swap_left_right(image), swap_left_right(world)
         visibility = in_frame_visibility(image, batch.image_size)
         if self.shape_fit is not None and batch.person is None:
             self.shape_fit.observe(world, visibility, valid, batch.frame_index)
@@ -145,13 +148,18 @@ class KeypointEstimator:
             "joints2d": batch.camera.project(points35.numpy() + transl[:, None]),
             "valid": valid,
         }
-        out.update(self.fingers.solve(hands, posterior.global_rotmats, samples, self.generator))
         if samples:
             drawn, density = sample_ghosts(instant, samples, self.generator)
             out["samples"], out["sample_log_density"] = drawn.numpy(), density.numpy()
         else:
             out["samples"] = np.zeros((count, 0, 24, 3, 3))
             out["sample_log_density"] = np.zeros((count, 0))
+        if batch.mirrored:  # the figure read so far is reflected to the person's own sides
+            mirror_estimate(out, hands, batch.camera)
+        body_world = world_from_local(torch.as_tensor(out["rotmats"], dtype=torch.float64))
+        # the fingers of ghost s are drawn given that ghost's wrist
+        ghost_world = world_from_local(torch.as_tensor(out["samples"], dtype=torch.float64)) if samples else None
+        out.update(self.fingers.solve(hands, body_world, samples, self.generator, ghost_world))
         return {k: (v if v.dtype == bool else v.astype(np.float32)) for k, v in out.items()}
 
     def rest_geometry(self, betas: np.ndarray, person: int | None = None) -> dict[str, np.ndarray]:
@@ -160,8 +168,9 @@ class KeypointEstimator:
 
             fit = self._person_fits.get(person, self.shape_fit) if person is not None else self.shape_fit
             return fitted_rest_geometry(fit.phenotype())
-        geometry = self.layer.rest_geometry(betas)  # the body's own, plus template hands on its wrists
-        geometry["hand_rest_joints"] = hand_joints(template_hands(geometry["rest_joints"])).astype(np.float32)
+        geometry = self.layer.rest_geometry(betas)  # the body's own (with an SMPL-H / SMPL-X file's fingers)
+        if "hand_rest_joints" not in geometry:  # SMPL: template hands on its wrists
+            geometry["hand_rest_joints"] = hand_joints(template_hands(geometry["rest_joints"])).astype(np.float32)
         return geometry
 
     def clip_evidence(self) -> dict[str, np.ndarray]:

@@ -77,7 +77,12 @@ def smooth_fingers(raw: dict[str, np.ndarray], rows: np.ndarray, observed: np.nd
            "hand_posterior_F": wrist @ F_s @ np.swapaxes(wrist, -1, -2) / SAMPLE_SHARPNESS,
            "hand_uncertainty_deg": unc}
     if num_samples:
-        drawn = local_from_hand_frame(tracks.samples.astype(np.float64))
+        drawn = tracks.samples.astype(np.float64)
+        # densest trajectories first, as the body's ghosts are ranked (smooth._ghosts), so ghost k
+        # shows the k-th most likely fingers with the k-th most likely body; frames that show the
+        # estimator's own draws (below) do not count
+        density = ((F_s[:, None] * drawn).sum((-1, -2)) * ~wider[:, None]).sum(axis=(0, 2))
+        drawn = local_from_hand_frame(drawn[:, np.argsort(-density, kind="stable")])
         own = np.asarray(raw["hand_samples"], np.float64)[rows]
         out["hand_samples"] = np.where(wider[:, None, :, None, None], own, drawn)
     return out

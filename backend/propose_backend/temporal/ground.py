@@ -10,10 +10,17 @@ Contact: a foot is down when its sole is near the floor and it barely moves, p =
 · σ((v₀ − v)/s_v), with h the lowest foot point's height and v the speed of the foot's centre over ±0.06 s (so
 depth noise does not read as motion).
 
-Locking: while a foot is down it should not move. First the pelvis path takes the smoothest
-correction that stills the planted feet (a banded least-squares problem, lock_feet); what is
-left — mostly the two feet of a double support disagreeing — is the distance of each planted
-foot from its contact's anchor (foot_shift), which the legs take by bending hip and knee
+Support: a body that walks or stands has a foot on the floor. Where the lowest foot is slow (a
+supporting foot, not one swinging) but off the floor, the estimate has put the whole body too
+high or too low (its depth and scale along the camera ray are its weakest values), so the path
+takes the smoothest vertical correction that puts the supporting foot on the floor
+(ground_path) before contacts are read.
+
+Locking: while a foot is down it should not move, and it stands on the floor. First the pelvis
+path takes the smoothest correction that stills the planted feet (a banded least-squares
+problem, lock_feet); what is left — mostly the two feet of a double support disagreeing — is
+the distance of each planted foot from its contact's anchor on the floor (foot_shift), which
+the legs take by bending hip and knee
 (legs.reach).
 """
 from __future__ import annotations
@@ -34,6 +41,13 @@ LOCK_FROM, LOCK_FULL = 0.3, 0.7  # contact probability where locking starts / is
 EASE_S = 0.2  # a planted leg eases onto its anchor over about this long
 PATH_BEND = 0.3  # weight of the correction's bending (per frame²) against a planted foot's step
 PATH_LEASH = 0.3  # pull of the correction back to zero: it fades within ~1/sqrt(PATH_LEASH) frames (~2)
+# The shortest period of the body's height error that the path follows. Faster floats are left
+# to the contacts and anchors: following 0.3–0.5 s ones let a foot walking along the (noisy,
+# down-weighted) depth axis read as planted on the street clip, and locking then dragged it 20 cm
+# up; 1 s kept only 57 % of a real 0.4 s jump's height (test_ground.py), 1.5 s keeps 72 %.
+SUPPORT_S = 1.5
+SUPPORT_SLACK_M = HEIGHT_SCALE_M  # a supporting sole this close to the floor is the estimate's noise: no correction
+SUPPORT_LEASH = 1e-3  # where no foot is slow, the height correction drifts back to zero only gently
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -114,9 +128,57 @@ def contact_evidence(world: np.ndarray, floor: np.ndarray, dt: np.ndarray, reset
     noise: (3,) measurement noise of the path per camera axis (trajectory.measurement_noise).
     """
     height = soles(world, floor[:3]) @ floor[:3] + floor[3]
+    return _sigmoid((CONTACT_HEIGHT_M - height) / HEIGHT_SCALE_M) * speed_evidence(world, dt, reset, noise)
+
+
+def speed_evidence(world: np.ndarray, dt: np.ndarray, reset: np.ndarray, noise: np.ndarray | None = None) -> np.ndarray:
+    """(n, 2) chance that each foot is still enough to be planted, from its centre's speed (axis-weighted)."""
     speed = _speed(foot_centres(world) * axis_weights(noise), dt, reset)
-    return (_sigmoid((CONTACT_HEIGHT_M - height) / HEIGHT_SCALE_M)
-            * _sigmoid((CONTACT_SPEED_MS - speed) / SPEED_SCALE_MS))
+    return _sigmoid((CONTACT_SPEED_MS - speed) / SPEED_SCALE_MS)
+
+
+def _beyond_slack(height: np.ndarray | float, frames: float = 1.0) -> np.ndarray:
+    """The part of a sole's height above or below the floor beyond the soles' own noise
+    (SUPPORT_SLACK_M per frame; /sqrt(frames) for a mean over that many frames)."""
+    slack = SUPPORT_SLACK_M / np.sqrt(max(frames, 1.0))
+    return height - np.clip(height, -slack, slack)
+
+
+def _smooth_fit(target: np.ndarray, weight: np.ndarray, frames: float, leash: float, reset: np.ndarray) -> np.ndarray:
+    """(n,) the curve z minimising Σ w (z − target)² + frames⁴ Σ (Δ²z)² + leash Σ z², never bending across a split.
+
+    A low-pass of the weighted targets: with weights near 1 it follows changes whose period is
+    longer than about 2π·frames frames and smooths away faster ones; unweighted stretches are
+    bridged smoothly.
+    """
+    n = len(target)
+    keep = ~np.asarray(reset, bool)
+    D2 = sparse.diags([np.ones(n - 2), -2 * np.ones(n - 2), np.ones(n - 2)], [0, 1, 2], shape=(n - 2, n), format="csr")
+    bend_ok = (keep[1:] & keep[:-1]).astype(float)
+    system = sparse.diags(weight + leash) + frames**4 * D2.T @ sparse.diags(bend_ok) @ D2
+    return spsolve(system.tocsc(), weight * target)
+
+
+def ground_path(world: np.ndarray, path: np.ndarray, floor: np.ndarray, dt: np.ndarray, reset: np.ndarray,
+                noise: np.ndarray | None = None) -> np.ndarray:
+    """The path moved along the floor's normal, smoothly, so that the supporting foot stands on the floor.
+
+    In each frame the lowest sole is the supporting foot's, weighted by how slow that foot is (a
+    swinging foot says nothing about the floor). A planted foot hovering 10 cm up, or sunk into
+    the floor, for a stretch of the clip is the estimate's error in the body's height (its depth
+    and scale along the camera ray), not motion; the correction follows changes slower than
+    SUPPORT_S and keeps the body's own bounce. A long hop whose feet stay slow at the top would
+    be flattened too.
+    """
+    n = len(path)
+    if n < 3:
+        return path
+    height = soles(world, floor[:3]) @ floor[:3] + floor[3]  # (n, 2)
+    lowest = height.argmin(1)
+    slow = speed_evidence(world, dt, reset, noise)[np.arange(n), lowest]
+    frames = SUPPORT_S / (2 * np.pi * max(float(np.median(dt)) if len(dt) else 1.0, 1e-6))
+    lift = _smooth_fit(-_beyond_slack(height[np.arange(n), lowest]), slow, frames, SUPPORT_LEASH, reset)
+    return path + lift[:, None] * floor[:3]
 
 
 def sticky(evidence: np.ndarray, dt: np.ndarray, reset: np.ndarray) -> np.ndarray:
@@ -198,15 +260,20 @@ def eased(lock: np.ndarray, dt: np.ndarray, reset: np.ndarray) -> np.ndarray:
     return out
 
 
-def foot_shift(world: np.ndarray, contacts: np.ndarray, dt: np.ndarray, reset: np.ndarray) -> np.ndarray:
+def foot_shift(world: np.ndarray, contacts: np.ndarray, dt: np.ndarray, reset: np.ndarray,
+               floor: np.ndarray | None = None) -> np.ndarray:
     """(n, 2, 3) how far each planted foot must still move to stay at its contact's anchor.
 
-    The anchor of a contact is the lock-weighted mean of the foot's positions over it; the shift
-    is scaled by the lock weight, so a foot eases into and out of its anchor.
+    The anchor of a contact is the lock-weighted mean of the foot's positions over it, lowered
+    or raised along the floor's normal (when the floor is given) by the mean height of its sole
+    over the contact, less that mean's own noise, so a planted foot stands on the floor rather
+    than where it hovered; the shift is scaled by the lock weight, so a foot eases into and out
+    of its anchor.
     """
     lock = lock_weights(contacts)
     lock = lock * eased(lock, dt, reset)  # ease in and out: a leg never snaps to its anchor
     foot = foot_centres(world)
+    sole = soles(world, floor[:3]) @ floor[:3] + floor[3] if floor is not None else np.zeros(lock.shape)
     shift = np.zeros_like(foot)
     seg = np.concatenate([[0], np.cumsum(reset)])
     for f in range(2):
@@ -217,6 +284,9 @@ def foot_shift(world: np.ndarray, contacts: np.ndarray, dt: np.ndarray, reset: n
                 run = np.arange(a, b)[seg[a:b] == s]
                 w = lock[run, f]
                 anchor = (w[:, None] * foot[run, f]).sum(0) / w.sum()
+                if floor is not None:
+                    # the mean sole height's own noise shrinks with the contact's length
+                    anchor = anchor - _beyond_slack((w * sole[run, f]).sum() / w.sum(), w.sum()) * floor[:3]
                 shift[run, f] = w[:, None] * (anchor - foot[run, f])
     return shift
 
@@ -235,6 +305,8 @@ def feet_on_floor(points: np.ndarray, path: np.ndarray, dt: np.ndarray, reset: n
     floor = fit_floor(soles(world, up), up)
     if floor[:3] @ path.mean(0) + floor[3] < 0:  # the pelvis must be above the floor
         floor = -floor
+    path = ground_path(world, path, floor, dt, reset, noise)
+    world = points + path[:, None]
     contacts = contact_probability(world, floor, dt, reset, noise)
     locked = lock_feet(world, path, contacts, reset)
     return floor, contacts, locked

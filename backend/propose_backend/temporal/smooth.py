@@ -202,7 +202,7 @@ def _plant_feet(tracks: kalman.SmoothedTracks, rest: np.ndarray, offsets: np.nda
     floor, contacts, path = ground.feet_on_floor(points, path, plan.dt, plan.reset, noise)
     if floor is None:
         return floor, contacts, path, 0
-    shift = ground.foot_shift(points + path[:, None], contacts, plan.dt, plan.reset)
+    shift = ground.foot_shift(points + path[:, None], contacts, plan.dt, plan.reset, floor)
     for f, leg in enumerate(legs.LEGS):
         pinned = pin_rows[np.isin(pins.joint, (0,) + leg)]
         shift[pinned, f] = 0.0

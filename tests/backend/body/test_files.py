@@ -27,7 +27,14 @@ def test_npz_round_trip(tmp_path: Path) -> None:
 
 
 def _official_style_pickle(body, path: Path) -> None:
-    """Write a pickle shaped like the official SMPL file: chumpy arrays + scipy csc regressor.
+    """Write a pickle shaped like the official SMPL file: chumpy arrays + scipy csc regressor."""
+    arrays = body.to_smplx_dict()
+    arrays["kintree_table"] = np.stack([np.r_[4294967295, body.parents[1:]], np.arange(24)])
+    _official_style_pickle_arrays(arrays, path)
+
+
+def _official_style_pickle_arrays(arrays: dict, path: Path) -> None:
+    """Write a body file's arrays as the official pickles hold them: chumpy arrays + scipy csc regressor.
 
     The classes are fakes registered under chumpy's and scipy's module names only while
     pickling, so the file references them exactly as the real one does and neither package
@@ -59,16 +66,16 @@ def _official_style_pickle(body, path: Path) -> None:
         sys.modules.update({"chumpy": types.ModuleType("chumpy"), "chumpy.ch": ch_mod,
                             "scipy": types.ModuleType("scipy"), "scipy.sparse": types.ModuleType("scipy.sparse"),
                             "scipy.sparse.csc": sp_mod})
-        data = {
-            "v_template": Ch(body.v_template.astype(np.float64)),
-            "shapedirs": Ch(body.shapedirs.astype(np.float64)),
-            "posedirs": body.posedirs.astype(np.float64),
-            "J_regressor": csc_matrix(body.J_regressor.astype(np.float64)),
-            "weights": Ch(body.weights.astype(np.float64)),
-            "f": body.faces.astype(np.uint32),
-            "kintree_table": np.stack([np.r_[4294967295, body.parents[1:]], np.arange(24)]),
+        data = dict(arrays)
+        data.update({
+            "v_template": Ch(np.asarray(arrays["v_template"], np.float64)),
+            "shapedirs": Ch(np.asarray(arrays["shapedirs"], np.float64)),
+            "posedirs": np.asarray(arrays["posedirs"], np.float64),
+            "J_regressor": csc_matrix(np.asarray(arrays["J_regressor"], np.float64)),
+            "weights": Ch(np.asarray(arrays["weights"], np.float64)),
+            "f": np.asarray(arrays["f"]).astype(np.uint32),
             "bs_type": "lrotmin", "bs_style": "lbs",
-        }
+        })
         path.write_bytes(pickle.dumps(data, protocol=2))
     finally:
         for k, v in saved.items():
@@ -136,9 +143,9 @@ def test_wrong_model_is_named(tmp_path: Path) -> None:
         load_body_model(tmp_path / "partial.npz")
     data = demo_body().to_smplx_dict()
     data["weights"] = np.zeros((6890, 52), np.float32)  # an SMPL-H-like skinning table
-    np.savez(tmp_path / "smplh.npz", **data)
+    np.savez(tmp_path / "wrong_weights.npz", **data)
     with pytest.raises(BodyModelError, match="weights"):
-        load_body_model(tmp_path / "smplh.npz")
+        load_body_model(tmp_path / "wrong_weights.npz")
 
 
 def test_plain_pickle_loads_through_smplx(tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from propose_backend.camera import relative_transforms, solve_camera
+from propose_backend.camera import CameraPath, relative_transforms, solve_camera
 from propose_backend.render_scene import look_at, render_view, textured_set
 from propose_backend.temporal import so3
 
@@ -66,9 +66,24 @@ def test_a_panning_tilting_rolling_camera_is_solved(scene) -> None:
     assert not path.still and error.mean() < 0.3 and error.max() < 0.8, error
     info = path.describe()
     assert info["max_rotation_deg"] > 15 and not info["zoom_detected"] and 0.8 < info["inlier_ratio"] <= 1
-    m = relative_transforms(path, FRAMES + 2)  # rows past the solve keep the identity
+    m = relative_transforms(path, FRAMES + 2)  # rows past the solve hold its last pose
     assert m.dtype == np.float32 and m.shape == (FRAMES + 2, 4, 4)
     np.testing.assert_allclose(m[:FRAMES, :3, :3], path.rotations, atol=1e-6)
+    np.testing.assert_array_equal(m[FRAMES:], np.broadcast_to(m[FRAMES - 1], (2, 4, 4)))
+
+
+def test_rows_past_a_truncated_video_hold_the_last_solved_pose() -> None:
+    turn = np.stack([_pan_tilt_roll(u) for u in (0.0, 0.5, 1.0)])
+    rotations = turn[0][None] @ np.swapaxes(turn, 1, 2)
+    centres = np.array([[0.0, 0, 0], [0.1, 0, 0], [0.2, 0.01, 0]])
+    path = CameraPath(rotations=rotations, still=False, inlier_ratio=1.0, drift_deg=0.0, zoom=0.0, parallax_px=0.0,
+                      parallax_frames=0, keyframes=1, seconds=0.0, centres=centres)
+    m = relative_transforms(path, 6)  # the results have 6 rows, the video ended after 3 frames
+    np.testing.assert_allclose(m[:3, :3, :3], rotations, atol=1e-6)
+    for row in (3, 4, 5):
+        np.testing.assert_allclose(m[row, :3, :3], rotations[2], atol=1e-6)  # not the identity
+        np.testing.assert_allclose(m[row, :3, 3], centres[2], atol=1e-6)
+    assert so3.angle_deg(m[5, :3, :3].astype(np.float64), np.eye(3)) > 5
 
 
 def test_a_tripod_shot_is_still(scene) -> None:

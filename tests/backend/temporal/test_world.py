@@ -17,8 +17,9 @@ def _turning_camera(T: int) -> np.ndarray:
     return axis_angle_to_matrix(np.radians(np.concatenate([4 * np.sin(np.pi * u), 12 * u, 3 * np.sin(2 * np.pi * u)], 1)))
 
 
-def _filmed(data: dict, A: np.ndarray) -> dict:
-    """The reference-camera clip as each turning camera-t saw it (the per-frame fields in camera t)."""
+def _filmed(data: dict, A: np.ndarray, c: np.ndarray | None = None) -> dict:
+    """The reference-camera clip as each camera-t (turned by A, centre at c) saw it (the per-frame fields in camera t)."""
+    c = np.zeros((len(A), 3)) if c is None else c
     At = np.swapaxes(A, -1, -2)
     out = dict(data)
     rot = data["rotmats"].astype(np.float64).copy()
@@ -26,7 +27,7 @@ def _filmed(data: dict, A: np.ndarray) -> dict:
     F = data["posterior_F"].astype(np.float64).copy()
     F[:, 0] = At @ F[:, 0]
     F[:, 1:] = At[:, None] @ F[:, 1:] @ A[:, None]
-    transl = np.einsum("tij,tj->ti", At, data["transl"].astype(np.float64))
+    transl = np.einsum("tij,tj->ti", At, data["transl"].astype(np.float64) - c)
     points = np.einsum("tij,tpj->tpi", At, data["joints3d"].astype(np.float64))
     samples = data["samples"].astype(np.float64).copy()
     samples[:, :, 0] = At[:, None] @ samples[:, :, 0]
@@ -34,7 +35,7 @@ def _filmed(data: dict, A: np.ndarray) -> dict:
                joints2d=project(points + transl[:, None], data["focal_px"][:, None].astype(np.float64),
                                 data["principal_pt"][:, None].astype(np.float64)))
     rel = np.tile(np.eye(4), (len(A), 1, 1))
-    rel[:, :3, :3] = A
+    rel[:, :3, :3], rel[:, :3, 3] = A, c
     out["world_from_camera"] = rel.astype(np.float32)
     return out
 
@@ -65,6 +66,23 @@ def test_a_turning_camera_does_not_move_the_body_in_the_world() -> None:
     np.testing.assert_allclose(project(cam, 1000.0, (640.0, 360.0)), solved["joints2d"], atol=0.05)
     # and the raw per-frame values stay as the camera saw them
     np.testing.assert_allclose(solved["raw_transl"], filmed["transl"], atol=1e-5)
+
+
+def test_a_travelling_camera_does_not_move_the_body_in_the_world() -> None:
+    """The camera slides 1.5 m sideways (and a little forward) while it turns: the body stays put and
+    the world path carries the travel in metres."""
+    T = 90
+    data, _ = clip(true_motion(T), noise_deg=5.0)
+    A = _turning_camera(T)
+    c = np.linspace(0, 1, T)[:, None] * np.array([1.5, 0.0, 0.3])  # in the reference camera (x right, z forward)
+    solved = smooth_results(_filmed(data, A, c))
+    results.validate(solved)
+    assert np.ptp(_world_pelvis(solved), axis=0).max() < 0.05
+    M = solved["world_from_camera"].astype(np.float64)
+    travel = M[-1, :3, 3] - M[0, :3, 3]
+    assert abs(np.linalg.norm(travel) - np.linalg.norm(c[-1])) < 0.01
+    rel = np.linalg.inv(M[0])[None] @ M
+    np.testing.assert_allclose(rel[:, :3, 3], c, atol=1e-3)
 
 
 def test_unsmoothed_files_keep_a_gravity_aligned_camera_path() -> None:
