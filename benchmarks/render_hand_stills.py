@@ -2,7 +2,7 @@
 colours over the photo) and each found hand close up (the posed Anny body and its finger markers).
 
     PYTHONPATH=backend:. .venv/bin/python benchmarks/render_hand_stills.py --out docs/images [--photos 294 459]
-        [--body-model model_files/SMPLH_NEUTRAL.npz --prefix smplh]
+        [--body-model model_files/SMPLH_NEUTRAL.npz --prefix smplh] [--mirrored --prefix mirrored]
 
 Each photo goes through the backend's command line (instant mode, its own process), then through the
 add-on's importer into Blender, as an animator's import would.
@@ -27,11 +27,13 @@ sys.path[:0] = [str(ROOT / "backend"), str(ROOT)]
 from propose_blender import importer, results, snapshot, uncertainty  # noqa: E402
 
 
-def estimate(photo: Path, out: Path, body_model: Path | None = None) -> Path:
+def estimate(photo: Path, out: Path, body_model: Path | None = None, mirrored: bool = False) -> Path:
     env = dict(os.environ, PYTHONPATH=f"{ROOT / 'backend'}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
     body = ["--body-model", str(body_model)] if body_model else []
+    flags = ["--mirrored"] if mirrored else []
     subprocess.run([sys.executable, "-m", "propose_backend", "estimate", "-i", str(photo), "-o", str(out),
-                    "--estimator", "keypoints", "--samples", "4", *body], check=True, env=env, capture_output=True)
+                    "--estimator", "keypoints", "--samples", "4", *body, *flags], check=True, env=env,
+                   capture_output=True)
     return out
 
 
@@ -73,12 +75,20 @@ def main() -> None:
     parser.add_argument("--photos", nargs="+", default=["294", "459"])
     parser.add_argument("--body-model", type=Path, help="an SMPL / SMPL-H / SMPL-X file (default: Anny)")
     parser.add_argument("--prefix", default="hands", help="file name prefix of the stills")
+    parser.add_argument("--mirrored", action="store_true",
+                        help="read each photo's mirror image with --mirrored (a selfie camera's footage)")
     args = parser.parse_args()
     os.environ.setdefault("BLENDER_USER_RESOURCES", tempfile.mkdtemp())
     work = Path(tempfile.mkdtemp())
     for stem in args.photos:
         photo = next(PHOTOS.glob(f"*{stem}.jpg"))
-        data_path = estimate(photo, work / f"{stem}.npz", args.body_model)
+        if args.mirrored:  # the mirror image, written to the work folder (never into the data)
+            import cv2
+
+            flipped = work / f"{stem}_mirror.jpg"
+            cv2.imwrite(str(flipped), cv2.imread(str(photo))[:, ::-1])
+            photo = flipped
+        data_path = estimate(photo, work / f"{stem}.npz", args.body_model, args.mirrored)
         bpy.ops.wm.read_factory_settings(use_empty=True)
         rig = importer.import_results(bpy.context, data_path, footage=photo).rig
         data = results.read(data_path)

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .geometry import reflect_local_rotations, reflect_points, reflect_posterior, side_swap, world_from_local
+from .geometry import world_from_local
 from .api import ProPose, load_model
 from .body import BodyModelError
 from .hands.rest import hand_joints, template_hands
@@ -19,6 +19,7 @@ from .hands.solve import FingerSolver
 from .inference.crop import image_translation, normalize
 from .inference.device import NetworkRunner, resolve_device
 from .inference.errors import InferenceError
+from .mirrored import mirror_estimate
 from .inference.protocol import EstimatorSettings, FrameBatch
 from .model import CheckpointError, NetworkOutput
 from .skeleton import CROP_SIZE
@@ -97,15 +98,14 @@ class ProPoseEstimator:
     def estimate(self, batch: FrameBatch) -> dict[str, np.ndarray]:
         predicted = self.decode(self.forward(batch.crops), batch.num_samples)
         arrays = {k: v.float().cpu().numpy() for k, v in predicted.items()}
-        if batch.mirrored:
-            reflect_estimate(arrays)
         transl = image_translation(arrays.pop("crop_transl"), batch.boxes, batch.camera)
         arrays["transl"] = transl.astype(np.float32)
         arrays["joints2d"] = batch.camera.project(arrays["joints3d"] + transl[:, None]).astype(np.float32)
-        hands = self.fingers.observe(batch.images or [None] * len(batch.boxes), hand_guides(batch, arrays["joints2d"]))
-        if batch.mirrored:
-            hands.reflect_in_depth()
+        hands = self.fingers.observe(batch.images or [None] * len(batch.boxes), hand_guides(batch, arrays["joints2d"]),
+                                     batch.person)
         self.fingers.refine_wrists(hands, arrays["rotmats"], arrays["posterior_F"], arrays["uncertainty_deg"])
+        if batch.mirrored:  # the figure read so far is reflected to the person's own sides
+            mirror_estimate(arrays, hands, batch.camera)
         world = world_from_local(torch.as_tensor(arrays["rotmats"], dtype=torch.float64))
         ghosts = world_from_local(torch.as_tensor(arrays["samples"], dtype=torch.float64)) if batch.num_samples else None
         arrays.update(self.fingers.solve(hands, world, batch.num_samples, self.hand_generator, ghosts))
@@ -149,33 +149,17 @@ def load_propose_estimator(settings: EstimatorSettings) -> ProPoseEstimator:
 _GUIDES = {13: 18, 14: 19, 15: 20, 16: 21, 17: 22, 18: 23, 19: 22, 20: 23, 21: 22, 22: 23}
 
 
-def reflect_estimate(arrays: dict[str, np.ndarray]) -> None:
-    """Mirrored footage, in place: the network reads the figure in the footage, whose left is the
-    person's right. Reflect that body in depth about its pelvis with its sides swapped: the person's
-    own handedness, and (the pelvis kept) the same place in the image. Mode, samples, posterior,
-    uncertainty and points move together; betas and the samples' log densities are unchanged."""
-    arrays["rotmats"] = reflect_local_rotations(arrays["rotmats"])
-    arrays["samples"] = reflect_local_rotations(arrays["samples"])
-    arrays["posterior_F"] = reflect_posterior(arrays["posterior_F"])
-    arrays["uncertainty_deg"] = arrays["uncertainty_deg"][..., side_swap(arrays["uncertainty_deg"].shape[-1])]
-    arrays["joints3d"] = reflect_points(arrays["joints3d"])
-
-
 def hand_guides(batch: FrameBatch, joints2d: np.ndarray) -> np.ndarray:
     """(B, 33, 3) pixels and visibility that place the hand crops: BlazePose's landmarks where the
     detector ran BlazePose, else the network's elbows, wrists and hands.
 
-    Sides are the person's, as the body's are (reflect_estimate): on mirrored footage BlazePose's
-    labels, which name the figure as seen, are swapped; the network's joints already are."""
-    from .instant.mapping import swap_left_right
-
+    Sides are the figure's as seen, also on mirrored footage, as the network's body's are (both
+    go to the person's sides together afterwards, propose_backend.mirrored)."""
     width, height = batch.image_size
     out = np.zeros((len(joints2d), 33, 3))
     for k, det in enumerate(batch.detections):
         if det is not None and det.landmarks is not None:
             out[k] = np.c_[det.landmarks[:, :2] * (width, height), det.landmarks[:, 3]]
-            if batch.mirrored:
-                out[k] = swap_left_right(out[k])
         else:
             for point, joint in _GUIDES.items():
                 out[k, point] = (*joints2d[k, joint], 1.0)

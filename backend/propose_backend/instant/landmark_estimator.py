@@ -19,6 +19,7 @@ from ..body.layer import BodyLayer
 from ..geometry import world_from_local
 from ..inference.detect import BlazePoseDetector, Detection
 from ..inference.errors import InferenceError
+from ..mirrored import mirror_estimate
 from ..inference.protocol import EstimatorSettings, FrameBatch
 from ..skeleton import CROP_SIZE
 from ..hands.rest import hand_joints, template_hands
@@ -26,7 +27,7 @@ from ..hands.solve import FingerSolver
 from ..anatomy import Anatomy
 from .ghosts import sample_ghosts
 from .bone_posterior import instant_posterior, solve_translation
-from .mapping import BP, DerivationFractions, instant_rest_points, landmarks_to_skeleton, swap_left_right
+from .mapping import BP, DerivationFractions, instant_rest_points, landmarks_to_skeleton
 
 WEIGHTS_LABEL = "BlazePose full (mediapipe 0.10.14 wheel) + analytical posterior (instant mode)"
 
@@ -114,8 +115,6 @@ class KeypointEstimator:
         for k, s in enumerate(seen):
             if s is not None:
                 image[k], world[k] = s
-        if batch.mirrored:  # BlazePose names limbs as if the person were seen, not reflected
-            image, world = swap_left_right(image), swap_left_right(world)
         visibility = in_frame_visibility(image, batch.image_size)
         if self.shape_fit is not None and batch.person is None:
             self.shape_fit.observe(world, visibility, valid, batch.frame_index)
@@ -127,9 +126,7 @@ class KeypointEstimator:
         obs = landmarks_to_skeleton(world, visibility, self.fractions)
         images = batch.images or [None] * count
         hands = self.fingers.observe(images, np.c_[image[..., :2].reshape(-1, 2), visibility.reshape(-1, 1)]
-                                     .reshape(count, 33, 3) * valid[:, None, None])
-        if batch.mirrored:  # the swapped labels make the body the footage's figure reflected in depth
-            hands.reflect_in_depth()
+                                     .reshape(count, 33, 3) * valid[:, None, None], batch.person)
         instant = instant_posterior(obs, np.repeat(self.rest_points, count, axis=0), self.anatomy,
                                     extra_evidence=self.fingers.wrist_evidence(hands))
         posterior = instant.posterior
@@ -155,12 +152,14 @@ class KeypointEstimator:
             drawn, density = sample_ghosts(instant, samples, self.generator)
             out["samples"], out["sample_log_density"] = drawn.numpy(), density.numpy()
         else:
-            drawn = None
             out["samples"] = np.zeros((count, 0, 24, 3, 3))
             out["sample_log_density"] = np.zeros((count, 0))
+        if batch.mirrored:  # the figure read so far is reflected to the person's own sides
+            mirror_estimate(out, hands, batch.camera)
+        body_world = world_from_local(torch.as_tensor(out["rotmats"], dtype=torch.float64))
         # the fingers of ghost s are drawn given that ghost's wrist
-        ghost_world = None if drawn is None else world_from_local(drawn.to(torch.float64))
-        out.update(self.fingers.solve(hands, posterior.global_rotmats, samples, self.generator, ghost_world))
+        ghost_world = world_from_local(torch.as_tensor(out["samples"], dtype=torch.float64)) if samples else None
+        out.update(self.fingers.solve(hands, body_world, samples, self.generator, ghost_world))
         return {k: (v if v.dtype == bool else v.astype(np.float32)) for k, v in out.items()}
 
     def rest_geometry(self, betas: np.ndarray, person: int | None = None) -> dict[str, np.ndarray]:

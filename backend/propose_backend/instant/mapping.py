@@ -66,16 +66,6 @@ class SkeletonObservation:
     weight: np.ndarray
 
 
-def swap_left_right(landmarks: np.ndarray) -> np.ndarray:
-    """Swap left/right labels of (..., 33, C) landmarks (for mirrored footage such as selfies)."""
-    order = np.arange(NUM_LANDMARKS)
-    for name, i in BP.items():
-        if name.startswith("left_"):
-            j = BP["right_" + name[5:]]
-            order[i], order[j] = j, i
-    return landmarks[..., order, :]
-
-
 @dataclass(frozen=True)
 class DerivationFractions:
     """Where the derived points sit between landmarks, measured on the body model's rest skeleton.

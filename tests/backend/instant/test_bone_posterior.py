@@ -22,7 +22,6 @@ from propose_backend.instant.mapping import (
     NUM_INSTANT_POINTS,
     instant_rest_points,
     landmarks_to_skeleton,
-    swap_left_right,
 )
 from propose_backend import fisher
 from propose_backend.geometry import world_from_local
@@ -108,14 +107,6 @@ def test_fractions_put_derived_points_where_the_rest_skeleton_has_them() -> None
     rel = rest - rest[:, :1]
     for point in (0, 3, 6, 9, 12, 15, 13, 14):  # exact along the axis; SMPL's small offsets remain
         assert np.linalg.norm(obs.points[0, point] - rel[0, point]) < 0.05, point
-
-
-def test_swap_left_right() -> None:
-    lm = np.arange(33 * 2, dtype=float).reshape(1, 33, 2)
-    swapped = swap_left_right(lm)
-    np.testing.assert_array_equal(swapped[0, BP["left_knee"]], lm[0, BP["right_knee"]])
-    np.testing.assert_array_equal(swapped[0, BP["nose"]], lm[0, BP["nose"]])
-    np.testing.assert_array_equal(swap_left_right(swapped), lm)
 
 
 def test_posterior_recovers_known_rotations_from_synthetic_landmarks() -> None:
