@@ -65,6 +65,33 @@ def test_a_hidden_hand_reads_uncertain_and_a_seen_one_does_not():
     assert out["hand_samples"].shape == (1, 4, 30, 3, 3)
 
 
+def test_the_crop_leaves_room_round_the_hand():
+    """The benchmark's first frames (a fist and a pointing hand, arms forward): the palm detector
+    misses three of these four hands in a crop 3.4 hand lengths wide; with more room round the
+    hand (CROP_SCALE, 5 hand lengths) it finds them all."""
+    from bench_hands_rendered import FOCAL, HEIGHT, NAMED, WIDTH, pose
+    from propose_backend.body.anny_body import DEFAULT_PHENOTYPE, anny_body
+    from propose_backend.hands.fingers import HandAnatomy
+
+    anatomy = HandAnatomy.from_rest(anny_body().hand_rest(DEFAULT_PHENOTYPE)[0])
+    rng = np.random.default_rng(0)  # the benchmark's seed: its frames 0 and 1
+    pose_detector, hands = BlazePoseDetector(video=False), HandLandmarker(video=False)
+    read = 0
+    try:
+        for k in range(2):
+            body, fingers = pose(rng, anatomy, NAMED[k])
+            distance = rng.uniform(1.8, 3.0)
+            image, _ = render(np.concatenate([body, fingers]), distance, Scene(WIDTH, HEIGHT, FOCAL),
+                              tuple(int(c) for c in rng.integers(90, 200, 3)))
+            found = pose_detector.detect(image)
+            assert found
+            read += int((hands.find(image, _pixels(found[0], image)).score > 0).sum())
+    finally:
+        pose_detector.close()
+        hands.close()
+    assert read == 4
+
+
 def test_two_people_in_one_batch_each_get_their_own_hands():
     """Everyone mode: rows tagged with their person, each read by that person's own hand landmarker."""
     from dataclasses import replace
