@@ -21,6 +21,7 @@ import numpy as np
 from .. import __version__, people_file, results
 from ..request import REDETECT_EVERY
 from ..temporal.files import smooth_file
+from ..mirrored import as_seen, flip_boxes
 from .crop import ImageCamera, cut
 from .crowd import REDETECT_PEOPLE_EVERY, CrowdTracker, Placement
 from .errors import InferenceError
@@ -56,6 +57,11 @@ def _batch(image: np.ndarray, frame_index: int, placements: list[Placement], est
         image_size=image_size, mirrored=options.mirrored, person=np.array([p.number for p in placements]))
 
 
+def _seen(estimated: dict[str, np.ndarray], camera: ImageCamera, options) -> dict[str, np.ndarray]:
+    """What the crowd tracker follows: the overlay on the footage as it is (mirrored runs' is flipped)."""
+    return as_seen(estimated, camera) if options.mirrored else estimated
+
+
 def _look_behind(frame: Frame, placements: list[Placement], estimated: dict[str, np.ndarray], valid: np.ndarray,
                  confidence: np.ndarray, tracker: CrowdTracker, estimator: Estimator, camera: ImageCamera,
                  options, image_size: tuple[int, int]) -> None:
@@ -71,7 +77,8 @@ def _look_behind(frame: Frame, placements: list[Placement], estimated: dict[str,
         masked[int(max(0, y)):int(min(height, y + h)), int(max(0, x)):int(min(width, x + w))] = MASK_GREY
     again = estimator.estimate(_batch(masked, frame.index, [placements[i] for i in rows], estimator, camera,
                                       options, image_size))
-    found, sure = tracker.observe(Frame(frame.index, masked), [placements[i] for i in rows], again, learn=False)
+    found, sure = tracker.observe(Frame(frame.index, masked), [placements[i] for i in rows], _seen(again, camera, options),
+                                  learn=False)
     for k, i in enumerate(rows):
         if found[k]:
             valid[i], confidence[i] = True, sure[k]
@@ -117,7 +124,7 @@ def estimate_everyone(input_path: str | Path, output_path: str | Path, estimator
                 timing["estimate_s"] += time.perf_counter() - tick
                 timing["person_frames"] += len(placements)
             tick = time.perf_counter()
-            valid, confidence = tracker.observe(frame, placements, estimated)
+            valid, confidence = tracker.observe(frame, placements, _seen(estimated, camera, options))
             timing["track_s"] += time.perf_counter() - tick
             if tracker.hidden_by:  # someone half behind another: look again with the front body painted over
                 tick = time.perf_counter()
@@ -129,7 +136,8 @@ def estimate_everyone(input_path: str | Path, output_path: str | Path, estimator
                 for name in ESTIMATED_FIELDS:
                     block[name][valid] = estimated[name][valid]
                 block["valid"][:] = valid
-                block["bbox"][valid] = np.array([p.box.xywh() for p in placements], np.float32)[valid]
+                boxes = np.array([p.box.xywh() for p in placements], np.float32).reshape(-1, 4)
+                block["bbox"][valid] = (flip_boxes(boxes, camera) if options.mirrored else boxes)[valid]
                 block["identity_confidence"][:] = confidence
                 for k, placement in enumerate(placements):
                     rows.setdefault(placement.number, []).append({n: v[k:k + 1] for n, v in block.items()})
@@ -176,6 +184,8 @@ def _write_people(output_path: str | Path, rows: dict[int, list[dict[str, np.nda
                                         float(kept[n][0]["bbox"][0, 0]) if kept[n][0]["valid"][0] else 0.0, n))
     meta = {"estimator": estimator.name, **estimator.describe(), "source": str(Path(source).resolve()),
             "created_by": f"propose-backend {__version__}"}
+    if options.mirrored:  # the files describe the real scene, seen on the footage flipped left-right
+        meta["mirrored"] = True
     entries = []
     for number, track in enumerate(order, start=1):
         data = {name: np.concatenate([r[name] for r in kept[track]]) for name in kept[track][0]}
