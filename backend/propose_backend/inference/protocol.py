@@ -33,7 +33,7 @@ class FrameBatch:
     camera: ImageCamera  # the clip's full-image camera
     num_samples: int  # S, posterior samples wanted per frame
     image_size: tuple[int, int]  # width, height of the source frames
-    mirrored: bool = False  # mirrored footage: estimators give the person's sides, the body reflected in depth
+    mirrored: bool = False  # mirrored footage: estimators give the real scene (propose_backend.mirrored)
     person: np.ndarray | None = None  # (B,) person number of each row when several people are followed
     images: list[np.ndarray] | None = None  # the full BGR frames (hand crops are cut from them)
 
