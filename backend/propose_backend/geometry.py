@@ -168,3 +168,10 @@ def flip_pixels(pixels: np.ndarray, principal_x: float) -> np.ndarray:
     out = np.array(pixels, copy=True)
     out[..., 0] = 2.0 * principal_x - out[..., 0]
     return out
+
+
+def flip_boxes(boxes: np.ndarray, principal_x: float) -> np.ndarray:
+    """Boxes (..., 4) x, y, w, h on the footage flipped left-right about the principal point."""
+    out = np.array(boxes, copy=True)
+    out[..., 0] = 2.0 * principal_x - out[..., 0] - out[..., 2]
+    return out

@@ -6,7 +6,8 @@ x -> -x) with its sides swapped (the geometry is geometry.reflect_*). That refle
 to itself and the footage to its left-right flip: the result is the person as they were, facing
 the camera as they did, and its image lies exactly on the footage flipped about the principal point
 (results meta `mirrored`; the add-on shows the footage flipped). The fingers are solved after this
-step, on the reflected body and hands. The trackers follow the footage as it is (`as_seen`).
+step, on the reflected body and hands. The trackers follow the footage as it is
+(inference.protocol.as_seen).
 """
 from __future__ import annotations
 
@@ -38,17 +39,3 @@ def mirror_estimate(fields: dict[str, np.ndarray], hands: HandBatch, camera: Ima
     fields["joints2d"] = flip_pixels(fields["joints2d"][..., side_swap(fields["joints2d"].shape[-2]), :], centre_x)
     hands.mirror(centre_x)
 
-
-def as_seen(fields: dict[str, np.ndarray], camera: ImageCamera) -> dict[str, np.ndarray]:
-    """The estimate with its overlay (`joints2d`, sides as seen) back on the footage as it is, for
-    the trackers that follow the person through the mirrored frames."""
-    points = fields["joints2d"]
-    return {**fields, "joints2d": flip_pixels(points[..., side_swap(points.shape[-2]), :], float(camera.principal_pt[0]))}
-
-
-def flip_boxes(boxes: np.ndarray, camera: ImageCamera) -> np.ndarray:
-    """Person boxes (..., 4) x, y, w, h on the footage flipped about the principal point (results'
-    `bbox` of a mirrored run, beside its overlay)."""
-    out = np.array(boxes, copy=True)
-    out[..., 0] = 2.0 * float(camera.principal_pt[0]) - out[..., 0] - out[..., 2]
-    return out

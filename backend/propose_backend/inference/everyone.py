@@ -21,11 +21,11 @@ import numpy as np
 from .. import __version__, people_file, results
 from ..request import REDETECT_EVERY
 from ..temporal.files import smooth_file
-from ..mirrored import as_seen, flip_boxes
+from ..geometry import flip_boxes
 from .crop import ImageCamera, cut
 from .crowd import REDETECT_PEOPLE_EVERY, CrowdTracker, Placement
 from .errors import InferenceError
-from .protocol import ESTIMATED_FIELDS, Estimator, FrameBatch
+from .protocol import ESTIMATED_FIELDS, Estimator, FrameBatch, as_seen
 from .recorder import _check_writable as check_writable
 from .footage import Frame
 from .people import MASK_GREY, find_people
@@ -137,7 +137,7 @@ def estimate_everyone(input_path: str | Path, output_path: str | Path, estimator
                     block[name][valid] = estimated[name][valid]
                 block["valid"][:] = valid
                 boxes = np.array([p.box.xywh() for p in placements], np.float32).reshape(-1, 4)
-                block["bbox"][valid] = (flip_boxes(boxes, camera) if options.mirrored else boxes)[valid]
+                block["bbox"][valid] = (flip_boxes(boxes, camera.principal_pt[0]) if options.mirrored else boxes)[valid]
                 block["identity_confidence"][:] = confidence
                 for k, placement in enumerate(placements):
                     rows.setdefault(placement.number, []).append({n: v[k:k + 1] for n, v in block.items()})

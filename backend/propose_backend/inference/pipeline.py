@@ -25,13 +25,13 @@ import numpy as np
 from .. import __version__, results
 from ..request import CHUNK_FRAMES, DEFAULT_SAMPLES, DEFAULT_SEED, DEFAULT_SMOOTH, REDETECT_EVERY
 from ..camera import with_camera
-from ..mirrored import as_seen, flip_boxes
+from ..geometry import flip_boxes
 from ..temporal.files import smoothed
 from ..temporal.world import align_unsmoothed
 from .crop import CropBox, ImageCamera, cut
 from .detect import Detection, make_detector
 from .errors import InferenceError
-from .protocol import ESTIMATED_FIELDS, Estimator, FrameBatch
+from .protocol import ESTIMATED_FIELDS, Estimator, FrameBatch, as_seen
 from .footage import Footage, Frame, FrameRange, open_footage, open_rows
 from .people import FramePeople, find_people, pick
 from .run_state import Decoder as _Decoder, Progress, RunSummary, open_clip  # noqa: F401 (callers import them from here)
@@ -99,7 +99,7 @@ def _frame_arrays(prepared: list[_Prepared], estimated: dict[str, np.ndarray] | 
         frames["valid"][kept] = True
         frames["bbox"][kept] = np.array([prepared[i].box.xywh() for i in kept], np.float32).reshape(-1, 4)
         if mirrored:  # beside the overlay, on the flipped footage
-            frames["bbox"][kept] = flip_boxes(frames["bbox"][kept], camera)
+            frames["bbox"][kept] = flip_boxes(frames["bbox"][kept], camera.principal_pt[0])
         for name in ESTIMATED_FIELDS:
             frames[name][kept] = estimated[name][ok]
         for name in results.HAND_FIELDS:

@@ -12,6 +12,7 @@ from typing import Protocol
 
 import numpy as np
 
+from ..geometry import flip_pixels, side_swap
 from ..request import DEFAULT_SEED
 from .crop import ImageCamera
 from .detect import Detection
@@ -83,3 +84,10 @@ class Estimator(Protocol):
     def close(self) -> None:
         """Release what the estimator holds beyond memory (MediaPipe graphs and their threads)."""
         ...
+
+
+def as_seen(estimated: dict[str, np.ndarray], camera: ImageCamera) -> dict[str, np.ndarray]:
+    """A mirrored run's estimate with its overlay (`joints2d`) back on the footage as it is, sides as
+    seen (propose_backend.mirrored puts it on the flipped footage): what the trackers follow."""
+    points = estimated["joints2d"]
+    return {**estimated, "joints2d": flip_pixels(points[..., side_swap(points.shape[-2]), :], float(camera.principal_pt[0]))}
