@@ -121,11 +121,11 @@ def stills() -> None:
                 p = seen.pixels[k].astype(int)
                 for a, b in bones:
                     cv2.line(view, tuple(p[a]), tuple(p[b]), colour, 2)
-                if box is not None:
-                    from propose_backend.hands.landmarks import cut_square
-                    crop = cut_square(view, cx, cy, s, 200)
-                    closeups.append(crop)
+                centre, extent = seen.pixels[k].mean(axis=0), np.ptp(seen.pixels[k], axis=0).max()
+                closeups.append((centre, max(2.5 * seen.size_px[k], 1.6 * extent)))  # round the hand found
             print(f"{path.name} {side}: score {seen.score[k]:.2f}, hand {seen.size_px[k]:.0f} px")
+        from propose_backend.hands.landmarks import cut_square
+        closeups = [cut_square(view, c[0], c[1], side_px, 200) for c, side_px in closeups]
         scale = 400 / h
         strip = [cv2.resize(view, (int(w * scale), 400))] + [cv2.resize(c, (200, 200)) for c in closeups]
         tall = np.zeros((400, sum(x.shape[1] for x in strip), 3), np.uint8)

@@ -33,6 +33,7 @@ from propose_backend.body.layer import BodyLayer
 from propose_backend.crowd_clip import SHIRTS, Walker, identity_report, write_crowd_clip
 from propose_backend.estimators import open_estimator
 from propose_backend.inference import EstimateOptions, EstimatorSettings, estimate_file, find_model_files
+from propose_backend.inference.footage import FrameRange
 
 STREET = HERE.parent.parent / "shared" / "data" / "footage" / "street_crowd_720p50.avi"
 FOCAL, FPS = 800.0, 30.0
@@ -84,7 +85,7 @@ def synthetic(estimator, body, folder: Path) -> None:
     started = time.perf_counter()
     summary = estimate_file(folder / "walkers.avi", folder / "walkers.npz", estimator, options)
     everyone_s = time.perf_counter() - started
-    report = identity_report(summary.output, truth["boxes"])
+    report = identity_report(summary.output, truth["boxes"], truth["placed"])
     index = people_file.read_index(summary.output)
     print(f"synthetic: {len(people)} walkers (CMU walk; one mirrored and time-shifted; one leaves and comes back), "
           f"{summary.frames} frames")
@@ -110,7 +111,7 @@ def synthetic(estimator, body, folder: Path) -> None:
           f"({person_frames} person-frames), single-person runs {1000 * single_s / max(single_frames, 1):.0f} ms per frame")
 
 
-def street(estimator, folder: Path, stills: Path | None) -> None:
+def street(estimator, folder: Path, stills: Path | None, frames: int | None = None) -> None:
     if not STREET.is_file():
         print(f"street clip skipped: {STREET} is absent")
         return
@@ -121,8 +122,9 @@ def street(estimator, folder: Path, stills: Path | None) -> None:
             ticks.append((time.perf_counter(), int(p.message.split()[0]) if p.message else 0))
 
     started = time.perf_counter()
-    summary = estimate_file(STREET, folder / "street.npz", estimator, EstimateOptions(smooth=1.0, samples=2, everyone=True),
-                            progress=progress)
+    span = FrameRange(0, frames) if frames else None
+    summary = estimate_file(STREET, folder / "street.npz", estimator,
+                            EstimateOptions(frames=span, smooth=1.0, samples=2, everyone=True), progress=progress)
     total = time.perf_counter() - started
     index = people_file.read_index(summary.output)
     print(f"\nstreet clip: {summary.frames} frames in {total:.0f} s; {len(index['people'])} tracks kept "
@@ -142,10 +144,19 @@ def street(estimator, folder: Path, stills: Path | None) -> None:
                   f"per frame, {1000 * (times[rows] / np.maximum(counts[rows], 1)).mean():.0f} ms per person "
                   f"({rows.sum()} frames)")
     started = time.perf_counter()
-    single = estimate_file(STREET, folder / "street_single.npz", estimator, EstimateOptions(smooth=1.0, samples=2))
+    single = estimate_file(STREET, folder / "street_single.npz", estimator, EstimateOptions(frames=span, smooth=1.0, samples=2))
     print(f"  single-person run: {1000 * (time.perf_counter() - started) / single.frames:.0f} ms per frame")
+    cameras = [results.read_results(p["path"]) for p in index["people"]]
+    agree = all(np.array_equal(cameras[0]["world_from_camera"][np.isin(cameras[0]["frame_index"], c["frame_index"])],
+                               c["world_from_camera"][np.isin(c["frame_index"], cameras[0]["frame_index"])])
+                for c in cameras[1:])
+    print(f"  one world: every person's file has the same world_from_camera on the same frame: {agree}; "
+          f"camera solve {cameras[0]['meta'].get('camera', {}).get('max_rotation_deg', '?')} degrees at most; "
+          f"people with fingers seen: {sum(bool(np.asarray(c.get('hand_valid', [[False]])).any()) for c in cameras)} "
+          f"of {len(cameras)}")
     if stills is not None:
-        draw_stills(index, stills)
+        last = summary.frames - 1
+        draw_stills(index, stills, tuple(int(round(f)) for f in np.linspace(0, last, 6)))
 
 
 def draw_stills(index: dict, folder: Path, frames=(0, 40, 80, 120, 160, 200)) -> None:
@@ -183,6 +194,7 @@ def main() -> None:
     parser.add_argument("--skip-street", action="store_true")
     parser.add_argument("--skip-synthetic", action="store_true")
     parser.add_argument("--stills", type=Path, default=None, help="folder for the numbered street stills")
+    parser.add_argument("--street-frames", type=int, default=None, help="only the street clip's first N frames")
     parser.add_argument("--debug", action="store_true", help="log the tracker's decisions (new, lost, found again)")
     args = parser.parse_args()
     if args.debug:
@@ -198,7 +210,7 @@ def main() -> None:
             if not args.skip_synthetic:
                 synthetic(estimator, project_body(), Path(tmp))
             if not args.skip_street:
-                street(estimator, Path(tmp), args.stills)
+                street(estimator, Path(tmp), args.stills, args.street_frames)
     finally:
         estimator.close()
 

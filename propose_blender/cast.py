@@ -3,8 +3,12 @@
 A multi-person run writes a clip index and one results file per person (the backend's
 people_file.py). Importing it builds each chosen person as an ordinary take named "CLIP person N"
 (rig, body, uncertainty colours, ghosts, review queue and exports all work per rig as for one
-person), gives each body its own colour, and places everyone with the first person's world
-transform and camera, so they stand where they stood relative to each other.
+person), gives each body its own colour, and places everyone in one world seen by one camera, so
+they stand where they stood relative to each other. The backend writes the same world_from_camera
+on the same frame in every person's file (the camera solved once for the clip, the floor from
+everyone's feet): each rig takes its own first frame's camera pose from there, and the clip's one
+camera is keyed over every imported person's frames. Files from before that shared world take
+the first person's world transform.
 
 The scene keeps the index (`CAST`, JSON) with the file behind each person. Merging two people
 (the tracker split one person in two) or splitting one at a frame (it joined two) writes new
@@ -22,7 +26,8 @@ from typing import Any
 import bpy
 import numpy as np
 
-from . import bridge, importer, motion, results, rig as rig_module
+from . import bridge, camera as camera_module, compat, importer, keyframes, motion, results, rig as rig_module, \
+    rotations, world
 from .names import CAST, CLIP, PERSON, SPAN, TAKE
 
 GOLDEN = 0.618033988749895  # hue step between people: neighbours never look alike
@@ -73,8 +78,7 @@ def _paint(rig: bpy.types.Object, number: int) -> None:
         material = base.copy() if base is not None else bpy.data.materials.new("ProPose person")
         material.name = f"ProPose person {number}"
         material.diffuse_color = color
-        shader = next((n for n in material.node_tree.nodes if n.type == "BSDF_PRINCIPLED"), None) \
-            if material.node_tree is not None else None
+        shader = compat.principled_bsdf(material)
         if shader is not None and "Base Color" in shader.inputs:
             shader.inputs["Base Color"].default_value = color
         if child.data.materials:
@@ -104,10 +108,14 @@ def _build(context: bpy.types.Context, clip: str, person: dict[str, Any], footag
     if old is not None:
         importer.remove_take(old)
     shared = _shared(scene, clip)
+    if shared is not None and "world_from_camera" in data:  # one world in every file: this person's own place in it
+        shared = (shared[0], world.clip_world(data)[:2])
     rig = importer.import_data(context, data, f"{clip} person {number}", footage, source=path, shared=shared)
     if shared is None:  # the first person's camera becomes the clip's, outliving any one person
         scene.camera[CLIP], scene.camera[TAKE] = clip, 0
         scene.camera.name = f"{clip} camera"
+    elif world.camera_path(data) is not None:
+        _extend_camera(shared[0], results.scene_frames(data), world.camera_path(data))
     rig[PERSON] = number
     _paint(rig, number)
     valid = np.asarray(data["valid"], bool)
@@ -119,6 +127,28 @@ def _build(context: bpy.types.Context, clip: str, person: dict[str, Any], footag
     rig[SPAN] = [int(frames.min()), int(frames.max())]
     scene.frame_start, scene.frame_end = span
     return importer.ImportSummary(rig, len(valid), int(valid.sum()), int(frames[valid][0]))
+
+
+def _extend_camera(camera: bpy.types.Object, frames: np.ndarray, world_from_camera: np.ndarray) -> None:
+    """Key the clip's camera also on this person's frames that it has no key on yet (the paths
+    agree on shared frames: every person's file carries the clip's one camera path)."""
+    bag = keyframes.channelbag(camera)
+    curves = [bag.fcurves.find(path, index=i) for path, n in (("location", 3), ("rotation_quaternion", 4))
+              for i in range(n)]
+    matrices = camera_module.object_matrices(world_from_camera)
+    frames = np.asarray(frames, np.float64)
+    values = np.c_[matrices[:, :3, 3], rotations.quaternions(matrices[:, :3, :3])]
+    if all(c is not None for c in curves):
+        keyed = keyframes.key_values(curves[0])[0]
+        old = np.stack([keyframes.key_values(c)[1] for c in curves], axis=1)
+        new = ~np.isin(frames, keyed)
+        frames, values = np.r_[keyed, frames[new]], np.r_[old, values[new]]
+        order = np.argsort(frames, kind="stable")
+        frames, values = frames[order], values[order]
+    camera.rotation_mode = "QUATERNION"
+    keyframes.write_vector(bag, "location", frames, values[:, :3], group="Object Transforms")
+    keyframes.write_vector(bag, "rotation_quaternion", frames, rotations.continuous(values[:, 3:], axis=0),
+                           group="Object Transforms")
 
 
 def import_people(context: bpy.types.Context, index_path: str | Path, wanted: str | list[int] | None = "all",

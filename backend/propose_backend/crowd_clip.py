@@ -66,7 +66,8 @@ def shirt_colors(body, shirt: tuple[float, float, float]) -> np.ndarray:
 def write_crowd_clip(path: Path, walkers: list[Walker], size: tuple[int, int] = (960, 540), focal: float = 800.0,
                      fps: float = 30.0, body=None) -> dict[str, np.ndarray]:
     """Render the walkers to an MJPG .avi; returns per walker the (T, 4) true person boxes (x, y, w, h;
-    NaN where out of the shot or hidden by more than half) as "boxes" (W, T, 4) and the joints."""
+    NaN where out of the shot or hidden by more than half) as "boxes" (W, T, 4), the same boxes also
+    where hidden ("placed": NaN only out of the shot) and the joints."""
     from .body import load_body
     from .body.layer import BodyLayer
     from .render import render_mesh
@@ -80,6 +81,7 @@ def write_crowd_clip(path: Path, walkers: list[Walker], size: tuple[int, int] = 
     background = np.zeros((height, width, 3), np.uint8)
     background[:] = np.linspace(150, 95, height)[:, None, None].astype(np.uint8)
     boxes = np.full((len(walkers), frames, 4), np.nan)
+    placed = np.full((len(walkers), frames, 4), np.nan)
     joints = np.full((len(walkers), frames, 24, 3), np.nan)
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, size)
     betas = torch.zeros(1, 10, dtype=torch.float64)
@@ -107,6 +109,7 @@ def write_crowd_clip(path: Path, walkers: list[Walker], size: tuple[int, int] = 
                 area = np.prod(np.maximum(box_hi - box_lo, 0))
                 if area <= 0.5 * np.prod(hi - lo):
                     continue  # mostly out of the picture
+                placed[k, t] = (*box_lo, *(box_hi - box_lo))
                 near = [m for m in masks if walkers[m[0]].pelvis[t, 2] < walkers[k].pelvis[t, 2]]
                 hidden = max((np.prod(np.maximum(np.minimum(box_hi, h) - np.maximum(box_lo, l), 0)) for _, l, h in near),
                              default=0.0)
@@ -115,33 +118,39 @@ def write_crowd_clip(path: Path, walkers: list[Walker], size: tuple[int, int] = 
             writer.write(image)
     finally:
         writer.release()
-    return {"boxes": boxes, "joints": joints}
+    return {"boxes": boxes, "placed": placed, "joints": joints}
 
 
-def identity_report(index_path: Path, boxes: np.ndarray) -> dict:
+def identity_report(index_path: Path, boxes: np.ndarray, placed: np.ndarray | None = None) -> dict:
     """Score a multi-person run against the true boxes (W, T, 4) of write_crowd_clip.
 
     Every valid row of every person file is given to the true person whose box centre is nearest
-    (within half their box height). Returns per output person the frames given to each true person,
-    the identity switches (changes of true person along a track), and per true person the share of
-    the frames they are visible on where some track holds them.
+    the centre of the body it estimated (its 2D joints; within half their box height), among the
+    people in the picture (`placed`, also where a nearer person hides them; default `boxes`): a row
+    that follows someone mostly hidden is theirs, not the person in front. Returns per output
+    person the frames given to each true person, the identity switches (changes of true person
+    along a track), and per true person the share of the frames they are visible on (`boxes`) where
+    some track holds them.
     """
     from . import people_file, results
 
     index = people_file.read_index(index_path)
     walkers, frames = boxes.shape[:2]
-    centres = boxes[..., :2] + boxes[..., 2:] / 2
+    placed = boxes if placed is None else placed
+    centres = placed[..., :2] + placed[..., 2:] / 2
     tracked = np.zeros((walkers, frames), bool)
     people = {}
     for person in index["people"]:
         data = results.read_results(person["path"])
         valid = np.asarray(data.get("raw_valid", data["valid"]), bool)
         labels = []
-        for frame, box in zip(data["frame_index"][valid], data["bbox"][valid]):
-            distance = np.linalg.norm(centres[:, frame] - (box[:2] + box[2:] / 2), axis=1)
+        joints2d = np.asarray(data.get("raw_joints2d", data["joints2d"]))
+        for frame, points in zip(data["frame_index"][valid], joints2d[valid]):
+            centre = (points.min(axis=0) + points.max(axis=0)) / 2
+            distance = np.linalg.norm(centres[:, frame] - centre, axis=1)
             distance = np.where(np.isnan(distance), np.inf, distance)
             k = int(np.argmin(distance))
-            if np.isfinite(distance[k]) and distance[k] < 0.5 * boxes[k, frame, 3]:
+            if np.isfinite(distance[k]) and distance[k] < 0.5 * placed[k, frame, 3]:
                 labels.append(k)
                 tracked[k, frame] = True
         labels = np.array(labels, int)

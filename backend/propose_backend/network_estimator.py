@@ -101,7 +101,8 @@ class ProPoseEstimator:
         transl = image_translation(arrays.pop("crop_transl"), batch.boxes, batch.camera)
         arrays["transl"] = transl.astype(np.float32)
         arrays["joints2d"] = batch.camera.project(arrays["joints3d"] + transl[:, None]).astype(np.float32)
-        hands = self.fingers.observe(batch.images or [None] * len(batch.boxes), hand_guides(batch, arrays["joints2d"]))
+        hands = self.fingers.observe(batch.images or [None] * len(batch.boxes), hand_guides(batch, arrays["joints2d"]),
+                                     batch.person)
         self.fingers.refine_wrists(hands, arrays["rotmats"], arrays["posterior_F"], arrays["uncertainty_deg"])
         if batch.mirrored:  # the figure read so far is reflected to the person's own sides
             mirror_estimate(arrays, hands, batch.camera)

@@ -124,3 +124,26 @@ def test_a_backend_killed_early_leaves_its_first_frames(tmp_path: Path) -> None:
             process.kill()
     kept = results.read_results(out)
     assert 1 <= len(kept["frame_index"]) < real_data.STREET_FRAMES and kept["valid"].any()
+
+
+def test_everyone_in_the_hand_held_street_clip_shares_one_camera_and_world(tmp_path: Path) -> None:
+    """The street clip is filmed hand-held: a multi-person run solves its camera once and every
+    person's file carries the same world_from_camera on the same frame, and their own fingers."""
+    from propose_backend import people_file
+
+    street = real_data.require(real_data.STREET)
+    done, out = _estimate(tmp_path, street, "--everyone", "--frames", "0:40")
+    _assert_clear(done)
+    assert done.returncode == 0, done.stderr[-2000:]
+    index = people_file.read_index(people_file.index_path(out))
+    people = [results.read_results(p["path"]) for p in index["people"]]
+    assert len(people) >= 2
+    first = people[0]
+    assert first["meta"]["camera"]["still"] is False  # the hand-held camera moved
+    for data in people:
+        shared, a, b = np.intersect1d(first["frame_index"], data["frame_index"], return_indices=True)
+        np.testing.assert_array_equal(first["world_from_camera"][a], data["world_from_camera"][b])
+        assert "hand_valid" in data and data["hand_valid"].shape == (len(data["valid"]), 2)
+    turned = np.degrees(np.arccos(np.clip((np.trace(np.linalg.inv(first["world_from_camera"][0, :3, :3])
+                                                    @ first["world_from_camera"][-1, :3, :3]) - 1) / 2, -1, 1)))
+    assert turned > 0.25

@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 
 from addon_testing import make_results
+from motion_checks import world_heads
 from propose_backend import people_file, results
-from propose_blender import cast, ghosts, motion, review, uncertainty
+from propose_blender import camera, cast, ghosts, motion, review, uncertainty
+from propose_blender import rig as rig_module
 from propose_blender.names import CAST, PERSON
 
 
@@ -59,6 +61,29 @@ def test_two_people_import_side_by_side_with_their_own_colours_and_ghosts(blende
     first, second = ghosts.show(rigs[1], 3, 0.8), ghosts.show(rigs[2], 3, 0.8)
     assert len(first) == len(second) == 2 and not set(first) & set(second)
     assert set(ghosts.ghosts_of(rigs[1])) == set(first) and set(ghosts.ghosts_of(rigs[2])) == set(second)
+
+
+def test_everyone_filmed_by_one_moving_camera_stands_in_one_world(blender, tmp_path):
+    from test_camera_path import _camera_path, _pelvis_world
+
+    path = _camera_path(10)  # the clip's one camera path (the backend writes it into every person's file)
+    first, second = _person(0, range(0, 6)), _person(1, range(3, 10))
+    for data in (first, second):
+        data["world_from_camera"] = path[data["frame_index"]]
+        data["meta"]["camera"] = {"method": "test", "still": False}
+    index = _clip(tmp_path, {1: first, 2: second})
+    cast.import_people(blender, index, "all")
+    scene, rigs = blender.scene, cast.rigs(blender.scene)
+    cameras = [o for o in scene.objects if o.type == "CAMERA"]
+    assert len(cameras) == 1 and scene.camera == cameras[0]
+    expected = camera.object_matrices(path)
+    for t in range(10):  # keyed over both people's frames, first person's and beyond
+        scene.frame_set(t + 1)
+        np.testing.assert_allclose(np.array(scene.camera.matrix_world), expected[t], atol=1e-4)
+    for number, data in ((1, first), (2, second)):  # each body where its camera saw it, in the one world
+        frames = [int(f) + 1 for f in data["frame_index"]]
+        heads = world_heads(rigs[number], [rig_module.joint_names()[0]], frames)[:, 0]
+        np.testing.assert_allclose(heads, _pelvis_world(data), atol=2e-3)
 
 
 def test_batch_builds_the_chosen_people_and_exports_each(tmp_path):

@@ -65,16 +65,19 @@ def with_travel(data: Mapping[str, Any], path: CameraPath) -> CameraPath:
 
 def solve_results_footage(data: Mapping[str, Any], footage: Any,
                           progress: Callable[[int], None] | None = None,
-                          segmentation: bool = True, travel: bool = True) -> CameraPath:
+                          segmentation: bool = True, travel: bool = True,
+                          people: Mapping[int, list[tuple[float, float, float, float]]] | None = None) -> CameraPath:
     """The camera path over exactly the frames of a results file (its `frame_index`), people masked.
 
     footage: the opened footage (`image_size`, `frames()` of `.index` / `.image`), e.g.
-    `inference.footage.open_rows(data, path)`. Mirrored footage (meta `mirrored`) is solved flipped
-    left-right, as the file's body and boxes are: the real camera's path (a pan right in the mirror
-    is a pan left in reality).
+    `inference.footage.open_rows(data, path)`. `people`: every followed person's box (x, y, w, h)
+    by frame, masked out besides the segmentation (a multi-person run); else the file's own `bbox`.
+    Mirrored footage (meta `mirrored`) is solved flipped left-right, as the file's body and boxes
+    are: the real camera's path (a pan right in the mirror is a pan left in reality).
     """
     index = np.asarray(data["frame_index"], dtype=np.int64)
-    boxes = {int(f): tuple(b) for f, b, ok in zip(index, np.asarray(data["bbox"]), np.asarray(data["valid"])) if ok}
+    boxes = {int(f): [tuple(b)] for f, b, ok in zip(index, np.asarray(data["bbox"]), np.asarray(data["valid"])) if ok} \
+        if people is None else people
     wanted = set(int(f) for f in index)
     masks = PeopleMasks(segmentation)
     focal = float(np.median(np.asarray(data["focal_px"])))
@@ -90,8 +93,7 @@ def solve_results_footage(data: Mapping[str, Any], footage: Any,
             if frame.index in wanted:
                 image = np.ascontiguousarray(frame.image[:, ::-1]) if flip else frame.image
                 small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-                box = boxes.get(frame.index)
-                yield small, masks.mask(small, [tuple(scale * np.asarray(box))] if box is not None else [])
+                yield small, masks.mask(small, [tuple(scale * np.asarray(b)) for b in boxes.get(frame.index, [])])
 
     try:
         path = solve_camera(frames(), focal, principal, footage.image_size, progress)

@@ -48,18 +48,23 @@ class FingerSolver:
     def __init__(self, rest_hands: np.ndarray, video: bool = True) -> None:
         self.anatomy = HandAnatomy.from_rest(rest_hands)
         self.video = video
-        self._landmarker: HandLandmarker | None = None
+        # One landmarker per person (key None: the one person of a single-person run): in tracking
+        # mode a landmarker follows the hands it saw last, so two people must never share one.
+        self._landmarkers: dict[int | None, HandLandmarker] = {}
 
-    def observe(self, images: list[np.ndarray | None], pose_pixels: np.ndarray) -> HandBatch:
-        """images: full BGR frames (None: not available); pose_pixels (B, 33, 3) x, y, visibility."""
+    def observe(self, images: list[np.ndarray | None], pose_pixels: np.ndarray,
+                people: np.ndarray | None = None) -> HandBatch:
+        """images: full BGR frames (None: not available); pose_pixels (B, 33, 3) x, y, visibility;
+        people: (B,) person number of each row when several people are followed (FrameBatch.person)."""
         found = []
-        for image, pose in zip(images, pose_pixels):
+        owners = [None] * len(pose_pixels) if people is None else [int(n) for n in people]
+        for image, pose, owner in zip(images, pose_pixels, owners):
             if image is None or not np.any(pose[:, 2] > 0):
                 found.append(HandObservation.unseen())
                 continue
-            if self._landmarker is None:
-                self._landmarker = HandLandmarker(video=self.video)
-            found.append(self._landmarker.find(image, pose))
+            if owner not in self._landmarkers:
+                self._landmarkers[owner] = HandLandmarker(video=self.video)
+            found.append(self._landmarkers[owner].find(image, pose))
         world = np.stack([f.world for f in found]) if found else np.zeros((0, 2, 21, 3))
         pixels = np.stack([f.pixels for f in found]) if found else np.zeros((0, 2, 21, 2))
         score = np.stack([f.score for f in found]) if found else np.zeros((0, 2))
@@ -145,6 +150,6 @@ class FingerSolver:
         self.close()
 
     def close(self) -> None:
-        if self._landmarker is not None:
-            self._landmarker.close()
-            self._landmarker = None
+        for landmarker in self._landmarkers.values():
+            landmarker.close()
+        self._landmarkers = {}

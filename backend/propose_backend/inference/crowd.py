@@ -7,7 +7,8 @@ moved on at their recent speed (as track.py does for one person). The people det
 matched to the tracks (Hungarian assignment) on three kinds of evidence:
 
 - motion: distance of the detection from the track's predicted box, in box sides;
-- appearance: Bhattacharyya distance between colour histograms (hue, saturation) of the torso;
+- appearance: Bhattacharyya distance between colour histograms (hue, saturation) of the torso
+  (appearance.py);
 - 3D position: the detection placed in the camera frame at the depth its size implies for that
   person's stature, against the track's predicted pelvis position, metres.
 
@@ -26,10 +27,10 @@ import math
 from dataclasses import dataclass, field
 from typing import Callable
 
-import cv2
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from .appearance import BLAZEPOSE_TORSO, SMPL_TORSO, appearance_distance, torso_histogram
 from .crop import CropBox, ImageCamera
 from .detect import Detection, box_from_points
 from .footage import Frame
@@ -37,7 +38,7 @@ from .track import LOST_OFFSET, LOST_SCALE, iou
 
 log = logging.getLogger(__name__)
 
-REDETECT_PEOPLE_EVERY = 10  # frames between searches for newcomers
+REDETECT_PEOPLE_EVERY = 5  # frames between searches for newcomers (someone stepping out from behind another)
 REDETECT_HIDDEN_EVERY = 3  # frames between searches while someone is hidden
 HISTORY = 8  # observations kept per track for its speed
 HIDDEN_FRAMES = 45  # a track unseen this long is lost (it may still be re-found by appearance)
@@ -46,7 +47,6 @@ BRIEF_HIDE = 3  # frames; a person back after so short a gap keeps their segment
 MAX_TRACKS = 16  # people followed at once
 MIN_BOX_PX = 40  # detections smaller than this (height, pixels) are too small to follow
 STATURE_M = 1.7  # a person's box height in metres, before a track has its own estimate
-HIST_BINS = (16, 8)  # hue, saturation
 HIST_KEEP = 0.9  # running average of a track's torso histogram
 # Association: cost = motion (box sides) + appearance (Bhattacharyya, 0..1) + 3D distance / POSITION_M.
 POSITION_M = 1.0
@@ -65,39 +65,6 @@ MARGIN_SCALE = 0.25  # identity confidence = 1 - exp(-margin / MARGIN_SCALE)
 MIN_CONFIDENCE = 0.05
 
 
-SMPL_TORSO = (16, 17, 1, 2)  # left and right shoulder, left and right hip in the estimates' joints
-BLAZEPOSE_TORSO = (11, 12, 23, 24)  # the same in BlazePose's landmarks
-
-
-def torso_histogram(image_bgr: np.ndarray, box: tuple[float, float, float, float],
-                    torso: np.ndarray | None = None) -> np.ndarray | None:
-    """Normalised hue-saturation histogram of a person's torso (None: too small).
-
-    `torso` (4, 2): shoulders and hips in pixels, when known: the region between them, narrowed,
-    holds shirt alone; else the middle of the person box (which also catches some background).
-    """
-    height, width = image_bgr.shape[:2]
-    if torso is not None and np.isfinite(torso).all():
-        (x0, y0), (x1, y1) = torso.min(axis=0), torso.max(axis=0)
-        inset = 0.2 * (x1 - x0)
-        x0, x1, y0, y1 = int(max(0, x0 + inset)), int(min(width, x1 - inset)), int(max(0, y0)), int(min(height, y1))
-    else:
-        x, y, w, h = box
-        x0, x1 = int(max(0, x + 0.3 * w)), int(min(width, x + 0.7 * w))
-        y0, y1 = int(max(0, y + 0.2 * h)), int(min(height, y + 0.5 * h))
-    if x1 - x0 < 4 or y1 - y0 < 4:
-        return None
-    hsv = cv2.cvtColor(image_bgr[y0:y1, x0:x1], cv2.COLOR_BGR2HSV)
-    hist = cv2.calcHist([hsv], [0, 1], None, list(HIST_BINS), [0, 180, 0, 256]).astype(np.float32)
-    total = float(hist.sum())
-    return hist / total if total > 0 else None
-
-
-def appearance_distance(a: np.ndarray | None, b: np.ndarray | None) -> float:
-    """0 = same colours, 1 = nothing in common; 0.5 when either is unknown."""
-    if a is None or b is None:
-        return 0.5
-    return float(cv2.compareHist(a, b, cv2.HISTCMP_BHATTACHARYYA))
 
 
 def looks_like(histogram: np.ndarray | None, track: "Track") -> float:
@@ -108,6 +75,17 @@ def looks_like(histogram: np.ndarray | None, track: "Track") -> float:
 
 def confidence_from_margin(margin: float) -> float:
     return float(max(MIN_CONFIDENCE, 1.0 - math.exp(-max(0.0, margin) / MARGIN_SCALE))) if math.isfinite(margin) else 1.0
+
+
+def same_body(a: CropBox, b: CropBox) -> bool:
+    """Whether two estimates' boxes show one body (nearly the same place and size)."""
+    return math.hypot(a.cx - b.cx, a.cy - b.cy) < SAME_BODY * min(a.side, b.side) \
+        and max(a.side, b.side) / min(a.side, b.side) < 1.5
+
+
+def body_box(points: np.ndarray) -> CropBox | None:
+    """The crop-style box of an estimate's 2D points (None when they are not all finite)."""
+    return CropBox.around(*box_from_points(points)) if np.isfinite(points).all() else None
 
 
 @dataclass
@@ -181,9 +159,10 @@ class CrowdTracker:
         self.tracks: list[Track] = []
         self._last_detection = -(10**9)
         self.detections_run = 0
-        # After observe: (placement index, body box) of each crop whose body went to another track,
-        # so the caller can look again with that body painted over (a person half behind another).
-        self.hidden_by: list[tuple[int, CropBox]] = []
+        # After observe: (placement index, 2D points of the body it saw) of each crop that saw someone
+        # else (a body that went to another track, lay off the crop or wore other clothes), so the
+        # caller can look again with that body painted over (a person half behind another).
+        self.hidden_by: list[tuple[int, np.ndarray]] = []
 
     # --- before the estimates ----------------------------------------------------------------
 
@@ -230,8 +209,8 @@ class CrowdTracker:
             return math.inf  # other clothes: someone else, wherever they stand
         cost = motion + scale + looks_like(histogram, track)
         where, expected = self._detection_position(detection, track), track.predict_position(frame.index)
-        if where is not None and expected is not None:
-            cost += float(np.linalg.norm(where - expected)) / POSITION_M
+        if where is not None and expected is not None:  # a path guessed for a while is less sure
+            cost += float(np.linalg.norm(where - expected)) / (POSITION_M * (1 + 0.2 * (frame.index - track.last_seen)))
         return cost
 
     def _associate(self, frame: Frame, found: list[Detection]) -> None:
@@ -250,6 +229,8 @@ class CrowdTracker:
                     continue
                 matched.add(r)
                 track = live[c]
+                log.debug("frame %d: detection %s is person %d (%s, cost %.2f)", frame.index,
+                          [round(v) for v in found[r].box], track.number, track.state, cost[r, c])
                 if track.state == "hidden":  # found again by the detector after a crossing
                     others = np.delete(cost[r], c)
                     rivals = np.delete(cost[:, c], r)
@@ -259,8 +240,18 @@ class CrowdTracker:
             if r in matched or len(self.live()) >= MAX_TRACKS:
                 continue
             box = CropBox.around(*detection.box)
-            if any(self._overlap(box, t.predict_box(frame.index)) > NEWCOMER_OVERLAP and not self._stranger(histograms[r], t)
-                   for t in self.live()):
+            inside = [t for t in self.live() if self._overlap(box, t.predict_box(frame.index)) > NEWCOMER_OVERLAP
+                      and not self._stranger(histograms[r], t)]
+            fits = {t.number: looks_like(histograms[r], t) for t in inside}
+            hidden = [t for t in inside if t.state == "hidden" and t.views >= LEARNED_VIEWS and fits[t.number] <= REID_MAX]
+            if len(hidden) == 1 and all(d > REID_MAX for n, d in fits.items() if n != hidden[0].number):
+                # where a hidden person should be, in their clothes and in nobody else's: them
+                rival = min((d for n, d in fits.items() if n != hidden[0].number), default=2 * REID_MAX)
+                self._restart(hidden[0], frame.index, detection, confidence_from_margin(rival - fits[hidden[0].number]))
+                continue
+            if inside:
+                log.debug("frame %d: detection %s unmatched, inside someone followed (costs %s)", frame.index,
+                          [round(v) for v in detection.box], np.round(cost[r], 2) if cost.size else [])
                 continue  # part of someone followed already (or someone in front of them)
             self._newcomer(frame.index, detection, histograms[r])
 
@@ -316,13 +307,20 @@ class CrowdTracker:
         if estimated is not None and count:
             ok = np.asarray(estimated.get("valid", np.ones(count, bool)), bool).copy()
         seen: list[CropBox | None] = [None] * count
+        others: list[np.ndarray] = []  # bodies a crop saw that are not its person's
         for i, placement in enumerate(placements):
-            if ok[i] and np.isfinite(estimated["joints2d"][i]).all():
-                box = CropBox.around(*box_from_points(estimated["joints2d"][i]))
-                offset = math.hypot(box.cx - placement.box.cx, box.cy - placement.box.cy) / placement.box.side
-                ratio = box.side / placement.box.side
-                if offset <= LOST_OFFSET and 1 / LOST_SCALE <= ratio <= LOST_SCALE:
-                    seen[i] = box
+            if not (ok[i] and np.isfinite(estimated["joints2d"][i]).all()):
+                log.debug("frame %d: person %d: nobody found in the crop", frame.index, placement.number)
+                continue
+            box = CropBox.around(*box_from_points(estimated["joints2d"][i]))
+            offset = math.hypot(box.cx - placement.box.cx, box.cy - placement.box.cy) / placement.box.side
+            ratio = box.side / placement.box.side
+            if offset <= LOST_OFFSET and 1 / LOST_SCALE <= ratio <= LOST_SCALE:
+                seen[i] = box
+            else:
+                log.debug("frame %d: person %d: the body found is off the crop", frame.index, placement.number)
+                self.hidden_by.append((i, estimated["joints2d"][i]))  # someone beside them: look past them
+                others.append(estimated["joints2d"][i])
         tracks = {t.number: t for t in self.tracks}
         histograms = [torso_histogram(frame.image, b.xywh(), estimated["joints2d"][i][list(SMPL_TORSO)])
                       if b is not None else None for i, b in enumerate(seen)]
@@ -333,16 +331,19 @@ class CrowdTracker:
             for j in range(i + 1, count):
                 if seen[i] is None or seen[j] is None:
                     continue
-                a, b = seen[i], seen[j]
-                if math.hypot(a.cx - b.cx, a.cy - b.cy) < SAME_BODY * min(a.side, b.side) \
-                        and max(a.side, b.side) / min(a.side, b.side) < 1.5:
+                if same_body(seen[i], seen[j]):
                     loser, winner = (j, i) if evidence[i] <= evidence[j] else (i, j)
-                    self.hidden_by.append((loser, seen[winner]))
+                    log.debug("frame %d: persons %d and %d see one body: it goes to %d (evidence %.2f vs %.2f)",
+                              frame.index, placements[i].number, placements[j].number, placements[winner].number,
+                              evidence[winner], evidence[loser])
+                    self.hidden_by.append((loser, estimated["joints2d"][winner]))
                     seen[loser] = None
         for i, placement in enumerate(placements):  # a crop that slid onto a neighbour in other clothes
             track = tracks[placement.number]
             if seen[i] is not None and self._stranger(histograms[i], track):
                 log.debug("frame %d: person %d's crop shows someone else", frame.index, track.number)
+                self.hidden_by.append((i, estimated["joints2d"][i]))
+                others.append(estimated["joints2d"][i])
                 seen[i] = None
         valid = np.array([s is not None for s in seen])
         confidence = np.zeros(count, np.float32)
@@ -364,7 +365,26 @@ class CrowdTracker:
             if learn and not crowded:  # learn colours only from an unobstructed view
                 track.learn_appearance(histograms[i])
             confidence[i] = track.confidence
+        if learn:
+            self._refind(frame, others, seen)
         return valid, confidence
+
+    def _refind(self, frame: Frame, bodies: list[np.ndarray], seen: list[CropBox | None]) -> None:
+        """A body some crop saw that is not its person's, and nobody's this frame, in the clothes of a
+        person lost or hidden (and nobody else's): that person, found again there (a crop is the
+        detector's eyes between its searches: someone stepping back into the picture beside another)."""
+        for points in bodies:
+            box = body_box(points)
+            if box is None or not self._inside(box) or any(s is not None and same_body(box, s) for s in seen):
+                continue
+            histogram = torso_histogram(frame.image, box.xywh(), points[list(SMPL_TORSO)])
+            away = [t for t in self.tracks if t.state != "seen" and t.views >= LEARNED_VIEWS]
+            fits = sorted((looks_like(histogram, t), k) for k, t in enumerate(away))
+            if histogram is None or not fits or fits[0][0] > REID_MAX:
+                continue
+            runner_up = fits[1][0] if len(fits) > 1 else 2 * REID_MAX
+            self._restart(away[fits[0][1]], frame.index, Detection(box_from_points(points), 1.0, "crop"),
+                          confidence_from_margin(min(runner_up, 2 * REID_MAX) - fits[0][0]))
 
     def _evidence(self, frame: Frame, track: Track, box: CropBox | None, histogram: np.ndarray | None,
                   transl: np.ndarray | None) -> float:

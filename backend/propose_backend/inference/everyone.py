@@ -20,22 +20,25 @@ import numpy as np
 
 from .. import __version__, people_file, results
 from ..request import REDETECT_EVERY
-from ..temporal.files import smooth_file
+from ..camera import solve_results_footage, relative_transforms
 from ..geometry import flip_boxes
+from ..temporal import shared_world
+from ..temporal.files import smoothed
 from .crop import ImageCamera, cut
-from .crowd import REDETECT_PEOPLE_EVERY, CrowdTracker, Placement
+from .crowd import REDETECT_PEOPLE_EVERY, CrowdTracker, Placement, body_box, same_body
 from .errors import InferenceError
 from .protocol import ESTIMATED_FIELDS, Estimator, FrameBatch, as_seen
 from .recorder import _check_writable as check_writable
-from .footage import Frame
-from .people import MASK_GREY, find_people
+from .footage import Frame, open_rows
+from .people import find_people, paint_body
 from .run_state import Decoder, Progress, RunSummary, open_clip
 
 MIN_TRACK_FRAMES = 8  # frames with a person a track needs to be kept
 
 
-def _rows(frame_index: int, count: int, num_samples: int, camera: ImageCamera) -> dict[str, np.ndarray]:
-    rows = results.empty_frames(count, num_samples)
+def _rows(frame_index: int, count: int, num_samples: int, camera: ImageCamera,
+          hands: bool = False) -> dict[str, np.ndarray]:
+    rows = results.empty_frames(count, num_samples, hands=hands)
     rows["frame_index"][:] = frame_index
     rows["focal_px"][:] = camera.focal_px
     rows["principal_pt"][:] = camera.principal_pt
@@ -43,46 +46,51 @@ def _rows(frame_index: int, count: int, num_samples: int, camera: ImageCamera) -
     return rows
 
 
-def _batch(image: np.ndarray, frame_index: int, placements: list[Placement], estimator: Estimator,
+def _batch(images: list[np.ndarray], frame_index: int, placements: list[Placement], estimator: Estimator,
            camera: ImageCamera, options, image_size: tuple[int, int]) -> FrameBatch:
-    """One frame's people as one estimator batch, each row tagged with its person.
-
-    No full frames go with it (`images`): the hand landmarker follows one person's hands from
-    frame to frame, so fingers are not estimated when everyone is followed (yet)."""
+    """One frame's people as one estimator batch, each row tagged with its person and cut from its
+    own picture of the frame (the frame itself, or a copy with someone painted over); the picture
+    goes with the row, so each person's hands are found by their own hand landmarker."""
     return FrameBatch(
         frame_index=np.full(len(placements), frame_index),
         boxes=np.array([(p.box.cx, p.box.cy, p.box.side) for p in placements]),
-        crops=np.stack([cut(image, p.box) for p in placements]) if estimator.needs_crops else None,
+        crops=np.stack([cut(image, p.box) for image, p in zip(images, placements)]) if estimator.needs_crops else None,
         detections=[None] * len(placements), camera=camera, num_samples=options.samples,
-        image_size=image_size, mirrored=options.mirrored, person=np.array([p.number for p in placements]))
+        image_size=image_size, mirrored=options.mirrored, person=np.array([p.number for p in placements]),
+        images=list(images))
 
 
-def _seen(estimated: dict[str, np.ndarray], camera: ImageCamera, options) -> dict[str, np.ndarray]:
-    """What the crowd tracker follows: the overlay on the footage as it is (mirrored runs' is flipped)."""
-    return as_seen(estimated, camera) if options.mirrored else estimated
+def _seen(estimated: dict[str, np.ndarray] | None, camera: ImageCamera, options) -> dict[str, np.ndarray] | None:
+    """What the crowd tracker follows: the overlay on the footage as it is (a mirrored run's
+    estimate lies on the flipped footage, propose_backend.mirrored)."""
+    return as_seen(estimated, camera) if options.mirrored and estimated is not None else estimated
 
 
 def _look_behind(frame: Frame, placements: list[Placement], estimated: dict[str, np.ndarray], valid: np.ndarray,
                  confidence: np.ndarray, tracker: CrowdTracker, estimator: Estimator, camera: ImageCamera,
                  options, image_size: tuple[int, int]) -> None:
-    """Estimate the crops whose body went to someone in front once more, that body painted grey
-    (as people.py searches a frame); what is found now is filled into `estimated`, `valid` and
-    `confidence` in place."""
-    rows = [i for i, _ in tracker.hidden_by]
-    masked = frame.image.copy()
-    height, width = masked.shape[:2]
-    for _, box in tracker.hidden_by:
-        x, y, w, h = box.xywh()
-        x, y, w, h = x + 0.1 * w, y + 0.1 * h, 0.8 * w, 0.8 * h  # the body's own box inside its square crop
-        masked[int(max(0, y)):int(min(height, y + h)), int(max(0, x)):int(min(width, x + w))] = MASK_GREY
-    again = estimator.estimate(_batch(masked, frame.index, [placements[i] for i in rows], estimator, camera,
-                                      options, image_size))
-    found, sure = tracker.observe(Frame(frame.index, masked), [placements[i] for i in rows], _seen(again, camera, options),
-                                  learn=False)
+    """Estimate once more each crop that saw someone else, that body painted grey (as people.py
+    searches a frame); what is found now is filled into `estimated`, `valid` and `confidence` in
+    place."""
+    bodies: dict[int, list[np.ndarray]] = {}
+    for i, points in tracker.hidden_by:
+        bodies.setdefault(i, []).append(points)
+    rows = sorted(bodies)
+    pictures = []
+    for i in rows:
+        masked = frame.image.copy()
+        for points in bodies[i]:
+            paint_body(masked, points)
+        pictures.append(masked)
+    chosen = [placements[i] for i in rows]
+    again = estimator.estimate(_batch(pictures, frame.index, chosen, estimator, camera, options, image_size))
+    found, sure = tracker.observe(frame, chosen, _seen(again, camera, options), learn=False)
+    taken = [body_box(estimated["joints2d"][j]) for j in np.flatnonzero(valid)]  # bodies others already have
     for k, i in enumerate(rows):
-        if found[k]:
+        box = body_box(again["joints2d"][k]) if found[k] else None
+        if box is not None and not any(b is not None and same_body(box, b) for b in taken):
             valid[i], confidence[i] = True, sure[k]
-            for name in ESTIMATED_FIELDS:
+            for name in (*ESTIMATED_FIELDS, *(n for n in results.HAND_FIELDS if n in again)):
                 estimated[name][i] = again[name][k]
 
 
@@ -101,12 +109,14 @@ def estimate_everyone(input_path: str | Path, output_path: str | Path, estimator
     every = options.redetect_every if options.redetect_every != REDETECT_EVERY else REDETECT_PEOPLE_EVERY
     tracker = CrowdTracker(find_people, camera, footage.image_size, every)
     rows: dict[int, list[dict[str, np.ndarray]]] = {}
+    followed: dict[int, list[tuple[float, float, float, float]]] = {}  # every crop by frame: masked in the camera solve
     frames_done = with_anyone = 0
     timing = {"estimate_s": 0.0, "track_s": 0.0, "person_frames": 0}
     decoder = Decoder(footage, 1)
     decoder.start()
     cancelled = False
     estimator.reseed()
+    hands = bool(getattr(estimator, "hands", False))
     estimating_since = time.perf_counter()
     try:
         for (frame,) in decoder.batches():
@@ -119,8 +129,8 @@ def estimate_everyone(input_path: str | Path, output_path: str | Path, estimator
             estimated = None
             if placements:
                 tick = time.perf_counter()
-                estimated = estimator.estimate(_batch(frame.image, frame.index, placements, estimator, camera,
-                                                      options, footage.image_size))
+                estimated = estimator.estimate(_batch([frame.image] * len(placements), frame.index, placements,
+                                                      estimator, camera, options, footage.image_size))
                 timing["estimate_s"] += time.perf_counter() - tick
                 timing["person_frames"] += len(placements)
             tick = time.perf_counter()
@@ -132,8 +142,8 @@ def estimate_everyone(input_path: str | Path, output_path: str | Path, estimator
                              footage.image_size)
                 timing["estimate_s"] += time.perf_counter() - tick
             if placements:
-                block = _rows(frame.index, len(placements), options.samples, camera)
-                for name in ESTIMATED_FIELDS:
+                block = _rows(frame.index, len(placements), options.samples, camera, hands)
+                for name in (*ESTIMATED_FIELDS, *(n for n in results.HAND_FIELDS if hands and n in estimated)):
                     block[name][valid] = estimated[name][valid]
                 block["valid"][:] = valid
                 boxes = np.array([p.box.xywh() for p in placements], np.float32).reshape(-1, 4)
@@ -141,6 +151,7 @@ def estimate_everyone(input_path: str | Path, output_path: str | Path, estimator
                 block["identity_confidence"][:] = confidence
                 for k, placement in enumerate(placements):
                     rows.setdefault(placement.number, []).append({n: v[k:k + 1] for n, v in block.items()})
+            followed[frame.index] = [p.box.xywh() for p in placements]
             frames_done += 1
             with_anyone += int(valid.any()) if placements else 0
             elapsed = time.perf_counter() - estimating_since
@@ -151,7 +162,8 @@ def estimate_everyone(input_path: str | Path, output_path: str | Path, estimator
                             f"{len(placements)} people followed"))
     except BaseException:
         if rows:  # keep what was finished, even when failing
-            _write_people(output_path, rows, footage, estimator, options, str(input_path), frames_done, {})
+            _write_people(output_path, rows, footage, estimator, options, str(input_path), frames_done, {},
+                          shared_world.still(sorted(followed)), finish=False)
         raise
     finally:
         decoder.close()
@@ -162,20 +174,45 @@ def estimate_everyone(input_path: str | Path, output_path: str | Path, estimator
             raise InferenceError("no_person", f"No person was followed long enough in {what} {input_path}.")
         return RunSummary(None, frames_done, 0, cancelled, estimator.name, time.perf_counter() - started,
                           footage.warnings, footage.frame_count)
+    cameras, solve = shared_world.still(sorted(followed)), None
+    if footage.kind == "video" and frames_done > 1 and not options.still_camera and not cancelled:
+        cameras, solve = _solve_camera(input_path, followed, camera, report, options.mirrored)
     report(Progress("writing", frames_done, footage.frame_count, 0.0, None, f"writing {len(kept)} people"))
     seconds = time.perf_counter() - started
     index = _write_people(output_path, rows, footage, estimator, options, str(input_path), frames_done, {
         "seconds": round(seconds, 2), "estimate_s": round(timing["estimate_s"], 2),
         "track_s": round(timing["track_s"], 2), "person_frames": timing["person_frames"],
-        "detector_runs": tracker.detections_run, "tracks_started": len(tracker.tracks)})
+        "detector_runs": tracker.detections_run, "tracks_started": len(tracker.tracks)}, cameras, solve=solve)
     return RunSummary(index, frames_done, with_anyone, cancelled, estimator.name, seconds,
                       footage.warnings, footage.frame_count)
 
 
+def _solve_camera(input_path: str | Path, followed: dict[int, list[tuple[float, float, float, float]]],
+                  camera: ImageCamera, report: Callable, mirrored: bool = False) -> tuple[shared_world.ClipCameras, dict]:
+    """The camera's motion, solved once for the clip with every followed person masked out:
+    (the clip's camera-t → camera-0 transforms, the solve's figures for meta["camera"]); mirrored
+    footage is solved flipped back, the real camera's path."""
+    frames = np.array(sorted(followed), np.int64)
+    clip = {"frame_index": frames, "focal_px": np.full(len(frames), camera.focal_px, np.float32),
+            "principal_pt": np.tile(np.asarray(camera.principal_pt, np.float32), (len(frames), 1)),
+            "meta": {"mirrored": True} if mirrored else {}}
+    if mirrored:  # the crops on the flipped frames
+        followed = {f: [tuple(flip_boxes(np.asarray(b, np.float64), camera.principal_pt[0])) for b in boxes]
+                    for f, boxes in followed.items()}
+    report(Progress("camera", 0, len(frames), 0.0, None, "solving the camera's motion"))
+    path = solve_results_footage(clip, open_rows(clip, input_path),  # travel needs one person's feet: not yet
+                                 lambda t: report(Progress("camera", t + 1, len(frames), 0.0, None)),
+                                 travel=False, people=followed)
+    return shared_world.ClipCameras(frames, relative_transforms(path, len(frames))), path.describe()
+
+
 def _write_people(output_path: str | Path, rows: dict[int, list[dict[str, np.ndarray]]], footage, estimator: Estimator,
-                  options, source: str, frames_done: int, timing: dict) -> Path | None:
+                  options, source: str, frames_done: int, timing: dict, cameras: shared_world.ClipCameras,
+                  solve: dict | None = None, finish: bool = True) -> Path | None:
     """Each person followed long enough as a results file, numbered by first appearance, and the
-    clip index; returns the index path (None when nobody was followed long enough)."""
+    clip index; returns the index path (None when nobody was followed long enough). Everyone is
+    put in one world (shared_world.py) with the clip's camera path `cameras`; `finish` smooths
+    (False: a failed run keeps its per-frame values)."""
     kept = {n: r for n, r in rows.items() if sum(int(x["valid"][0]) for x in r) >= MIN_TRACK_FRAMES}
     if not kept:
         return None
@@ -183,21 +220,25 @@ def _write_people(output_path: str | Path, rows: dict[int, list[dict[str, np.nda
     order = sorted(kept, key=lambda n: (int(kept[n][0]["frame_index"][0]),
                                         float(kept[n][0]["bbox"][0, 0]) if kept[n][0]["valid"][0] else 0.0, n))
     meta = {"estimator": estimator.name, **estimator.describe(), "source": str(Path(source).resolve()),
-            "created_by": f"propose-backend {__version__}"}
+            "created_by": f"propose-backend {__version__}", **({"camera": solve} if solve is not None else {})}
     if options.mirrored:  # the files describe the real scene, seen on the footage flipped left-right
         meta["mirrored"] = True
-    entries = []
+    people = []
     for number, track in enumerate(order, start=1):
         data = {name: np.concatenate([r[name] for r in kept[track]]) for name in kept[track][0]}
         valid = data["valid"]
         data.update(schema_version=results.SCHEMA_VERSION, fps=footage.fps, image_size=(width, height),
                     person=number, meta={**meta, "person": {"choice": "everyone", "number": number}})
         data.update(estimator.rest_geometry(np.median(data["betas"][valid], axis=0), person=track))
+        data = shared_world.camera_rows(data, cameras)
+        if finish and footage.kind == "video" and options.smooth > 0 and int(valid.sum()) > 1:
+            data = smoothed(data, options.smooth, options.seed, f"person {number}")
+        people.append(data)
+    entries = []
+    for number, data in enumerate(shared_world.into_one_world(people, cameras), start=1):
         path = people_file.person_path(output_path, number)
         results.write_results(path, data)
-        if footage.kind == "video" and options.smooth > 0 and int(valid.sum()) > 1:
-            smooth_file(path, path, strength=options.smooth, seed=options.seed)
-        entries.append(people_file.describe_person(number, results.read_results(path), path.name))
+        entries.append(people_file.describe_person(number, data, path.name))
     return people_file.write_index(people_file.index_path(output_path), {
         "source": meta["source"], "fps": float(footage.fps), "image_size": [width, height],
         "frames": frames_done, "estimator": estimator.name, "created_by": meta["created_by"],

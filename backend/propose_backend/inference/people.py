@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from .detect import BlazePoseDetector, Detection, HogDetector
@@ -20,6 +21,7 @@ MAX_PEOPLE = 8  # BlazePose passes per frame; a crowd beyond this is picked with
 SAME_PERSON_IOU = 0.3  # a HOG box overlapping a BlazePose person this much is that person
 MASK_MARGIN = 0.1  # the painted-over box is this much larger than the person's box on each side
 MASK_GREY = 128
+PAINT_GROW = 0.06  # a painted-over body's hull grows by this share of its size (clothes, hair)
 
 
 @dataclass
@@ -53,6 +55,22 @@ def _paint_over(image: np.ndarray, box: tuple[float, ...]) -> None:
     image[y0:y1, x0:x1] = MASK_GREY
 
 
+def paint_body(image: np.ndarray, points: np.ndarray) -> None:
+    """Paint a body grey where it stands (in place): the hull of its 2D points, grown a little so
+    the outline of clothes and hair goes too. Tighter than its box, so a person beside or behind
+    it keeps what the camera saw of them."""
+    points = np.asarray(points, np.float64)
+    points = points[np.isfinite(points).all(axis=1)]
+    if len(points) < 3:
+        return
+    centre = points.mean(axis=0)
+    size = float(np.ptp(points, axis=0).max())
+    away = points - centre
+    grown = centre + away + PAINT_GROW * size * away / np.maximum(np.linalg.norm(away, axis=1, keepdims=True), 1e-6)
+    hull = cv2.convexHull(np.round(grown).astype(np.int32))
+    cv2.fillConvexPoly(image, hull, (MASK_GREY, MASK_GREY, MASK_GREY))
+
+
 def find_people(image_bgr: np.ndarray, max_people: int = MAX_PEOPLE) -> list[Detection]:
     """Everyone found in a BGR frame, left to right (empty: nobody)."""
     height, width = image_bgr.shape[:2]
@@ -68,7 +86,10 @@ def find_people(image_bgr: np.ndarray, max_people: int = MAX_PEOPLE) -> list[Det
             if any(_overlap(box, p.box) > 0.8 for p in found):
                 break  # painting over did not hide them: the same person again
             found.append(Detection(box, hits[0].score, hits[0].source, hits[0].landmarks, hits[0].world_landmarks))
-            _paint_over(searched, box)
+            if hits[0].landmarks is not None:  # their outline only: someone just beside or behind stays findable
+                paint_body(searched, hits[0].landmarks[:, :2] * (width, height))
+            else:
+                _paint_over(searched, box)
     finally:
         blazepose.close()
     for hog in HogDetector().detect(image_bgr):

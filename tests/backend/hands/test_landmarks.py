@@ -63,3 +63,63 @@ def test_a_hidden_hand_reads_uncertain_and_a_seen_one_does_not():
     left, right = out["hand_uncertainty_deg"][0, :15].mean(), out["hand_uncertainty_deg"][0, 15:].mean()
     assert left >= 30.0 and right < 0.6 * left
     assert out["hand_samples"].shape == (1, 4, 30, 3, 3)
+
+
+def test_the_crop_leaves_room_round_the_hand():
+    """The benchmark's first frames (a fist and a pointing hand, arms forward): the palm detector
+    misses three of these four hands in a crop 3.4 hand lengths wide; with more room round the
+    hand (CROP_SCALE, 5 hand lengths) it finds them all."""
+    from bench_hands_rendered import FOCAL, HEIGHT, NAMED, WIDTH, pose
+    from propose_backend.body.anny_body import DEFAULT_PHENOTYPE, anny_body
+    from propose_backend.hands.fingers import HandAnatomy
+
+    anatomy = HandAnatomy.from_rest(anny_body().hand_rest(DEFAULT_PHENOTYPE)[0])
+    rng = np.random.default_rng(0)  # the benchmark's seed: its frames 0 and 1
+    pose_detector, hands = BlazePoseDetector(video=False), HandLandmarker(video=False)
+    read = 0
+    try:
+        for k in range(2):
+            body, fingers = pose(rng, anatomy, NAMED[k])
+            distance = rng.uniform(1.8, 3.0)
+            image, _ = render(np.concatenate([body, fingers]), distance, Scene(WIDTH, HEIGHT, FOCAL),
+                              tuple(int(c) for c in rng.integers(90, 200, 3)))
+            found = pose_detector.detect(image)
+            assert found
+            read += int((hands.find(image, _pixels(found[0], image)).score > 0).sum())
+    finally:
+        pose_detector.close()
+        hands.close()
+    assert read == 4
+
+
+def test_two_people_in_one_batch_each_get_their_own_hands():
+    """Everyone mode: rows tagged with their person, each read by that person's own hand landmarker."""
+    from dataclasses import replace
+
+    from propose_backend.instant.landmark_estimator import KeypointEstimator
+
+    single, truth = render(arms_forward(0.9, -1.3, 1.3), 2.2)
+    h, w = single.shape[:2]
+    covered = single.copy()
+    x, y = (truth[20] + 0.8 * (truth[22] - truth[20])).astype(int)
+    covered[y - 75:y + 75, x - 75:x + 75] = (40, 40, 40)  # person 2's left hand is behind something
+    image = np.concatenate([single, covered], axis=1)  # two people side by side
+    found = BlazePoseDetector(video=False).detect(single)
+    assert found
+    people = []
+    for shift in (0.0, 0.5):  # the same landmarks, normalised by the double-width frame, moved to each half
+        landmarks = found[0].landmarks.copy()
+        landmarks[:, 0] = landmarks[:, 0] / 2 + shift
+        people.append(replace(found[0], landmarks=landmarks))
+    estimator = KeypointEstimator(EstimatorSettings(ModelFiles(None, None, Path("."))))
+    try:
+        for _ in range(3):  # video: each person's landmarkers follow their own hands from frame to frame
+            out = estimator.estimate(FrameBatch(
+                frame_index=np.array([0, 0]), boxes=np.array([[w / 2, h / 2, h], [1.5 * w, h / 2, h]]), crops=None,
+                detections=people, camera=ImageCamera(Scene().focal, (w, h / 2)), num_samples=2, image_size=(2 * w, h),
+                images=[image, image], person=np.array([1, 2])))
+            assert list(out["hand_valid"][0]) == [True, True] and list(out["hand_valid"][1]) == [False, True]
+            assert (out["hand_landmarks2d"][0, :, :, 0] < w).all()  # person 1's hands in their half
+            assert (out["hand_landmarks2d"][1, 1, :, 0] > w).all()  # person 2's right hand in theirs
+    finally:
+        estimator.close()

@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from propose_backend.inference.crop import ImageCamera
-from propose_backend.inference.crowd import CrowdTracker, appearance_distance, torso_histogram
+from propose_backend.inference.appearance import appearance_distance, torso_histogram
+from propose_backend.inference.crowd import CrowdTracker
 from propose_backend.inference.detect import Detection
 from propose_backend.inference.footage import Frame
 

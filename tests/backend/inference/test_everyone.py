@@ -34,7 +34,7 @@ def test_two_people_crossing_keep_their_identities(instant, tmp_path):
     truth = write_crowd_clip(tmp_path / "cross.avi", walkers)
     summary = estimate_file(tmp_path / "cross.avi", tmp_path / "cross.npz", instant, EstimateOptions(**OPTIONS))
     assert summary.output == tmp_path / "cross.people.json"
-    report = identity_report(summary.output, truth["boxes"])
+    report = identity_report(summary.output, truth["boxes"], truth["placed"])
     assert len(report["people"]) == 2 and report["switches"] == 0
     # each output person is one true person, and both were followed most of the time
     assert sorted(int(np.argmax(p["frames_of"])) for p in report["people"].values()) == [0, 1]
@@ -45,6 +45,19 @@ def test_two_people_crossing_keep_their_identities(instant, tmp_path):
     assert int(first["person"]) == 1 and int(first["schema_version"]) == results.SCHEMA_VERSION
     assert first["identity_confidence"].shape == first["valid"].shape
     assert np.all(first["identity_confidence"][~first["valid"]] == 0)
+    second = results.read_results(tmp_path / index["people"][1]["file"])
+    for data in (first, second):  # every person has fingers of their own (a hand landmarker each)
+        assert data["hand_rotmats"].shape == (len(data["valid"]), 30, 3, 3)
+        assert not data["hand_valid"][~data["valid"]].any()
+    # one world: the same camera pose on the same frame in both files, one floor under both
+    shared, a, b = np.intersect1d(first["frame_index"], second["frame_index"], return_indices=True)
+    assert len(shared) > 10
+    np.testing.assert_array_equal(first["world_from_camera"][a], second["world_from_camera"][b])
+    for data in (first, second):
+        M = data["world_from_camera"].astype(np.float64)[data["valid"]]
+        feet = np.einsum("tij,tpj->tpi", M[:, :3, :3], (data["joints3d"] + data["transl"][:, None])[data["valid"]]) \
+            + M[:, None, :3, 3]
+        assert abs(np.median(feet[..., 2].min(axis=1))) < 0.1  # the soles on z = 0 (metres)
 
 
 def test_a_person_who_leaves_and_comes_back_gets_their_number_back(instant, tmp_path):
@@ -56,7 +69,7 @@ def test_a_person_who_leaves_and_comes_back_gets_their_number_back(instant, tmp_
     truth = write_crowd_clip(tmp_path / "leave.avi", [stay, away])
     assert np.isnan(truth["boxes"][1, frames // 2, 0]), "the clip must take person 2 out of the shot"
     summary = estimate_file(tmp_path / "leave.avi", tmp_path / "leave.npz", instant, EstimateOptions(**OPTIONS))
-    report = identity_report(summary.output, truth["boxes"])
+    report = identity_report(summary.output, truth["boxes"], truth["placed"])
     owners = {n: int(np.argmax(p["frames_of"])) for n, p in report["people"].items()}
     assert sorted(owners.values()) == [0, 1], report  # no third person: the returning one kept their number
     returning = next(n for n, k in owners.items() if k == 1)
