@@ -67,9 +67,12 @@ def walkers(body) -> list[Walker]:
     return [a, b, c]
 
 
-def mpjpe(data: dict, truth_joints: np.ndarray) -> float:
-    """Mean per-joint error (mm) of the 24 joints, pelvis-relative, over the frames with a person."""
+def mpjpe(data: dict, truth_joints: np.ndarray, only: np.ndarray | None = None) -> float:
+    """Mean per-joint error (mm) of the 24 joints, pelvis-relative, over the frames with a person
+    (and among `only`, source frame numbers, when given)."""
     valid = np.asarray(data.get("raw_valid", data["valid"]), bool)
+    if only is not None:
+        valid = valid & np.isin(np.asarray(data["frame_index"]), only)
     frames = np.asarray(data["frame_index"])[valid]
     ours = np.asarray(data.get("raw_joints3d", data["joints3d"]))[valid][:, :24]
     ours = ours - ours[:, :1]
@@ -104,9 +107,14 @@ def synthetic(estimator, body, folder: Path) -> None:
                               EstimateOptions(focal_px=FOCAL, smooth=0.0, samples=2))
         single_s += time.perf_counter() - started
         single_frames += alone.frames
-        ours, single = mpjpe(data, truth["joints"][k]), mpjpe(results.read_results(alone.output), truth["joints"][k])
+        solo = results.read_results(alone.output)
+        ours, single = mpjpe(data, truth["joints"][k]), mpjpe(solo, truth["joints"][k])
+        both = np.intersect1d(data["frame_index"][np.asarray(data["valid"], bool)],
+                              solo["frame_index"][np.asarray(solo["valid"], bool)])
+        ours_both, single_both = mpjpe(data, truth["joints"][k], both), mpjpe(solo, truth["joints"][k], both)
         print(f"  person {number} = walker {k + 1} (frames per walker {person['frames_of']}, switches "
-              f"{person['switches']}): MPJPE {ours:.1f} mm, alone {single:.1f} mm ({ours / single:.2f}x)")
+              f"{person['switches']}): MPJPE {ours:.1f} mm, alone {single:.1f} mm ({ours / single:.2f}x); on the "
+              f"{len(both)} frames both have: {ours_both:.1f} / {single_both:.1f} mm ({ours_both / single_both:.2f}x)")
     print(f"  time: everyone {1000 * everyone_s / max(person_frames, 1):.0f} ms per person-frame "
           f"({person_frames} person-frames), single-person runs {1000 * single_s / max(single_frames, 1):.0f} ms per frame")
 
