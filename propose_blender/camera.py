@@ -37,10 +37,12 @@ def lens_and_shift(focal_px: float, principal_pt: tuple[float, float],
 
 def build_camera(name: str, focal_px: float, principal_pt: tuple[float, float], image_size: tuple[int, int],
                  footage: Path | None, collection: bpy.types.Collection,
-                 world: tuple[np.ndarray, np.ndarray] | None = None) -> bpy.types.Object:
+                 world: tuple[np.ndarray, np.ndarray] | None = None, mirrored: bool = False) -> bpy.types.Object:
     """A camera object matching the estimate, with `footage` (image or video) as its background.
 
-    world: (R, t) with world = R @ camera point + t (default: level, at the origin).
+    world: (R, t) with world = R @ camera point + t (default: level, at the origin). mirrored: the
+    results describe the real scene of mirrored footage (meta `mirrored`), so the footage is shown
+    flipped left-right, the way the estimate overlays it.
     """
     data = bpy.data.cameras.new(f"{name} camera")
     data.sensor_fit = "HORIZONTAL"
@@ -56,7 +58,7 @@ def build_camera(name: str, focal_px: float, principal_pt: tuple[float, float], 
     collection.objects.link(camera)
     if footage is not None and footage.is_file():
         try:
-            set_background(data, footage)
+            set_background(data, footage, mirrored)
         except RuntimeError as exc:  # a format Blender cannot read: the rig is still worth having
             print(f"ProPose: no camera background, Blender cannot open {footage}: {exc}")
     return camera
@@ -83,8 +85,9 @@ def key_path(camera: bpy.types.Object, frames: np.ndarray, world_from_camera: np
     camera.matrix_world = Matrix(matrices[0].tolist())
 
 
-def set_background(data: bpy.types.Camera, footage: Path) -> None:
-    """Show `footage` behind the scene in camera view (a movie clip for videos, else an image)."""
+def set_background(data: bpy.types.Camera, footage: Path, flip_x: bool = False) -> None:
+    """Show `footage` behind the scene in camera view (a movie clip for videos, else an image),
+    flipped left-right for mirrored footage (about the image centre, the results' principal point)."""
     background = data.background_images.new()
     if footage.suffix.lower() in bridge.request().VIDEO_SUFFIXES:
         background.source = "MOVIE_CLIP"
@@ -94,6 +97,7 @@ def set_background(data: bpy.types.Camera, footage: Path) -> None:
         background.image = bpy.data.images.load(str(footage), check_existing=True)
     background.alpha = 1.0
     background.frame_method = "FIT"
+    background.use_flip_x = flip_x
     data.show_background_images = True
 
 

@@ -159,7 +159,7 @@ def import_data(context: bpy.types.Context, data: dict[str, Any], name: str, foo
     if shared is None:
         focal, principal = results.clip_camera(data)
         scene.camera = camera.build_camera(name, focal, principal, image_size, footage, collection,
-                                           world=(rotation, translation))
+                                           world=(rotation, translation), mirrored=results.is_mirrored(data))
         if path is not None:
             camera.key_path(scene.camera, frames, path)
         scene.camera[CLIP], scene.camera[TAKE] = clip, int(take)

@@ -31,8 +31,9 @@ class ProposeSceneSettings(bpy.types.PropertyGroup):
     detector: EnumProperty(name="Detector", items=DETECTORS, default="auto",
                            description="How the person is found in the footage")
     mirrored: BoolProperty(name="Mirrored", default=False,
-                           description="The footage is mirrored (a selfie camera): keep the person's own left and right "
-                                       "(the body is reflected in depth to stay over the footage)")
+                           description="The footage is mirrored (a selfie camera): the rig is the person with their own "
+                                       "left and right, facing the camera as they did; the camera shows the footage "
+                                       "flipped left-right, with the rig on the person")
     focal_px: FloatProperty(name="Focal length (px)", default=0.0, min=0.0, soft_max=10000.0,
                             description="Focal length of the footage in pixels; 0: from the image diagonal "
                                         "(~53 degree diagonal field of view)")

@@ -34,3 +34,10 @@ def clip_camera(data: dict[str, Any]) -> tuple[float, tuple[float, float]]:
     focal = float(np.median(np.asarray(data["focal_px"])[rows]))
     cx, cy = np.median(np.asarray(data["principal_pt"])[rows], axis=0)
     return focal, (float(cx), float(cy))
+
+
+def is_mirrored(data: dict[str, Any]) -> bool:
+    """Whether the file comes from mirrored footage (meta `mirrored`): it then describes the real
+    scene, which the footage shows flipped left-right (the camera background is flipped back)."""
+    meta = data.get("meta") or {}
+    return bool(meta.get("mirrored", False)) if isinstance(meta, dict) else False

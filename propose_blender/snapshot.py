@@ -9,6 +9,7 @@ the ghosts still shows each ghost's label (rank, log density relative to the mod
 """
 from __future__ import annotations
 
+import json
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,8 +19,8 @@ import bpy
 import numpy as np
 from mathutils import Vector
 
-from . import ghosts, rig as rig_module, uncertainty
-from .names import MARKER_TAG  # noqa: F401 (callers read module.NAME too)
+from . import ghosts, results, rig as rig_module, uncertainty
+from .names import MARKER_TAG, META  # noqa: F401 (callers read module.NAME too)
 
 
 _OCTAHEDRON_FACES = [(0, 2, 1), (0, 3, 2), (0, 4, 3), (0, 1, 4), (5, 1, 2), (5, 2, 3), (5, 3, 4), (5, 4, 1)]
@@ -120,7 +121,8 @@ def _write_png(rgb: np.ndarray, path: Path) -> None:
 
 
 def render_overlay(rig: bpy.types.Object, footage: Path | None, path: str | Path) -> Path:
-    """The camera view at the current frame: coloured bone markers over the footage."""
+    """The camera view at the current frame: coloured bone markers over the footage (flipped
+    left-right for a rig from mirrored footage, as the camera background shows it)."""
     scene = bpy.context.scene
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -139,6 +141,8 @@ def render_overlay(rig: bpy.types.Object, footage: Path | None, path: str | Path
     alpha = layer[..., 3:]
     if footage is not None and Path(footage).is_file():
         background = _read_png_any(Path(footage), layer.shape[1], layer.shape[0])
+        if results.is_mirrored({"meta": json.loads(rig.get(META, "{}"))}):
+            background = background[:, ::-1]
     else:
         background = np.full(layer.shape[:2] + (3,), 0.35, np.float32)
     _write_png(layer[..., :3] * alpha + background * (1 - alpha), path)

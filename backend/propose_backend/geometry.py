@@ -2,7 +2,8 @@
 conversion in numpy and in torch, the quaternion one in torch (the sampler's; the numpy quaternions
 are the add-on's, propose_blender/rotations.py), and rotations along SMPL's tree (one pair of
 functions for numpy arrays and torch tensors: the smoother, the posterior and training use them),
-and the reflection of a posed body in depth with its sides swapped (mirrored footage).
+and the reflection of a posed body across the camera's vertical plane with its sides swapped
+(mirrored footage).
 
 Conventions: camera frame x right, y down, z forward (metres); quaternions (w, x, y, z); axis-angle
 vectors are axis · angle in radians. numpy-only at import (scipy and torch load with the functions
@@ -123,13 +124,16 @@ def joint_positions(world: np.ndarray, rest_joints: np.ndarray) -> np.ndarray:
     return out
 
 
-# --- mirrored footage: the body reflected in depth, its left and right swapped -------------------
-# A mirror image shows a figure of the other handedness. Reflecting it in depth (camera z, about the
-# pelvis) and swapping the side labels makes it a real body of the person's own handedness whose
-# image stays on the footage: S = diag(1, 1, -1) in the camera, M = diag(-1, 1, 1) across the body's
-# sagittal plane (SMPL's rest x is lateral). A posed joint's world rotation G_j becomes S G_σ(j) M,
-# so local rotations become M L_σ(j) M (the root: S L_0 M) and root-relative ones S R̃_σ(j) S.
-DEPTH_REFLECTION = np.diag([1.0, 1.0, -1.0])
+# --- mirrored footage: the scene reflected across the camera's vertical plane, sides swapped ------
+# A mirror image shows a figure of the other handedness. Reflecting the whole scene across the
+# camera's y-z plane (camera x -> -x) maps the camera to itself, and what it sees is the footage
+# flipped left-right about the principal point: the real scene. So the figure reflected that way,
+# its side labels swapped, is the person as they were (their handedness, facing the camera as they
+# did), and it overlays the flipped footage exactly, under perspective too. X = diag(-1, 1, 1) in
+# the camera; M = diag(-1, 1, 1) across the body's sagittal plane (SMPL's rest x is lateral). A posed
+# joint's world rotation G_j becomes X G_σ(j) M, so local rotations become M L_σ(j) M (the root too:
+# X = M as matrices) and root-relative ones X R̃_σ(j) X.
+CAMERA_REFLECTION = np.diag([-1.0, 1.0, 1.0])
 SIDE_REFLECTION = np.diag([-1.0, 1.0, 1.0])
 
 
@@ -149,26 +153,41 @@ def _conjugate(A: np.ndarray, X: np.ndarray, B: np.ndarray) -> np.ndarray:
 
 
 def reflect_local_rotations(local: np.ndarray) -> np.ndarray:
-    """Local rotations (..., 24, 3, 3) of the body reflected in depth with its sides swapped
-    (a pose's mode or its samples): the root S L_0 M, every other joint M L_σ(j) M."""
+    """Local rotations (..., 24, 3, 3) of the body reflected across the camera's vertical plane
+    with its sides swapped (a pose's mode or its samples): the root X L_0 M, the others M L_σ(j) M."""
     swapped = local[..., side_swap(NUM_SMPL_JOINTS), :, :]
     out = _conjugate(SIDE_REFLECTION, swapped, SIDE_REFLECTION)
-    out[..., 0, :, :] = _conjugate(DEPTH_REFLECTION, swapped[..., 0, :, :], SIDE_REFLECTION)
+    out[..., 0, :, :] = _conjugate(CAMERA_REFLECTION, swapped[..., 0, :, :], SIDE_REFLECTION)
     return out
 
 
 def reflect_posterior(F: np.ndarray) -> np.ndarray:
     """Matrix-Fisher parameters (..., 24, 3, 3) of the reflected body, the posterior's layout: the
-    root's (over G_0) S F_0 M, the others' (over R̃_j = G_j G_0ᵀ) S F_σ(j) S. Each joint's spread is
+    root's (over G_0) X F_0 M, the others' (over R̃_j = G_j G_0ᵀ) X F_σ(j) X. Each joint's spread is
     unchanged and moves with its side (a reflection preserves angles between rotations)."""
     swapped = F[..., side_swap(NUM_SMPL_JOINTS), :, :]
-    out = _conjugate(DEPTH_REFLECTION, swapped, DEPTH_REFLECTION)
-    out[..., 0, :, :] = _conjugate(DEPTH_REFLECTION, swapped[..., 0, :, :], SIDE_REFLECTION)
+    out = _conjugate(CAMERA_REFLECTION, swapped, CAMERA_REFLECTION)
+    out[..., 0, :, :] = _conjugate(CAMERA_REFLECTION, swapped[..., 0, :, :], SIDE_REFLECTION)
     return out
 
 
 def reflect_points(points: np.ndarray) -> np.ndarray:
-    """Pelvis-relative camera-frame points (..., N, 3), N = 24 or 35, of the reflected body: depth
-    negated, sides swapped. The pelvis stays put, so the body keeps its place in the image."""
-    return np.ascontiguousarray(points[..., side_swap(points.shape[-2]), :] * np.diag(DEPTH_REFLECTION),
+    """Camera-frame points (..., N, 3), N = 24 or 35 (pelvis-relative or not), of the reflected
+    body: x negated, sides swapped."""
+    return np.ascontiguousarray(points[..., side_swap(points.shape[-2]), :] * np.diag(CAMERA_REFLECTION),
                                 dtype=points.dtype)
+
+
+def flip_pixels(pixels: np.ndarray, principal_x: float) -> np.ndarray:
+    """Image points (..., 2) of the footage flipped left-right about the principal point: where a
+    camera-frame point reflected across the camera's vertical plane projects (x -> 2 c_x - x)."""
+    out = np.array(pixels, copy=True)
+    out[..., 0] = 2.0 * principal_x - out[..., 0]
+    return out
+
+
+def flip_boxes(boxes: np.ndarray, principal_x: float) -> np.ndarray:
+    """Boxes (..., 4) x, y, w, h on the footage flipped left-right about the principal point."""
+    out = np.array(boxes, copy=True)
+    out[..., 0] = 2.0 * principal_x - out[..., 0] - out[..., 2]
+    return out

@@ -173,7 +173,7 @@ class EstimateRequest:
     person: int | None = None  # follow the N-th (0-based, left to right) person found in the first frame
     detector: str = "auto"
     focal_px: float | None = None  # None: the image diagonal (~53° diagonal field of view)
-    mirrored: bool = False  # selfie footage: the person's own left/right (the body reflected in depth)
+    mirrored: bool = False  # selfie footage: the real scene (the person's own left/right), on the footage flipped
     smooth: float = DEFAULT_SMOOTH
     chunk_frames: int = CHUNK_FRAMES
     redetect_every: int = REDETECT_EVERY
@@ -370,8 +370,9 @@ def _flag_table(with_defaults: bool) -> dict[str, tuple[tuple[str, ...], dict[st
                                            "them with 'propose-backend people --input FILE'"}),
         "detector": (("--detector",), {"choices": DETECTORS, "default": given("auto"),
                                        "help": "auto: BlazePose, HOG where it finds nobody; full-frame: no detection"}),
-        "mirrored": (("--mirrored",), {"action": "store_true", "help": "the footage is mirrored (selfie camera): the person's own "
-                                                                        "left/right (the body reflected in depth)"}),
+        "mirrored": (("--mirrored",), {"action": "store_true", "help": "the footage is mirrored (selfie camera): the real "
+                                                                        "scene, the person's own left/right facing the camera, "
+                                                                        "over the footage flipped left-right"}),
         "focal_px": (("--focal-px",), {"type": argument_type(parse_focal), "default": None,
                                        "help": "focal length of the footage in pixels (default: the image diagonal)"}),
         "smooth": (("--smooth",), {"type": argument_type(parse_strength), "default": given(DEFAULT_SMOOTH),

@@ -71,7 +71,7 @@ def _random_local(n: int, seed: int) -> np.ndarray:
     return Rotation.random(n * 24, random_state=seed).as_matrix().reshape(n, 24, 3, 3)
 
 
-def test_the_depth_reflection_applied_twice_is_the_identity() -> None:
+def test_the_mirror_reflection_applied_twice_is_the_identity() -> None:
     local = _random_local(3, seed=4)
     F = np.random.default_rng(5).normal(size=(3, 24, 3, 3))
     points = np.random.default_rng(6).normal(size=(3, 35, 3))
@@ -83,9 +83,10 @@ def test_the_depth_reflection_applied_twice_is_the_identity() -> None:
     assert np.abs(reflected - local).max() > 0.5
 
 
-def test_a_reflected_pose_skins_to_the_body_reflected_in_depth_with_its_sides_swapped() -> None:
-    """Through the body layer (smplx skinning) the reflected local rotations give the depth-reflected
-    35 points with left and right swapped: the person's right hand is the rig's right hand."""
+def test_a_reflected_pose_skins_to_the_body_reflected_across_the_camera_with_its_sides_swapped() -> None:
+    """Through the body layer (smplx skinning) the reflected local rotations give the 35 points
+    reflected across the camera's vertical plane (x negated) with left and right swapped: the
+    person's right hand is the rig's right hand, and the body faces the way the person did."""
     from propose_backend.body import demo_body
     from propose_backend.body.layer import BodyLayer
 
@@ -99,5 +100,19 @@ def test_a_reflected_pose_skins_to_the_body_reflected_in_depth_with_its_sides_sw
     np.testing.assert_allclose(mirrored.numpy(), expected, atol=1e-3)  # the demo body is symmetric to 0.1 mm
     assert np.abs(expected[:, 0] - points.numpy()[:, 0]).max() == 0  # the pelvis stays put
     left_wrist, right_wrist = 20, 21
-    np.testing.assert_allclose(mirrored[:, right_wrist, :2].numpy(), points[:, left_wrist, :2].numpy(), atol=1e-3)
-    np.testing.assert_allclose(mirrored[:, right_wrist, 2].numpy(), -points[:, left_wrist, 2].numpy(), atol=1e-3)
+    np.testing.assert_allclose(mirrored[:, right_wrist, 1:].numpy(), points[:, left_wrist, 1:].numpy(), atol=1e-3)
+    np.testing.assert_allclose(mirrored[:, right_wrist, 0].numpy(), -points[:, left_wrist, 0].numpy(), atol=1e-3)
+    # a body facing the camera still faces it: the pelvis frame's forward axis (rest +z) keeps its depth
+    forward = lambda local: local[:, 0, :, 2]  # noqa: E731
+    np.testing.assert_allclose(forward(geometry.reflect_local_rotations(local.numpy()))[:, 2], forward(local.numpy())[:, 2],
+                               atol=1e-6)
+
+
+def test_flipped_pixels_are_where_the_reflected_points_project() -> None:
+    """Exact under perspective: a point reflected across the camera's vertical plane projects to its
+    pixel flipped about the principal point, so a mirrored run overlays the flipped footage."""
+    points = np.random.default_rng(7).normal(size=(5, 35, 3)) + [0.3, 0.1, 4.0]
+    focal, principal = 900.0, (640.0, 360.0)
+    np.testing.assert_allclose(geometry.project(geometry.reflect_points(points), focal, principal),
+                               geometry.flip_pixels(geometry.project(points, focal, principal), principal[0])
+                               [:, geometry.side_swap(35)], atol=1e-9)

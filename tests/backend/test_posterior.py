@@ -151,8 +151,8 @@ def test_samples_are_local_rotations_around_the_mode() -> None:
 
 
 def test_the_posterior_of_reflected_evidence_is_the_reflected_posterior() -> None:
-    """Mirrored footage (geometry.reflect_*): reflecting the prior and the observed joints in depth
-    with sides swapped gives exactly the reflected posterior, so each bone's uncertainty follows its
+    """Mirrored footage (geometry.reflect_*): reflecting the prior and the observed joints across the
+    camera's vertical plane with sides swapped gives exactly the reflected posterior, so each bone's uncertainty follows its
     side and the ghosts keep their densities."""
     from propose_backend.geometry import (
         SIDE_REFLECTION,

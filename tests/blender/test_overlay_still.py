@@ -79,3 +79,35 @@ def test_rendered_rig_overlays_the_footage(blender, tmp_path):
     bones = overlay[..., 3] > 127  # the skeleton lies inside the body the footage shows
     inside = cv2.dilate(footage_mask.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
     assert bones.sum() > 200 and (bones & inside).sum() / bones.sum() > 0.95, (bones.sum(), (bones & inside).sum())
+
+
+def test_mirrored_footage_is_shown_flipped_under_the_rig(blender, tmp_path):
+    """A file from mirrored footage (meta `mirrored`, --mirrored) describes the real scene: the
+    selfie goes behind the camera flipped left-right, and the rendered body lies exactly on the
+    footage as shown (the selfie flipped back), not on the selfie as stored."""
+    data = make_results(num_frames=3, num_samples=0)
+    data["meta"] = {**data.get("meta", {}), "mirrored": True}
+    real = footage_frame(data, ROW)
+    selfie_path = tmp_path / "selfie.png"
+    cv2.imwrite(str(selfie_path), np.ascontiguousarray(real[:, ::-1]))  # what the selfie camera stored
+    importer.import_results(blender, write_results(tmp_path / "clip.npz", data), footage=selfie_path)
+    scene = blender.scene
+    scene.frame_set(ROW + 1)
+    background = scene.camera.data.background_images[0]
+    assert background.image.filepath == str(selfie_path) and background.use_flip_x
+
+    shown = cv2.imread(str(selfie_path))[:, ::-1]  # the background as the camera view shows it
+    body = _render(scene, tmp_path / "body.png")[..., 3] > 127
+    near = np.ones((5, 5), np.uint8)
+    for footage, expected in ((shown, True), (cv2.imread(str(selfie_path)), False)):
+        mask = np.any(footage != 96, axis=2)
+        covered = (body & cv2.dilate(mask.astype(np.uint8), near).astype(bool)).sum() / body.sum()
+        assert (covered > 0.99) == expected, covered
+
+
+def test_plain_footage_is_not_flipped(blender, tmp_path):
+    data = make_results(num_frames=2, num_samples=0)
+    footage_path = tmp_path / "footage.png"
+    cv2.imwrite(str(footage_path), footage_frame(data, 0))
+    importer.import_results(blender, write_results(tmp_path / "clip.npz", data), footage=footage_path)
+    assert not blender.scene.camera.data.background_images[0].use_flip_x

@@ -72,6 +72,8 @@ def solve_results_footage(data: Mapping[str, Any], footage: Any,
     footage: the opened footage (`image_size`, `frames()` of `.index` / `.image`), e.g.
     `inference.footage.open_rows(data, path)`. `people`: every followed person's box (x, y, w, h)
     by frame, masked out besides the segmentation (a multi-person run); else the file's own `bbox`.
+    Mirrored footage (meta `mirrored`) is solved flipped left-right, as the file's body and boxes
+    are: the real camera's path (a pan right in the mirror is a pan left in reality).
     """
     index = np.asarray(data["frame_index"], dtype=np.int64)
     boxes = {int(f): [tuple(b)] for f, b, ok in zip(index, np.asarray(data["bbox"]), np.asarray(data["valid"])) if ok} \
@@ -81,13 +83,16 @@ def solve_results_footage(data: Mapping[str, Any], footage: Any,
     focal = float(np.median(np.asarray(data["focal_px"])))
     principal = tuple(float(v) for v in np.median(np.asarray(data["principal_pt"]), axis=0))
 
+    meta = data.get("meta") or {}
+    flip = bool(meta.get("mirrored", False)) if isinstance(meta, Mapping) else False
     size = work_size(footage.image_size)
     scale = size[0] / footage.image_size[0]
 
     def frames():
         for frame in footage.frames():
             if frame.index in wanted:
-                small = cv2.resize(frame.image, size, interpolation=cv2.INTER_AREA)
+                image = np.ascontiguousarray(frame.image[:, ::-1]) if flip else frame.image
+                small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
                 yield small, masks.mask(small, [tuple(scale * np.asarray(b)) for b in boxes.get(frame.index, [])])
 
     try:

@@ -27,14 +27,17 @@ class HandBatch:
     pixels: np.ndarray  # (B, 2, 21, 2)
     gain: np.ndarray  # (B, 2) 0 = unseen, else confidence x size factor in (0, 1]
 
-    def mirror(self) -> None:
-        """Mirrored footage, in place (propose_backend.mirrored): the figure's body is reflected in
-        depth with its sides swapped, so each hand seen goes to the other side, reflected the same
-        way (depth negated about the wrist in camera axes; its image landmarks kept)."""
+    def mirror(self, principal_x: float) -> None:
+        """Mirrored footage, in place (propose_backend.mirrored): the figure is reflected across the
+        camera's vertical plane with its sides swapped, so each hand seen goes to the other side,
+        reflected the same way (x negated in camera axes; its image landmarks flipped about the
+        principal point, onto the flipped footage)."""
         self.world = self.world[:, ::-1].copy()
-        self.world[..., 2] *= -1.0
-        self.pixels = self.pixels[:, ::-1].copy()
+        self.world[..., 0] *= -1.0
         self.gain = self.gain[:, ::-1].copy()
+        self.pixels = self.pixels[:, ::-1].copy()
+        seen = self.gain > 0  # unseen hands keep their zeros
+        self.pixels[..., 0] = np.where(seen[..., None], 2.0 * principal_x - self.pixels[..., 0], self.pixels[..., 0])
 
 
 class FingerSolver:

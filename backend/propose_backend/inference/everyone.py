@@ -21,12 +21,13 @@ import numpy as np
 from .. import __version__, people_file, results
 from ..request import REDETECT_EVERY
 from ..camera import solve_results_footage, relative_transforms
+from ..geometry import flip_boxes
 from ..temporal import shared_world
 from ..temporal.files import smoothed
 from .crop import ImageCamera, cut
 from .crowd import REDETECT_PEOPLE_EVERY, CrowdTracker, Placement, body_box, same_body
 from .errors import InferenceError
-from .protocol import ESTIMATED_FIELDS, Estimator, FrameBatch
+from .protocol import ESTIMATED_FIELDS, Estimator, FrameBatch, as_seen
 from .recorder import _check_writable as check_writable
 from .footage import Frame, open_rows
 from .people import find_people, paint_body
@@ -59,6 +60,12 @@ def _batch(images: list[np.ndarray], frame_index: int, placements: list[Placemen
         images=list(images))
 
 
+def _seen(estimated: dict[str, np.ndarray] | None, camera: ImageCamera, options) -> dict[str, np.ndarray] | None:
+    """What the crowd tracker follows: the overlay on the footage as it is (a mirrored run's
+    estimate lies on the flipped footage, propose_backend.mirrored)."""
+    return as_seen(estimated, camera) if options.mirrored and estimated is not None else estimated
+
+
 def _look_behind(frame: Frame, placements: list[Placement], estimated: dict[str, np.ndarray], valid: np.ndarray,
                  confidence: np.ndarray, tracker: CrowdTracker, estimator: Estimator, camera: ImageCamera,
                  options, image_size: tuple[int, int]) -> None:
@@ -77,7 +84,7 @@ def _look_behind(frame: Frame, placements: list[Placement], estimated: dict[str,
         pictures.append(masked)
     chosen = [placements[i] for i in rows]
     again = estimator.estimate(_batch(pictures, frame.index, chosen, estimator, camera, options, image_size))
-    found, sure = tracker.observe(frame, chosen, again, learn=False)
+    found, sure = tracker.observe(frame, chosen, _seen(again, camera, options), learn=False)
     taken = [body_box(estimated["joints2d"][j]) for j in np.flatnonzero(valid)]  # bodies others already have
     for k, i in enumerate(rows):
         box = body_box(again["joints2d"][k]) if found[k] else None
@@ -127,7 +134,7 @@ def estimate_everyone(input_path: str | Path, output_path: str | Path, estimator
                 timing["estimate_s"] += time.perf_counter() - tick
                 timing["person_frames"] += len(placements)
             tick = time.perf_counter()
-            valid, confidence = tracker.observe(frame, placements, estimated)
+            valid, confidence = tracker.observe(frame, placements, _seen(estimated, camera, options))
             timing["track_s"] += time.perf_counter() - tick
             if tracker.hidden_by:  # someone half behind another: look again with the front body painted over
                 tick = time.perf_counter()
@@ -139,7 +146,8 @@ def estimate_everyone(input_path: str | Path, output_path: str | Path, estimator
                 for name in (*ESTIMATED_FIELDS, *(n for n in results.HAND_FIELDS if hands and n in estimated)):
                     block[name][valid] = estimated[name][valid]
                 block["valid"][:] = valid
-                block["bbox"][valid] = np.array([p.box.xywh() for p in placements], np.float32)[valid]
+                boxes = np.array([p.box.xywh() for p in placements], np.float32).reshape(-1, 4)
+                block["bbox"][valid] = (flip_boxes(boxes, camera.principal_pt[0]) if options.mirrored else boxes)[valid]
                 block["identity_confidence"][:] = confidence
                 for k, placement in enumerate(placements):
                     rows.setdefault(placement.number, []).append({n: v[k:k + 1] for n, v in block.items()})
@@ -168,7 +176,7 @@ def estimate_everyone(input_path: str | Path, output_path: str | Path, estimator
                           footage.warnings, footage.frame_count)
     cameras, solve = shared_world.still(sorted(followed)), None
     if footage.kind == "video" and frames_done > 1 and not options.still_camera and not cancelled:
-        cameras, solve = _solve_camera(input_path, followed, camera, report)
+        cameras, solve = _solve_camera(input_path, followed, camera, report, options.mirrored)
     report(Progress("writing", frames_done, footage.frame_count, 0.0, None, f"writing {len(kept)} people"))
     seconds = time.perf_counter() - started
     index = _write_people(output_path, rows, footage, estimator, options, str(input_path), frames_done, {
@@ -180,12 +188,17 @@ def estimate_everyone(input_path: str | Path, output_path: str | Path, estimator
 
 
 def _solve_camera(input_path: str | Path, followed: dict[int, list[tuple[float, float, float, float]]],
-                  camera: ImageCamera, report: Callable) -> tuple[shared_world.ClipCameras, dict]:
+                  camera: ImageCamera, report: Callable, mirrored: bool = False) -> tuple[shared_world.ClipCameras, dict]:
     """The camera's motion, solved once for the clip with every followed person masked out:
-    (the clip's camera-t → camera-0 transforms, the solve's figures for meta["camera"])."""
+    (the clip's camera-t → camera-0 transforms, the solve's figures for meta["camera"]); mirrored
+    footage is solved flipped back, the real camera's path."""
     frames = np.array(sorted(followed), np.int64)
     clip = {"frame_index": frames, "focal_px": np.full(len(frames), camera.focal_px, np.float32),
-            "principal_pt": np.tile(np.asarray(camera.principal_pt, np.float32), (len(frames), 1))}
+            "principal_pt": np.tile(np.asarray(camera.principal_pt, np.float32), (len(frames), 1)),
+            "meta": {"mirrored": True} if mirrored else {}}
+    if mirrored:  # the crops on the flipped frames
+        followed = {f: [tuple(flip_boxes(np.asarray(b, np.float64), camera.principal_pt[0])) for b in boxes]
+                    for f, boxes in followed.items()}
     report(Progress("camera", 0, len(frames), 0.0, None, "solving the camera's motion"))
     path = solve_results_footage(clip, open_rows(clip, input_path),  # travel needs one person's feet: not yet
                                  lambda t: report(Progress("camera", t + 1, len(frames), 0.0, None)),
@@ -208,6 +221,8 @@ def _write_people(output_path: str | Path, rows: dict[int, list[dict[str, np.nda
                                         float(kept[n][0]["bbox"][0, 0]) if kept[n][0]["valid"][0] else 0.0, n))
     meta = {"estimator": estimator.name, **estimator.describe(), "source": str(Path(source).resolve()),
             "created_by": f"propose-backend {__version__}", **({"camera": solve} if solve is not None else {})}
+    if options.mirrored:  # the files describe the real scene, seen on the footage flipped left-right
+        meta["mirrored"] = True
     people = []
     for number, track in enumerate(order, start=1):
         data = {name: np.concatenate([r[name] for r in kept[track]]) for name in kept[track][0]}

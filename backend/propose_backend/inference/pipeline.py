@@ -25,12 +25,13 @@ import numpy as np
 from .. import __version__, results
 from ..request import CHUNK_FRAMES, DEFAULT_SAMPLES, DEFAULT_SEED, DEFAULT_SMOOTH, REDETECT_EVERY
 from ..camera import with_camera
+from ..geometry import flip_boxes
 from ..temporal.files import smoothed
 from ..temporal.world import align_unsmoothed
 from .crop import CropBox, ImageCamera, cut
 from .detect import Detection, make_detector
 from .errors import InferenceError
-from .protocol import ESTIMATED_FIELDS, Estimator, FrameBatch
+from .protocol import ESTIMATED_FIELDS, Estimator, FrameBatch, as_seen
 from .footage import Footage, Frame, FrameRange, open_footage, open_rows
 from .people import FramePeople, find_people, pick
 from .run_state import Decoder as _Decoder, Progress, RunSummary, open_clip  # noqa: F401 (callers import them from here)
@@ -83,7 +84,7 @@ def _prepare(frames: list[Frame], tracker: PersonTracker, needs_crops: bool,
 
 
 def _frame_arrays(prepared: list[_Prepared], estimated: dict[str, np.ndarray] | None, num_samples: int,
-                  camera: ImageCamera, hands: bool = False) -> dict[str, np.ndarray]:
+                  camera: ImageCamera, hands: bool = False, mirrored: bool = False) -> dict[str, np.ndarray]:
     """Per-frame results fields for a batch: estimates where a person was found, zeros elsewhere."""
     frames = results.empty_frames(len(prepared), num_samples, hands=hands)
     frames["frame_index"][:] = [p.index for p in prepared]
@@ -97,6 +98,8 @@ def _frame_arrays(prepared: list[_Prepared], estimated: dict[str, np.ndarray] | 
             return frames
         frames["valid"][kept] = True
         frames["bbox"][kept] = np.array([prepared[i].box.xywh() for i in kept], np.float32).reshape(-1, 4)
+        if mirrored:  # beside the overlay, on the flipped footage
+            frames["bbox"][kept] = flip_boxes(frames["bbox"][kept], camera.principal_pt[0])
         for name in ESTIMATED_FIELDS:
             frames[name][kept] = estimated[name][ok]
         for name in results.HAND_FIELDS:
@@ -119,10 +122,11 @@ def _estimate_batch(estimator: Estimator, prepared: list[_Prepared], tracker: Pe
         detections=[p.detection for p in with_person], camera=camera, num_samples=options.samples,
         image_size=image_size, mirrored=options.mirrored, images=[p.image for p in with_person])
     estimated = estimator.estimate(batch)
+    seen = as_seen(estimated, camera) if options.mirrored else estimated  # the tracker follows the footage
     ok = estimated.get("valid", np.ones(len(with_person), bool))
     for i, p in enumerate(with_person):
         if ok[i]:
-            tracker.observe(p.index, estimated["joints2d"][i], p.box)
+            tracker.observe(p.index, seen["joints2d"][i], p.box)
     return estimated
 
 
@@ -176,6 +180,8 @@ def estimate_file(input_path: str | Path, output_path: str | Path, estimator: Es
                                early_first_chunk=footage.kind == "video")
     seed_box, person = _chosen_person(footage, options, str(input_path))
     meta["person"] = person  # which person the results follow (docs/results-schema.md)
+    if options.mirrored:  # the file describes the real scene, seen on the footage flipped left-right
+        meta["mirrored"] = True
     every_frame = estimator.needs_landmarks or options.detector == "full-frame"
     detector = make_detector(options.detector, every_frame=every_frame and footage.kind == "video")
     tracker = PersonTracker(detector, every_frame=every_frame, redetect_every=options.redetect_every,
@@ -198,7 +204,7 @@ def estimate_file(input_path: str | Path, output_path: str | Path, estimator: Es
                         person.update(frame=start.index, box=[round(float(v), 1) for v in start.detection.box])
                 estimated = _estimate_batch(estimator, prepared, tracker, camera, options, footage.image_size)
                 recorder.add(_frame_arrays(prepared, estimated, options.samples, camera,
-                                            hands=getattr(estimator, "hands", False)))
+                                            hands=getattr(estimator, "hands", False), mirrored=options.mirrored))
                 elapsed = time.perf_counter() - estimating_since
                 fps = recorder.frames_done / elapsed if elapsed > 0 else 0.0
                 total = footage.frame_count

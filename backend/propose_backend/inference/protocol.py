@@ -12,6 +12,7 @@ from typing import Protocol
 
 import numpy as np
 
+from ..geometry import flip_pixels, side_swap
 from ..request import DEFAULT_SEED
 from .crop import ImageCamera
 from .detect import Detection
@@ -33,7 +34,7 @@ class FrameBatch:
     camera: ImageCamera  # the clip's full-image camera
     num_samples: int  # S, posterior samples wanted per frame
     image_size: tuple[int, int]  # width, height of the source frames
-    mirrored: bool = False  # mirrored footage: estimators give the person's sides, the body reflected in depth
+    mirrored: bool = False  # mirrored footage: estimators give the real scene (propose_backend.mirrored)
     person: np.ndarray | None = None  # (B,) person number of each row when several people are followed
     images: list[np.ndarray] | None = None  # the full BGR frames (hand crops are cut from them)
 
@@ -83,3 +84,10 @@ class Estimator(Protocol):
     def close(self) -> None:
         """Release what the estimator holds beyond memory (MediaPipe graphs and their threads)."""
         ...
+
+
+def as_seen(estimated: dict[str, np.ndarray], camera: ImageCamera) -> dict[str, np.ndarray]:
+    """A mirrored run's estimate with its overlay (`joints2d`) back on the footage as it is, sides as
+    seen (propose_backend.mirrored puts it on the flipped footage): what the trackers follow."""
+    points = estimated["joints2d"]
+    return {**estimated, "joints2d": flip_pixels(points[..., side_swap(points.shape[-2]), :], float(camera.principal_pt[0]))}

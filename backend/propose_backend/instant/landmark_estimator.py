@@ -60,8 +60,10 @@ def crop_turn(image: np.ndarray, focal: float, principal: tuple[float, float]) -
 def turn_into_camera(fields: dict[str, np.ndarray], hands, turn: np.ndarray, camera) -> None:  # noqa: ANN001
     """In place: a batch's body fields and hands, solved in the crop view, turned into the camera's
     axes by `turn` (crop_turn). Everything is solved and sampled in the crop view first (the
-    ghosts' depth alternatives lie along the ray, a mirrored figure is reflected along it), and
-    only then turned; the pelvis `transl` is the camera's already and `joints2d` is re-projected."""
+    ghosts' depth alternatives lie along the ray), and only then turned; the pelvis `transl` is
+    the camera's already and `joints2d` is re-projected. A mirrored figure is reflected after
+    this (mirrored.py: across the camera's vertical plane, which carries the turn to the
+    reflected ray)."""
     back = np.swapaxes(turn, -1, -2)
     rot = fields["rotmats"].astype(np.float64)
     rot[:, 0] = turn @ rot[:, 0]
@@ -190,10 +192,10 @@ class KeypointEstimator:
         else:
             out["samples"] = np.zeros((count, 0, 24, 3, 3))
             out["sample_log_density"] = np.zeros((count, 0))
-        if batch.mirrored:  # the figure read so far is reflected to the person's own sides
-            mirror_estimate(out, hands, batch.camera)
         # the hands take the body's turn (their crops lie on nearly the same ray): the palms keep their place
         turn_into_camera(out, hands, turn, batch.camera)
+        if batch.mirrored:  # the figure read so far is reflected to the person's own sides
+            mirror_estimate(out, hands, batch.camera)
         body_world = world_from_local(torch.as_tensor(out["rotmats"], dtype=torch.float64))
         # the fingers of ghost s are drawn given that ghost's wrist
         ghost_world = world_from_local(torch.as_tensor(out["samples"], dtype=torch.float64)) if samples else None

@@ -111,3 +111,25 @@ def test_a_zoom_is_reported(scene) -> None:
     frames = [(render_view(scene, R, EYE, SIZE, FOCAL * (1 + 0.12 * t / 19)), None) for t in range(20)]
     info = solve_camera(frames, FOCAL, (SIZE[0] / 2, SIZE[1] / 2), SIZE).describe()
     assert info["zoom_detected"] and info["zoom"] > 0.04
+
+
+def test_mirrored_footage_gives_the_real_cameras_path(scene) -> None:
+    """A selfie clip (every frame flipped left-right) of a results file marked `mirrored` is solved
+    flipped back, as the file's body is: the real camera's path (its pan the other way round from the
+    one the mirror images show), not the mirror camera's."""
+    from types import SimpleNamespace
+
+    from propose_backend.camera import solve_results_footage
+
+    frames = 12
+    cameras = [_pan_tilt_roll(t / (frames - 1)) for t in range(frames)]
+    selfie = [np.ascontiguousarray(render_view(scene, R, EYE, SIZE, FOCAL)[:, ::-1]) for R in cameras]
+    footage = SimpleNamespace(image_size=SIZE, frames=lambda: (SimpleNamespace(index=t, image=image)
+                                                                 for t, image in enumerate(selfie)))
+    data = {"frame_index": np.arange(frames), "bbox": np.zeros((frames, 4)), "valid": np.zeros(frames, bool),
+            "focal_px": np.full(frames, FOCAL), "principal_pt": np.tile([SIZE[0] / 2, SIZE[1] / 2], (frames, 1))}
+    real = solve_results_footage({**data, "meta": {"mirrored": True}}, footage, segmentation=False, travel=False)
+    error = so3.angle_deg(real.rotations, _truth(cameras))
+    assert error.max() < 0.8, error
+    unaware = solve_results_footage(data, footage, segmentation=False, travel=False)  # the mirror camera
+    assert so3.angle_deg(unaware.rotations, _truth(cameras)).max() > 5.0

@@ -63,22 +63,25 @@ def test_no_person_in_a_blank_image(tmp_path: Path) -> None:
     assert done.returncode != 0 and "person" in done.stderr.lower() and "Traceback" not in done.stderr
 
 
-def test_mirrored_footage_swaps_left_and_right(tmp_path: Path, photo: Path) -> None:
+def test_mirrored_footage_gives_the_real_scene(tmp_path: Path, photo: Path) -> None:
+    """A selfie (the photo flipped) read with --mirrored gives a file of the real scene: the meta
+    says so (the add-on flips the footage back), and the overlay and the person's box lie on the
+    un-mirrored photo, each joint with its own label, as a plain run on the photo puts them."""
     done = _estimate(tmp_path, photo, "--samples", "0")
     assert done.returncode == 0, done.stderr
-    plain = read_results(tmp_path / "out.npz")["joints2d"][0]
+    plain = read_results(tmp_path / "out.npz")
     flipped = tmp_path / "selfie.png"
     cv2.imwrite(str(flipped), cv2.imread(str(photo))[:, ::-1])
     done = _estimate(tmp_path, flipped, "--samples", "0", "--mirrored")
     assert done.returncode == 0, done.stderr
-    mirrored = read_results(tmp_path / "out.npz")["joints2d"][0]
-    width = cv2.imread(str(photo)).shape[1]
-    # her left shoulder is seen reflected: still labelled left, at the mirrored position
-    for joint in (16, 17):
-        assert abs(mirrored[joint, 0] - (width - plain[joint, 0])) < 25, joint
-    done = _estimate(tmp_path, flipped, "--samples", "0")  # not told: the labels follow the picture
-    unaware = read_results(tmp_path / "out.npz")["joints2d"][0]
-    assert abs(unaware[16, 0] - mirrored[16, 0]) > 100
+    mirrored = read_results(tmp_path / "out.npz")
+    assert mirrored["meta"]["mirrored"] is True and "mirrored" not in plain["meta"]
+    for joint in (1, 2, 16, 17):  # hips and shoulders: her left where the photo shows it
+        assert np.linalg.norm(mirrored["joints2d"][0, joint] - plain["joints2d"][0, joint]) < 25, joint
+    np.testing.assert_allclose(mirrored["bbox"][0], plain["bbox"][0], atol=0.05 * plain["bbox"][0, 2])  # the crop square
+    done = _estimate(tmp_path, flipped, "--samples", "0")  # not told: the selfie as it is
+    unaware = read_results(tmp_path / "out.npz")
+    assert abs(unaware["joints2d"][0, 16, 0] - mirrored["joints2d"][0, 16, 0]) > 50  # 98 px: the selfie's
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="counts the process's threads on Linux")
