@@ -14,8 +14,8 @@ SIZE, FOCAL, DEPTH = (960, 540), 800.0, 4.5
 
 
 @pytest.fixture(scope="module")
-def estimates(tmp_path_factory: pytest.TempPathFactory) -> dict[float, tuple[np.ndarray, np.ndarray]]:
-    """{sideways offset (m): (true root rotation, estimated root rotation)}: one pose, turned 35° from
+def estimates(tmp_path_factory: pytest.TempPathFactory) -> dict[float, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """{sideways offset (m): (true root rotation, estimated root rotation, estimated pelvis position)}: one pose, turned 35° from
     the camera, rendered at the image centre and 1.9 m to either side (rays 23° off the axis)."""
     import smplx
 
@@ -49,7 +49,7 @@ def estimates(tmp_path_factory: pytest.TempPathFactory) -> dict[float, tuple[np.
                           EstimateOptions(focal_px=FOCAL, smooth=0.0, samples=0))
             r = read_results(folder / f"at_{offset:+.1f}.npz")
             assert r["valid"][0]
-            out[offset] = (turn, np.asarray(r["rotmats"][0, 0], np.float64))
+            out[offset] = (turn, np.asarray(r["rotmats"][0, 0], np.float64), np.asarray(r["transl"][0], np.float64))
     finally:
         estimator.close()
     return out
@@ -65,7 +65,19 @@ def test_the_same_body_off_centre_keeps_its_heading_in_the_camera(estimates) -> 
     # the body faces the same way in the camera wherever it stands; BlazePose alone sees it turned by
     # the 23° between the optical axis and its ray (one way on the left, the other on the right)
     truth = _heading_deg(estimates[0.0][0])
-    error = {k: (_heading_deg(est) - truth + 180) % 360 - 180 for k, (_, est) in estimates.items()}
+    error = {k: (_heading_deg(est) - truth + 180) % 360 - 180 for k, (_, est, _) in estimates.items()}
     for offset in (1.9, -1.9):
         assert abs(error[offset] - error[0.0]) < 6.0, error
     assert abs(error[1.9] - error[-1.9]) < 6.0, error
+
+
+def test_the_same_body_off_centre_comes_back_at_the_same_depth(estimates) -> None:
+    # the translation is solved with the turned landmarks: seen unturned, the body off-centre is
+    # misread (80 and 170 mm nearer than at the centre when this was written); turned, the three
+    # depths agree within a few centimetres. What is left is BlazePose's own sense of the body's
+    # size (~1.5 % small on this body: the same shortfall everywhere) and the crop's off-axis
+    # stretch, which the turn does not undo (docs/instant-mode.md).
+    depth = {k: float(transl[2]) for k, (_, _, transl) in estimates.items()}
+    assert abs(depth[0.0] - DEPTH) < 0.15, depth
+    for offset in (1.9, -1.9):
+        assert abs(depth[offset] - depth[0.0]) < 0.05, depth
