@@ -224,7 +224,7 @@ def _solve_camera(input_path: str | Path, followed: dict[int, list[tuple[float, 
 def _track_recorder(output_path: str | Path, track: int, footage, estimator: Estimator, options,
                     source: str | Path) -> ResultsRecorder:
     """Track `track`'s rows on disk as they come: OUT.track-K.npz chunks, renumbered at the end."""
-    meta = {"estimator": estimator.name, "source": str(Path(source).resolve()),
+    meta = {"estimator": estimator.name, **estimator.describe(), "source": str(Path(source).resolve()),
             "created_by": f"propose-backend {__version__}",
             "person": {"choice": "everyone", "track": track}, **({"mirrored": True} if options.mirrored else {})}
     return ResultsRecorder(people_file.track_path(output_path, track),
@@ -244,30 +244,32 @@ def _discard_tracks(output_path: str | Path) -> None:
         shutil.rmtree(results.chunk_dir(track), ignore_errors=True)
 
 
-def recover_people(output_path: str | Path, estimator: Estimator, options) -> Path | None:
+def recover_people(output_path: str | Path) -> Path | None:
     """The people of an everyone run that was killed (kill -9, power loss) before it wrote them:
     every track's finished chunks (OUT.track-K.npz.chunks) become OUT.person-N.npz files in one
-    world with a still camera, unsmoothed, and the clip index; returns the index (None when no track
-    was followed long enough). The track chunks go once the people are written."""
+    world with a still camera, unsmoothed, each with the body its last chunk carries, and the clip
+    index; returns the index (None when no track was followed long enough). No estimator is needed
+    (`propose-backend recover`). The track chunks go once the people are written."""
     tracks = people_file.track_paths(output_path)
     if not tracks:
         return None
     first = results.read_results(next(iter(tracks.values())))
     frames = sorted({int(f) for path in tracks.values() for f in results.read_results(path)["frame_index"]})
     index = _write_people(output_path, tracks, float(first["fps"]), tuple(int(v) for v in first["image_size"]),
-                          estimator, options, len(frames), {"recovered": True}, shared_world.still(frames),
-                          finish=False)
-    _discard_tracks(output_path)
+                          None, None, len(frames), {"recovered": True}, shared_world.still(frames), finish=False)
+    if index is not None:  # nobody long enough: the chunks stay, still readable one by one
+        _discard_tracks(output_path)
     return index
 
 
 def _write_people(output_path: str | Path, tracks: dict[int, Path], fps: float, image_size: tuple[int, int],
-                  estimator: Estimator, options, frames_done: int, timing: dict, cameras: shared_world.ClipCameras,
+                  estimator: Estimator | None, options, frames_done: int, timing: dict, cameras: shared_world.ClipCameras,
                   solve: dict | None = None, finish: bool = True) -> Path | None:
     """Each track followed long enough (read back from its chunks) as a results file, numbered by
     first appearance, and the clip index; returns the index path (None when nobody was followed long
     enough). Everyone is put in one world (shared_world.py) with the clip's camera path `cameras`;
-    `finish` smooths (False: a failed run keeps its per-frame values)."""
+    `finish` smooths (False: a failed run keeps its per-frame values). Without `estimator` (a
+    recovery) each person keeps the body and meta its chunks carry."""
     kept = {}
     for track, path in tracks.items():
         data = results.read_results(path)
@@ -278,22 +280,26 @@ def _write_people(output_path: str | Path, tracks: dict[int, Path], fps: float, 
     width, height = image_size
     order = sorted(kept, key=lambda n: (int(kept[n]["frame_index"][0]),
                                         float(kept[n]["bbox"][0, 0]) if kept[n]["valid"][0] else 0.0, n))
-    source = kept[order[0]]["meta"].get("source", "")
-    meta = {"estimator": estimator.name, **estimator.describe(), "source": source,
+    recorded = {k: v for k, v in kept[order[0]]["meta"].items() if k != "person"}
+    meta = {**recorded, **({"estimator": estimator.name, **estimator.describe()} if estimator is not None else {}),
             "created_by": f"propose-backend {__version__}", **({"camera": solve} if solve is not None else {})}
-    if options.mirrored:  # the files describe the real scene, seen on the footage flipped left-right
+    meta.setdefault("source", "")
+    if options is not None and options.mirrored:  # the files describe the real scene, seen on the footage flipped
         meta["mirrored"] = True
     people = []
     for number, track in enumerate(order, start=1):
-        data = {name: value for name, value in kept.pop(track).items()
-                if name in results.PER_FRAME_FIELDS or name in results.OPTIONAL_PER_FRAME_FIELDS
-                or name in results.HAND_FIELDS}
+        recorded = kept.pop(track)
+        per_frame = {*results.PER_FRAME_FIELDS, *results.OPTIONAL_PER_FRAME_FIELDS, *results.HAND_FIELDS}
+        data = {name: value for name, value in recorded.items() if name in per_frame}
         valid = data["valid"]
         data.update(schema_version=results.SCHEMA_VERSION, fps=fps, image_size=(width, height),
                     person=number, meta={**meta, "person": {"choice": "everyone", "number": number}})
-        data.update(estimator.rest_geometry(np.median(data["betas"][valid], axis=0), person=track))
+        if estimator is not None:
+            data.update(estimator.rest_geometry(np.median(data["betas"][valid], axis=0), person=track))
+        else:  # the body of the track's last chunk: from the median betas of all its frames
+            data.update({k: v for k, v in recorded.items() if k not in per_frame and k not in data})
         data = shared_world.camera_rows(data, cameras)
-        if finish and options.smooth > 0 and int(valid.sum()) > 1 and len(valid) > 1:
+        if finish and options is not None and options.smooth > 0 and int(valid.sum()) > 1 and len(valid) > 1:
             data = smoothed(data, options.smooth, options.seed, f"person {number}")
         people.append(data)
     entries = []
@@ -303,5 +309,5 @@ def _write_people(output_path: str | Path, tracks: dict[int, Path], fps: float, 
         entries.append(people_file.describe_person(number, data, path.name))
     return people_file.write_index(people_file.index_path(output_path), {
         "source": meta["source"], "fps": float(fps), "image_size": [width, height],
-        "frames": frames_done, "estimator": estimator.name, "created_by": meta["created_by"],
+        "frames": frames_done, "estimator": meta.get("estimator", ""), "created_by": meta["created_by"],
         "timing": timing}, entries)

@@ -125,7 +125,7 @@ clip, out, spare, stop = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 loaded, _ = open_estimator("keypoints", EstimatorSettings(ModelFiles(None, None, spare)))
 
 def progress(p):
-    if p.stage == "estimating" and p.done >= stop:
+    if p.phase == "estimating" and p.done >= stop:
         os.kill(os.getpid(), signal.SIGKILL)  # no cleanup, no except, no finally: as a power loss
 
 estimate_file(clip, out, loaded, EstimateOptions(focal_px=800.0, smooth=0.0, samples=2, everyone=True,
@@ -160,7 +160,7 @@ def test_a_killed_run_leaves_every_finished_row_on_disk(instant, tmp_path):
     walking = [data for data in rows.values() if data["valid"].sum() >= 8]
     assert len(walking) == 2 and all(np.isfinite(d["transl"][d["valid"]]).all() for d in walking)
 
-    index = recover_people(out, instant, EstimateOptions(**OPTIONS))
+    index = recover_people(out)  # no estimator needed (`propose-backend recover`)
     assert index == people_file.index_path(out) and not people_file.track_paths(out)
     people = people_file.read_index(index)["people"]
     assert [p["number"] for p in people] == [1, 2]
@@ -168,3 +168,4 @@ def test_a_killed_run_leaves_every_finished_row_on_disk(instant, tmp_path):
         data = results.read_results(person["path"])
         assert data["frame_index"].max() == stop - 1 and data["valid"].sum() >= 8
         assert "identity_confidence" in data and "world_from_camera" in data
+        assert data["meta"]["estimator"] == "keypoints" and len(data["rest_vertices"]) > 0
