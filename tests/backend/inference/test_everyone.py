@@ -135,12 +135,10 @@ estimate_file(clip, out, loaded, EstimateOptions(focal_px=800.0, smooth=0.0, sam
 
 def test_a_killed_run_leaves_every_finished_row_on_disk(instant, tmp_path):
     """kill -9 part-way: each track's chunks hold every frame estimated before the kill, readable
-    as results, and recover_people turns them into the people files and the clip index."""
+    as results, and `propose-backend recover` turns them into the people files and the clip index."""
     import os
     import subprocess
     import sys
-
-    from propose_backend.inference.everyone import recover_people
 
     frames, stop = 24, 12
     walkers = [swing_walker(frames, (-1.6, 5.0), (1.6, 5.0), SHIRTS[0]),
@@ -160,8 +158,11 @@ def test_a_killed_run_leaves_every_finished_row_on_disk(instant, tmp_path):
     walking = [data for data in rows.values() if data["valid"].sum() >= 8]
     assert len(walking) == 2 and all(np.isfinite(d["transl"][d["valid"]]).all() for d in walking)
 
-    index = recover_people(out)  # no estimator needed (`propose-backend recover`)
-    assert index == people_file.index_path(out) and not people_file.track_paths(out)
+    recovered = subprocess.run([sys.executable, "-m", "propose_backend", "recover", str(out)], env=env,
+                               capture_output=True, text=True, timeout=120)  # no estimator needed
+    assert recovered.returncode == 0, recovered.stderr[-2000:]
+    index = people_file.index_path(out)
+    assert index.name in recovered.stderr and not people_file.track_paths(out)
     people = people_file.read_index(index)["people"]
     assert [p["number"] for p in people] == [1, 2]
     for person in people:
