@@ -170,3 +170,26 @@ def test_a_killed_run_leaves_every_finished_row_on_disk(instant, tmp_path):
         assert data["frame_index"].max() == stop - 1 and data["valid"].sum() >= 8
         assert "identity_confidence" in data and "world_from_camera" in data
         assert data["meta"]["estimator"] == "keypoints" and len(data["rest_vertices"]) > 0
+
+
+def test_a_run_that_fails_part_way_writes_the_people_so_far(instant, tmp_path):
+    """An error mid-run (here the progress hook raising): the people followed so far are written
+    from their tracks' chunks, unsmoothed, and no track chunk is left behind."""
+    frames, stop = 24, 12
+    walkers = [swing_walker(frames, (-1.6, 5.0), (1.6, 5.0), SHIRTS[0]),
+               swing_walker(frames, (1.8, 7.0), (-1.8, 7.0), SHIRTS[1], phase=1.0)]
+    write_crowd_clip(tmp_path / "cross.avi", walkers)
+    out = tmp_path / "cross.npz"
+
+    def progress(p):
+        if p.phase == "estimating" and p.done >= stop:
+            raise RuntimeError("the hook fails")
+
+    with pytest.raises(RuntimeError, match="the hook fails"):
+        estimate_file(tmp_path / "cross.avi", out, instant, EstimateOptions(**{**OPTIONS, "smooth": 1.0}), progress)
+    assert not people_file.track_paths(out)
+    people = people_file.read_index(people_file.index_path(out))["people"]
+    assert [p["number"] for p in people] == [1, 2]
+    for person in people:
+        data = results.read_results(person["path"])
+        assert data["frame_index"].max() == stop - 1 and "raw_valid" not in data  # per-frame values, unsmoothed
