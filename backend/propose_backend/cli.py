@@ -104,6 +104,13 @@ def build_parser() -> argparse.ArgumentParser:
     smo.add_argument("--seed", type=int, default=request.DEFAULT_SEED, help="random seed of the ghost trajectories")
     smo.set_defaults(func=_run_smooth)
 
+    rec = commands.add_parser("recover", help="write the people of an everyone run that was killed",
+                              description="An `estimate --everyone` run writes each person's frames to disk as it "
+                                          "goes (OUT.track-K.npz.chunks); after a kill or a power loss this turns "
+                                          "them into OUT.person-N.npz and OUT.people.json (unsmoothed, still camera).")
+    rec.add_argument("output", metavar="OUT.npz", help="the output the killed run was asked to write")
+    rec.set_defaults(func=_run_recover)
+
     ppl = commands.add_parser("people", help="list the people found in one frame, numbered for --person",
                               description="Find everyone in one frame of an image or video and print their "
                                           "boxes, numbered left to right as --person takes them.")
@@ -273,6 +280,18 @@ def _run_smooth(args: argparse.Namespace) -> int:
 
     path = smooth_file(args.source, args.target, strength=args.strength, seed=args.seed)
     print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
+def _run_recover(args: argparse.Namespace) -> int:
+    from .inference.everyone import recover_people
+
+    index = recover_people(args.output)
+    if index is None:
+        print(f"error: no person of a killed everyone run writing {args.output} was followed long enough "
+              "(no OUT.track-K.npz.chunks with enough frames).", file=sys.stderr)
+        return EXIT_ERROR
+    print(f"wrote {index}", file=sys.stderr)
     return 0
 
 

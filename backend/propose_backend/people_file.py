@@ -44,6 +44,26 @@ def person_path(output: str | Path, number: int) -> Path:
     return output.with_name(f"{stem}.person-{number}.npz")
 
 
+def track_path(output: str | Path, track: int) -> Path:
+    """`OUT.npz` -> `OUT.track-K.npz`: where an everyone run writes tracker track K while it runs
+    (as chunks, `OUT.track-K.npz.chunks/`), before the kept tracks are numbered as people."""
+    output = Path(output)
+    stem = output.name[:-4] if output.name.endswith(".npz") else output.name
+    return output.with_name(f"{stem}.track-{track}.npz")
+
+
+def track_paths(output: str | Path) -> dict[int, Path]:
+    """The tracks a run writing `OUT.npz` left on disk (chunk folders), by track number."""
+    first = track_path(output, 0)
+    prefix, found = first.name[:-len("0.npz")], {}
+    folders = first.parent.iterdir() if first.parent.is_dir() else ()
+    for folder in folders:
+        number = folder.name[len(prefix):-len(".npz.chunks")]
+        if folder.name.startswith(prefix) and folder.name.endswith(".npz.chunks") and number.isdigit():
+            found[int(number)] = first.with_name(f"{prefix}{number}.npz")
+    return dict(sorted(found.items()))
+
+
 def is_index(path: str | Path) -> bool:
     return str(path).endswith(INDEX_SUFFIX)
 

@@ -39,7 +39,7 @@ def no_model_files(tmp_path: Path) -> Path:
 def test_help_lists_the_commands(no_model_files: Path) -> None:
     run = _cli(["--help"], no_model_files)
     assert run.returncode == 0
-    for command in ("estimate", "serve", "convert-body", "bench"):
+    for command in ("estimate", "serve", "convert-body", "bench", "recover"):
         assert command in run.stdout
 
 
@@ -128,6 +128,13 @@ def test_convert_body(no_model_files: Path, tmp_path: Path) -> None:
     np.testing.assert_array_equal(converted.faces, body.faces)
     run = _cli(["convert-body", str(tmp_path / "nope.pkl"), str(tmp_path / "x.npz")], no_model_files)
     assert run.returncode == 1 and "nope.pkl" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_recover_without_a_killed_run_says_so(no_model_files: Path, tmp_path: Path) -> None:
+    """Nothing left by a killed everyone run: one line naming the output, nothing written."""
+    run = _cli(["recover", str(tmp_path / "clip.npz")], no_model_files, timeout=60)
+    assert run.returncode == 1 and "clip.npz" in run.stderr and "Traceback" not in run.stderr
+    assert not (tmp_path / "clip.people.json").exists()
 
 
 def test_bad_option_values_are_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:

@@ -3,14 +3,19 @@
 Frame by frame, the crowd tracker (crowd.py) places one crop per person followed; the crops of a
 frame go through the estimator as ONE batch (rows tagged with their person, so an estimator that
 fits each body as it goes keeps them apart); the tracker then decides who was really seen, and
-each person's row is kept. At the end every person with enough frames becomes a results file of
-their own (smoothed like a single-person run) and the clip index lists them (people_file.py).
+each person's row goes to disk as it comes, through a results recorder of their track's own
+(OUT.track-K.npz chunks, recorder.py): memory holds the tracker's state and a few frames per track,
+not everyone's rows, and a killed run leaves every track's finished frames on disk, readable by
+`results.read_results(OUT.track-K.npz)` and turned into people files by `recover_people`. At the
+end every person with enough frames becomes a results file of their own (smoothed like a
+single-person run) and the clip index lists them (people_file.py); the track chunks go.
 Tracks too short to animate (a passer-by glimpsed for a few frames, a false detection) are left
 out; the rest are numbered in order of first appearance, left to right on a shared first frame,
 so the numbers match those `propose-backend people` gives on the first frame.
 """
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 from pathlib import Path
@@ -28,7 +33,7 @@ from .crop import ImageCamera, cut
 from .crowd import REDETECT_PEOPLE_EVERY, CrowdTracker, Placement, body_box, same_body
 from .errors import InferenceError
 from .protocol import ESTIMATED_FIELDS, Estimator, FrameBatch, as_seen
-from .recorder import _check_writable as check_writable
+from .recorder import ResultsRecorder, _check_writable as check_writable
 from .footage import Frame, open_rows
 from .people import find_people, paint_body
 from .run_state import Decoder, Progress, RunSummary, open_clip
@@ -108,7 +113,8 @@ def estimate_everyone(input_path: str | Path, output_path: str | Path, estimator
     check_writable(people_file.index_path(output_path))  # fails now, before any work, if it cannot write
     every = options.redetect_every if options.redetect_every != REDETECT_EVERY else REDETECT_PEOPLE_EVERY
     tracker = CrowdTracker(find_people, camera, footage.image_size, every)
-    rows: dict[int, list[dict[str, np.ndarray]]] = {}
+    _discard_tracks(output_path)  # a killed older run's tracks: this run writes its own
+    recorders: dict[int, ResultsRecorder] = {}  # by track number: each track's rows go to disk as they come
     followed: dict[int, list[tuple[float, float, float, float]]] = {}  # every crop by frame: masked in the camera solve
     frames_done = with_anyone = 0
     timing = {"estimate_s": 0.0, "track_s": 0.0, "person_frames": 0}
@@ -150,7 +156,10 @@ def estimate_everyone(input_path: str | Path, output_path: str | Path, estimator
                 block["bbox"][valid] = (flip_boxes(boxes, camera.principal_pt[0]) if options.mirrored else boxes)[valid]
                 block["identity_confidence"][:] = confidence
                 for k, placement in enumerate(placements):
-                    rows.setdefault(placement.number, []).append({n: v[k:k + 1] for n, v in block.items()})
+                    if placement.number not in recorders:
+                        recorders[placement.number] = _track_recorder(output_path, placement.number, footage,
+                                                                      estimator, options, input_path)
+                    recorders[placement.number].add({n: v[k:k + 1] for n, v in block.items()})
             followed[frame.index] = [p.box.xywh() for p in placements]
             frames_done += 1
             with_anyone += int(valid.any()) if placements else 0
@@ -161,14 +170,18 @@ def estimate_everyone(input_path: str | Path, output_path: str | Path, estimator
             report(Progress("estimating", frames_done, total, fps, eta,
                             f"{len(placements)} people followed"))
     except BaseException:
-        if rows:  # keep what was finished, even when failing
-            _write_people(output_path, rows, footage, estimator, options, str(input_path), frames_done, {},
-                          shared_world.still(sorted(followed)), finish=False)
+        for recorder in recorders.values():  # keep what was finished, even when failing
+            recorder.flush()
+        if recorders:
+            _write_people(output_path, _finished(recorders), footage.fps, footage.image_size, estimator, options,
+                          frames_done, {}, shared_world.still(sorted(followed)), finish=False)
+            _discard_tracks(output_path)
         raise
     finally:
         decoder.close()
-    kept = {n: r for n, r in rows.items() if sum(int(x["valid"][0]) for x in r) >= MIN_TRACK_FRAMES}
+    kept = {n: r for n, r in recorders.items() if r.valid_frames >= MIN_TRACK_FRAMES}
     if not kept:
+        _discard_tracks(output_path)
         if frames_done and not cancelled:
             what = "the image" if footage.kind == "image" else "any frame of the video"
             raise InferenceError("no_person", f"No person was followed long enough in {what} {input_path}.")
@@ -179,10 +192,12 @@ def estimate_everyone(input_path: str | Path, output_path: str | Path, estimator
         cameras, solve = _solve_camera(input_path, followed, camera, report, options.mirrored)
     report(Progress("writing", frames_done, footage.frame_count, 0.0, None, f"writing {len(kept)} people"))
     seconds = time.perf_counter() - started
-    index = _write_people(output_path, rows, footage, estimator, options, str(input_path), frames_done, {
+    index = _write_people(output_path, _finished(kept), footage.fps, footage.image_size, estimator, options,
+                          frames_done, {
         "seconds": round(seconds, 2), "estimate_s": round(timing["estimate_s"], 2),
         "track_s": round(timing["track_s"], 2), "person_frames": timing["person_frames"],
         "detector_runs": tracker.detections_run, "tracks_started": len(tracker.tracks)}, cameras, solve=solve)
+    _discard_tracks(output_path)
     return RunSummary(index, frames_done, with_anyone, cancelled, estimator.name, seconds,
                       footage.warnings, footage.frame_count)
 
@@ -206,32 +221,85 @@ def _solve_camera(input_path: str | Path, followed: dict[int, list[tuple[float, 
     return shared_world.ClipCameras(frames, relative_transforms(path, len(frames))), path.describe()
 
 
-def _write_people(output_path: str | Path, rows: dict[int, list[dict[str, np.ndarray]]], footage, estimator: Estimator,
-                  options, source: str, frames_done: int, timing: dict, cameras: shared_world.ClipCameras,
+def _track_recorder(output_path: str | Path, track: int, footage, estimator: Estimator, options,
+                    source: str | Path) -> ResultsRecorder:
+    """Track `track`'s rows on disk as they come: OUT.track-K.npz chunks, renumbered at the end."""
+    meta = {"estimator": estimator.name, **estimator.describe(), "source": str(Path(source).resolve()),
+            "created_by": f"propose-backend {__version__}",
+            "person": {"choice": "everyone", "track": track}, **({"mirrored": True} if options.mirrored else {})}
+    return ResultsRecorder(people_file.track_path(output_path, track),
+                           {"fps": footage.fps, "image_size": footage.image_size}, meta,
+                           lambda betas: estimator.rest_geometry(betas, person=track), options.chunk_frames)
+
+
+def _finished(recorders: dict[int, ResultsRecorder]) -> dict[int, Path]:
+    """Every track's frames on disk (pending rows flushed as a last chunk): track number -> its path."""
+    for recorder in recorders.values():
+        recorder.flush()
+    return {number: recorder.output for number, recorder in recorders.items()}
+
+
+def _discard_tracks(output_path: str | Path) -> None:
+    for track in people_file.track_paths(output_path).values():
+        shutil.rmtree(results.chunk_dir(track), ignore_errors=True)
+
+
+def recover_people(output_path: str | Path) -> Path | None:
+    """The people of an everyone run that was killed (kill -9, power loss) before it wrote them:
+    every track's finished chunks (OUT.track-K.npz.chunks) become OUT.person-N.npz files in one
+    world with a still camera, unsmoothed, each with the body its last chunk carries, and the clip
+    index; returns the index (None when no track was followed long enough). No estimator is needed
+    (`propose-backend recover`). The track chunks go once the people are written."""
+    tracks = people_file.track_paths(output_path)
+    if not tracks:
+        return None
+    first = results.read_results(next(iter(tracks.values())))
+    frames = sorted({int(f) for path in tracks.values() for f in results.read_results(path)["frame_index"]})
+    index = _write_people(output_path, tracks, float(first["fps"]), tuple(int(v) for v in first["image_size"]),
+                          None, None, len(frames), {"recovered": True}, shared_world.still(frames), finish=False)
+    if index is not None:  # nobody long enough: the chunks stay, still readable one by one
+        _discard_tracks(output_path)
+    return index
+
+
+def _write_people(output_path: str | Path, tracks: dict[int, Path], fps: float, image_size: tuple[int, int],
+                  estimator: Estimator | None, options, frames_done: int, timing: dict, cameras: shared_world.ClipCameras,
                   solve: dict | None = None, finish: bool = True) -> Path | None:
-    """Each person followed long enough as a results file, numbered by first appearance, and the
-    clip index; returns the index path (None when nobody was followed long enough). Everyone is
-    put in one world (shared_world.py) with the clip's camera path `cameras`; `finish` smooths
-    (False: a failed run keeps its per-frame values)."""
-    kept = {n: r for n, r in rows.items() if sum(int(x["valid"][0]) for x in r) >= MIN_TRACK_FRAMES}
+    """Each track followed long enough (read back from its chunks) as a results file, numbered by
+    first appearance, and the clip index; returns the index path (None when nobody was followed long
+    enough). Everyone is put in one world (shared_world.py) with the clip's camera path `cameras`;
+    `finish` smooths (False: a failed run keeps its per-frame values). Without `estimator` (a
+    recovery) each person keeps the body and meta its chunks carry."""
+    kept = {}
+    for track, path in tracks.items():
+        data = results.read_results(path)
+        if int(data["valid"].sum()) >= MIN_TRACK_FRAMES:
+            kept[track] = data
     if not kept:
         return None
-    width, height = footage.image_size
-    order = sorted(kept, key=lambda n: (int(kept[n][0]["frame_index"][0]),
-                                        float(kept[n][0]["bbox"][0, 0]) if kept[n][0]["valid"][0] else 0.0, n))
-    meta = {"estimator": estimator.name, **estimator.describe(), "source": str(Path(source).resolve()),
+    width, height = image_size
+    order = sorted(kept, key=lambda n: (int(kept[n]["frame_index"][0]),
+                                        float(kept[n]["bbox"][0, 0]) if kept[n]["valid"][0] else 0.0, n))
+    recorded = {k: v for k, v in kept[order[0]]["meta"].items() if k != "person"}
+    meta = {**recorded, **({"estimator": estimator.name, **estimator.describe()} if estimator is not None else {}),
             "created_by": f"propose-backend {__version__}", **({"camera": solve} if solve is not None else {})}
-    if options.mirrored:  # the files describe the real scene, seen on the footage flipped left-right
+    meta.setdefault("source", "")
+    if options is not None and options.mirrored:  # the files describe the real scene, seen on the footage flipped
         meta["mirrored"] = True
     people = []
     for number, track in enumerate(order, start=1):
-        data = {name: np.concatenate([r[name] for r in kept[track]]) for name in kept[track][0]}
+        recorded = kept.pop(track)
+        per_frame = {*results.PER_FRAME_FIELDS, *results.OPTIONAL_PER_FRAME_FIELDS, *results.HAND_FIELDS}
+        data = {name: value for name, value in recorded.items() if name in per_frame}
         valid = data["valid"]
-        data.update(schema_version=results.SCHEMA_VERSION, fps=footage.fps, image_size=(width, height),
+        data.update(schema_version=results.SCHEMA_VERSION, fps=fps, image_size=(width, height),
                     person=number, meta={**meta, "person": {"choice": "everyone", "number": number}})
-        data.update(estimator.rest_geometry(np.median(data["betas"][valid], axis=0), person=track))
+        if estimator is not None:
+            data.update(estimator.rest_geometry(np.median(data["betas"][valid], axis=0), person=track))
+        else:  # the body of the track's last chunk: from the median betas of all its frames
+            data.update({k: v for k, v in recorded.items() if k not in per_frame and k not in data})
         data = shared_world.camera_rows(data, cameras)
-        if finish and footage.kind == "video" and options.smooth > 0 and int(valid.sum()) > 1:
+        if finish and options is not None and options.smooth > 0 and int(valid.sum()) > 1 and len(valid) > 1:
             data = smoothed(data, options.smooth, options.seed, f"person {number}")
         people.append(data)
     entries = []
@@ -240,6 +308,6 @@ def _write_people(output_path: str | Path, rows: dict[int, list[dict[str, np.nda
         results.write_results(path, data)
         entries.append(people_file.describe_person(number, data, path.name))
     return people_file.write_index(people_file.index_path(output_path), {
-        "source": meta["source"], "fps": float(footage.fps), "image_size": [width, height],
-        "frames": frames_done, "estimator": estimator.name, "created_by": meta["created_by"],
+        "source": meta["source"], "fps": float(fps), "image_size": [width, height],
+        "frames": frames_done, "estimator": meta.get("estimator", ""), "created_by": meta["created_by"],
         "timing": timing}, entries)

@@ -87,7 +87,7 @@ class ResultsRecorder:
 
     def _take_pending(self) -> dict[str, Any]:
         """The pending frames as a complete results mapping (clip fields from all frames so far)."""
-        names = list(results.PER_FRAME_FIELDS) + [n for n in results.HAND_FIELDS
+        names = list(results.PER_FRAME_FIELDS) + [n for n in (*results.OPTIONAL_PER_FRAME_FIELDS, *results.HAND_FIELDS)
                                                   if all(n in p for p in self._pending)]
         data = {name: np.concatenate([p[name] for p in self._pending]) for name in names}
         data.update(self.clip, schema_version=results.SCHEMA_VERSION, meta=self.meta)

@@ -113,3 +113,83 @@ def test_mirrored_footage_follows_everyone_in_the_real_scene(instant, tmp_path):
         centre = data["bbox"][data["valid"], :2] + data["bbox"][data["valid"], 2:] / 2
         pelvis = data["joints2d"][data["valid"], 0]
         assert np.median(np.linalg.norm(centre - pelvis, axis=1)) < 0.25 * np.median(data["bbox"][data["valid"], 2])
+
+
+KILLED_RUN = """
+import os, signal, sys
+from propose_backend.estimators import open_estimator
+from propose_backend.inference import EstimateOptions, EstimatorSettings, estimate_file
+from propose_backend.inference.model_files import ModelFiles
+
+clip, out, spare, stop = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+loaded, _ = open_estimator("keypoints", EstimatorSettings(ModelFiles(None, None, spare)))
+
+def progress(p):
+    if p.phase == "estimating" and p.done >= stop:
+        os.kill(os.getpid(), signal.SIGKILL)  # no cleanup, no except, no finally: as a power loss
+
+estimate_file(clip, out, loaded, EstimateOptions(focal_px=800.0, smooth=0.0, samples=2, everyone=True,
+                                                 chunk_frames=1), progress)
+"""
+
+
+def test_a_killed_run_leaves_every_finished_row_on_disk(instant, tmp_path):
+    """kill -9 part-way: each track's chunks hold every frame estimated before the kill, readable
+    as results, and `propose-backend recover` turns them into the people files and the clip index."""
+    import os
+    import subprocess
+    import sys
+
+    frames, stop = 24, 12
+    walkers = [swing_walker(frames, (-1.6, 5.0), (1.6, 5.0), SHIRTS[0]),
+               swing_walker(frames, (1.8, 7.0), (-1.8, 7.0), SHIRTS[1], phase=1.0)]
+    write_crowd_clip(tmp_path / "cross.avi", walkers)
+    out = tmp_path / "cross.npz"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    run = subprocess.run([sys.executable, "-c", KILLED_RUN, str(tmp_path / "cross.avi"), str(out),
+                          str(tmp_path / "spare"), str(stop)], env=env, capture_output=True, text=True, timeout=600)
+    assert run.returncode == -9, run.stderr[-2000:]
+    assert not people_file.index_path(out).exists() and not people_file.person_path(out, 1).exists()
+    tracks = people_file.track_paths(out)
+    assert len(tracks) >= 2
+    rows = {n: results.read_results(path) for n, path in tracks.items()}  # each track: a readable results file
+    seen = np.concatenate([data["frame_index"] for data in rows.values()])
+    assert set(seen.tolist()) == set(range(stop))  # every frame finished before the kill, none after
+    walking = [data for data in rows.values() if data["valid"].sum() >= 8]
+    assert len(walking) == 2 and all(np.isfinite(d["transl"][d["valid"]]).all() for d in walking)
+
+    recovered = subprocess.run([sys.executable, "-m", "propose_backend", "recover", str(out)], env=env,
+                               capture_output=True, text=True, timeout=120)  # no estimator needed
+    assert recovered.returncode == 0, recovered.stderr[-2000:]
+    index = people_file.index_path(out)
+    assert index.name in recovered.stderr and not people_file.track_paths(out)
+    people = people_file.read_index(index)["people"]
+    assert [p["number"] for p in people] == [1, 2]
+    for person in people:
+        data = results.read_results(person["path"])
+        assert data["frame_index"].max() == stop - 1 and data["valid"].sum() >= 8
+        assert "identity_confidence" in data and "world_from_camera" in data
+        assert data["meta"]["estimator"] == "keypoints" and len(data["rest_vertices"]) > 0
+
+
+def test_a_run_that_fails_part_way_writes_the_people_so_far(instant, tmp_path):
+    """An error mid-run (here the progress hook raising): the people followed so far are written
+    from their tracks' chunks, unsmoothed, and no track chunk is left behind."""
+    frames, stop = 24, 12
+    walkers = [swing_walker(frames, (-1.6, 5.0), (1.6, 5.0), SHIRTS[0]),
+               swing_walker(frames, (1.8, 7.0), (-1.8, 7.0), SHIRTS[1], phase=1.0)]
+    write_crowd_clip(tmp_path / "cross.avi", walkers)
+    out = tmp_path / "cross.npz"
+
+    def progress(p):
+        if p.phase == "estimating" and p.done >= stop:
+            raise RuntimeError("the hook fails")
+
+    with pytest.raises(RuntimeError, match="the hook fails"):
+        estimate_file(tmp_path / "cross.avi", out, instant, EstimateOptions(**{**OPTIONS, "smooth": 1.0}), progress)
+    assert not people_file.track_paths(out)
+    people = people_file.read_index(people_file.index_path(out))["people"]
+    assert [p["number"] for p in people] == [1, 2]
+    for person in people:
+        data = results.read_results(person["path"])
+        assert data["frame_index"].max() == stop - 1 and "raw_valid" not in data  # per-frame values, unsmoothed
