@@ -151,12 +151,17 @@ def _smooth_fit(target: np.ndarray, weight: np.ndarray, frames: float, leash: fl
     longer than about 2π·frames frames and smooths away faster ones; unweighted stretches are
     bridged smoothly.
     """
-    n = len(target)
+    system = sparse.diags(weight + leash) + frames**4 * _bending(len(target), reset)
+    return spsolve(system.tocsc(), weight * target)
+
+
+def _bending(n: int, reset: np.ndarray) -> sparse.csr_matrix:
+    """(n, n) the quadratic form Σ (Δ²z)² over n frames, with no second difference across a split
+    (`reset`, (n-1,): True where the step into the next frame starts a new segment): the smoothness
+    term of both path fits (ground_path, lock_feet)."""
     keep = ~np.asarray(reset, bool)
     D2 = sparse.diags([np.ones(n - 2), -2 * np.ones(n - 2), np.ones(n - 2)], [0, 1, 2], shape=(n - 2, n), format="csr")
-    bend_ok = (keep[1:] & keep[:-1]).astype(float)
-    system = sparse.diags(weight + leash) + frames**4 * D2.T @ sparse.diags(bend_ok) @ D2
-    return spsolve(system.tocsc(), weight * target)
+    return D2.T @ sparse.diags((keep[1:] & keep[:-1]).astype(float)) @ D2
 
 
 def ground_path(world: np.ndarray, path: np.ndarray, floor: np.ndarray, dt: np.ndarray, reset: np.ndarray,
@@ -238,9 +243,7 @@ def lock_feet(world: np.ndarray, path: np.ndarray, contacts: np.ndarray, reset: 
     v = np.minimum(lock[1:], lock[:-1]) * keep[:, None]  # (n-1, 2)
     step_foot = np.diff(foot, axis=0)  # (n-1, 2, 3)
     D1 = sparse.diags([-np.ones(n - 1), np.ones(n - 1)], [0, 1], shape=(n - 1, n), format="csr")
-    D2 = sparse.diags([np.ones(n - 2), -2 * np.ones(n - 2), np.ones(n - 2)], [0, 1, 2], shape=(n - 2, n), format="csr")
-    bend_ok = (keep[1:] & keep[:-1]).astype(float)
-    system = (D1.T @ sparse.diags(v.sum(1)) @ D1 + PATH_BEND * D2.T @ sparse.diags(bend_ok) @ D2
+    system = (D1.T @ sparse.diags(v.sum(1)) @ D1 + PATH_BEND * _bending(n, reset)
               + PATH_LEASH * sparse.identity(n))
     rhs = -(D1.T @ (v[..., None] * step_foot).sum(1))
     correction = spsolve(system.tocsc(), rhs)
