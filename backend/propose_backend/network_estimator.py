@@ -11,7 +11,6 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .geometry import world_from_local
 from .api import ProPose, load_model
 from .body import BodyModelError
 from .hands.rest import hand_joints, template_hands
@@ -106,9 +105,7 @@ class ProPoseEstimator:
         self.fingers.refine_wrists(hands, arrays["rotmats"], arrays["posterior_F"], arrays["uncertainty_deg"])
         if batch.mirrored:  # the figure read so far is reflected to the person's own sides
             mirror_estimate(arrays, hands, batch.camera)
-        world = world_from_local(torch.as_tensor(arrays["rotmats"], dtype=torch.float64))
-        ghosts = world_from_local(torch.as_tensor(arrays["samples"], dtype=torch.float64)) if batch.num_samples else None
-        arrays.update(self.fingers.solve(hands, world, batch.num_samples, self.hand_generator, ghosts))
+        arrays.update(self.fingers.solve_on_body(hands, arrays, batch.num_samples, self.hand_generator))
         return arrays
 
     def rest_geometry(self, betas: np.ndarray, person: int | None = None) -> dict[str, np.ndarray]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
+from ..geometry import world_from_local
 from ..skeleton import NUM_FINGER_JOINTS, NUM_SMPL_JOINTS, WRIST_OF_SIDE, HAND_SIDES
 from .fingers import HandAnatomy, hand_posterior, palm_evidence, sample_hand, uncertainty_deg
 from .landmarks import HandLandmarker, HandObservation
@@ -104,6 +105,14 @@ class FingerSolver:
         refined = local_from_world(world)
         for side in HAND_SIDES:
             rotmats[:, WRIST_OF_SIDE[side]] = refined[:, WRIST_OF_SIDE[side]].numpy()
+
+    def solve_on_body(self, hands: HandBatch, fields: dict[str, np.ndarray], num_samples: int,
+                      generator: torch.Generator | None) -> dict[str, np.ndarray]:
+        """`solve` on an estimate's body fields as both estimators hold them: its local `rotmats`
+        (B, 24, 3, 3) and, when num_samples, its ghosts' local `samples` (B, S, 24, 3, 3)."""
+        world = world_from_local(torch.as_tensor(fields["rotmats"], dtype=torch.float64))
+        ghosts = world_from_local(torch.as_tensor(fields["samples"], dtype=torch.float64)) if num_samples else None
+        return self.solve(hands, world, num_samples, generator, ghosts)
 
     def solve(self, hands: HandBatch, world_rotmats: torch.Tensor, num_samples: int,
               generator: torch.Generator | None, sample_world: torch.Tensor | None = None) -> dict[str, np.ndarray]:

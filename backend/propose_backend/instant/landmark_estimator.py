@@ -16,7 +16,7 @@ import torch
 from .. import posterior as post
 from ..body import load_body
 from ..body.layer import BodyLayer
-from ..geometry import ray_rotation, world_from_local
+from ..geometry import ray_rotation
 from ..inference.detect import BlazePoseDetector, Detection
 from ..inference.errors import InferenceError
 from ..mirrored import mirror_estimate
@@ -196,10 +196,7 @@ class KeypointEstimator:
         turn_into_camera(out, hands, turn, batch.camera)
         if batch.mirrored:  # the figure read so far is reflected to the person's own sides
             mirror_estimate(out, hands, batch.camera)
-        body_world = world_from_local(torch.as_tensor(out["rotmats"], dtype=torch.float64))
-        # the fingers of ghost s are drawn given that ghost's wrist
-        ghost_world = world_from_local(torch.as_tensor(out["samples"], dtype=torch.float64)) if samples else None
-        out.update(self.fingers.solve(hands, body_world, samples, self.generator, ghost_world))
+        out.update(self.fingers.solve_on_body(hands, out, samples, self.generator))  # ghost s's fingers on its wrist
         return {k: (v if v.dtype == bool else v.astype(np.float32)) for k, v in out.items()}
 
     def rest_geometry(self, betas: np.ndarray, person: int | None = None) -> dict[str, np.ndarray]:
