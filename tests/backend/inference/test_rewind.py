@@ -9,15 +9,13 @@ from __future__ import annotations
 import numpy as np
 
 from propose_backend import results
-from propose_backend.inference.crop import CropBox, ImageCamera
+from propose_backend.inference.crop import CropBox
 from propose_backend.inference.crowd import CrowdTracker
 from propose_backend.inference.detect import Detection
 from propose_backend.inference.footage import Frame
 from propose_backend.inference.rewind import Rewind, merge_rows, read_back
+from tests.backend.inference.test_crowd import CAMERA, COLOURS as SHIRTS, SIZE, picture
 
-SIZE = (640, 360)
-CAMERA = ImageCamera.for_image(*SIZE, focal_px=500.0)
-SHIRTS = {0: (40, 40, 200), 1: (40, 180, 40)}  # BGR: red in front, green behind
 FRAMES = 16
 
 
@@ -28,15 +26,6 @@ def people_at(t: int) -> dict[int, tuple[float, float, float, float, float]]:
         h = 1.7 * CAMERA.focal_px / depth
         out[k] = (x - 0.2 * h, 180 - 0.5 * h, 0.4 * h, h, depth)
     return out
-
-
-def picture(people: dict) -> np.ndarray:
-    image = np.full((SIZE[1], SIZE[0], 3), 90, np.uint8)
-    for k, (x, y, w, h, _) in sorted(people.items(), key=lambda p: -p[1][4]):  # far to near
-        x0, y0, x1, y1 = (int(max(0, v)) for v in (x, y, x + w, y + h))
-        image[y0:y1, x0:x1] = (60, 60, 60)
-        image[y0 + int(0.2 * h):y0 + int(0.5 * h), x0:x1] = SHIRTS[k]
-    return image
 
 
 def uncovered(people: dict, k: int) -> float:
