@@ -122,7 +122,8 @@ def _look_behind(frame: Frame, placements: list[Placement], estimated: dict[str,
             paint_body(masked, points)
         pictures.append(masked)
     chosen = [placements[i] for i in rows]
-    again = estimator.estimate(_batch(pictures, frame.index, chosen, estimator, camera, options, image_size))
+    again = estimator.estimate(_batch(pictures, frame.index, [Placement(-p.number, p.box) for p in chosen], estimator,
+                                      camera, options, image_size))  # a second look: out of the person's sequence
     found, sure = tracker.observe(frame, chosen, _seen(again, camera, options), learn=False)
     taken = [body_box(estimated["joints2d"][j]) for j in np.flatnonzero(valid)]  # bodies others already have
     for k, i in enumerate(rows):
@@ -159,6 +160,7 @@ def estimate_everyone(input_path: str | Path, output_path: str | Path, estimator
     cancelled = False
     estimator.reseed()
     hands = bool(getattr(estimator, "hands", False))
+    forget = getattr(estimator, "forget", lambda _person: None)  # an estimator following each person in their crop
     estimating_since = time.perf_counter()
     try:
         for (frame,) in decoder.batches():
@@ -178,11 +180,14 @@ def estimate_everyone(input_path: str | Path, output_path: str | Path, estimator
             tick = time.perf_counter()
             valid, confidence = tracker.observe(frame, placements, _seen(estimated, camera, options))
             timing["track_s"] += time.perf_counter() - tick
+            misread = {placements[i].number for i, _ in tracker.hidden_by}  # crops whose reader held someone else
             if tracker.hidden_by:  # someone half behind another: look again with the front body painted over
                 tick = time.perf_counter()
                 _look_behind(frame, placements, estimated, valid, confidence, tracker, estimator, camera, options,
                              footage.image_size)
                 timing["estimate_s"] += time.perf_counter() - tick
+            for number in misread | {placements[k].number for k in np.flatnonzero(~valid)}:
+                forget(number)  # a crop that did not show its person: its reader looks afresh on the next
             if placements:
                 block = _block(frame.index, placements, estimated, valid, confidence, camera, options, hands)
                 for k, placement in enumerate(placements):
