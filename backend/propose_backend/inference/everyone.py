@@ -15,6 +15,7 @@ so the numbers match those `propose-backend people` gives on the first frame.
 """
 from __future__ import annotations
 
+import math
 import shutil
 import threading
 import time
@@ -36,10 +37,12 @@ from .protocol import ESTIMATED_FIELDS, Estimator, FrameBatch, as_seen
 from .rewind import Rewind, merge_rows, read_back
 from .recorder import ResultsRecorder, _check_writable as check_writable
 from .footage import Frame, open_rows
+from .detect import BlazePoseDetector
 from .people import find_people, paint_body
 from .run_state import Decoder, Progress, RunSummary, open_clip
 
 MIN_TRACK_FRAMES = 8  # frames with a person a track needs to be kept
+BODY_REFRESH_S = 60.0  # a track's chunks refit its body at most this often
 
 
 def _rows(frame_index: int, count: int, num_samples: int, camera: ImageCamera,
@@ -147,7 +150,8 @@ def estimate_everyone(input_path: str | Path, output_path: str | Path, estimator
     footage, camera = open_clip(input_path, options.frames, options.focal_px, report)
     check_writable(people_file.index_path(output_path))  # fails now, before any work, if it cannot write
     every = options.redetect_every if options.redetect_every != REDETECT_EVERY else REDETECT_PEOPLE_EVERY
-    tracker = CrowdTracker(find_people, camera, footage.image_size, every)
+    searcher = BlazePoseDetector(video=False)  # one still-image BlazePose for every search of the clip
+    tracker = CrowdTracker(lambda image: find_people(image, blazepose=searcher), camera, footage.image_size, every)
     _discard_tracks(output_path)  # a killed older run's tracks: this run writes its own
     recorders: dict[int, ResultsRecorder] = {}  # by track number: each track's rows go to disk as they come
     rewind = Rewind()  # the last frames, to read a person found late back to where they appeared
@@ -224,6 +228,7 @@ def estimate_everyone(input_path: str | Path, output_path: str | Path, estimator
         raise
     finally:
         decoder.close()
+        searcher.close()
     kept = {n: r for n, r in recorders.items() if r.valid_frames + len(earlier.get(n, ())) >= MIN_TRACK_FRAMES}
     if not kept:
         _discard_tracks(output_path)
@@ -275,7 +280,22 @@ def _track_recorder(output_path: str | Path, track: int, footage, estimator: Est
             "person": {"choice": "everyone", "track": track}, **({"mirrored": True} if options.mirrored else {})}
     return ResultsRecorder(people_file.track_path(output_path, track),
                            {"fps": footage.fps, "image_size": footage.image_size}, meta,
-                           lambda betas: estimator.rest_geometry(betas, person=track), options.chunk_frames)
+                           _ChunkBody(estimator, track), options.chunk_frames)
+
+
+class _ChunkBody:
+    """The body a track's chunks carry (only a recovery reads it: the people files get theirs from
+    the estimator at the end): refitted at most every BODY_REFRESH_S, since a fit costs a good part
+    of a second and every track writes its own chunks."""
+
+    def __init__(self, estimator: Estimator, track: int) -> None:
+        self.estimator, self.track = estimator, track
+        self.since, self.body = -math.inf, None
+
+    def __call__(self, betas: np.ndarray) -> dict[str, np.ndarray]:
+        if self.body is None or time.monotonic() - self.since > BODY_REFRESH_S:
+            self.body, self.since = self.estimator.rest_geometry(betas, person=self.track), time.monotonic()
+        return self.body
 
 
 def _finished(recorders: dict[int, ResultsRecorder]) -> dict[int, Path]:
