@@ -67,13 +67,13 @@ def posed(rest: dict[str, np.ndarray], local: np.ndarray) -> tuple[np.ndarray, n
 
 
 def render(local: np.ndarray, distance: float, scene: Scene = Scene(), background: tuple[int, int, int] = (150, 150, 150),
-           smooth: bool = False) -> tuple[np.ndarray, np.ndarray]:
+           sideways: float = 0.0, smooth: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """(BGR image, pixels (54, 2) of the joints) of the body in pose `local` (root in camera axes),
-    its pelvis `distance` metres in front of the camera; `smooth`: shaded smoothly (smooth_shading.py)
-    instead of the project's flat-shaded faces."""
+    its pelvis `distance` metres in front of the camera and `sideways` metres to the right; `smooth`:
+    shaded smoothly (smooth_shading.py) instead of the project's flat-shaded faces."""
     rest, colors = rest_body()
     vertices, joints = posed(rest, local)
-    shift = np.array([0.0, 0.1, distance])
+    shift = np.array([sideways, 0.1, distance])
     canvas = np.empty((scene.height, scene.width, 3), np.uint8)
     canvas[:] = background
     if smooth:
@@ -85,8 +85,8 @@ def render(local: np.ndarray, distance: float, scene: Scene = Scene(), backgroun
     return image, project(joints + shift, scene.focal, (scene.width / 2, scene.height / 2))
 
 
-def hand_points(local: np.ndarray, distance: float, rest_hands: np.ndarray) -> np.ndarray:
-    """(2, 21, 3) the true hand landmarks (MediaPipe's order) of `render(local, distance)` in camera
+def hand_points(local: np.ndarray, distance: float, rest_hands: np.ndarray, sideways: float = 0.0) -> np.ndarray:
+    """(2, 21, 3) the true hand landmarks (MediaPipe's order) of `render(local, distance, sideways=)` in camera
     axes: the wrist and finger joints, and the fingertips carried by their last bone from the rest
     hand `rest_hands` (2, 21, 3) (the body's own, Anny's hand_rest)."""
     rest, _ = rest_body()
@@ -100,7 +100,7 @@ def hand_points(local: np.ndarray, distance: float, rest_hands: np.ndarray) -> n
             out[h, at] = p[base + j]
             if j % 3 == 2:  # the fingertip beyond the last joint
                 out[h, at + 1] = p[base + j] + G[base + j] @ (rest_hands[h, at + 1] - joints[base + j])
-    return out + np.array([0.0, 0.1, distance])
+    return out + np.array([sideways, 0.1, distance])
 
 
 def arms_forward(swing: float, left_flex: float = -0.9, right_flex: float = 0.9) -> np.ndarray:
