@@ -4,7 +4,8 @@ Floor: a plane fitted, in the camera frame, to the lowest point of each foot ove
 starts level with the body's mean up direction (ankles → neck) through the lowest soles, then
 alternates: the soles near the current plane (the frames a foot is likely down) refit it by a
 least-squares plane whose normal is pulled towards the body's up (so a clip where the person
-stands still still gets the up direction right). The camera's tilt is whatever that normal says.
+stands still, or walks a strip as narrow as the stance, still gets the up direction right
+across it). The camera's tilt is whatever that normal says.
 
 Contact: a foot is down when its sole is near the floor and it barely moves, p = σ((h₀ − h)/s_h)
 · σ((v₀ − v)/s_v), with h the lowest foot point's height and v the speed of the foot's centre over ±0.06 s (so
@@ -36,7 +37,15 @@ CONTACT_SPEED_MS, SPEED_SCALE_MS = 0.8, 0.2  # m/s: estimated planted feet move 
 CONTACT_HOLD_S = 0.3  # a foot changes between down and up about this often
 SPEED_WINDOW_S = 0.06
 MIN_AXIS_WEIGHT = 0.2  # a foot's speed along its noisiest axis counts at least this much
-UP_PRIOR_M2 = 0.02**2  # how strongly the floor normal stays near the body's up
+# How strongly the floor normal stays near the body's up (ankles → neck over the clip): as if
+# the soles also spread this far (m²) in every direction across the up. A walker's soles lie on
+# a strip as narrow as the stance (±10–15 cm), and the estimate's feet differ in height by a
+# few cm (the foot nearer the camera higher on the CMU walk), so the soles alone tilt the floor
+# across the strip by degrees: 4–5° on the walk's clips with 0.02², and under the dolly's solved
+# path the planted left foot then stood 6–9 cm over it and was never locked. At 0.2² the body
+# decides the tilt across a narrow strip and the soles the tilt along a long one (floor within
+# 0.7–1.5° of the truth on the walk's views, 1.4–4.7° before; docs/temporal.md, "The floor").
+UP_PRIOR_M2 = 0.2**2
 LOCK_FROM, LOCK_FULL = 0.3, 0.7  # contact probability where locking starts / is complete
 EASE_S = 0.2  # a planted leg eases onto its anchor over about this long
 PATH_BEND = 0.3  # weight of the correction's bending (per frame²) against a planted foot's step
