@@ -85,8 +85,10 @@ def soles(world: np.ndarray, up: np.ndarray) -> np.ndarray:
     return np.stack(out, axis=1)
 
 
-def fit_floor(sole: np.ndarray, up: np.ndarray, iterations: int = 6) -> np.ndarray:
-    """Plane (nx, ny, nz, d) with n·p + d = 0 on the floor, n unit along the body's up."""
+def fit_floor(sole: np.ndarray, up: np.ndarray, iterations: int = 6, up_prior_m2: float | None = None) -> np.ndarray:
+    """Plane (nx, ny, nz, d) with n·p + d = 0 on the floor, n unit along the body's up
+    (held near it by `up_prior_m2`, UP_PRIOR_M2 unless given)."""
+    up_prior_m2 = UP_PRIOR_M2 if up_prior_m2 is None else up_prior_m2
     pts = sole.reshape(-1, 3)
     n = up.copy()
     d = -np.quantile(pts @ n, 0.05)
@@ -96,7 +98,7 @@ def fit_floor(sole: np.ndarray, up: np.ndarray, iterations: int = 6) -> np.ndarr
         if len(support) < 3:
             break
         c = support.mean(0)
-        cov = (support - c).T @ (support - c) / len(support) + UP_PRIOR_M2 * (np.eye(3) - np.outer(up, up))
+        cov = (support - c).T @ (support - c) / len(support) + up_prior_m2 * (np.eye(3) - np.outer(up, up))
         w, V = np.linalg.eigh(cov)
         n = V[:, 0] * np.sign(V[:, 0] @ up)
         d = -(c @ n)
