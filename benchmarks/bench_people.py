@@ -92,7 +92,8 @@ def synthetic(estimator, body, folder: Path) -> None:
     index = people_file.read_index(summary.output)
     print(f"synthetic: {len(people)} walkers (CMU walk; one mirrored and time-shifted; one leaves and comes back), "
           f"{summary.frames} frames")
-    print(f"  tracks: {len(index['people'])}; identity switches: {report['switches']}")
+    print(f"  tracks: {len(index['people'])}; identity switches: {report['switches']}; frames read back "
+          f"(people found late, rewind.py): {index['timing'].get('frames_read_back', 0)}")
     for k, share in enumerate(report["tracked_share"]):
         print(f"  walker {k + 1}: tracked on {100 * share:.1f} % of the frames it is visible")
     person_frames = index["timing"]["person_frames"]
@@ -136,7 +137,8 @@ def street(estimator, folder: Path, stills: Path | None, frames: int | None = No
     total = time.perf_counter() - started
     index = people_file.read_index(summary.output)
     print(f"\nstreet clip: {summary.frames} frames in {total:.0f} s; {len(index['people'])} tracks kept "
-          f"(of {index['timing'].get('tracks_started', '?')} started; the detector ran on {index['timing']['detector_runs']} frames)")
+          f"(of {index['timing'].get('tracks_started', '?')} started; the detector ran on {index['timing']['detector_runs']} "
+          f"frames; {index['timing'].get('frames_read_back', 0)} frames read back)")
     for person in index["people"]:
         doubt = [s for s in person["segments"] if s["identity_confidence"] < people_file.DOUBTFUL_IDENTITY]
         print(f"  person {person['number']}: frames {person['first_frame']}-{person['last_frame']}, "

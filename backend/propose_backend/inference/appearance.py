@@ -17,12 +17,14 @@ BLAZEPOSE_TORSO = (11, 12, 23, 24)  # the same in BlazePose's landmarks
 
 
 def torso_histogram(image_bgr: np.ndarray, box: tuple[float, float, float, float],
-                    torso: np.ndarray | None = None) -> np.ndarray | None:
+                    torso: np.ndarray | None = None, hidden: np.ndarray | None = None) -> np.ndarray | None:
     """Normalised hue-saturation histogram of a person's torso (None: too small).
 
     `torso` (4, 2): shoulders and hips in pixels, when known: the region between them, narrowed,
     holds shirt alone (at least TORSO_MIN_WIDTH of its height wide: seen from the side, shoulders
     and hips line up); else the middle of the person box (which also catches some background).
+    `hidden` (H, W) uint8, non-zero where someone else is known to stand in front: left out, so a
+    half-hidden person is judged by what shows of them.
     """
     height, width = image_bgr.shape[:2]
     if torso is not None and np.isfinite(torso).all():
@@ -37,7 +39,10 @@ def torso_histogram(image_bgr: np.ndarray, box: tuple[float, float, float, float
     if x1 - x0 < 4 or y1 - y0 < 4:
         return None
     hsv = cv2.cvtColor(image_bgr[y0:y1, x0:x1], cv2.COLOR_BGR2HSV)
-    hist = cv2.calcHist([hsv], [0, 1], None, list(HIST_BINS), [0, 180, 0, 256]).astype(np.float32)
+    shown = None if hidden is None else np.where(hidden[y0:y1, x0:x1] > 0, 0, 255).astype(np.uint8)
+    if shown is not None and np.count_nonzero(shown) < 16:
+        return None
+    hist = cv2.calcHist([hsv], [0, 1], shown, list(HIST_BINS), [0, 180, 0, 256]).astype(np.float32)
     total = float(hist.sum())
     return hist / total if total > 0 else None
 

@@ -33,6 +33,7 @@ from .crop import ImageCamera, cut
 from .crowd import REDETECT_PEOPLE_EVERY, CrowdTracker, Placement, body_box, same_body
 from .errors import InferenceError
 from .protocol import ESTIMATED_FIELDS, Estimator, FrameBatch, as_seen
+from .rewind import Rewind, merge_rows, read_back
 from .recorder import ResultsRecorder, _check_writable as check_writable
 from .footage import Frame, open_rows
 from .people import find_people, paint_body
@@ -63,6 +64,39 @@ def _batch(images: list[np.ndarray], frame_index: int, placements: list[Placemen
         detections=[None] * len(placements), camera=camera, num_samples=options.samples,
         image_size=image_size, mirrored=options.mirrored, person=np.array([p.number for p in placements]),
         images=list(images))
+
+
+def _block(frame_index: int, placements: list[Placement], estimated: dict[str, np.ndarray] | None,
+           valid: np.ndarray, confidence: np.ndarray, camera: ImageCamera, options, hands: bool) -> dict[str, np.ndarray]:
+    """The rows of one frame's people as the results files hold them."""
+    block = _rows(frame_index, len(placements), options.samples, camera, hands)
+    for name in (*ESTIMATED_FIELDS, *(n for n in results.HAND_FIELDS if hands and n in estimated)):
+        block[name][valid] = estimated[name][valid]
+    block["valid"][:] = valid
+    boxes = np.array([p.box.xywh() for p in placements], np.float32).reshape(-1, 4)
+    block["bbox"][valid] = (flip_boxes(boxes, camera.principal_pt[0]) if options.mirrored else boxes)[valid]
+    block["identity_confidence"][:] = confidence
+    return block
+
+
+def _read_back(rewind: Rewind, number: int, run, tracker: CrowdTracker, estimator: Estimator, camera: ImageCamera,
+               options, image_size: tuple[int, int], hands: bool) -> tuple[list[dict[str, np.ndarray]], int]:
+    """Person `number`'s rows on the kept frames before `run` (rewind.py), latest first, and how many
+    crops were read. The estimator sees them as person -number: their body fit is the same, but a
+    frame-to-frame tracker (the hand landmarker) gets one of its own for going backwards."""
+    tried = 0
+
+    def estimate(picture: np.ndarray, index: int, crop) -> dict[str, np.ndarray]:
+        nonlocal tried
+        tried += 1
+        out = estimator.estimate(_batch([picture], index, [Placement(-number, crop)], estimator, camera, options,
+                                        image_size))
+        return {**out, "joints2d_seen": np.array(_seen(out, camera, options)["joints2d"])}
+
+    found, confidence = read_back(rewind, number, run, tracker, estimate)
+    rows = [_block(index, [Placement(number, crop)], fields, np.ones(1, bool), np.full(1, confidence, np.float32),
+                   camera, options, hands) for index, fields, crop in found]
+    return rows[::-1], tried
 
 
 def _seen(estimated: dict[str, np.ndarray] | None, camera: ImageCamera, options) -> dict[str, np.ndarray] | None:
@@ -115,6 +149,8 @@ def estimate_everyone(input_path: str | Path, output_path: str | Path, estimator
     tracker = CrowdTracker(find_people, camera, footage.image_size, every)
     _discard_tracks(output_path)  # a killed older run's tracks: this run writes its own
     recorders: dict[int, ResultsRecorder] = {}  # by track number: each track's rows go to disk as they come
+    rewind = Rewind()  # the last frames, to read a person found late back to where they appeared
+    earlier: dict[int, list[dict[str, np.ndarray]]] = {}  # by track number: rows read back (few; merged at the end)
     followed: dict[int, list[tuple[float, float, float, float]]] = {}  # every crop by frame: masked in the camera solve
     frames_done = with_anyone = 0
     timing = {"estimate_s": 0.0, "track_s": 0.0, "person_frames": 0}
@@ -148,19 +184,23 @@ def estimate_everyone(input_path: str | Path, output_path: str | Path, estimator
                              footage.image_size)
                 timing["estimate_s"] += time.perf_counter() - tick
             if placements:
-                block = _rows(frame.index, len(placements), options.samples, camera, hands)
-                for name in (*ESTIMATED_FIELDS, *(n for n in results.HAND_FIELDS if hands and n in estimated)):
-                    block[name][valid] = estimated[name][valid]
-                block["valid"][:] = valid
-                boxes = np.array([p.box.xywh() for p in placements], np.float32).reshape(-1, 4)
-                block["bbox"][valid] = (flip_boxes(boxes, camera.principal_pt[0]) if options.mirrored else boxes)[valid]
-                block["identity_confidence"][:] = confidence
+                block = _block(frame.index, placements, estimated, valid, confidence, camera, options, hands)
                 for k, placement in enumerate(placements):
                     if placement.number not in recorders:
                         recorders[placement.number] = _track_recorder(output_path, placement.number, footage,
                                                                       estimator, options, input_path)
                     recorders[placement.number].add({n: v[k:k + 1] for n, v in block.items()})
             followed[frame.index] = [p.box.xywh() for p in placements]
+            points = _seen(estimated, camera, options)["joints2d"] if placements else None
+            for number, run in rewind.remember(frame, {p.number: (points[k], estimated["transl"][k][2], confidence[k])
+                                                       for k, p in enumerate(placements) if valid[k]}):
+                tick = time.perf_counter()  # found after a gap or late: read them back through the kept frames
+                rows, tried = _read_back(rewind, number, run, tracker, estimator, camera, options, footage.image_size, hands)
+                earlier.setdefault(number, []).extend(rows)
+                for row in rows:
+                    followed[int(row["frame_index"][0])].append(tuple(float(v) for v in row["bbox"][0]))
+                timing["estimate_s"] += time.perf_counter() - tick
+                timing["person_frames"] += tried
             frames_done += 1
             with_anyone += int(valid.any()) if placements else 0
             elapsed = time.perf_counter() - estimating_since
@@ -174,12 +214,12 @@ def estimate_everyone(input_path: str | Path, output_path: str | Path, estimator
             recorder.flush()
         if recorders:
             _write_people(output_path, _finished(recorders), footage.fps, footage.image_size, estimator, options,
-                          frames_done, {}, shared_world.still(sorted(followed)), finish=False)
+                          frames_done, {}, shared_world.still(sorted(followed)), finish=False, earlier=earlier)
             _discard_tracks(output_path)
         raise
     finally:
         decoder.close()
-    kept = {n: r for n, r in recorders.items() if r.valid_frames >= MIN_TRACK_FRAMES}
+    kept = {n: r for n, r in recorders.items() if r.valid_frames + len(earlier.get(n, ())) >= MIN_TRACK_FRAMES}
     if not kept:
         _discard_tracks(output_path)
         if frames_done and not cancelled:
@@ -196,7 +236,8 @@ def estimate_everyone(input_path: str | Path, output_path: str | Path, estimator
                           frames_done, {
         "seconds": round(seconds, 2), "estimate_s": round(timing["estimate_s"], 2),
         "track_s": round(timing["track_s"], 2), "person_frames": timing["person_frames"],
-        "detector_runs": tracker.detections_run, "tracks_started": len(tracker.tracks)}, cameras, solve=solve)
+        "detector_runs": tracker.detections_run, "tracks_started": len(tracker.tracks),
+        "frames_read_back": sum(map(len, earlier.values()))}, cameras, solve=solve, earlier=earlier)
     _discard_tracks(output_path)
     return RunSummary(index, frames_done, with_anyone, cancelled, estimator.name, seconds,
                       footage.warnings, footage.frame_count)
@@ -264,15 +305,17 @@ def recover_people(output_path: str | Path) -> Path | None:
 
 def _write_people(output_path: str | Path, tracks: dict[int, Path], fps: float, image_size: tuple[int, int],
                   estimator: Estimator | None, options, frames_done: int, timing: dict, cameras: shared_world.ClipCameras,
-                  solve: dict | None = None, finish: bool = True) -> Path | None:
+                  solve: dict | None = None, finish: bool = True,
+                  earlier: dict[int, list[dict[str, np.ndarray]]] | None = None) -> Path | None:
     """Each track followed long enough (read back from its chunks) as a results file, numbered by
     first appearance, and the clip index; returns the index path (None when nobody was followed long
     enough). Everyone is put in one world (shared_world.py) with the clip's camera path `cameras`;
     `finish` smooths (False: a failed run keeps its per-frame values). Without `estimator` (a
-    recovery) each person keeps the body and meta its chunks carry."""
+    recovery) each person keeps the body and meta its chunks carry. `earlier`: rows read back
+    (rewind.py) per track, put in before the rows they lead into."""
     kept = {}
     for track, path in tracks.items():
-        data = results.read_results(path)
+        data = merge_rows(results.read_results(path), (earlier or {}).get(track, []))
         if int(data["valid"].sum()) >= MIN_TRACK_FRAMES:
             kept[track] = data
     if not kept:

@@ -35,7 +35,9 @@ class FrameBatch:
     num_samples: int  # S, posterior samples wanted per frame
     image_size: tuple[int, int]  # width, height of the source frames
     mirrored: bool = False  # mirrored footage: estimators give the real scene (propose_backend.mirrored)
-    person: np.ndarray | None = None  # (B,) person number of each row when several people are followed
+    # (B,) person number of each row when several people are followed; -n: person n read backwards in
+    # time (a body fit takes n, a frame-to-frame tracker such as the hand landmarker keeps its own for -n)
+    person: np.ndarray | None = None
     images: list[np.ndarray] | None = None  # the full BGR frames (hand crops are cut from them)
 
 

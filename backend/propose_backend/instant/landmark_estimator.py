@@ -156,9 +156,9 @@ class KeypointEstimator:
         seen = np.einsum("nij,nkj->nki", turn, world)  # as the full camera sees it: for the translation
         if self.shape_fit is not None and batch.person is None:
             self.shape_fit.observe(world, visibility, valid, batch.frame_index)
-        elif self.shape_fit is not None:  # each person's bones feed their own body
-            for number in np.unique(batch.person):
-                rows = batch.person == number
+        elif self.shape_fit is not None:  # each person's bones feed their own body (-n: person n read backwards)
+            for number in np.unique(np.abs(batch.person)):
+                rows = np.abs(batch.person) == number
                 fit = self._person_fits.setdefault(int(number), self._new_fit())
                 fit.observe(world[rows], visibility[rows], valid[rows], batch.frame_index[rows])
         obs = landmarks_to_skeleton(world, visibility, self.fractions)

@@ -80,6 +80,31 @@ def test_a_person_who_leaves_and_comes_back_gets_their_number_back(instant, tmp_
     assert len(segments) >= 2 and segments[-1]["identity_confidence"] > 0.0
 
 
+def test_a_person_stepping_out_from_behind_another_is_followed_from_where_they_appear(instant, tmp_path):
+    """Someone half hidden behind a nearer person at first is found by the detector only a few
+    frames after they appear; the run reads them back from there (rewind.py), so their file starts
+    where the camera first shows them, in their own identity, not the person in front's."""
+    frames = 30
+    front = swing_walker(frames, (0.3, 4.0), (0.6, 4.0), SHIRTS[0])
+    behind = swing_walker(frames, (0.2, 6.5), (-3.0, 6.5), SHIRTS[1], phase=1.0)
+    truth = write_crowd_clip(tmp_path / "behind.avi", [front, behind])
+    shown = np.flatnonzero(~np.isnan(truth["boxes"][1, :, 0]))
+    assert 0 < shown[0] < frames - 10, "the clip must start with the second person more than half hidden"
+    summary = estimate_file(tmp_path / "behind.avi", tmp_path / "behind.npz", instant, EstimateOptions(**OPTIONS))
+    report = identity_report(summary.output, truth["boxes"], truth["placed"])
+    assert report["switches"] == 0 and len(report["people"]) == 2, report
+    assert min(report["tracked_share"]) >= 0.95, report
+    index = people_file.read_index(summary.output)
+    assert index["timing"]["frames_read_back"] > 0
+    person = next(p for n, p in report["people"].items() if int(np.argmax(p["frames_of"])) == 1)
+    data = results.read_results(index["people"][[n for n, p in report["people"].items() if p is person][0] - 1]["path"])
+    first = int(data["frame_index"][data["valid"]].min())
+    assert first <= shown[0], (first, shown[0])  # followed from the first frame they are half uncovered
+    assert np.all(np.diff(data["frame_index"]) > 0)  # the rows read back sit before the rest, in frame order
+    confidence = data["identity_confidence"][data["valid"]]
+    assert np.all((confidence > 0) & (confidence <= 1))
+
+
 def test_mirrored_footage_follows_everyone_in_the_real_scene(instant, tmp_path):
     """The crossing clip as a selfie camera stores it (every frame flipped) read with --mirrored:
     the trackers follow the footage as it is, and the files describe the real scene (meta
