@@ -58,13 +58,13 @@ def posed(rest: dict[str, np.ndarray], local: np.ndarray) -> tuple[np.ndarray, n
     return np.einsum("vj,vja->va", rest["rig_lbs_weights"].astype(np.float64), moved), p
 
 
-def render(local: np.ndarray, distance: float, scene: Scene = Scene(), background: tuple[int, int, int] = (150, 150, 150)
-           ) -> tuple[np.ndarray, np.ndarray]:
+def render(local: np.ndarray, distance: float, scene: Scene = Scene(), background: tuple[int, int, int] = (150, 150, 150),
+           sideways: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """(BGR image, pixels (54, 2) of the joints) of the body in pose `local` (root in camera axes),
-    its pelvis `distance` metres in front of the camera."""
+    its pelvis `distance` metres in front of the camera and `sideways` metres to the right."""
     rest, colors = rest_body()
     vertices, joints = posed(rest, local)
-    shift = np.array([0.0, 0.1, distance])
+    shift = np.array([sideways, 0.1, distance])
     canvas = np.empty((scene.height, scene.width, 3), np.uint8)
     canvas[:] = background
     image = render_mesh(vertices + shift, rest["faces"], image=canvas, focal=scene.focal, face_colors=colors)
