@@ -97,19 +97,28 @@ def _tails(heads: np.ndarray) -> np.ndarray:
 
 
 def finger_bend_axes(heads: np.ndarray, tails: np.ndarray) -> np.ndarray:
-    """(30, 3) armature-space curl axis of each finger bone: across the bone, in the palm's plane,
-    signed so a positive turn curls the finger into the palm (the backend's flexion axis)."""
+    """(30, 3) armature-space curl axis of each finger bone, the backend's flexion axis: across the
+    bone in the palm's plane, signed so a positive turn curls the finger into the palm; for the
+    thumb's MCP and IP, turned about the bone so the thumb flexes across the palm
+    (skeleton.THUMB_FLEX_TURN_DEG). The palm's side comes from the hand's chirality, so a rest
+    hand in any orientation works."""
     names = all_joint_names()
+    turn = np.deg2rad(skeleton().THUMB_FLEX_TURN_DEG)
+    hinges = skeleton().THUMB_HINGE_JOINTS
     axes_out = np.zeros((len(finger_names()), 3))
     for k, name in enumerate(finger_names()):
         side = name.split("_")[0]
         wrist = heads[names.index(f"{side}_wrist")]
         across = np.cross(heads[names.index(f"{side}_index1")] - wrist, heads[names.index(f"{side}_pinky1")] - wrist)
-        palm = -across / np.linalg.norm(across)
-        palm = palm * np.sign(-palm[2])  # the rest palm faces down
+        palm = (-across if side == "left" else across) / np.linalg.norm(across)
         j = len(joint_names()) + k
         direction = (tails[j] - heads[j]) / np.linalg.norm(tails[j] - heads[j])
         axis = np.cross(direction, palm)
+        axis = axis / np.linalg.norm(axis)
+        if k % skeleton().NUM_FINGER_JOINTS in hinges:
+            palmward = np.cross(axis, direction)
+            fingerward = axis * np.sign(np.dot(axis, heads[names.index(f"{side}_middle1")] - heads[j]))
+            axis = np.cross(direction, np.cos(turn) * palmward + np.sin(turn) * fingerward)
         axes_out[k] = axis / np.linalg.norm(axis)
     return axes_out
 

@@ -15,6 +15,7 @@ from .api import ProPose, load_model
 from .body import BodyModelError
 from .hands.rest import hand_joints, template_hands
 from .hands.solve import FingerSolver
+from .geometry import ray_rotation
 from .inference.crop import image_translation, normalize
 from .inference.device import NetworkRunner, resolve_device
 from .inference.errors import InferenceError
@@ -102,6 +103,10 @@ class ProPoseEstimator:
         arrays["joints2d"] = batch.camera.project(arrays["joints3d"] + transl[:, None]).astype(np.float32)
         hands = self.fingers.observe(batch.images or [None] * len(batch.boxes), hand_guides(batch, arrays["joints2d"]),
                                      batch.person)
+        # the network reads the body in its crop's view (along the ray through the box's centre)
+        camera = batch.camera
+        hands.seen_along_rays(camera.focal_px, camera.principal_pt,
+                              ray_rotation(np.asarray(batch.boxes)[:, :2], camera.focal_px, camera.principal_pt))
         self.fingers.refine_wrists(hands, arrays["rotmats"], arrays["posterior_F"], arrays["uncertainty_deg"])
         if batch.mirrored:  # the figure read so far is reflected to the person's own sides
             mirror_estimate(arrays, hands, batch.camera)

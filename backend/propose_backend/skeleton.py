@@ -106,6 +106,14 @@ FINGER_BONE_LANDMARKS: tuple[tuple[int, int], ...] = tuple(
 # Landmark of each hand joint: the wrist (0) then the 15 finger joints' own landmarks.
 HAND_JOINT_LANDMARKS: tuple[int, ...] = (0,) + tuple(a for a, _ in FINGER_BONE_LANDMARKS)
 NUM_HAND_LANDMARKS = 21
+# A finger flexes about the axis across its bone in the palm's plane (its tip moves towards the
+# palm's normal). The thumb sits pronated and flexes across the palm instead: its MCP and IP
+# hinges (thumb2, thumb3) turn that axis about the bone by this many degrees, so their flexion
+# carries the tip towards the middle knuckle. Both the finger posterior (hands/fingers.py) and
+# the rig's curl axes (Blender, rig.py) use it. On the real photos MediaPipe's thumbs bend
+# 59-144 deg (median ~90) away from the palm's normal towards the fingers (docs/hands.md).
+THUMB_HINGE_JOINTS: tuple[int, ...] = (13, 14)  # per hand, in the 15-joint order
+THUMB_FLEX_TURN_DEG = 80.0
 # An average adult left hand's 21 landmarks, palm down, fingers along +x, thumb forward (+z), in
 # units of the wrist-to-knuckle distance (SMPL's wrist -> hand joint); the right hand mirrors x.
 # Bodies without finger bones (SMPL, results from before fingers) get this hand.

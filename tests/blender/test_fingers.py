@@ -64,6 +64,24 @@ def test_rig_has_30_finger_bones_that_curl_about_their_x(blender, hands_file):
         pose_bone.rotation_quaternion = (1.0, 0.0, 0.0, 0.0)
 
 
+
+def test_the_thumbs_curl_across_the_palm(blender, hands_file):
+    """The thumb's MCP and IP (thumb2, thumb3) curl about their X like the backend's thumb hinges:
+    across the palm, their tips moving towards the middle knuckle more than down. A turn about a
+    bone's +X carries its tip along its local +Z."""
+    path, _ = hands_file
+    rig = importer.import_results(blender, path).rig
+    for side in ("left", "right"):
+        middle = np.array(rig.data.bones[f"{side}_middle1"].head_local)
+        for name in (f"{side}_thumb2", f"{side}_thumb3"):
+            bone = rig.data.bones[name]
+            frame = np.array(bone.matrix_local.to_3x3())
+            towards = middle - np.array(bone.head_local)
+            towards = towards - (towards @ frame[:, 1]) * frame[:, 1]
+            towards[2] = 0.0
+            across, down = frame[:, 2] @ towards / np.linalg.norm(towards), -frame[2, 2]
+            assert across > 2.0 * abs(down) and down >= 0.0, (name, across, down)
+
 def test_finger_motion_is_keyed_and_coloured(blender, hands_file):
     path, data = hands_file
     rig = importer.import_results(blender, path).rig

@@ -33,6 +33,13 @@ def relative_transforms(path: CameraPath, rows: int) -> np.ndarray:
     return out
 
 
+# The travel pass's feet floor keeps the soles' own tilt (the body's up held as if the soles spread
+# 2 cm across it, not temporal/ground.py's 20 cm): the smoother's stronger pull to the body's up,
+# applied here too, moved the dolly's solved path off (travel 1.18 -> 1.23 of 1.20 m, the end
+# 14 cm deeper than the truth; WA-MPJPE 72 -> 80 mm), so it is kept to the smoother's floor.
+TRAVEL_FLOOR_UP_PRIOR_M2 = 0.02**2
+
+
 def reference_floor(data: Mapping[str, Any], path: CameraPath) -> np.ndarray | None:
     """Floor plane (n up, metres) in the first camera, fitted to the per-frame feet carried there by the path."""
     from ..temporal.smooth import raw_frames
@@ -43,7 +50,8 @@ def reference_floor(data: Mapping[str, Any], path: CameraPath) -> np.ndarray | N
     if valid.sum() < 3:
         return None
     ref = to_reference(raw, relative_transforms(path, len(valid)).astype(np.float64))
-    floor = floor_of_points(ref["joints3d"][valid].astype(np.float64), ref["transl"][valid].astype(np.float64))
+    floor = floor_of_points(ref["joints3d"][valid].astype(np.float64), ref["transl"][valid].astype(np.float64),
+                            up_prior_m2=TRAVEL_FLOOR_UP_PRIOR_M2)
     return floor if floor is not None and np.all(np.isfinite(floor)) and np.linalg.norm(floor[:3]) > 0.5 else None
 
 

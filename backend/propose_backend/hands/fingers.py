@@ -27,7 +27,7 @@ from torch import Tensor
 from .. import fisher
 from ..anatomy import _components, _compose, fisher_from_precision, precision_from_fisher
 from ..posterior import SAMPLE_SHARPNESS
-from ..skeleton import FINGER_BONE_LANDMARKS, NUM_FINGER_JOINTS
+from ..skeleton import FINGER_BONE_LANDMARKS, NUM_FINGER_JOINTS, THUMB_FLEX_TURN_DEG, THUMB_HINGE_JOINTS
 
 # (flexion (lo, hi), abduction (lo, hi), twist (lo, hi), relaxed flexion), degrees, flat hand = 0.
 _KNUCKLE = ((-25.0, 90.0), (-20.0, 20.0), (-8.0, 8.0), 20.0)
@@ -57,6 +57,15 @@ CURL_TEMPERATURE_MAX = 2.0  # so a clearly seen fist still states less spread th
 _MAX_VARIANCE = 3.0
 
 
+def palm_normal(rest: Tensor, side: int) -> Tensor:
+    """(3,) unit normal out of the palm of one rest hand (21, 3), side 0 left, 1 right. Its sign
+    comes from the hand's chirality (index and pinky knuckles seen from the wrist turn one way
+    on a left hand and the other on a right one), so any rest orientation works, palm down as in
+    SMPL-H's T-pose or facing forward."""
+    across = torch.linalg.cross(rest[5] - rest[0], rest[17] - rest[0])
+    return (-across if side == 0 else across) / across.norm()
+
+
 def _covariance(precision: Tensor) -> Tensor:
     vals, vecs = torch.linalg.eigh(precision)
     return vecs @ torch.diag_embed(1.0 / vals.clamp_min(1.0 / _MAX_VARIANCE)) @ vecs.mT
@@ -84,13 +93,16 @@ class HandAnatomy:
         low, high, relaxed, spread = (torch.zeros(2, NUM_FINGER_JOINTS, 3, dtype=torch.float64) for _ in range(4))
         for h in range(2):
             r = rest[h]
-            across = torch.linalg.cross(r[5] - r[0], r[17] - r[0])  # palm normal, sign fixed below
-            palm = -across / across.norm()
-            palm = palm * torch.sign(-palm[1])  # the rest palm faces down (-y) on both sides
+            palm = palm_normal(r, h)
             for j, (a, b) in enumerate(FINGER_BONE_LANDMARKS):
                 bone = (r[b] - r[a]) / (r[b] - r[a]).norm()
                 flex = torch.linalg.cross(bone, palm)
                 flex = flex / flex.norm()
+                if j in THUMB_HINGE_JOINTS:  # flexion carries the tip across the palm, towards the fingers
+                    palmward = torch.linalg.cross(flex, bone)  # where a finger's flexion moves its tip
+                    fingerward = flex * torch.sign(torch.dot(flex, r[9] - r[a]))
+                    turn = np.deg2rad(THUMB_FLEX_TURN_DEG)
+                    flex = torch.linalg.cross(bone, np.cos(turn) * palmward + np.sin(turn) * fingerward)
                 frames[h, j] = torch.stack([flex, torch.linalg.cross(bone, flex), bone], dim=1)
                 parent = r[a] - r[0] if j % 3 == 0 else r[a] - r[FINGER_BONE_LANDMARKS[j - 1][0]]
                 parent = parent / parent.norm()

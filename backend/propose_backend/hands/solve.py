@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
-from ..geometry import world_from_local
+from ..geometry import ray_rotation, world_from_local
 from ..skeleton import NUM_FINGER_JOINTS, NUM_SMPL_JOINTS, WRIST_OF_SIDE, HAND_SIDES
 from .fingers import HandAnatomy, hand_posterior, palm_evidence, sample_hand, uncertainty_deg
 from .landmarks import HandLandmarker, HandObservation
@@ -27,6 +27,18 @@ class HandBatch:
     world: np.ndarray  # (B, 2, 21, 3) metric landmarks, camera axes, wrist at 0
     pixels: np.ndarray  # (B, 2, 21, 2)
     gain: np.ndarray  # (B, 2) 0 = unseen, else confidence x size factor in (0, 1]
+
+    def seen_along_rays(self, focal: float, principal: tuple[float, float], view: np.ndarray | None = None) -> None:
+        """In place: each seen hand's landmarks turned from the view along its own ray into the body's
+        view. The hand landmarker sees a crop cut round the hand, so it reads the hand as seen along
+        the ray through it (as an estimator reading a body crop does, geometry.ray_rotation); the
+        body is solved in its own view, whose rotation to the camera is `view` (B, 3, 3) (instant
+        mode: crop_turn; None: the camera's axes). Hands 6-12 deg off the body's ray are common."""
+        rays = ray_rotation(self.pixels[:, :, 0], focal, principal)  # (B, 2, 3, 3)
+        if view is not None:
+            rays = np.swapaxes(view, -1, -2)[:, None] @ rays
+        turned = np.einsum("bhij,bhkj->bhki", rays, self.world)
+        self.world = np.where((self.gain > 0)[..., None, None], turned, self.world)
 
     def mirror(self, principal_x: float) -> None:
         """Mirrored footage, in place (propose_backend.mirrored): the figure is reflected across the

@@ -4,7 +4,8 @@ Floor: a plane fitted, in the camera frame, to the lowest point of each foot ove
 starts level with the body's mean up direction (ankles → neck) through the lowest soles, then
 alternates: the soles near the current plane (the frames a foot is likely down) refit it by a
 least-squares plane whose normal is pulled towards the body's up (so a clip where the person
-stands still still gets the up direction right). The camera's tilt is whatever that normal says.
+stands still, or walks a strip as narrow as the stance, still gets the up direction right
+across it). The camera's tilt is whatever that normal says.
 
 Contact: a foot is down when its sole is near the floor and it barely moves, p = σ((h₀ − h)/s_h)
 · σ((v₀ − v)/s_v), with h the lowest foot point's height and v the speed of the foot's centre over ±0.06 s (so
@@ -36,9 +37,22 @@ CONTACT_SPEED_MS, SPEED_SCALE_MS = 0.8, 0.2  # m/s: estimated planted feet move 
 CONTACT_HOLD_S = 0.3  # a foot changes between down and up about this often
 SPEED_WINDOW_S = 0.06
 MIN_AXIS_WEIGHT = 0.2  # a foot's speed along its noisiest axis counts at least this much
-UP_PRIOR_M2 = 0.02**2  # how strongly the floor normal stays near the body's up
+# How strongly the floor normal stays near the body's up (ankles → neck over the clip): as if
+# the soles also spread this far (m²) in every direction across the up. A walker's soles lie on
+# a strip as narrow as the stance (±10–15 cm), and the estimate's feet differ in height by a
+# few cm (the foot nearer the camera higher on the CMU walk), so the soles alone tilt the floor
+# across the strip by degrees: 4–5° on the walk's clips with 0.02², and under the dolly's solved
+# path the planted left foot then stood 6–9 cm over it and was never locked. At 0.2² the body
+# decides the tilt across a narrow strip and the soles the tilt along a long one (floor within
+# 0.7–1.5° of the truth on the walk's views, 1.4–4.7° before; docs/temporal.md, "The floor").
+UP_PRIOR_M2 = 0.2**2
 LOCK_FROM, LOCK_FULL = 0.3, 0.7  # contact probability where locking starts / is complete
 EASE_S = 0.2  # a planted leg eases onto its anchor over about this long
+# A planted foot's remaining shift (what the legs take) is smoothed over about this long
+# (Gaussian σ): its frame-to-frame part is the estimate's own foot noise (mostly depth), which
+# the legs turned into knee and hip jerks (bench_temporal_walk's acceleration error, front view
+# 4.9 → 6.2 mm/frame² once contacts locked most stance frames); the slow part, the slide, stays.
+SHIFT_SMOOTH_S = 0.05
 PATH_BEND = 0.3  # weight of the correction's bending (per frame²) against a planted foot's step
 PATH_LEASH = 0.3  # pull of the correction back to zero: it fades within ~1/sqrt(PATH_LEASH) frames (~2)
 # The shortest period of the body's height error that the path follows. Faster floats are left
@@ -71,8 +85,10 @@ def soles(world: np.ndarray, up: np.ndarray) -> np.ndarray:
     return np.stack(out, axis=1)
 
 
-def fit_floor(sole: np.ndarray, up: np.ndarray, iterations: int = 6) -> np.ndarray:
-    """Plane (nx, ny, nz, d) with n·p + d = 0 on the floor, n unit along the body's up."""
+def fit_floor(sole: np.ndarray, up: np.ndarray, iterations: int = 6, up_prior_m2: float | None = None) -> np.ndarray:
+    """Plane (nx, ny, nz, d) with n·p + d = 0 on the floor, n unit along the body's up
+    (held near it by `up_prior_m2`, UP_PRIOR_M2 unless given)."""
+    up_prior_m2 = UP_PRIOR_M2 if up_prior_m2 is None else up_prior_m2
     pts = sole.reshape(-1, 3)
     n = up.copy()
     d = -np.quantile(pts @ n, 0.05)
@@ -82,7 +98,7 @@ def fit_floor(sole: np.ndarray, up: np.ndarray, iterations: int = 6) -> np.ndarr
         if len(support) < 3:
             break
         c = support.mean(0)
-        cov = (support - c).T @ (support - c) / len(support) + UP_PRIOR_M2 * (np.eye(3) - np.outer(up, up))
+        cov = (support - c).T @ (support - c) / len(support) + up_prior_m2 * (np.eye(3) - np.outer(up, up))
         w, V = np.linalg.eigh(cov)
         n = V[:, 0] * np.sign(V[:, 0] @ up)
         d = -(c @ n)
@@ -252,15 +268,7 @@ def lock_feet(world: np.ndarray, path: np.ndarray, contacts: np.ndarray, reset: 
 
 def eased(lock: np.ndarray, dt: np.ndarray, reset: np.ndarray) -> np.ndarray:
     """(n, 2) lock weights smoothed over ±EASE_S (within segments), so a leg moves onto its anchor gradually."""
-    frames = EASE_S / max(float(np.median(dt)) if len(dt) else 1.0, 1e-6)
-    if frames < 0.5:
-        return lock
-    seg = np.concatenate([[0], np.cumsum(reset)])
-    out = np.empty_like(lock)
-    for s in np.unique(seg):
-        rows = seg == s
-        out[rows] = gaussian_filter1d(lock[rows], frames / 2, axis=0, mode="nearest")
-    return out
+    return _smoothed(lock, dt, reset, EASE_S / 2)
 
 
 def foot_shift(world: np.ndarray, contacts: np.ndarray, dt: np.ndarray, reset: np.ndarray,
@@ -291,7 +299,20 @@ def foot_shift(world: np.ndarray, contacts: np.ndarray, dt: np.ndarray, reset: n
                     # the mean sole height's own noise shrinks with the contact's length
                     anchor = anchor - _beyond_slack((w * sole[run, f]).sum() / w.sum(), w.sum()) * floor[:3]
                 shift[run, f] = w[:, None] * (anchor - foot[run, f])
-    return shift
+    return _smoothed(shift, dt, reset, SHIFT_SMOOTH_S)
+
+
+def _smoothed(values: np.ndarray, dt: np.ndarray, reset: np.ndarray, sigma_s: float) -> np.ndarray:
+    """(n, ...) values smoothed over time by a Gaussian of σ = sigma_s, within segments (never across a split)."""
+    sigma = sigma_s / max(float(np.median(dt)) if len(dt) else 1.0, 1e-6)
+    if sigma < 0.25:
+        return values
+    seg = np.concatenate([[0], np.cumsum(reset)])
+    out = np.empty_like(values)
+    for s in np.unique(seg):
+        rows = seg == s
+        out[rows] = gaussian_filter1d(values[rows], sigma, axis=0, mode="nearest")
+    return out
 
 
 def feet_on_floor(points: np.ndarray, path: np.ndarray, dt: np.ndarray, reset: np.ndarray,

@@ -16,6 +16,11 @@ from .kinematics import joint_positions
 
 LEGS = ((1, 4, 7), (2, 5, 8))  # (hip, knee, ankle) of the left and right leg
 STRAIGHT = 1e-4  # never straighten a leg fully: the knee's bend direction would be lost
+# Within this share of its length a leg nears full extension softly (the reach's distance eases
+# exponentially towards its length). A hard limit makes the knee angle a square root of the
+# target's remaining distance, steep at a straight leg, so a planted foot's anchor moving by
+# millimetres about a straight stance leg's reach swung the knee by degrees per frame.
+SOFT_REACH = 0.01
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
@@ -36,6 +41,14 @@ def shortest_arc(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.eye(3) + np.sin(angle) * K + (1 - np.cos(angle)) * (K @ K)
 
 
+def _soft_reach(dist: np.ndarray, length: np.ndarray) -> np.ndarray:
+    """The distance a leg of `length` reaches towards a target `dist` away: the same up to
+    (1 − SOFT_REACH)·length, then easing towards the length (smooth, never beyond it)."""
+    soft = SOFT_REACH * length
+    start = length - soft
+    return np.where(dist > start, length - soft * np.exp(-(dist - start) / np.maximum(soft, 1e-12)), dist)
+
+
 def reach(world: np.ndarray, rest_joints: np.ndarray, shift: np.ndarray) -> np.ndarray:
     """World rotations (n, 24, 3, 3) with each leg bent so its ankle moves by shift (n, 2, 3) metres.
 
@@ -51,8 +64,8 @@ def reach(world: np.ndarray, rest_joints: np.ndarray, shift: np.ndarray) -> np.n
         thigh, shin = np.linalg.norm(K - H, axis=-1), np.linalg.norm(A - K, axis=-1)
         to_target = A + shift[rows, f] - H
         e = _unit(to_target)
-        dist = np.clip(np.linalg.norm(to_target, axis=-1), np.abs(thigh - shin) + STRAIGHT,
-                       (thigh + shin) * (1 - STRAIGHT))
+        dist = np.clip(_soft_reach(np.linalg.norm(to_target, axis=-1), thigh + shin),
+                       np.abs(thigh - shin) + STRAIGHT, (thigh + shin) * (1 - STRAIGHT))
         cos_a = np.clip((thigh**2 + dist**2 - shin**2) / (2 * thigh * dist), -1.0, 1.0)
         bend = (K - H) - np.einsum("ni,ni->n", K - H, e)[:, None] * e
         forward = world[rows, ankle] @ np.array([0.0, 0.0, 1.0])  # toes' way: knees bend forward

@@ -87,12 +87,13 @@ def world_path(floor: np.ndarray | None, anchor: np.ndarray, rel: np.ndarray | N
     return (W[None] @ rel).astype(np.float32)
 
 
-def floor_of_points(points: np.ndarray, path: np.ndarray) -> np.ndarray | None:
-    """Floor plane (reference frame) of per-frame pelvis-relative points and pelvis path (no smoothing)."""
+def floor_of_points(points: np.ndarray, path: np.ndarray, up_prior_m2: float | None = None) -> np.ndarray | None:
+    """Floor plane (reference frame) of per-frame pelvis-relative points and pelvis path (no
+    smoothing); `up_prior_m2` as in ground.fit_floor."""
     if len(path) < 3:
         return None
     up = ground.body_up(points)
-    floor = ground.fit_floor(ground.soles(points + path[:, None], up), up)
+    floor = ground.fit_floor(ground.soles(points + path[:, None], up), up, up_prior_m2=up_prior_m2)
     return -floor if floor[:3] @ path.mean(0) + floor[3] < 0 else floor
 
 

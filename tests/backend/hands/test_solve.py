@@ -64,3 +64,44 @@ def test_several_frames_draw_their_finger_ghosts_on_their_body_ghosts() -> None:
     out = FingerSolver(rest).solve(hands, mode, ghosts, torch.Generator().manual_seed(0), body_ghosts)
     assert out["hand_samples"].shape == (B, ghosts, 30, 3, 3)
     assert np.allclose(out["hand_samples"] @ out["hand_samples"].swapaxes(-1, -2), np.eye(3), atol=1e-6)
+
+
+def test_hands_are_read_along_their_own_ray() -> None:
+    """The hand landmarker reads a crop cut round the hand, so it sees the hand along the ray through
+    it: turned from that ray into the camera's axes, the read palm lies much nearer the rendered
+    hand's true orientation (hands 5-20 deg off the optical axis)."""
+    from hand_scene import Scene, arms_forward, render  # benchmark support code (see conftest.py)
+
+    from propose_backend.body.anny_body import DEFAULT_PHENOTYPE, anny_body
+    from propose_backend.geometry import world_from_local
+    from propose_backend.inference.detect import BlazePoseDetector
+
+    rest = anny_body().hand_rest(DEFAULT_PHENOTYPE)[0]
+    solver, blazepose, scene = FingerSolver(rest, video=False), BlazePoseDetector(video=False), Scene(1280, 960, 900.0)
+    local = arms_forward(0.9, -1.3, 1.3)
+    wrists = world_from_local(torch.as_tensor(local[:24])).numpy()[[20, 21]]
+    palm = [1, 5, 9, 13, 17]
+
+    def palm_error(seen: np.ndarray, side: int) -> float:
+        u, _, vt = np.linalg.svd((rest[side, palm] - rest[side, 0]).T @ seen[palm])
+        turn = vt.T @ np.diag([1.0, 1.0, np.sign(np.linalg.det(vt.T @ u.T))]) @ u.T
+        return float(np.degrees(np.arccos(np.clip((np.trace(turn.T @ wrists[side]) - 1) / 2, -1, 1))))
+
+    read, along = [], []
+    try:
+        for sideways in (-0.5, 0.0, 0.5):
+            image, _ = render(local, 2.2, scene, sideways=sideways)
+            found = blazepose.detect(image)
+            assert found, "BlazePose should find the rendered body"
+            pose = np.c_[found[0].landmarks[:, :2] * (scene.width, scene.height), found[0].landmarks[:, 3]]
+            hands = solver.observe([image], pose[None])
+            as_read = hands.world.copy()
+            hands.seen_along_rays(scene.focal, (scene.width / 2, scene.height / 2))
+            for side in np.flatnonzero(hands.gain[0] > 0):
+                read.append(palm_error(as_read[0, side], side))
+                along.append(palm_error(hands.world[0, side], side))
+    finally:
+        solver.close()
+        blazepose.close()
+    assert len(along) >= 5, len(along)
+    assert np.mean(along) < 13.0 and np.mean(along) < 0.75 * np.mean(read), (read, along)

@@ -58,7 +58,8 @@ def test_floor_and_contacts_of_a_stepping_clip() -> None:
     planted = truth[1:] & truth[:-1] & inner[1:, None]
     skate = lambda x: np.linalg.norm(np.diff(x, axis=0), axis=-1)[planted].mean()  # noqa: E731
     assert skate(after) < skate(before)
-    assert skate(after + shift) < 0.3 * skate(before)
+    # the legs take the slide, not the feet's frame-to-frame noise (test below): half of it stays
+    assert skate(after + shift) < 0.6 * skate(before)
     # the path stays where the footage put it, give or take the feet's noise
     assert np.linalg.norm(locked - path, axis=-1).max() < 0.05
 
@@ -132,3 +133,40 @@ def test_a_real_jump_keeps_most_of_its_height() -> None:
     lowest = (ground.soles(placed, floor[:3]) @ floor[:3] + floor[3]).min(1)
     apex = int(round((start + flight / 2) * fps))
     assert lowest[apex] > 0.14, lowest[apex - 3:apex + 4]  # at least 70 % of the jump is kept
+
+
+def test_a_narrow_strip_of_soles_takes_its_tilt_across_from_the_body() -> None:
+    """A walker's soles lie on a strip as narrow as the stance; the estimate's feet differ in
+    height by a few cm (on the CMU walk the foot nearer the camera comes out higher), and the
+    soles alone would tilt the floor across the strip by that over the stance. The body's up
+    (ankles to neck over the clip) decides the tilt across; the soles the tilt along."""
+    world, _, up = _stepping_clip()
+    left = list(ground.FOOT_POINTS["left"])
+    world[:, left] += 0.03 * up  # the left foot 3 cm high, all clip long: 7° over the 24 cm stance
+    path = world[:, 0].copy()
+    dt, reset = np.full(len(path) - 1, 1 / FPS), np.zeros(len(path) - 1, bool)
+    floor, _, _ = ground.feet_on_floor(world - path[:, None], path, dt, reset)
+    assert np.degrees(np.arccos(floor[:3] @ up)) < 2.5
+
+
+def test_planted_legs_take_the_slide_not_the_frame_noise() -> None:
+    """A planted foot's shift (what the legs take) follows its slow slide, not the estimate's
+    frame-to-frame noise: chasing that noise made knees and hips jerk (acceleration error)."""
+    world, truth, up = _stepping_clip(jitter_m=0.01)
+    T = len(world)
+    slide = np.cumsum(np.where(truth[:, :1], 0.004, 0.0) * np.array([1.0, 0.0, 0.0]), axis=0)  # 12 cm/s while down
+    world = world + slide[:, None]
+    dt, reset = np.full(T - 1, 1 / FPS), np.zeros(T - 1, bool)
+    floor = ground.fit_floor(ground.soles(world, up), up)
+    contacts = ground.contact_probability(world, floor, dt, reset)
+    shift = ground.foot_shift(world, contacts, dt, reset)
+    foot = ground.foot_centres(world)
+    inner = truth & np.roll(truth, 3, 0) & np.roll(truth, -3, 0)  # well inside a contact
+    rough = lambda x: np.sqrt((np.linalg.norm(np.diff(x, 2, axis=0), axis=-1)[inner[1:-1]] ** 2).mean())  # noqa: E731
+    assert rough(shift) < 0.5 * rough(foot)  # measured 0.2; 1.0 when the legs chased every frame
+    # the slide is still taken: over each contact's inner frames the corrected foot barely travels
+    travel = lambda x: np.mean([np.linalg.norm(x[run[-1], f] - x[run[0], f])  # noqa: E731
+                                for f in range(2) for run in np.split(np.flatnonzero(inner[:, f]),
+                                                                      np.flatnonzero(np.diff(np.flatnonzero(inner[:, f])) > 1) + 1)
+                                if len(run) > 5])
+    assert travel(foot + shift) < 0.3 * travel(foot)
