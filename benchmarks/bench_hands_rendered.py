@@ -135,6 +135,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--sweep", action="store_true", help="also re-solve the read hands at other landmark noises")
     parser.add_argument("--save", help="write the first rendered frames here (PNG prefix)")
+    parser.add_argument("--tracking", action="store_true",
+                        help="read the frames as one clip, the hand landmarker tracking from frame to frame (as on "
+                             "footage); by default each frame is read as the unrelated still it is")
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
     hands_rest, _ = anny_body().hand_rest(DEFAULT_PHENOTYPE)
@@ -147,6 +150,9 @@ def main() -> None:
     sizes: list[float] = []  # hand length in the picture (pixels), as the landmarker found it
     halves: list[int] = []  # even frames: the half the stated spread was fitted on; odd: held out
     solver = estimator.fingers
+    # Each frame is a new scene (pose, view, distance): tracking would start every frame from the last
+    # frame's unrelated hand, a handicap real footage does not have.
+    solver.video = args.tracking
     spent = {"t": 0.0, "seen": None}
     parts: dict[str, list[float]] = {}
 

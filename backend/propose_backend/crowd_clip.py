@@ -121,18 +121,23 @@ def write_crowd_clip(path: Path, walkers: list[Walker], size: tuple[int, int] = 
     return {"boxes": boxes, "placed": placed, "joints": joints}
 
 
-def identity_report(index_path: Path, boxes: np.ndarray, placed: np.ndarray | None = None) -> dict:
+def identity_report(index_path: Path, boxes: np.ndarray, placed: np.ndarray | None = None,
+                    joints: np.ndarray | None = None, focal: float = 800.0) -> dict:
     """Score a multi-person run against the true boxes (W, T, 4) of write_crowd_clip.
 
     Every valid row of every person file is given to the true person whose box centre is nearest
     the centre of the body it estimated (its 2D joints; within half their box height), among the
     people in the picture (`placed`, also where a nearer person hides them; default `boxes`): a row
-    that follows someone mostly hidden is theirs, not the person in front. Returns per output
+    that follows someone mostly hidden is theirs, not the person in front. With the true `joints`
+    (W, T, 24, 3, camera frame, filmed with `focal`) a row goes to the person whose joints, as the
+    camera sees them, lie nearest its 24 joints on average: where two bodies overlap almost
+    entirely (box centres a few pixels apart), the pose tells whose it is. Returns per output
     person the frames given to each true person, the identity switches (changes of true person
     along a track), and per true person the share of the frames they are visible on (`boxes`) where
     some track holds them.
     """
     from . import people_file, results
+    from .geometry import project
 
     index = people_file.read_index(index_path)
     walkers, frames = boxes.shape[:2]
@@ -148,6 +153,10 @@ def identity_report(index_path: Path, boxes: np.ndarray, placed: np.ndarray | No
         for frame, points in zip(data["frame_index"][valid], joints2d[valid]):
             centre = (points.min(axis=0) + points.max(axis=0)) / 2
             distance = np.linalg.norm(centres[:, frame] - centre, axis=1)
+            if joints is not None:  # the mean distance of the joints instead
+                seen = project(joints[:, frame], focal, np.asarray(data["principal_pt"])[0])
+                distance = np.linalg.norm(seen - points[:24], axis=-1).mean(axis=-1)
+                distance[np.isnan(placed[:, frame, 0])] = np.nan
             distance = np.where(np.isnan(distance), np.inf, distance)
             k = int(np.argmin(distance))
             if np.isfinite(distance[k]) and distance[k] < 0.5 * placed[k, frame, 3]:

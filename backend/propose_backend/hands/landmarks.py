@@ -33,6 +33,12 @@ RETRY_SCALE = 0.7  # the second, tighter crop (share of the first's side)
 MIN_HAND_PX = 14.0  # hands shorter than this in the picture are too small to read fingers from
 MIN_BODY_VISIBILITY = 0.2  # a wrist BlazePose barely believes in does not place a crop
 MIN_SCORE = 0.5
+# A hand (wrist to middle fingertip, ~0.19 m) is ~0.38 of the torso (shoulders' to hips' midpoints,
+# ~0.5 m). A forearm pointing at the camera looks short, and so would the hand it places; the crop
+# takes at least HAND_PER_TORSO of the torso's length as the hand's. On the rendered benchmark the
+# forearm alone put the hand at a median 0.61 of its true length where the landmarker then missed it.
+HAND_PER_TORSO = 0.3
+_TORSO_POINTS = (11, 12, 23, 24)  # BlazePose shoulders and hips
 
 
 @dataclass
@@ -58,10 +64,19 @@ def hand_box(pose_pixels: np.ndarray, side: str) -> tuple[float, float, float] |
     knuckles = (pinky[:2] + index[:2]) / 2
     along = knuckles - wrist[:2]
     forearm = np.linalg.norm(wrist[:2] - elbow[:2])
-    length = max(HAND_PER_FOREARM * forearm, 2.0 * np.linalg.norm(along), 1e-6)
+    length = max(HAND_PER_FOREARM * forearm, 2.0 * np.linalg.norm(along), HAND_PER_TORSO * torso_length(pose_pixels),
+                 1e-6)
     direction = along / max(np.linalg.norm(along), 1e-6)
     centre = wrist[:2] + 0.45 * length * direction
     return float(centre[0]), float(centre[1]), float(CROP_SCALE * length)
+
+
+def torso_length(pose_pixels: np.ndarray) -> float:
+    """Shoulders' midpoint to hips' midpoint in pixels, 0 when BlazePose barely sees any of the four."""
+    points = pose_pixels[list(_TORSO_POINTS)]
+    if np.any(points[:, 2] < MIN_BODY_VISIBILITY):
+        return 0.0
+    return float(np.linalg.norm(points[:2, :2].mean(axis=0) - points[2:, :2].mean(axis=0)))
 
 
 def cut_square(image: np.ndarray, cx: float, cy: float, side: float, size: int = CROP_PX) -> np.ndarray:

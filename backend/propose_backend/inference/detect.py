@@ -85,13 +85,16 @@ class BlazePoseDetector:
     """MediaPipe BlazePose, full model (model_complexity=1, the only one in the wheel).
 
     `video=True` lets BlazePose track its own region between consecutive frames (cheaper);
-    use it only when every frame of a clip is passed in order.
+    use it only when every frame of a clip is passed in order. `border`: room added round every
+    frame (share of its longer side), for pictures a person fills (a person's crop, followed in video
+    mode, where the close-up retry of a still cannot run without resetting the track).
     """
 
     name = "blazepose"
 
-    def __init__(self, video: bool = False) -> None:
+    def __init__(self, video: bool = False, border: float = 0.0) -> None:
         self.video = video
+        self.border = border
         os.environ.setdefault("GLOG_minloglevel", "2")  # keep MediaPipe's C++ logging off the terminal
         warnings.filterwarnings("ignore", message="SymbolDatabase.GetPrototype", category=UserWarning)
         try:
@@ -105,8 +108,8 @@ class BlazePoseDetector:
 
     def detect(self, image_bgr: np.ndarray) -> list[Detection]:
         height, width = image_bgr.shape[:2]
-        found = self._landmarks(image_bgr, 0)
-        if found is None and not self.video:  # a still: retry a close-up with room around it
+        found = self._landmarks(image_bgr, int(round(self.border * max(height, width))))
+        if found is None and not self.video and not self.border:  # a still: retry a close-up with room around it
             found = self._landmarks(image_bgr, int(round(CLOSE_UP_BORDER * max(height, width))))
         if found is None:
             return []
@@ -129,6 +132,11 @@ class BlazePoseDetector:
             landmarks[:, 1] = (landmarks[:, 1] * (height + 2 * border) - border) / height
             landmarks[:, 2] *= (width + 2 * border) / width
         return landmarks, world
+
+    def reset(self) -> None:
+        """Video mode: drop the body followed so far; the next frame is searched afresh (cheaper
+        than a new graph)."""
+        self._pose.reset()
 
     def close(self) -> None:
         self._pose.close()

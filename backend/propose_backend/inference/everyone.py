@@ -15,6 +15,7 @@ so the numbers match those `propose-backend people` gives on the first frame.
 """
 from __future__ import annotations
 
+import math
 import shutil
 import threading
 import time
@@ -36,10 +37,12 @@ from .protocol import ESTIMATED_FIELDS, Estimator, FrameBatch, as_seen
 from .rewind import Rewind, merge_rows, read_back
 from .recorder import ResultsRecorder, _check_writable as check_writable
 from .footage import Frame, open_rows
+from .detect import BlazePoseDetector
 from .people import find_people, paint_body
 from .run_state import Decoder, Progress, RunSummary, open_clip
 
 MIN_TRACK_FRAMES = 8  # frames with a person a track needs to be kept
+BODY_REFRESH_S = 60.0  # a track's chunks refit its body at most this often
 
 
 def _rows(frame_index: int, count: int, num_samples: int, camera: ImageCamera,
@@ -122,7 +125,8 @@ def _look_behind(frame: Frame, placements: list[Placement], estimated: dict[str,
             paint_body(masked, points)
         pictures.append(masked)
     chosen = [placements[i] for i in rows]
-    again = estimator.estimate(_batch(pictures, frame.index, chosen, estimator, camera, options, image_size))
+    again = estimator.estimate(_batch(pictures, frame.index, [Placement(-p.number, p.box) for p in chosen], estimator,
+                                      camera, options, image_size))  # a second look: out of the person's sequence
     found, sure = tracker.observe(frame, chosen, _seen(again, camera, options), learn=False)
     taken = [body_box(estimated["joints2d"][j]) for j in np.flatnonzero(valid)]  # bodies others already have
     for k, i in enumerate(rows):
@@ -146,7 +150,8 @@ def estimate_everyone(input_path: str | Path, output_path: str | Path, estimator
     footage, camera = open_clip(input_path, options.frames, options.focal_px, report)
     check_writable(people_file.index_path(output_path))  # fails now, before any work, if it cannot write
     every = options.redetect_every if options.redetect_every != REDETECT_EVERY else REDETECT_PEOPLE_EVERY
-    tracker = CrowdTracker(find_people, camera, footage.image_size, every)
+    searcher = BlazePoseDetector(video=False)  # one still-image BlazePose for every search of the clip
+    tracker = CrowdTracker(lambda image: find_people(image, blazepose=searcher), camera, footage.image_size, every)
     _discard_tracks(output_path)  # a killed older run's tracks: this run writes its own
     recorders: dict[int, ResultsRecorder] = {}  # by track number: each track's rows go to disk as they come
     rewind = Rewind()  # the last frames, to read a person found late back to where they appeared
@@ -159,6 +164,7 @@ def estimate_everyone(input_path: str | Path, output_path: str | Path, estimator
     cancelled = False
     estimator.reseed()
     hands = bool(getattr(estimator, "hands", False))
+    forget = getattr(estimator, "forget", lambda _person: None)  # an estimator following each person in their crop
     estimating_since = time.perf_counter()
     try:
         for (frame,) in decoder.batches():
@@ -178,11 +184,14 @@ def estimate_everyone(input_path: str | Path, output_path: str | Path, estimator
             tick = time.perf_counter()
             valid, confidence = tracker.observe(frame, placements, _seen(estimated, camera, options))
             timing["track_s"] += time.perf_counter() - tick
+            misread = {placements[i].number for i, _ in tracker.hidden_by}  # crops whose reader held someone else
             if tracker.hidden_by:  # someone half behind another: look again with the front body painted over
                 tick = time.perf_counter()
                 _look_behind(frame, placements, estimated, valid, confidence, tracker, estimator, camera, options,
                              footage.image_size)
                 timing["estimate_s"] += time.perf_counter() - tick
+            for number in misread | {placements[k].number for k in np.flatnonzero(~valid)}:
+                forget(number)  # a crop that did not show its person: its reader looks afresh on the next
             if placements:
                 block = _block(frame.index, placements, estimated, valid, confidence, camera, options, hands)
                 for k, placement in enumerate(placements):
@@ -219,6 +228,7 @@ def estimate_everyone(input_path: str | Path, output_path: str | Path, estimator
         raise
     finally:
         decoder.close()
+        searcher.close()
     kept = {n: r for n, r in recorders.items() if r.valid_frames + len(earlier.get(n, ())) >= MIN_TRACK_FRAMES}
     if not kept:
         _discard_tracks(output_path)
@@ -270,7 +280,22 @@ def _track_recorder(output_path: str | Path, track: int, footage, estimator: Est
             "person": {"choice": "everyone", "track": track}, **({"mirrored": True} if options.mirrored else {})}
     return ResultsRecorder(people_file.track_path(output_path, track),
                            {"fps": footage.fps, "image_size": footage.image_size}, meta,
-                           lambda betas: estimator.rest_geometry(betas, person=track), options.chunk_frames)
+                           _ChunkBody(estimator, track), options.chunk_frames)
+
+
+class _ChunkBody:
+    """The body a track's chunks carry (only a recovery reads it: the people files get theirs from
+    the estimator at the end): refitted at most every BODY_REFRESH_S, since a fit costs a good part
+    of a second and every track writes its own chunks."""
+
+    def __init__(self, estimator: Estimator, track: int) -> None:
+        self.estimator, self.track = estimator, track
+        self.since, self.body = -math.inf, None
+
+    def __call__(self, betas: np.ndarray) -> dict[str, np.ndarray]:
+        if self.body is None or time.monotonic() - self.since > BODY_REFRESH_S:
+            self.body, self.since = self.estimator.rest_geometry(betas, person=self.track), time.monotonic()
+        return self.body
 
 
 def _finished(recorders: dict[int, ResultsRecorder]) -> dict[int, Path]:

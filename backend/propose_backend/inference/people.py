@@ -71,12 +71,16 @@ def paint_body(image: np.ndarray, points: np.ndarray) -> None:
     cv2.fillConvexPoly(image, hull, (MASK_GREY, MASK_GREY, MASK_GREY))
 
 
-def find_people(image_bgr: np.ndarray, max_people: int = MAX_PEOPLE) -> list[Detection]:
-    """Everyone found in a BGR frame, left to right (empty: nobody)."""
+def find_people(image_bgr: np.ndarray, max_people: int = MAX_PEOPLE,
+                blazepose: BlazePoseDetector | None = None) -> list[Detection]:
+    """Everyone found in a BGR frame, left to right (empty: nobody). `blazepose`: a still-image
+    BlazePose to search with, kept by a caller that searches many frames (a new one costs about
+    as much as a search); else one is made and closed here."""
     height, width = image_bgr.shape[:2]
     searched = image_bgr.copy()
     found: list[Detection] = []
-    blazepose = BlazePoseDetector(video=False)
+    own = blazepose is None
+    blazepose = BlazePoseDetector(video=False) if own else blazepose
     try:
         for _ in range(max_people):
             hits = blazepose.detect(searched)
@@ -91,7 +95,8 @@ def find_people(image_bgr: np.ndarray, max_people: int = MAX_PEOPLE) -> list[Det
             else:
                 _paint_over(searched, box)
     finally:
-        blazepose.close()
+        if own:
+            blazepose.close()
     for hog in HogDetector().detect(image_bgr):
         if len(found) < max_people and all(_overlap(hog.box, p.box) < SAME_PERSON_IOU for p in found):
             found.append(hog)

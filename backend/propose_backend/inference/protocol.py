@@ -35,8 +35,9 @@ class FrameBatch:
     num_samples: int  # S, posterior samples wanted per frame
     image_size: tuple[int, int]  # width, height of the source frames
     mirrored: bool = False  # mirrored footage: estimators give the real scene (propose_backend.mirrored)
-    # (B,) person number of each row when several people are followed; -n: person n read backwards in
-    # time (a body fit takes n, a frame-to-frame tracker such as the hand landmarker keeps its own for -n)
+    # (B,) person number of each row when several people are followed; -n: person n read out of their
+    # sequence (backwards in time, or a second look at a frame): a body fit takes n, a frame-to-frame
+    # tracker (video-mode BlazePose, the hand landmarker) keeps out of it
     person: np.ndarray | None = None
     images: list[np.ndarray] | None = None  # the full BGR frames (hand crops are cut from them)
 
@@ -77,6 +78,10 @@ class Estimator(Protocol):
 
         `person`: whose body, when the estimator fits each person's body as it goes (batch.person)."""
         ...
+
+    # Optional: forget(person: int) -> None. An estimator that follows each person inside their crop
+    # from frame to frame (instant mode's BlazePose in video mode) is told when that person's crop
+    # did not show them, so it searches the next crop afresh (everyone.py).
 
     def reseed(self) -> None:
         """Restart the sample generator, so an input's samples depend on the seed alone (not on

@@ -32,6 +32,7 @@ from .track import LOST_OFFSET, LOST_SCALE
 log = logging.getLogger(__name__)
 
 REWIND_FRAMES = 30  # frames kept for reading back (a second of video at 30 fps)
+SAME_POSE = 0.1  # two estimates whose joints lie this close on average (share of the body's height) are one body
 REWIND_AFTER = 3  # a stretch followed this many frames in a row is read back (one-frame false finds are not)
 
 
@@ -150,7 +151,7 @@ def _read(past: Past, number: int, crop: CropBox, estimate: Estimate) -> tuple[d
         if box is not None:
             offset = math.hypot(box.cx - crop.cx, box.cy - crop.cy) / crop.side
             ratio = box.side / crop.side
-            theirs = not any(same_body(box, b) for b in map(body_box, others) if b is not None)
+            theirs = not any(_same_pose(points, p) for p in others)
             if theirs and offset <= LOST_OFFSET and 1 / LOST_SCALE <= ratio <= LOST_SCALE:
                 return row, points
             painted.append(points)  # someone else, or a body off the crop: look past them
@@ -172,6 +173,17 @@ def _in_front(past: Past, number: int, points: np.ndarray, depth: float) -> np.n
         if box is not None and mine is not None and _overlaps(box, mine):
             paint_body(mask, theirs)
     return mask
+
+
+def _same_pose(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two estimates show one body: their boxes coincide (crowd.same_body) and so do their
+    joints (mean distance under SAME_POSE of the body's height). A person close behind another
+    has nearly the same box, but not the same limbs."""
+    box_a, box_b = body_box(a), body_box(b)
+    if box_a is None or box_b is None or not same_body(box_a, box_b):
+        return False
+    height = float(np.ptp(a[:, 1]))
+    return float(np.linalg.norm(a - b, axis=-1).mean()) < SAME_POSE * max(height, 1.0)
 
 
 def _overlaps(a: CropBox, b: CropBox) -> bool:

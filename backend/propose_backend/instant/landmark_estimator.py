@@ -17,7 +17,7 @@ from .. import posterior as post
 from ..body import load_body
 from ..body.layer import BodyLayer
 from ..geometry import ray_rotation
-from ..inference.detect import BlazePoseDetector, Detection
+from ..inference.detect import CLOSE_UP_BORDER, BlazePoseDetector, Detection
 from ..inference.errors import InferenceError
 from ..mirrored import mirror_estimate
 from ..inference.protocol import EstimatorSettings, FrameBatch
@@ -110,7 +110,10 @@ class KeypointEstimator:
         self.hands = True  # the results carry the finger fields
         self.seed = settings.seed
         self.generator = torch.Generator().manual_seed(settings.seed)
-        self._crop_pose: BlazePoseDetector | None = None
+        self._crop_pose: BlazePoseDetector | None = None  # crops read one at a time
+        # Everyone runs: one BlazePose per person in video mode, following them inside their crop
+        # frame after frame as the single-person run follows one person on the full frame.
+        self._person_poses: dict[int, BlazePoseDetector] = {}
 
     def _rest_hands(self, body, rest35: np.ndarray) -> np.ndarray:  # noqa: ANN001 - a BodyModelData
         """(2, 21, 3) rest hand landmarks: Anny's own fingers, an SMPL-H / SMPL-X file's, else an
@@ -134,9 +137,16 @@ class KeypointEstimator:
             return np.c_[pixels, det.landmarks[:, 3]], det.world_landmarks[:, :3]
         if batch.crops is None:
             return None
-        if self._crop_pose is None:
-            self._crop_pose = BlazePoseDetector(video=False)
-        found = self._crop_pose.detect(np.ascontiguousarray(batch.crops[k][:, :, ::-1]))
+        person = int(batch.person[k]) if batch.person is not None else 0
+        if person > 0:  # followed frame after frame (-n, a read-back or a second look: one crop at a time)
+            if person not in self._person_poses:
+                self._person_poses[person] = BlazePoseDetector(video=True, border=CLOSE_UP_BORDER)
+            pose = self._person_poses[person]
+        else:
+            if self._crop_pose is None:
+                self._crop_pose = BlazePoseDetector(video=False)
+            pose = self._crop_pose
+        found = pose.detect(np.ascontiguousarray(batch.crops[k][:, :, ::-1]))
         if not found:
             return None
         cx, cy, side = batch.boxes[k]
@@ -236,12 +246,19 @@ class KeypointEstimator:
         if self.shape_fit is not None and evidence:
             self.shape_fit.add_evidence(evidence, keep)
 
+    def forget(self, person: int) -> None:
+        """Person `person`'s crop did not show them (the tracker's word): their BlazePose searches
+        the next crop afresh instead of following the body it held."""
+        if person in self._person_poses:
+            self._person_poses[person].reset()
+
     def reseed(self) -> None:
         self.generator.manual_seed(self.seed)
         self.fingers.reset()
         if self.shape_fit is not None:  # each input's body from its own frames, not the inputs before it
             self.shape_fit.reset()
         self._person_fits = {}  # a new input: new people
+        self._close_person_poses()
 
     def close(self) -> None:
         """Close the crop BlazePose graph (MediaPipe keeps its threads until closed)."""
@@ -249,6 +266,12 @@ class KeypointEstimator:
         if self._crop_pose is not None:
             self._crop_pose.close()
             self._crop_pose = None
+        self._close_person_poses()
+
+    def _close_person_poses(self) -> None:
+        for pose in self._person_poses.values():
+            pose.close()
+        self._person_poses = {}
 
 
 def create_estimator(settings: EstimatorSettings) -> KeypointEstimator:

@@ -123,3 +123,23 @@ def test_two_people_in_one_batch_each_get_their_own_hands():
             assert (out["hand_landmarks2d"][1, 1, :, 0] > w).all()  # person 2's right hand in theirs
     finally:
         estimator.close()
+
+
+def test_a_forearm_pointing_at_the_camera_still_places_a_crop_the_hand_fits():
+    """Forearms pointing at the camera look short, and the hand they place looked short with them
+    (a third of its size): the palm detector then missed the left hand in both poses. The torso's
+    length sets the least hand size (HAND_PER_TORSO), and both hands are read, each on its own side."""
+    pose_detector, hands = BlazePoseDetector(video=False), HandLandmarker(video=False)
+    try:
+        for swing in (0.6, 0.9):
+            image, truth = render(arms_forward(swing, -0.9, 0.9), 2.2)
+            found = pose_detector.detect(image)
+            assert found
+            seen = hands.find(image, _pixels(found[0], image))
+            assert (seen.score > 0).all(), f"swing {swing}: a hand was not read"
+            for side in (0, 1):
+                mine = np.linalg.norm(seen.pixels[side, 0] - truth[20 + side])
+                assert mine < np.linalg.norm(seen.pixels[side, 0] - truth[21 - side])
+    finally:
+        pose_detector.close()
+        hands.close()
