@@ -27,6 +27,7 @@ from ..hands.solve import FingerSolver
 from ..anatomy import Anatomy
 from .ghosts import sample_ghosts
 from .bone_posterior import instant_posterior, solve_translation
+from .foreshortening import leg_depth_from_picture
 from .mapping import BP, DerivationFractions, instant_rest_points, landmarks_to_skeleton
 
 WEIGHTS_LABEL = "BlazePose full (mediapipe 0.10.14 wheel) + analytical posterior (instant mode)"
@@ -152,6 +153,20 @@ class KeypointEstimator:
         pixels = (found[0].landmarks[:, :2] * CROP_SIZE - CROP_SIZE / 2) * side / CROP_SIZE + (cx, cy)
         return np.c_[pixels, found[0].landmarks[:, 3]], found[0].world_landmarks[:, :3]
 
+    def _legs_from_picture(self, batch: FrameBatch, placed: np.ndarray, image: np.ndarray,
+                           visibility: np.ndarray) -> np.ndarray:
+        """The placed landmarks with the legs' depth read from the picture (foreshortening.py), each
+        bone at its clip length so far (the phenotype fit's median; a frame's own without one)."""
+        out = placed.copy()
+        people = [None] if batch.person is None else np.unique(np.abs(batch.person))
+        for number in people:
+            rows = slice(None) if number is None else np.abs(batch.person) == number
+            fit = self.shape_fit if number is None else self._person_fits.get(int(number))
+            lengths = fit.measured() if fit is not None else {}
+            out[rows] = leg_depth_from_picture(placed[rows], image[rows, :, :2], visibility[rows], lengths,
+                                               batch.camera.focal_px, batch.camera.principal_pt)
+        return out
+
     def estimate(self, batch: FrameBatch) -> dict[str, np.ndarray]:
         count, samples = len(batch.frame_index), batch.num_samples
         seen = [self._landmarks(batch, k) for k in range(count)]
@@ -171,6 +186,13 @@ class KeypointEstimator:
                 rows = np.abs(batch.person) == number
                 fit = self._person_fits.setdefault(int(number), self._new_fit())
                 fit.observe(world[rows], visibility[rows], valid[rows], batch.frame_index[rows])
+        pelvis_world = seen[:, [BP["left_hip"], BP["right_hip"]]].mean(axis=1) \
+            + self.fractions.torso[0] * (seen[:, [BP["left_shoulder"], BP["right_shoulder"]]].mean(axis=1)
+                                         - seen[:, [BP["left_hip"], BP["right_hip"]]].mean(axis=1))
+        transl = solve_translation(seen - pelvis_world[:, None], image[..., :2], image[..., 2],
+                                   batch.camera.focal_px, batch.camera.principal_pt)
+        placed = self._legs_from_picture(batch, seen - pelvis_world[:, None] + transl[:, None], image, visibility)
+        world = world + np.einsum("nji,nkj->nki", turn, placed - transl[:, None] + pelvis_world[:, None] - seen)
         obs = landmarks_to_skeleton(world, visibility, self.fractions)
         images = batch.images or [None] * count
         hands = self.fingers.observe(images, np.c_[image[..., :2].reshape(-1, 2), visibility.reshape(-1, 1)]
@@ -181,11 +203,6 @@ class KeypointEstimator:
         posterior = instant.posterior
         betas = self.betas.expand(count, 10)
         _, _, points35 = self.layer(betas, posterior.rotmats)
-        pelvis_world = seen[:, [BP["left_hip"], BP["right_hip"]]].mean(axis=1) \
-            + self.fractions.torso[0] * (seen[:, [BP["left_shoulder"], BP["right_shoulder"]]].mean(axis=1)
-                                         - seen[:, [BP["left_hip"], BP["right_hip"]]].mean(axis=1))
-        transl = solve_translation(seen - pelvis_world[:, None], image[..., :2], image[..., 2],
-                                   batch.camera.focal_px, batch.camera.principal_pt)
         transl[~valid] = (0.0, 0.0, 1.0)
         out = {
             "betas": betas.numpy(),
