@@ -101,6 +101,29 @@ class PhenotypeFit:
                 out[name] = float(np.median(values))
         return out
 
+    def trailing(self, frames: np.ndarray, window: int) -> dict[str, np.ndarray]:
+        """Per source frame f of `frames` (T,), each bone's median length over the frames observed
+        in (f - window, f], sides pooled; NaN with fewer than MIN_FRAMES clear views. It depends on
+        the frames just before only, so a clip estimated in pieces whose warm-up spans at least
+        `window` source frames measures the same lengths on every kept frame."""
+        evidence = self.evidence()
+        order = np.argsort(evidence["frame"], kind="stable")
+        seen = evidence["frame"][order]
+        frames = np.asarray(frames)
+        stops = np.searchsorted(seen, frames, side="right")
+        starts = np.searchsorted(seen, frames - window, side="right")
+        out = {}
+        for name in BONES:
+            lengths = evidence[name][order]
+            values = np.full(len(stops), np.nan)
+            for k, (start, stop) in enumerate(zip(starts, stops)):
+                last = lengths[start:stop].ravel()
+                last = last[np.isfinite(last)]
+                if len(last) >= MIN_FRAMES:
+                    values[k] = np.median(last)
+            out[name] = values
+        return out
+
     def model_lengths(self, phenotype: torch.Tensor) -> dict[str, torch.Tensor]:
         """The same bones on Anny's rest skeleton for (B, 6) phenotypes."""
         joints = self.anny.anny_joints(phenotype)

@@ -10,7 +10,10 @@ length away. Where BlazePose puts the lower end beyond both (the bone stretched 
 past its length), it is moved to the nearer one. Where BlazePose's point lies between them, the
 bone is left as BlazePose gives it: choosing a side there is a guess, and taking BlazePose's
 side with the picture's full depth made random poses' legs worse (docs/instant-mode.md). The
-length is the clip's median for that bone (the phenotype fit's evidence).
+length is the median of that bone over the latest LENGTH_WINDOW source frames (the phenotype fit's
+evidence), not over the whole clip so far: a clip estimated in pieces (batch/plan.py) then reads
+the same lengths on every kept frame as the clip estimated in one go, and the pieces join
+without a seam.
 """
 from __future__ import annotations
 
@@ -26,16 +29,18 @@ FOOT = {"left_ankle": ("left_heel", "left_foot_index"), "right_ankle": ("right_h
 # Both ends of a bone must be seen at least this clearly: an occluded landmark's pixel is as much
 # a guess as its depth, and then BlazePose's own bone stands.
 MIN_VISIBILITY = 0.5
+# Source frames a bone's length is taken over: no more than a batch piece's warm-up (batch/plan.py WARMUP).
+LENGTH_WINDOW = 16
 
 
 def leg_depth_from_picture(points: np.ndarray, pixels: np.ndarray, visibility: np.ndarray,
-                           lengths: dict[str, float], focal: float,
+                           lengths: dict[str, float | np.ndarray], focal: float,
                            principal: tuple[float, float]) -> np.ndarray:
     """(N, 33, 3) the landmarks with the knees, ankles and feet moved along their own image rays.
 
     points: (N, 33, 3) landmarks placed in the camera (metres, z forward), pixels: (N, 33, 2),
-    visibility: (N, 33); lengths: clip lengths of "thigh" and "shin" (metres; a bone absent from
-    it keeps each frame's own length). Each child lands where its ray is the bone's length from
+    visibility: (N, 33); lengths: lengths of "thigh" and "shin" (metres, one or one per frame; a
+    bone absent from it, or NaN on a frame, keeps that frame's own length). Each child lands where its ray is the bone's length from
     its (already corrected) parent, the one nearer BlazePose's point, if BlazePose's point lies
     beyond both along the ray; where the ray passes farther than that (a pixel or length error),
     at the ray's nearest point. Any other bone, and one not seen clearly, keeps BlazePose's own
@@ -48,7 +53,9 @@ def leg_depth_from_picture(points: np.ndarray, pixels: np.ndarray, visibility: n
     for parent, child, bone in LEG_BONES:
         ip, ic = BP[parent], BP[child]
         seen_bone = points[:, ic] - points[:, ip]
-        length = np.full(n, lengths[bone]) if bone in lengths else np.linalg.norm(seen_bone, axis=-1)
+        own = np.linalg.norm(seen_bone, axis=-1)
+        length = np.broadcast_to(np.asarray(lengths.get(bone, np.nan), np.float64), (n,))
+        length = np.where(np.isfinite(length), length, own)
         top, r = out[:, ip], ray[:, ic]
         # |s r - top| = length:  s² |r|² - 2 s r·top + |top|² - length² = 0
         a, b = (r * r).sum(-1), (r * top).sum(-1)
@@ -67,4 +74,4 @@ def leg_depth_from_picture(points: np.ndarray, pixels: np.ndarray, visibility: n
     return out
 
 
-__all__ = ["LEG_BONES", "MIN_VISIBILITY", "leg_depth_from_picture"]
+__all__ = ["LEG_BONES", "LENGTH_WINDOW", "MIN_VISIBILITY", "leg_depth_from_picture"]

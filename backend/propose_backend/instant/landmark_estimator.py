@@ -27,7 +27,7 @@ from ..hands.solve import FingerSolver
 from ..anatomy import Anatomy
 from .ghosts import sample_ghosts
 from .bone_posterior import instant_posterior, solve_translation
-from .foreshortening import leg_depth_from_picture
+from .foreshortening import LENGTH_WINDOW, leg_depth_from_picture
 from .mapping import BP, DerivationFractions, instant_rest_points, landmarks_to_skeleton
 
 WEIGHTS_LABEL = "BlazePose full (mediapipe 0.10.14 wheel) + analytical posterior (instant mode)"
@@ -156,13 +156,14 @@ class KeypointEstimator:
     def _legs_from_picture(self, batch: FrameBatch, placed: np.ndarray, image: np.ndarray,
                            visibility: np.ndarray) -> np.ndarray:
         """The placed landmarks with the legs' depth read from the picture (foreshortening.py), each
-        bone at its clip length so far (the phenotype fit's median; a frame's own without one)."""
+        bone at its median over the latest frames (the phenotype fit's evidence; a frame's own
+        length without one)."""
         out = placed.copy()
         people = [None] if batch.person is None else np.unique(np.abs(batch.person))
         for number in people:
             rows = slice(None) if number is None else np.abs(batch.person) == number
             fit = self.shape_fit if number is None else self._person_fits.get(int(number))
-            lengths = fit.measured() if fit is not None else {}
+            lengths = fit.trailing(batch.frame_index[rows], LENGTH_WINDOW) if fit is not None else {}
             out[rows] = leg_depth_from_picture(placed[rows], image[rows, :, :2], visibility[rows], lengths,
                                                batch.camera.focal_px, batch.camera.principal_pt)
         return out

@@ -45,3 +45,31 @@ def test_too_little_seen_keeps_the_average_adult():
     world, visibility = synthetic_landmarks(DEFAULT_PHENOTYPE, 3, np.random.default_rng(1))
     fit.observe(world, visibility, np.ones(3, bool))
     np.testing.assert_array_equal(fit.phenotype(), DEFAULT_PHENOTYPE)
+
+
+def test_trailing_lengths_read_only_the_latest_frames_so_pieces_measure_alike():
+    """A clip estimated in pieces (each with a warm-up) must read the same lengths on a kept frame
+    as the clip estimated in one go: the trailing median sees only the window before the frame."""
+    from propose_backend.batch.plan import WARMUP
+    from propose_backend.instant.foreshortening import LENGTH_WINDOW
+    assert LENGTH_WINDOW <= WARMUP
+    rng = np.random.default_rng(2)
+    tall, short = DEFAULT_PHENOTYPE.copy(), DEFAULT_PHENOTYPE.copy()
+    tall[4], short[4] = 0.9, 0.1
+    early, early_vis = synthetic_landmarks(tall, 40, rng)  # frames 0-39: a taller body's bones
+    late, late_vis = synthetic_landmarks(short, 40, rng)  # frames 40-79: a shorter one's
+    whole = PhenotypeFit(anny_body())
+    whole.observe(early, early_vis, np.ones(40, bool), np.arange(40))
+    whole.observe(late, late_vis, np.ones(40, bool), np.arange(40, 80))
+    piece = PhenotypeFit(anny_body())  # a piece kept from frame 60, its warm-up from 60 - WARMUP
+    first = 60 - WARMUP
+    piece.observe(late[first - 40:], late_vis[first - 40:], np.ones(80 - first, bool), np.arange(first, 80))
+    kept = np.arange(60, 80)
+    a, b = whole.trailing(kept, LENGTH_WINDOW), piece.trailing(kept, LENGTH_WINDOW)
+    for bone in ("thigh", "shin"):
+        np.testing.assert_array_equal(a[bone], b[bone])
+        assert np.isfinite(a[bone]).all()
+    # Right after the change the window still holds the taller body's frames; a window later, none.
+    near = whole.trailing(np.array([41, 79]), LENGTH_WINDOW)["thigh"]
+    assert near[0] > near[1] + 0.01, near
+    assert abs(near[1] - whole.measured()["thigh"]) > 0.005  # the whole clip's median mixes both bodies
