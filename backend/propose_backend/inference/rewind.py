@@ -122,10 +122,10 @@ def read_back(rewind: Rewind, number: int, run: Stretch, tracker: CrowdTracker,
             break
         histogram = torso_histogram(past.frame.image, body_box(points).xywh(), points[list(SMPL_TORSO)],
                                     _in_front(past, number, points, float(row["transl"][0][2])))
-        own = looks_like(histogram, track)
         if histogram is None:
             log.debug("frame %d: person %d read back: their shirt does not show", index, number)
             break
+        own = looks_like(histogram, track)
         if track.views and own > DRIFT_MAX:
             log.debug("frame %d: person %d read back: someone in other clothes (%.2f)", index, number, own)
             break
@@ -155,7 +155,7 @@ def _read(past: Past, number: int, crop: CropBox, estimate: Estimate) -> tuple[d
             if theirs and offset <= LOST_OFFSET and 1 / LOST_SCALE <= ratio <= LOST_SCALE:
                 return row, points
             painted.append(points)  # someone else, or a body off the crop: look past them
-        near = [p for p in others if (b := body_box(p)) is not None and _overlaps(b, crop)]
+        near = [p for p in others if (b := body_box(p)) is not None and CrowdTracker._overlap(b, crop) > 0]
         if not near and not painted:
             break
         picture = past.frame.image.copy()
@@ -170,7 +170,7 @@ def _in_front(past: Past, number: int, points: np.ndarray, depth: float) -> np.n
     mine = body_box(points)
     for other, theirs in past.bodies.items():
         box = body_box(theirs) if other != number and past.depths.get(other, math.inf) < depth else None
-        if box is not None and mine is not None and _overlaps(box, mine):
+        if box is not None and mine is not None and CrowdTracker._overlap(box, mine) > 0:
             paint_body(mask, theirs)
     return mask
 
@@ -184,10 +184,6 @@ def _same_pose(a: np.ndarray, b: np.ndarray) -> bool:
         return False
     height = float(np.ptp(a[:, 1]))
     return float(np.linalg.norm(a - b, axis=-1).mean()) < SAME_POSE * max(height, 1.0)
-
-
-def _overlaps(a: CropBox, b: CropBox) -> bool:
-    return abs(a.cx - b.cx) < (a.side + b.side) / 2 and abs(a.cy - b.cy) < (a.side + b.side) / 2
 
 
 def merge_rows(data: dict[str, np.ndarray], rows: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
