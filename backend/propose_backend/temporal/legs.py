@@ -2,11 +2,15 @@
 
 The pelvis path already carries most of the correction (ground.lock_feet); what is left — the
 two feet disagreeing during double support, the path's own smoothness — is taken by the legs.
-For a leg with hip H, knee K, ankle A and the ankle's wanted place P: the knee moves within the
-plane of H, P and the old knee (so the leg bends the way it did), to the point at thigh length
-from H and shin length from P; the thigh and the shin each turn by the shortest arc onto their
-new directions, which keeps their twist; the ankle keeps its world rotation, so the whole foot
-moves with it and the foot's centre lands where the ankle was sent.
+For a leg with hip H, knee K, ankle A and the ankle's wanted place P, in two steps:
+1. *swing*: the whole leg turns rigidly about the hip, by the shortest arc taking the ankle's
+   direction from the hip onto P's (the knee's own rotation is untouched);
+2. *flex*: the knee bends or straightens as a hinge in the swung leg's plane (hip, knee,
+   ankle: the leg bends the way it did) so the ankle lands at P's distance from the hip.
+The ankle keeps its world rotation, so the whole foot moves with it and the foot's centre lands
+where the ankle was sent. Turning thigh and shin each by its own shortest arc onto P in one go
+(what this did before) also turned the knee about axes off its hinge whenever P was off the
+leg's plane: a knee twisting a little every frame of a contact (docs/temporal.md).
 """
 from __future__ import annotations
 
@@ -63,18 +67,21 @@ def reach(world: np.ndarray, rest_joints: np.ndarray, shift: np.ndarray) -> np.n
         H, K, A = joints[rows, hip], joints[rows, knee], joints[rows, ankle]
         thigh, shin = np.linalg.norm(K - H, axis=-1), np.linalg.norm(A - K, axis=-1)
         to_target = A + shift[rows, f] - H
+        swing = shortest_arc(A - H, to_target)  # the whole leg about the hip: the knee unchanged
+        K = H + np.einsum("nij,nj->ni", swing, K - H)
         e = _unit(to_target)
         dist = np.clip(_soft_reach(np.linalg.norm(to_target, axis=-1), thigh + shin),
                        np.abs(thigh - shin) + STRAIGHT, (thigh + shin) * (1 - STRAIGHT))
         cos_a = np.clip((thigh**2 + dist**2 - shin**2) / (2 * thigh * dist), -1.0, 1.0)
         bend = (K - H) - np.einsum("ni,ni->n", K - H, e)[:, None] * e
-        forward = world[rows, ankle] @ np.array([0.0, 0.0, 1.0])  # toes' way: knees bend forward
+        forward = (swing @ world[rows, ankle]) @ np.array([0.0, 0.0, 1.0])  # toes' way: knees bend forward
         bend = np.where(np.linalg.norm(bend, axis=-1, keepdims=True) > 1e-6, bend,
                         forward - np.einsum("ni,ni->n", forward, e)[:, None] * e)
         new_knee = H + thigh[:, None] * (cos_a[:, None] * e + np.sqrt(1 - cos_a**2)[:, None] * _unit(bend))
         new_ankle = H + dist[:, None] * e
-        turn_thigh = shortest_arc(K - H, new_knee - H)
-        shin_now = np.einsum("nij,nj->ni", turn_thigh, A - K)
+        # the flex: thigh and shin turn within the swung leg's plane, i.e. about the knee's hinge
+        turn_thigh = shortest_arc(K - H, new_knee - H) @ swing
+        shin_now = np.einsum("nij,nj->ni", turn_thigh, joints[rows, ankle] - joints[rows, knee])
         turn_shin = shortest_arc(shin_now, new_ankle - new_knee) @ turn_thigh
         out[rows, hip] = turn_thigh @ world[rows, hip]
         out[rows, knee] = turn_shin @ world[rows, knee]
