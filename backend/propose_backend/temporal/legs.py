@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .ground import _smoothed, lock_weights
+from .ground import SHIFT_SMOOTH_S, _smoothed, lock_weights
 from .kinematics import joint_positions
 
 LEGS = ((1, 4, 7), (2, 5, 8))  # (hip, knee, ankle) of the left and right leg
@@ -35,9 +35,6 @@ SOFT_REACH = 0.01
 # |∂d/∂θ|² / (|∂d/∂θ|² + KNEE_DAMPING_M²) of the distance: all of it where a radian moves the ankle
 # well over KNEE_DAMPING_M, half at ~20° of knee flexion, little at a straight knee.
 KNEE_DAMPING_M = 0.06
-# What the legs leave of a planted foot's shift is taken by the pelvis, smoothed over this long
-# (Gaussian σ): a slow lowering and raising of the body, not a frame-to-frame bob.
-PELVIS_SHARE_S = 0.1
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
@@ -122,7 +119,7 @@ def shortfall(world: np.ndarray, bent: np.ndarray, rest_joints: np.ndarray, shif
 def pelvis_share(short: np.ndarray, contacts: np.ndarray, dt: np.ndarray, reset: np.ndarray) -> np.ndarray:
     """(n, 3) the pelvis path's move that takes the planted feet's shortfall: the lock-weighted
     mean over the feet down (a foot in single support gets all of its own, two feet of a double
-    support meet halfway), smoothed over PELVIS_SHARE_S within segments."""
+    support meet halfway), smoothed like the shift itself (ground.SHIFT_SMOOTH_S) within segments."""
     lock = lock_weights(contacts) * (np.linalg.norm(short, axis=-1) > 0)
     move = (lock[..., None] * short).sum(1) / np.maximum(lock.sum(1), 1.0)[:, None]
-    return _smoothed(move, dt, reset, PELVIS_SHARE_S)
+    return _smoothed(move, dt, reset, SHIFT_SMOOTH_S)

@@ -125,7 +125,7 @@ def test_a_nearly_straight_knee_does_not_chase_the_legs_length_and_the_pelvis_ta
         assert np.abs(landed + short[:, f] - (joints[:, ankle] + shift[:, f])).max() < 1e-9
         leg = joints[:, ankle] - joints[:, hip]
         assert np.abs(np.cross(short[:, f], leg)).max() < 1e-9  # only the leg's length is left
-    # single support, the left foot planted: the pelvis takes its shortfall (smoothed over 0.1 s)
+    # single support, the left foot planted: the pelvis takes its shortfall
     contacts = np.zeros((T, 2))
     contacts[:, 0] = 1.0
     steady = np.full((T, 2, 3), 0.0)
