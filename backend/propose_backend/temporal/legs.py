@@ -9,8 +9,7 @@ For a leg with hip H, knee K, ankle A and the ankle's wanted place P, in two ste
    ankle: the leg bends the way it did) towards P's distance from the hip — a damped step: a
    nearly straight knee changes the leg's length by little per degree, so it takes only part
    of the distance (KNEE_DAMPING_M), and the pelvis takes the rest (`shortfall`, `pelvis_share`).
-The ankle keeps its world rotation, so the whole foot moves with it and the foot's centre lands
-where the ankle was sent. Turning thigh and shin each by its own shortest arc onto P in one go
+The ankle keeps its world rotation, so the whole foot moves with it. Turning thigh and shin each by its own shortest arc onto P in one go
 (what this did before) also turned the knee about axes off its hinge whenever P was off the
 leg's plane: a knee twisting a little every frame of a contact (docs/temporal.md).
 """
@@ -33,7 +32,7 @@ SOFT_REACH = 0.01
 # millimetre of anchor tremble there swung a stance knee by degrees per frame (the walk's front
 # view: knees 3.3-3.9 °/frame against 2.1-2.6 without the legs' step). The flex takes the share
 # |∂d/∂θ|² / (|∂d/∂θ|² + KNEE_DAMPING_M²) of the distance: all of it where a radian moves the ankle
-# well over KNEE_DAMPING_M, half at ~20° of knee flexion, little at a straight knee.
+# well over KNEE_DAMPING_M, half at ~16° of flexion (0.42 m thigh and shin), little at a straight knee.
 KNEE_DAMPING_M = 0.06
 
 
