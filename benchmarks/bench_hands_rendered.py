@@ -136,7 +136,7 @@ def main() -> None:
     parser.add_argument("--sweep", action="store_true", help="also re-solve the read hands at other landmark noises")
     parser.add_argument("--save", help="write the first rendered frames here (PNG prefix)")
     parser.add_argument("--uncorrected", action="store_true",
-                        help="solve the landmarker's own reads, without the learned read correction (hands/correction.py)")
+                        help="solve the landmarker's own reads, without the learned correction (hands/correction.py)")
     parser.add_argument("--tracking", action="store_true",
                         help="read the frames as one clip, the hand landmarker tracking from frame to frame (as on "
                              "footage); by default each frame is read as the unrelated still it is")

@@ -239,7 +239,8 @@ def hand_posterior(anatomy: HandAnatomy, side: int, world_landmarks: Tensor, sco
         F[:, joints] = G[:, joints] @ (0.5 * (P + P.mT))
         cov[:, joints] = _covariance(precision_from_fisher(G[:, joints], F[:, joints]))
     relative = F @ wrist[:, None].mT
-    tau = (curl_temperature(world_landmarks, score) if temperature is None else temperature.to(dtype))[:, None, None, None]
+    tau = curl_temperature(world_landmarks, score) if temperature is None else temperature.to(dtype)
+    tau = tau[:, None, None, None]
     prior_F = fisher_from_precision(L0, anatomy.prior_precision()[side])[None] / tau
     return HandPosterior(F=relative / (SAMPLE_SHARPNESS * tau), world=G, local=local, evidence=evidence / tau,
                          prior_F=prior_F)

@@ -86,8 +86,8 @@ def test_rendered_random_hands_are_solved_better_from_corrected_reads(anatomy) -
         score = torch.ones(int(sel.sum()), dtype=torch.float64)
         plain = hand_posterior(anatomy, side, torch.as_tensor(world), score, wrist)
         kappa = torch.as_tensor(np.broadcast_to(correction.kappa, (int(sel.sum()), 15)).copy())
-        better = hand_posterior(anatomy, side, torch.as_tensor(correction.landmarks(anatomy, side, world)), score, wrist,
-                                kappa=kappa)
+        corrected = torch.as_tensor(correction.landmarks(anatomy, side, world))
+        better = hand_posterior(anatomy, side, corrected, score, wrist, kappa=kappa)
         raw.append(angle_deg(plain.local.numpy(), truth))
         fixed.append(angle_deg(better.local.numpy(), truth))
     raw, fixed = np.concatenate(raw).mean(), np.concatenate(fixed).mean()
