@@ -25,6 +25,7 @@ from scipy.stats import spearmanr
 
 from propose_backend import geometry
 from propose_backend.body.anny_body import DEFAULT_PHENOTYPE, anny_body
+from propose_backend.hands.correction import shipped
 from propose_backend.hands.fingers import HandAnatomy, hand_landmarks, hand_posterior, sample_hand
 from propose_backend.inference.crop import ImageCamera
 from propose_backend.inference.detect import BlazePoseDetector
@@ -135,8 +136,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--sweep", action="store_true", help="also re-solve the read hands at other landmark noises")
     parser.add_argument("--save", help="write the first rendered frames here (PNG prefix)")
-    parser.add_argument("--uncorrected", action="store_true",
-                        help="solve the landmarker's own reads, without the learned correction (hands/correction.py)")
+    parser.add_argument("--corrected", action="store_true",
+                        help="solve the learned correction's reads (hands/correction.py), not the landmarker's own")
     parser.add_argument("--tracking", action="store_true",
                         help="read the frames as one clip, the hand landmarker tracking from frame to frame (as on "
                              "footage); by default each frame is read as the unrelated still it is")
@@ -155,8 +156,8 @@ def main() -> None:
     # Each frame is a new scene (pose, view, distance): tracking would start every frame from the last
     # frame's unrelated hand, a handicap real footage does not have.
     solver.video = args.tracking
-    if args.uncorrected:
-        solver.correction = None
+    if args.corrected:
+        solver.correction = shipped()
     spent = {"t": 0.0, "seen": None, "raw": None}
     parts: dict[str, list[float]] = {}
 

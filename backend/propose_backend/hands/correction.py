@@ -11,6 +11,10 @@ fitted on hands rendered by the project's renderer in random poses within the an
 them; `python -m propose_backend.train.hand_correction` regenerates the weights (docs/hands.md,
 *The read correction*). Left hands are mirrored into right ones, so one map serves both.
 
+**Off by default** (FingerSolver(corrected=True) turns it on): on the renders it takes the finger
+error from 22.3° to 21.2°, but on real photos it curls open hands the landmarker reads well (photo
+474), since the bias it learned is the renders' (docs/hands.md, *The read correction*).
+
 The corrected joint angles are turned back into landmarks (the rest hand posed by them under the
 read palm) and go into the unchanged closed-form finger posterior as its observation, with one
 concentration per bone measured from held-out residuals of the correction and a temperature that

@@ -71,10 +71,11 @@ class FingerSolver:
 
     hands = True
 
-    def __init__(self, rest_hands: np.ndarray, video: bool = True, corrected: bool = True) -> None:
+    def __init__(self, rest_hands: np.ndarray, video: bool = True, corrected: bool = False) -> None:
         self.anatomy = HandAnatomy.from_rest(rest_hands)
         self.video = video
-        # the learned correction of the landmarker's reads (hands/correction.py); False: the raw reads
+        # corrected: the learned correction of the landmarker's reads (hands/correction.py). Off by
+        # default: it helps on rendered hands but curls real open hands (docs/hands.md, The read correction)
         self.correction = shipped() if corrected else None
         # One landmarker per person (key None: the one person of a single-person run): in tracking
         # mode a landmarker follows the hands it saw last, so two people must never share one.

@@ -92,3 +92,25 @@ def test_rendered_random_hands_are_solved_better_from_corrected_reads(anatomy) -
         fixed.append(angle_deg(better.local.numpy(), truth))
     raw, fixed = np.concatenate(raw).mean(), np.concatenate(fixed).mean()
     assert fixed < raw - 1.5, (raw, fixed)
+
+
+def test_a_solver_with_the_correction_solves_its_reads_with_their_error_model(anatomy) -> None:
+    """FingerSolver(corrected=True): seen hands get the corrected landmarks, the held-out
+    concentrations and a temperature (1 for an unseen hand); mirroring swaps them with the hands."""
+    from propose_backend.hands.solve import FingerSolver, HandBatch
+
+    rest = anatomy.rest.numpy()
+    world = np.stack([_posed(anatomy, 0, 0.55, 2), _posed(anatomy, 1, 0.55, 2, seed=1)], axis=1)
+    hands = HandBatch(world=world, pixels=np.zeros((2, 2, 21, 2)), gain=np.array([[1.0, 1.0], [0.0, 0.6]]))
+    solver = FingerSolver(rest, corrected=True)
+    got = solver.corrected(hands)
+    assert np.allclose(got.world[0, 1], shipped().landmarks(anatomy, 1, world[:1, 1])[0])
+    assert np.array_equal(got.world[1, 0], world[1, 0])  # unseen: untouched
+    assert got.temperature[1, 0] == 1.0 and got.temperature[0, 0] > 1.0 and np.all(got.kappa > 0)
+    temperature = got.temperature.copy()
+    got.mirror(0.0)
+    assert np.array_equal(got.temperature, temperature[:, ::-1])
+    out = solver.solve(got, torch.eye(3, dtype=torch.float64).expand(2, 24, 3, 3), 2, torch.Generator().manual_seed(0))
+    unc = out["hand_uncertainty_deg"]
+    assert unc[1, 15:].mean() > unc[0, :15].mean() + 5.0  # the unseen hand (now on the right) vs a clearly read one
+    assert FingerSolver(rest).correction is None  # off by default (docs/hands.md)
