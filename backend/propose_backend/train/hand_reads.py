@@ -45,6 +45,7 @@ def finger_fractions(rng: np.random.Generator) -> np.ndarray:
 def body_pose(rng: np.random.Generator) -> np.ndarray:
     """(24, 3, 3) local rotations: facing the camera within ±50°, arms forward, elbows bent, wrists
     turned at random, so both hands show in many orientations."""
+    _scene_module()
     from hand_scene import SMPL_TO_CAMERA
 
     aa = rng.normal(scale=0.08, size=(24, 3))
