@@ -23,7 +23,6 @@ import numpy as np
 import torch
 from scipy.stats import spearmanr
 
-from propose_backend import geometry
 from propose_backend.body.anny_body import DEFAULT_PHENOTYPE, anny_body
 from propose_backend.hands.correction import shipped
 from propose_backend.hands.fingers import HandAnatomy, hand_landmarks, hand_posterior, sample_hand
@@ -34,7 +33,7 @@ from propose_backend.inference.protocol import EstimatorSettings, FrameBatch
 from propose_backend.anatomy import _compose
 from propose_backend.instant.landmark_estimator import KeypointEstimator
 from propose_backend.geometry import world_from_local
-from hand_scene import SMPL_TO_CAMERA, Scene, render
+from hand_scene import Scene, random_arms_forward, render
 
 WIDTH, HEIGHT, FOCAL = 720, 960, 900.0
 NAMED = ("fist", "point", "pinch", "spread", "relaxed", "thumbs-up")
@@ -65,16 +64,7 @@ def finger_fractions(name: str, rng: np.random.Generator) -> np.ndarray:
 
 def pose(rng: np.random.Generator, anatomy: HandAnatomy, name: str) -> tuple[np.ndarray, np.ndarray]:
     """(24, 3, 3) body and (30, 3, 3) finger local rotations."""
-    aa = rng.normal(scale=0.08, size=(24, 3))
-    aa[0] = geometry.matrix_to_axis_angle(SMPL_TO_CAMERA @ geometry.axis_angle_to_matrix(
-        np.array([0.0, rng.uniform(-0.7, 0.7), 0.0])))
-    aa[16] = (0.0, -0.9 + rng.normal(scale=0.25), -0.7 + rng.normal(scale=0.2))
-    aa[17] = (0.0, 0.9 + rng.normal(scale=0.25), 0.7 + rng.normal(scale=0.2))
-    aa[18] = (0.0, -1.4 + rng.normal(scale=0.3), 0.0)
-    aa[19] = (0.0, 1.4 + rng.normal(scale=0.3), 0.0)
-    aa[[20, 21]] = rng.normal(scale=0.45, size=(2, 3))
-    aa[[22, 23]] = 0.0
-    body = geometry.axis_angle_to_matrix(aa)
+    body = random_arms_forward(rng, yaw=0.7, shoulder=(0.25, 0.2), elbow=0.3, wrist=0.45)
     hands = []
     for side in (0, 1):
         f = torch.as_tensor(finger_fractions(name, rng))

@@ -20,7 +20,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .. import geometry
 from ..anatomy import _compose
 from ..body.anny_body import DEFAULT_PHENOTYPE, anny_body
 from ..hands.fingers import HandAnatomy
@@ -46,18 +45,9 @@ def body_pose(rng: np.random.Generator) -> np.ndarray:
     """(24, 3, 3) local rotations: facing the camera within ±50°, arms forward, elbows bent, wrists
     turned at random, so both hands show in many orientations."""
     _scene_module()
-    from hand_scene import SMPL_TO_CAMERA
+    from hand_scene import random_arms_forward
 
-    aa = rng.normal(scale=0.08, size=(24, 3))
-    yaw = geometry.axis_angle_to_matrix(np.array([0.0, rng.uniform(-0.9, 0.9), 0.0]))
-    aa[0] = geometry.matrix_to_axis_angle(SMPL_TO_CAMERA @ yaw)
-    aa[16] = (0.0, -0.9 + rng.normal(scale=0.3), -0.7 + rng.normal(scale=0.25))
-    aa[17] = (0.0, 0.9 + rng.normal(scale=0.3), 0.7 + rng.normal(scale=0.25))
-    aa[18] = (0.0, -1.4 + rng.normal(scale=0.35), 0.0)
-    aa[19] = (0.0, 1.4 + rng.normal(scale=0.35), 0.0)
-    aa[[20, 21]] = rng.normal(scale=0.6, size=(2, 3))
-    aa[[22, 23]] = 0.0
-    return geometry.axis_angle_to_matrix(aa)
+    return random_arms_forward(rng, yaw=0.9, shoulder=(0.3, 0.25), elbow=0.35, wrist=0.6)
 
 
 def _scene_module() -> None:
