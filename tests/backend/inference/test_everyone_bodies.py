@@ -3,20 +3,9 @@ every track's first chunk, then each track's own at most every BODY_REFRESH_S. F
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
-from propose_backend.estimators import open_estimator
-from propose_backend.inference import EstimatorSettings
 from propose_backend.inference import everyone
-from propose_backend.inference.model_files import ModelFiles
-
-
-@pytest.fixture(scope="module")
-def instant(tmp_path_factory):
-    files = ModelFiles(None, None, tmp_path_factory.mktemp("no_model_files"))
-    loaded, _ = open_estimator("keypoints", EstimatorSettings(files))
-    yield loaded
-    loaded.close()
+from tests.backend.inference.test_everyone import instant  # noqa: F401 - the instant-mode estimator fixture
 
 
 def test_every_track_starts_with_one_shared_fit_then_refits_its_own(instant, monkeypatch):
