@@ -19,8 +19,11 @@ import numpy as np
 
 from .ground import SHIFT_SMOOTH_S, _smoothed, lock_weights
 from .kinematics import joint_positions
+from ..skeleton import NUM_SMPL_JOINTS
 
 LEGS = ((1, 4, 7), (2, 5, 8))  # (hip, knee, ankle) of the left and right leg
+FEET = ((7, 10), (8, 11))  # (ankle, foot) joints of the left and right foot: they turn together
+SOLE = (((29, 30), 31), ((32, 33), 34))  # (toes, heel) surface points of each foot (hanging off its ankle)
 STRAIGHT = 1e-4  # never straighten a leg fully: the knee's bend direction would be lost
 # Within this share of its length a leg nears full extension softly (the reach's distance eases
 # exponentially towards its length). A hard limit makes the knee angle a square root of the
@@ -40,8 +43,9 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-12)
 
 
-def shortest_arc(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(n, 3, 3) rotations taking directions a onto b (n, 3), by the smallest angle."""
+def shortest_arc(a: np.ndarray, b: np.ndarray, share: np.ndarray | float = 1.0) -> np.ndarray:
+    """(n, 3, 3) rotations taking directions a onto b (n, 3), by the smallest angle (or `share` (n,) of it,
+    about the same axis)."""
     a, b = _unit(a), _unit(b)
     axis = np.cross(a, b)
     s = np.linalg.norm(axis, axis=-1)
@@ -50,7 +54,7 @@ def shortest_arc(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     K = np.zeros(a.shape[:-1] + (3, 3))
     K[:, 0, 1], K[:, 0, 2], K[:, 1, 2] = -k[:, 2], k[:, 1], -k[:, 0]
     K = K - np.swapaxes(K, -1, -2)
-    angle = np.arctan2(s, c)[:, None, None]
+    angle = (np.arctan2(s, c) * share)[..., None, None]
     return np.eye(3) + np.sin(angle) * K + (1 - np.cos(angle)) * (K @ K)
 
 
@@ -122,3 +126,22 @@ def pelvis_share(short: np.ndarray, contacts: np.ndarray, dt: np.ndarray, reset:
     lock = lock_weights(contacts) * (np.linalg.norm(short, axis=-1) > 0)
     move = (lock[..., None] * short).sum(1) / np.maximum(lock.sum(1), 1.0)[:, None]
     return _smoothed(move, dt, reset, SHIFT_SMOOTH_S)
+
+
+def flat_feet(world: np.ndarray, offsets: np.ndarray, up: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """(n, 2, 3, 3) world turns of each foot about its ankle that lay its sole (heel → toes) flat on the
+    floor (normal `up`), by `weight` (n, 2) of the way: 1 on a planted foot, 0 on a swinging one.
+
+    Instant mode's ankles are prior-only and point the toes down (docs/temporal.md), so a performer
+    standing flat-footed stood on tiptoe. The turn is the shortest arc from the sole's direction onto
+    its own projection on the floor: its axis lies in the floor, so the foot keeps its heading.
+    """
+    turns = np.tile(np.eye(3), weight.shape + (1, 1))
+    for f, (ankle, _) in enumerate(FEET):
+        toes, heel = SOLE[f]
+        local = offsets[[t - NUM_SMPL_JOINTS for t in toes]].mean(0) - offsets[heel - NUM_SMPL_JOINTS]
+        sole = world[:, ankle] @ local  # heel → toes in the world
+        flat = sole - (sole @ up)[:, None] * up
+        rows = weight[:, f] > 0
+        turns[rows, f] = shortest_arc(sole[rows], flat[rows], weight[rows, f])
+    return turns

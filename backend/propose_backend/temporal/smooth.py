@@ -189,13 +189,23 @@ def _fill_rows(values: np.ndarray, rows: np.ndarray, observed: np.ndarray) -> np
     return out
 
 
+def _turn(tracks: kalman.SmoothedTracks, joint: int, turn: np.ndarray) -> None:
+    """Joint's mode and ghosts turned by the world rotations `turn` (n, 3, 3), in place: the ghosts stay
+    the same alternatives about the new mode, the posterior keeps its shape (right-perturbation covariance)."""
+    tracks.mode[:, joint] = turn @ tracks.mode[:, joint]
+    if tracks.samples is not None:
+        tracks.samples[:, :, joint] = turn[:, None] @ tracks.samples[:, :, joint]
+
+
 def _plant_feet(tracks: kalman.SmoothedTracks, rest: np.ndarray, offsets: np.ndarray, path: np.ndarray,
                 plan: gaps.Plan, pins: Pins, pin_rows: np.ndarray, noise: np.ndarray | None = None):
     """Floor, contacts and the foot-locked path; planted legs bent onto their anchors (in `tracks`, in
     place) and the path moved by what the legs could not take (legs.pelvis_share).
 
-    A leg's hip and knee change by a world rotation ΔW; the ghosts' hip and knee take the same
-    ΔW (so they stay the same alternatives around the new mode) and the posterior keeps its
+    A planted foot first turns about its ankle so its sole lies flat on the floor (legs.flat_feet, by
+    the eased lock weight), then its anchor is taken. A foot's ankle and foot joints, a leg's hip and
+    knee change by a world rotation ΔW; the ghosts' joints take the same ΔW (so they stay the same
+    alternatives around the new mode) and the posterior keeps its
     shape about the new mode (right-perturbation covariance unchanged). Frames where the animator
     pinned a joint of that leg are left alone.
     """
@@ -203,7 +213,22 @@ def _plant_feet(tracks: kalman.SmoothedTracks, rest: np.ndarray, offsets: np.nda
     floor, contacts, path = ground.feet_on_floor(points, path, plan.dt, plan.reset, noise)
     if floor is None:
         return floor, contacts, path, 0
-    shift = ground.foot_shift(points + path[:, None], contacts, plan.dt, plan.reset, floor)
+    lock = ground.lock_weights(contacts)
+    hold = lock * ground.eased(lock, plan.dt, plan.reset)  # eases in and out like the anchors (foot_shift)
+    for f, foot in enumerate(legs.FEET):
+        hold[pin_rows[np.isin(pins.joint, foot)], f] = 0.0
+    flat = legs.flat_feet(tracks.mode, offsets, floor[:3], hold)
+    centres = ground.foot_centres(points)
+    for f, foot in enumerate(legs.FEET):
+        for j in foot:
+            _turn(tracks, j, flat[:, f])
+    points = kinematics.points35(tracks.mode, rest, offsets)
+    # the foot turns about its centre (where the path's lock held it still), not its ankle: the leg
+    # carries the ankle back by what the turn moved the centre
+    moved = ground.foot_centres(points) - centres
+    for f, idx in enumerate(ground.FOOT_POINTS.values()):
+        points[:, list(idx)] -= moved[:, f, None]
+    shift = ground.foot_shift(points + path[:, None], contacts, plan.dt, plan.reset, floor) - moved
     for f, leg in enumerate(legs.LEGS):
         pinned = pin_rows[np.isin(pins.joint, (0,) + leg)]
         shift[pinned, f] = 0.0
@@ -212,10 +237,7 @@ def _plant_feet(tracks: kalman.SmoothedTracks, rest: np.ndarray, offsets: np.nda
     path = path + legs.pelvis_share(legs.shortfall(tracks.mode, bent, rest, shift), contacts, plan.dt, plan.reset)
     for leg in legs.LEGS:
         for j in leg[:2]:
-            turn = bent[:, j] @ np.swapaxes(tracks.mode[:, j], -1, -2)
-            tracks.mode[:, j] = bent[:, j]
-            if tracks.samples is not None:
-                tracks.samples[:, :, j] = turn[:, None] @ tracks.samples[:, :, j]
+            _turn(tracks, j, bent[:, j] @ np.swapaxes(tracks.mode[:, j], -1, -2))
     return floor, contacts, path, int((np.linalg.norm(shift, axis=-1) > 1e-6).sum())
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 
 from propose_backend import geometry
-from propose_backend.temporal import kinematics, legs, so3
+from propose_backend.temporal import kinematics, legs, smooth_results, so3
 
-from .synthetic import REST_JOINTS, true_motion
+from .synthetic import REST_JOINTS, SURFACE_OFFSETS, UPRIGHT, clip, true_motion
 
 
 def test_reach_moves_each_ankle_onto_its_target_and_nothing_else(monkeypatch) -> None:
@@ -140,3 +140,60 @@ def test_a_nearly_straight_knee_does_not_chase_the_legs_length_and_the_pelvis_ta
     assert np.abs(move[5:-5] - [0.0, -0.01, 0.005]).max() < 1e-9
     # neither foot down: nothing moves
     assert not legs.pelvis_share(steady, np.zeros((T, 2)), dt, reset).any()
+
+
+def _toes_down(pitch_deg: float) -> np.ndarray:
+    """(3, 3) an ankle's local turn pointing the toes down by pitch_deg (about the body's left-right axis)."""
+    return geometry.axis_angle_to_matrix(np.array([np.radians(pitch_deg), 0.0, 0.0]))
+
+
+def test_flat_feet_lays_a_held_sole_on_the_floor_keeping_its_heading() -> None:
+    local = true_motion(30)
+    local[:, 7] = local[:, 7] @ _toes_down(30.0)
+    world = kinematics.world_from_local(local)
+    up = np.array([0.0, -1.0, 0.0])  # the synthetic camera frame: y down
+    weight = np.zeros((30, 2))
+    weight[:, 0] = 1.0  # the left foot held, the right one swinging
+    weight[10, 0] = 0.5
+    turns = legs.flat_feet(world, SURFACE_OFFSETS, up, weight)
+    assert np.allclose(turns[:, 1], np.eye(3))  # a foot with no weight is untouched
+    turned = world.copy()
+    for j in legs.FEET[0]:
+        turned[:, j] = turns[:, 0] @ world[:, j]
+    sole = lambda w: kinematics.points35(w, REST_JOINTS, SURFACE_OFFSETS)[:, [29, 30]].mean(1) - \
+        kinematics.points35(w, REST_JOINTS, SURFACE_OFFSETS)[:, 31]  # noqa: E731
+    before, after = sole(world), sole(turned)
+    rise = lambda v: np.degrees(np.arcsin(v @ up / np.linalg.norm(v, axis=-1)))  # noqa: E731
+    full = np.arange(30) != 10
+    assert np.abs(rise(after[full])).max() < 1e-6  # heel and toes at one height
+    assert np.abs(rise(after[10]) - 0.5 * rise(before[10])) < 1e-6  # half the weight, half the pitch
+    heading = lambda v: np.arctan2(v[..., 0], v[..., 2])  # noqa: E731  (about the floor's normal)
+    assert np.abs(heading(after) - heading(before)).max() < 1e-9
+    # the foot joint turns with its ankle (its local rotation is kept)
+    assert np.allclose(kinematics.local_from_world(turned)[:, 10], local[:, 10])
+
+
+def test_a_planted_foot_pointing_its_toes_down_is_smoothed_flat_and_a_swinging_foot_keeps_its_pitch() -> None:
+    T, fps = 90, 30.0
+    local = np.tile(np.eye(3), (T, 24, 1, 1))
+    local[:, 0] = UPRIGHT
+    local[:, 7] = local[:, 8] = _toes_down(25.0)  # instant mode's tiptoe ankles
+    swing = 0.6 * np.sin(2 * np.pi * 1.0 * np.arange(T) / fps)  # the right leg swings forward and back
+    local[:, 2] = geometry.axis_angle_to_matrix(np.stack([swing, 0 * swing, 0 * swing], 1))
+    data, world_true = clip(local, noise_deg=2.0, fps=fps)
+    out = smooth_results(data)
+    points = np.asarray(out["joints3d"], np.float64) + np.asarray(out["transl"], np.float64)[:, None]
+    floor = np.asarray(out["floor"], np.float64)
+    height = points @ floor[:3] + floor[3]
+    contacts = np.asarray(out["contacts"])
+    left = slice(15, 75)
+    assert (contacts[left, 0] > 0.9).all()
+    heel_over_toes = lambda toes, heel: height[:, heel] - height[:, list(toes)].mean(1)  # noqa: E731
+    # a flat sole: before, the heel stood ~9 cm above the toes
+    assert np.abs(heel_over_toes((29, 30), 31)[left]).max() < 0.01
+    swinging = contacts[:, 1] < 0.1
+    assert swinging.sum() > 30
+    # the swinging foot keeps the pitch it had (from the hip's swing and its own ankle)
+    truth = kinematics.points35(world_true, REST_JOINTS, SURFACE_OFFSETS) @ floor[:3]
+    true_rise = truth[:, 34] - truth[:, [32, 33]].mean(1)
+    assert np.abs(heel_over_toes((32, 33), 34) - true_rise)[swinging].max() < 0.015
