@@ -23,6 +23,10 @@ from ..skeleton import NUM_SMPL_JOINTS
 
 LEGS = ((1, 4, 7), (2, 5, 8))  # (hip, knee, ankle) of the left and right leg
 FEET = ((7, 10), (8, 11))  # (ankle, foot) joints of the left and right foot: they turn together
+# Which ankles a planted sole is laid flat for, by the per-frame ankle's uncertainty (deg): one the
+# estimate reads to better than FLAT_FROM_DEG keeps its own pitch (a heel strike, a real tiptoe), one
+# worse than FLAT_FULL_DEG (instant mode's prior-only ankles: ~30-35°) is laid flat, linear between.
+FLAT_FROM_DEG, FLAT_FULL_DEG = 15.0, 25.0
 SOLE = (((29, 30), 31), ((32, 33), 34))  # (toes, heel) surface points of each foot (hanging off its ankle)
 STRAIGHT = 1e-4  # never straighten a leg fully: the knee's bend direction would be lost
 # Within this share of its length a leg nears full extension softly (the reach's distance eases
@@ -126,6 +130,11 @@ def pelvis_share(short: np.ndarray, contacts: np.ndarray, dt: np.ndarray, reset:
     lock = lock_weights(contacts) * (np.linalg.norm(short, axis=-1) > 0)
     move = (lock[..., None] * short).sum(1) / np.maximum(lock.sum(1), 1.0)[:, None]
     return _smoothed(move, dt, reset, SHIFT_SMOOTH_S)
+
+
+def flat_share(ankle_deg: np.ndarray) -> np.ndarray:
+    """(n, 2) how much of the way to a flat sole each foot goes, from its ankle's per-frame uncertainty."""
+    return np.clip((ankle_deg - FLAT_FROM_DEG) / (FLAT_FULL_DEG - FLAT_FROM_DEG), 0.0, 1.0)
 
 
 def flat_feet(world: np.ndarray, offsets: np.ndarray, up: np.ndarray, weight: np.ndarray) -> np.ndarray:

@@ -198,12 +198,14 @@ def _turn(tracks: kalman.SmoothedTracks, joint: int, turn: np.ndarray) -> None:
 
 
 def _plant_feet(tracks: kalman.SmoothedTracks, rest: np.ndarray, offsets: np.ndarray, path: np.ndarray,
-                plan: gaps.Plan, pins: Pins, pin_rows: np.ndarray, noise: np.ndarray | None = None):
+                plan: gaps.Plan, pins: Pins, pin_rows: np.ndarray, noise: np.ndarray | None = None,
+                ankle_deg: np.ndarray | None = None):
     """Floor, contacts and the foot-locked path; planted legs bent onto their anchors (in `tracks`, in
     place) and the path moved by what the legs could not take (legs.pelvis_share).
 
-    A planted foot first turns about its ankle so its sole lies flat on the floor (legs.flat_feet, by
-    the eased lock weight), then its anchor is taken. A foot's ankle and foot joints, a leg's hip and
+    A planted foot first turns so its sole lies flat on the floor (legs.flat_feet, by the eased lock
+    weight times legs.flat_share of the per-frame ankle's uncertainty `ankle_deg` (n, 2): only ankles
+    the estimate could not read), then its anchor is taken. A foot's ankle and foot joints, a leg's hip and
     knee change by a world rotation ΔW; the ghosts' joints take the same ΔW (so they stay the same
     alternatives around the new mode) and the posterior keeps its
     shape about the new mode (right-perturbation covariance unchanged). Frames where the animator
@@ -215,6 +217,8 @@ def _plant_feet(tracks: kalman.SmoothedTracks, rest: np.ndarray, offsets: np.nda
         return floor, contacts, path, 0
     lock = ground.lock_weights(contacts)
     hold = lock * ground.eased(lock, plan.dt, plan.reset)  # eases in and out like the anchors (foot_shift)
+    if ankle_deg is not None:  # an ankle the footage shows keeps its own pitch
+        hold = hold * legs.flat_share(ankle_deg)
     for f, foot in enumerate(legs.FEET):
         hold[pin_rows[np.isin(pins.joint, foot)], f] = 0.0
     flat = legs.flat_feet(tracks.mode, offsets, floor[:3], hold)
@@ -297,7 +301,8 @@ def smooth_results(data: Mapping[str, Any], *, strength: float = DEFAULT_SMOOTH,
     offsets = kinematics.surface_offsets(world_raw, raw["joints3d"][rows].astype(np.float64), plan.observed)
     rest = np.asarray(data["rest_joints"], dtype=np.float64)
     noise = trajectory.measurement_noise(raw["transl"][rows].astype(np.float64), plan.observed)
-    floor, contacts, path, planted = _plant_feet(tracks, rest, offsets, path, plan, pins, pin_rows, noise)
+    ankle_deg = _fill_rows(np.asarray(raw["uncertainty_deg"], np.float64), rows, plan.observed)[rows][:, [7, 8]]
+    floor, contacts, path, planted = _plant_feet(tracks, rest, offsets, path, plan, pins, pin_rows, noise, ankle_deg)
     local = kinematics.local_from_world(tracks.mode)
     local[pin_rows, pins.joint] = pins.rotmats  # exact, not merely within the pin's tiny variance
     posterior_F, unc = _posterior_fields(tracks)
