@@ -1,0 +1,99 @@
+"""Each person's own picture of a frame: the other people followed painted grey.
+
+A person's crop often takes in someone else: a walker passing close behind them, or one passing in
+front. BlazePose reads one body per crop and is pulled towards the other body's limbs (on the
+crossing benchmark, the arms of the walker in front were read 20-30 px off while another walked
+behind them, and stayed off for a dozen frames after, as the video-mode reader carries its state).
+The single-person run does not have this problem on a clip with one person in it, so it is the
+crowd, not the crop, that costs: the same walker read in their crop with nobody else in the
+picture is as accurate as the full-frame read.
+
+The tracker knows where every followed person stood on the frame before and how far from the
+camera. On each person's picture the others are painted over (people.paint_body, their outline):
+a person farther away only outside the person's own outline (behind them, the person's body is
+what the camera sees), a nearer one wherever they stand (there the camera sees them, not the
+person). A person not seen on the frame before, or not overlapped by anyone, gets the frame itself
+(no copy is made).
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from ..skeleton import PARENTS
+from .crop import CropBox
+from .people import MASK_GREY, paint_body
+
+# A body's silhouette: every bone of its 2D skeleton drawn this thick (share of the body's size),
+# the torso filled, the head a disc. Thicker than a limb: the body moved since the frame before.
+LIMB_WIDTH = 0.12
+HEAD_RADIUS = 0.08
+TORSO = (0, 1, 2, 3, 6, 9, 12, 13, 14, 16, 17)  # pelvis, hips, spine, neck, collars, shoulders
+HEAD = 15
+
+
+def _bounds(points: np.ndarray) -> tuple[float, float, float, float]:
+    return (*points.min(axis=0), *points.max(axis=0))
+
+
+def _overlaps(points: np.ndarray, box: CropBox) -> bool:
+    x0, y0, x1, y1 = _bounds(points)
+    half = box.side / 2.0
+    return x1 > box.cx - half and x0 < box.cx + half and y1 > box.cy - half and y0 < box.cy + half
+
+
+def silhouette(mask: np.ndarray, points: np.ndarray) -> None:
+    """Mark (in place, non-zero) where a body stands: its 2D skeleton (skeleton.POINT_NAMES
+    order) drawn with thick bones, filled torso and head. Tighter than its hull (people.paint_body),
+    which takes in the space between the legs and an arm's swing."""
+    size = float(np.ptp(points, axis=0).max())
+    width = max(2, int(round(LIMB_WIDTH * size)))
+    pixels = np.round(points).astype(np.int32)
+    for child, parent in enumerate(PARENTS[:len(pixels)]):
+        if parent >= 0:
+            cv2.line(mask, tuple(map(int, pixels[parent])), tuple(map(int, pixels[child])), 255, width)
+    cv2.fillConvexPoly(mask, cv2.convexHull(pixels[list(TORSO)]), 255)
+    cv2.circle(mask, tuple(map(int, pixels[HEAD])), max(2, int(round(HEAD_RADIUS * size))), 255, -1)
+
+
+def own_picture(image: np.ndarray, box: CropBox, own: tuple[np.ndarray | None, float] | None,
+                others: list[tuple[np.ndarray, float]]) -> np.ndarray:
+    """The BGR frame as one person's crop `box` should see it: `others` (each (2D points on the
+    frame, depth m)) painted over, nearer ones where they stand (silhouette), farther ones (their
+    hull) outside the person's own silhouette. `own`: the person's (2D points or None, depth m);
+    without points only the nearer people go, without a depth nobody. With nobody in the crop,
+    the frame itself (no copy)."""
+    if own is None or not np.isfinite(own[1]):
+        return image
+    mine, depth = own
+    mine = mine if mine is not None and np.isfinite(mine).all() else None
+    near = [p for p, d in others if np.isfinite(p).all() and d < depth and _overlaps(p, box)]
+    far = [p for p, d in others if mine is not None and np.isfinite(p).all() and d >= depth and _overlaps(p, box)]
+    if not near and not far:
+        return image
+    picture = image.copy()
+    if far:
+        behind = np.zeros(image.shape[:2], np.uint8)
+        for points in far:
+            paint_body(behind, points)
+        keep = np.zeros_like(behind)
+        silhouette(keep, mine)
+        picture[(behind > 0) & (keep == 0)] = MASK_GREY
+    if near:
+        front = np.zeros(image.shape[:2], np.uint8)
+        for points in near:
+            silhouette(front, points)
+        picture[front > 0] = MASK_GREY
+    return picture
+
+
+def own_pictures(image: np.ndarray, boxes: dict[int, CropBox],
+                 bodies: dict[int, tuple[np.ndarray | None, float]]) -> dict[int, np.ndarray]:
+    """Each person's picture (own_picture) for a frame: `boxes` their crops by person number,
+    `bodies` the (2D points or None, depth) of everyone followed, where they stand on this frame."""
+    return {number: own_picture(image, box, bodies.get(number),
+                                [body for other, body in bodies.items() if other != number and body[0] is not None])
+            for number, box in boxes.items()}
+
+
+__all__ = ["HEAD_RADIUS", "LIMB_WIDTH", "own_picture", "own_pictures", "silhouette"]
