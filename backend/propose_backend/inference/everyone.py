@@ -39,7 +39,7 @@ from .recorder import ResultsRecorder, _check_writable as check_writable
 from .footage import Frame, open_rows
 from .detect import BlazePoseDetector
 from .people import find_people, paint_body
-from .own_picture import own_picture, own_pictures
+from .own_picture import own_pictures, past_picture, standing
 from .run_state import Decoder, Progress, RunSummary, open_clip
 
 MIN_TRACK_FRAMES = 8  # frames with a person a track needs to be kept
@@ -93,13 +93,7 @@ def _read_back(rewind: Rewind, number: int, run, tracker: CrowdTracker, estimato
     def estimate(picture: np.ndarray, index: int, crop) -> dict[str, np.ndarray]:
         nonlocal tried
         tried += 1
-        past, later = rewind.at(index), rewind.at(index + 1)
-        if past is not None and later is not None and number in later.bodies:  # the others painted (own_picture.py)
-            own = later.bodies[number]
-            ahead = body_box(own)
-            own = own + (crop.cx - ahead.cx, crop.cy - ahead.cy) if ahead is not None else own
-            picture = own_picture(picture, crop, (own, later.depths[number]),
-                                  [(p, past.depths[n]) for n, p in past.bodies.items() if n != number])
+        picture = past_picture(picture, crop, number, rewind.at(index), rewind.at(index + 1))  # others painted
         out = estimator.estimate(_batch([picture], index, [Placement(-number, crop)], estimator, camera, options,
                                         image_size))
         return {**out, "joints2d_seen": np.array(_seen(out, camera, options)["joints2d"])}
@@ -114,22 +108,6 @@ def _seen(estimated: dict[str, np.ndarray] | None, camera: ImageCamera, options)
     """What the crowd tracker follows: the overlay on the footage as it is (a mirrored run's
     estimate lies on the flipped footage, propose_backend.mirrored)."""
     return as_seen(estimated, camera) if options.mirrored and estimated is not None else estimated
-
-
-def _standing(tracker: CrowdTracker, bodies: dict[int, tuple[np.ndarray, float]],
-              frame_index: int) -> dict[int, tuple[np.ndarray | None, float]]:
-    """Where everyone followed stands on this frame, for own_picture.py: the body seen on the frame
-    before (2D points, depth), moved on as the tracker predicts its person's crop moves; a person
-    not seen then has only the depth the tracker predicts (None: no points)."""
-    out: dict[int, tuple[np.ndarray | None, float]] = {}
-    for track in tracker.live():
-        if track.number in bodies and track.boxes:
-            last, ahead = track.boxes[-1][1], track.predict_box(frame_index)
-            points, depth = bodies[track.number]
-            out[track.number] = (points + (ahead.cx - last.cx, ahead.cy - last.cy), depth)
-        elif (position := track.predict_position(frame_index)) is not None:
-            out[track.number] = (None, float(position[2]))
-    return out
 
 
 def _look_behind(frame: Frame, placements: list[Placement], estimated: dict[str, np.ndarray], valid: np.ndarray,
@@ -181,7 +159,7 @@ def estimate_everyone(input_path: str | Path, output_path: str | Path, estimator
     rewind = Rewind()  # the last frames, to read a person found late back to where they appeared
     earlier: dict[int, list[dict[str, np.ndarray]]] = {}  # by track number: rows read back (few; merged at the end)
     followed: dict[int, list[tuple[float, float, float, float]]] = {}  # every crop by frame: masked in the camera solve
-    last_bodies: dict[int, tuple[np.ndarray, float]] = {}  # who was seen on the frame before: 2D points, depth
+    last_bodies: dict[int, tuple[int, np.ndarray, float]] = {}  # by track: the frame last seen, 2D points, depth
     frames_done = with_anyone = 0
     timing = {"estimate_s": 0.0, "track_s": 0.0, "person_frames": 0}
     decoder = Decoder(footage, 1)
@@ -203,7 +181,7 @@ def estimate_everyone(input_path: str | Path, output_path: str | Path, estimator
             if placements:
                 tick = time.perf_counter()
                 pictures = own_pictures(frame.image, {p.number: p.box for p in placements},
-                                        _standing(tracker, last_bodies, frame.index))
+                                        standing(tracker, last_bodies, frame.index))
                 estimated = estimator.estimate(_batch([pictures[p.number] for p in placements], frame.index,
                                                       placements, estimator, camera, options, footage.image_size))
                 timing["estimate_s"] += time.perf_counter() - tick
@@ -230,7 +208,7 @@ def estimate_everyone(input_path: str | Path, output_path: str | Path, estimator
             points = _seen(estimated, camera, options)["joints2d"] if placements else None
             seen = {p.number: (points[k], estimated["transl"][k][2], confidence[k])
                     for k, p in enumerate(placements) if valid[k]}
-            last_bodies = {number: (body[0], float(body[1])) for number, body in seen.items()}
+            last_bodies.update({number: (frame.index, body[0], float(body[1])) for number, body in seen.items()})
             for number, run in rewind.remember(frame, seen):
                 tick = time.perf_counter()  # found after a gap or late: read them back through the kept frames
                 rows, tried = _read_back(rewind, number, run, tracker, estimator, camera, options, footage.image_size, hands)
