@@ -2,16 +2,22 @@
 
 The pelvis path already carries most of the correction (ground.lock_feet); what is left — the
 two feet disagreeing during double support, the path's own smoothness — is taken by the legs.
-For a leg with hip H, knee K, ankle A and the ankle's wanted place P: the knee moves within the
-plane of H, P and the old knee (so the leg bends the way it did), to the point at thigh length
-from H and shin length from P; the thigh and the shin each turn by the shortest arc onto their
-new directions, which keeps their twist; the ankle keeps its world rotation, so the whole foot
-moves with it and the foot's centre lands where the ankle was sent.
+For a leg with hip H, knee K, ankle A and the ankle's wanted place P, in two steps:
+1. *swing*: the whole leg turns rigidly about the hip, by the shortest arc taking the ankle's
+   direction from the hip onto P's (the knee's own rotation is untouched);
+2. *flex*: the knee bends or straightens as a hinge in the swung leg's plane (hip, knee,
+   ankle: the leg bends the way it did) towards P's distance from the hip — a damped step: a
+   nearly straight knee changes the leg's length by little per degree, so it takes only part
+   of the distance (KNEE_DAMPING_M), and the pelvis takes the rest (`shortfall`, `pelvis_share`).
+The ankle keeps its world rotation, so the whole foot moves with it. Turning thigh and shin each by its own shortest arc onto P in one go
+(what this did before) also turned the knee about axes off its hinge whenever P was off the
+leg's plane: a knee twisting a little every frame of a contact (docs/temporal.md).
 """
 from __future__ import annotations
 
 import numpy as np
 
+from .ground import SHIFT_SMOOTH_S, _smoothed, lock_weights
 from .kinematics import joint_positions
 
 LEGS = ((1, 4, 7), (2, 5, 8))  # (hip, knee, ankle) of the left and right leg
@@ -21,6 +27,13 @@ STRAIGHT = 1e-4  # never straighten a leg fully: the knee's bend direction would
 # target's remaining distance, steep at a straight leg, so a planted foot's anchor moving by
 # millimetres about a straight stance leg's reach swung the knee by degrees per frame.
 SOFT_REACH = 0.01
+# Damped least squares for the knee's flex (m/rad): the flex moves the ankle along the leg by
+# |∂d/∂θ| = thigh·shin·sin(knee)/d per radian, nearly nothing at a straight knee, so chasing a
+# millimetre of anchor tremble there swung a stance knee by degrees per frame (the walk's front
+# view: knees 3.3-3.9 °/frame against 2.1-2.6 without the legs' step). The flex takes the share
+# |∂d/∂θ|² / (|∂d/∂θ|² + KNEE_DAMPING_M²) of the distance: all of it where a radian moves the ankle
+# well over KNEE_DAMPING_M, half at ~16° of flexion (0.42 m thigh and shin), little at a straight knee.
+KNEE_DAMPING_M = 0.06
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
@@ -49,8 +62,17 @@ def _soft_reach(dist: np.ndarray, length: np.ndarray) -> np.ndarray:
     return np.where(dist > start, length - soft * np.exp(-(dist - start) / np.maximum(soft, 1e-12)), dist)
 
 
+def _flexed(now: np.ndarray, wanted: np.ndarray, thigh: np.ndarray, shin: np.ndarray) -> np.ndarray:
+    """The hip-ankle distance the knee's flex gives: a damped least-squares step from `now` towards
+    `wanted`, |∂d/∂θ|² / (|∂d/∂θ|² + KNEE_DAMPING_M²) of the way (θ the knee's flexion)."""
+    cos_knee = np.clip((thigh**2 + shin**2 - now**2) / (2 * thigh * shin), -1.0, 1.0)
+    rate = thigh * shin * np.sqrt(1 - cos_knee**2) / np.maximum(now, 1e-9)  # |∂d/∂θ|, m/rad
+    return now + (wanted - now) * rate**2 / np.maximum(rate**2 + KNEE_DAMPING_M**2, 1e-12)
+
+
 def reach(world: np.ndarray, rest_joints: np.ndarray, shift: np.ndarray) -> np.ndarray:
-    """World rotations (n, 24, 3, 3) with each leg bent so its ankle moves by shift (n, 2, 3) metres.
+    """World rotations (n, 24, 3, 3) with each leg bent so its ankle moves by shift (n, 2, 3) metres,
+    as far as the damped knee goes (what is left: `shortfall`).
 
     Frames where a leg's shift is zero are left exactly as they were.
     """
@@ -63,20 +85,40 @@ def reach(world: np.ndarray, rest_joints: np.ndarray, shift: np.ndarray) -> np.n
         H, K, A = joints[rows, hip], joints[rows, knee], joints[rows, ankle]
         thigh, shin = np.linalg.norm(K - H, axis=-1), np.linalg.norm(A - K, axis=-1)
         to_target = A + shift[rows, f] - H
+        swing = shortest_arc(A - H, to_target)  # the whole leg about the hip: the knee unchanged
+        K = H + np.einsum("nij,nj->ni", swing, K - H)
         e = _unit(to_target)
-        dist = np.clip(_soft_reach(np.linalg.norm(to_target, axis=-1), thigh + shin),
-                       np.abs(thigh - shin) + STRAIGHT, (thigh + shin) * (1 - STRAIGHT))
+        dist = _flexed(np.linalg.norm(A - H, axis=-1), _soft_reach(np.linalg.norm(to_target, axis=-1), thigh + shin),
+                       thigh, shin)
+        dist = np.clip(dist, np.abs(thigh - shin) + STRAIGHT, (thigh + shin) * (1 - STRAIGHT))
         cos_a = np.clip((thigh**2 + dist**2 - shin**2) / (2 * thigh * dist), -1.0, 1.0)
         bend = (K - H) - np.einsum("ni,ni->n", K - H, e)[:, None] * e
-        forward = world[rows, ankle] @ np.array([0.0, 0.0, 1.0])  # toes' way: knees bend forward
+        forward = (swing @ world[rows, ankle]) @ np.array([0.0, 0.0, 1.0])  # toes' way: knees bend forward
         bend = np.where(np.linalg.norm(bend, axis=-1, keepdims=True) > 1e-6, bend,
                         forward - np.einsum("ni,ni->n", forward, e)[:, None] * e)
         new_knee = H + thigh[:, None] * (cos_a[:, None] * e + np.sqrt(1 - cos_a**2)[:, None] * _unit(bend))
         new_ankle = H + dist[:, None] * e
-        turn_thigh = shortest_arc(K - H, new_knee - H)
-        shin_now = np.einsum("nij,nj->ni", turn_thigh, A - K)
+        # the flex: thigh and shin turn within the swung leg's plane, i.e. about the knee's hinge
+        turn_thigh = shortest_arc(K - H, new_knee - H) @ swing
+        shin_now = np.einsum("nij,nj->ni", turn_thigh, joints[rows, ankle] - joints[rows, knee])
         turn_shin = shortest_arc(shin_now, new_ankle - new_knee) @ turn_thigh
         out[rows, hip] = turn_thigh @ world[rows, hip]
         out[rows, knee] = turn_shin @ world[rows, knee]
         # the ankle and everything below keep their world rotations
     return out
+
+
+def shortfall(world: np.ndarray, bent: np.ndarray, rest_joints: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    """(n, 2, 3) where each ankle was sent less where `reach` put it (zero where nothing was sent)."""
+    before, after = joint_positions(world, rest_joints), joint_positions(bent, rest_joints)
+    out = np.stack([before[:, ankle] + shift[:, f] - after[:, ankle] for f, (_, _, ankle) in enumerate(LEGS)], 1)
+    return np.where(np.linalg.norm(shift, axis=-1, keepdims=True) > 1e-6, out, 0.0)
+
+
+def pelvis_share(short: np.ndarray, contacts: np.ndarray, dt: np.ndarray, reset: np.ndarray) -> np.ndarray:
+    """(n, 3) the pelvis path's move that takes the planted feet's shortfall: the lock-weighted
+    mean over the feet down (a foot in single support gets all of its own, two feet of a double
+    support meet halfway), smoothed like the shift itself (ground.SHIFT_SMOOTH_S) within segments."""
+    lock = lock_weights(contacts) * (np.linalg.norm(short, axis=-1) > 0)
+    move = (lock[..., None] * short).sum(1) / np.maximum(lock.sum(1), 1.0)[:, None]
+    return _smoothed(move, dt, reset, SHIFT_SMOOTH_S)

@@ -191,7 +191,8 @@ def _fill_rows(values: np.ndarray, rows: np.ndarray, observed: np.ndarray) -> np
 
 def _plant_feet(tracks: kalman.SmoothedTracks, rest: np.ndarray, offsets: np.ndarray, path: np.ndarray,
                 plan: gaps.Plan, pins: Pins, pin_rows: np.ndarray, noise: np.ndarray | None = None):
-    """Floor, contacts and the foot-locked path; planted legs bent onto their anchors (in `tracks`, in place).
+    """Floor, contacts and the foot-locked path; planted legs bent onto their anchors (in `tracks`, in
+    place) and the path moved by what the legs could not take (legs.pelvis_share).
 
     A leg's hip and knee change by a world rotation ΔW; the ghosts' hip and knee take the same
     ΔW (so they stay the same alternatives around the new mode) and the posterior keeps its
@@ -207,6 +208,8 @@ def _plant_feet(tracks: kalman.SmoothedTracks, rest: np.ndarray, offsets: np.nda
         pinned = pin_rows[np.isin(pins.joint, (0,) + leg)]
         shift[pinned, f] = 0.0
     bent = legs.reach(tracks.mode, rest, shift)
+    # what the damped knees left of each planted foot's shift, the pelvis takes
+    path = path + legs.pelvis_share(legs.shortfall(tracks.mode, bent, rest, shift), contacts, plan.dt, plan.reset)
     for leg in legs.LEGS:
         for j in leg[:2]:
             turn = bent[:, j] @ np.swapaxes(tracks.mode[:, j], -1, -2)
