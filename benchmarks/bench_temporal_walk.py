@@ -42,7 +42,7 @@ from propose_backend.temporal.kinematics import joint_positions, world_from_loca
 BVH = HERE.parent.parent / "shared" / "data" / "mocap" / "cmu_12_01_walk.bvh"
 CACHE = Path("/tmp/propose_bench_walk")
 # bumped when the instant-mode estimator changes: the cached estimate is re-run, the render kept
-ESTIMATE_TAG = "legs3"
+ESTIMATE_TAG = "reproj1"
 SIZE, FOCAL, FPS, SECONDS = (960, 540), 800.0, 30.0, 4.0
 # Camera placements: looking at the middle of the walk from `azimuth` (degrees from the walker's
 # left side towards their front), `distance` metres away, lens at 1.3 m.

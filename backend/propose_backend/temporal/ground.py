@@ -55,6 +55,10 @@ EASE_S = 0.2  # a planted leg eases onto its anchor over about this long
 SHIFT_SMOOTH_S = 0.05
 PATH_BEND = 0.3  # weight of the correction's bending (per frame²) against a planted foot's step
 PATH_LEASH = 0.3  # pull of the correction back to zero: it fades within ~1/sqrt(PATH_LEASH) frames (~2)
+# Along a noisier camera axis the correction is held less (PATH_LEASH · (σ_min/σ_axis)², from
+# the path's own noise per axis; lock_feet): the estimate's depth wanders with the stride (the body's size in
+# BlazePose's landmarks changes with the pose; ±10 cm on the CMU walk's front view), and a planted
+# foot is the clip's best witness of that wander, while x and y are measured well.
 # The shortest period of the body's height error that the path follows. Faster floats are left
 # to the contacts and anchors: following 0.3–0.5 s ones let a foot walking along the (noisy,
 # down-weighted) depth axis read as planted on the street clip, and locking then dragged it 20 cm
@@ -242,12 +246,16 @@ def lock_weights(contacts: np.ndarray) -> np.ndarray:
     return np.clip((contacts - LOCK_FROM) / (LOCK_FULL - LOCK_FROM), 0.0, 1.0)
 
 
-def lock_feet(world: np.ndarray, path: np.ndarray, contacts: np.ndarray, reset: np.ndarray) -> np.ndarray:
+def lock_feet(world: np.ndarray, path: np.ndarray, contacts: np.ndarray, reset: np.ndarray,
+              noise: np.ndarray | None = None) -> np.ndarray:
     """The pelvis path plus the smoothest correction that keeps the feet in contact still.
 
-    The correction c (n, 3) minimises  Σ_t Σ_f v_f,t |Δfoot_f,t + Δc_t|²  +  PATH_BEND Σ |Δ²c_t|²
-    + PATH_LEASH Σ |c_t|²  (v: the lock weight of both frames of a step): planted feet stop, the
-    path bends no more than it must, and it never wanders far from where the footage put it.
+    The correction c (n, 3) minimises, per camera axis a,  Σ_t Σ_f v_f,t (Δfoot_f,t,a + Δc_t,a)²
+    + PATH_BEND Σ (Δ²c_t,a)²  +  ℓ_a Σ c_t,a²  (v: the lock weight of both frames of a step):
+    planted feet stop, the path bends no more than it must, and it never wanders far from where
+    the footage put it, held less along the path's noisier axes: ℓ_a = PATH_LEASH · w_a², w_a
+    = σ_min/σ_a (axis_weights, at least MIN_AXIS_WEIGHT; noise: (3,) the path's measurement
+    noise per axis, trajectory.measurement_noise; None: every axis alike).
     Nothing couples across a split.
     """
     n = len(path)
@@ -259,11 +267,13 @@ def lock_feet(world: np.ndarray, path: np.ndarray, contacts: np.ndarray, reset: 
     v = np.minimum(lock[1:], lock[:-1]) * keep[:, None]  # (n-1, 2)
     step_foot = np.diff(foot, axis=0)  # (n-1, 2, 3)
     D1 = sparse.diags([-np.ones(n - 1), np.ones(n - 1)], [0, 1], shape=(n - 1, n), format="csr")
-    system = (D1.T @ sparse.diags(v.sum(1)) @ D1 + PATH_BEND * _bending(n, reset)
-              + PATH_LEASH * sparse.identity(n))
-    rhs = -(D1.T @ (v[..., None] * step_foot).sum(1))
-    correction = spsolve(system.tocsc(), rhs)
-    return path + correction.reshape(n, 3)
+    steps = D1.T @ sparse.diags(v.sum(1)) @ D1 + PATH_BEND * _bending(n, reset)
+    rhs = -(D1.T @ (v[..., None] * step_foot).sum(1))  # (n, 3)
+    leash = PATH_LEASH * axis_weights(noise) ** 2
+    out = np.array(path, dtype=np.float64)
+    for axis in range(3):
+        out[:, axis] += spsolve((steps + leash[axis] * sparse.identity(n)).tocsc(), rhs[:, axis])
+    return out
 
 
 def eased(lock: np.ndarray, dt: np.ndarray, reset: np.ndarray) -> np.ndarray:
@@ -332,5 +342,5 @@ def feet_on_floor(points: np.ndarray, path: np.ndarray, dt: np.ndarray, reset: n
     path = ground_path(world, path, floor, dt, reset, noise)
     world = points + path[:, None]
     contacts = contact_probability(world, floor, dt, reset, noise)
-    locked = lock_feet(world, path, contacts, reset)
+    locked = lock_feet(world, path, contacts, reset, noise)
     return floor, contacts, locked

@@ -170,3 +170,26 @@ def test_planted_legs_take_the_slide_not_the_frame_noise() -> None:
                                                                       np.flatnonzero(np.diff(np.flatnonzero(inner[:, f])) > 1) + 1)
                                 if len(run) > 5])
     assert travel(foot + shift) < 0.3 * travel(foot)
+
+
+def test_planted_feet_take_out_more_of_the_path_along_its_noisy_axis() -> None:
+    """A body whose depth wanders with the stride (as BlazePose's size does) and jitters in depth
+    only: planted feet pull the path back along the depth, which the path's own noise says is the
+    weak axis, more than an equal hold on every axis would let them; x and y are left alone."""
+    from propose_backend.temporal import trajectory
+
+    world, truth, _ = _stepping_clip(jitter_m=0.003)
+    T = len(world)
+    rng = np.random.default_rng(1)
+    wander = np.zeros((T, 3))
+    wander[:, 2] = 0.06 * np.sin(2 * np.pi * np.arange(T) / 36) + rng.normal(0.0, 0.01, T)
+    seen = world + wander[:, None]
+    path = seen[:, 0].copy()
+    reset = np.zeros(T - 1, bool)
+    noise = trajectory.measurement_noise(path, np.ones(T, bool))
+    assert noise[2] > 2 * noise[:2].max()
+    alike = ground.lock_feet(seen, path, truth.astype(float), reset) - world[:, 0]
+    weighed = ground.lock_feet(seen, path, truth.astype(float), reset, noise) - world[:, 0]
+    rms = lambda e: np.sqrt((e**2).mean(0))  # noqa: E731
+    assert rms(weighed)[2] < 0.8 * rms(alike)[2], (rms(weighed), rms(alike))
+    assert np.allclose(rms(weighed)[:2], rms(alike)[:2], atol=1e-4)
