@@ -23,8 +23,8 @@ import numpy as np
 import torch
 from scipy.stats import spearmanr
 
-from propose_backend import geometry
 from propose_backend.body.anny_body import DEFAULT_PHENOTYPE, anny_body
+from propose_backend.hands.correction import shipped
 from propose_backend.hands.fingers import HandAnatomy, hand_landmarks, hand_posterior, sample_hand
 from propose_backend.inference.crop import ImageCamera
 from propose_backend.inference.detect import BlazePoseDetector
@@ -33,7 +33,7 @@ from propose_backend.inference.protocol import EstimatorSettings, FrameBatch
 from propose_backend.anatomy import _compose
 from propose_backend.instant.landmark_estimator import KeypointEstimator
 from propose_backend.geometry import world_from_local
-from hand_scene import SMPL_TO_CAMERA, Scene, render
+from hand_scene import Scene, random_arms_forward, render
 
 WIDTH, HEIGHT, FOCAL = 720, 960, 900.0
 NAMED = ("fist", "point", "pinch", "spread", "relaxed", "thumbs-up")
@@ -64,16 +64,7 @@ def finger_fractions(name: str, rng: np.random.Generator) -> np.ndarray:
 
 def pose(rng: np.random.Generator, anatomy: HandAnatomy, name: str) -> tuple[np.ndarray, np.ndarray]:
     """(24, 3, 3) body and (30, 3, 3) finger local rotations."""
-    aa = rng.normal(scale=0.08, size=(24, 3))
-    aa[0] = geometry.matrix_to_axis_angle(SMPL_TO_CAMERA @ geometry.axis_angle_to_matrix(
-        np.array([0.0, rng.uniform(-0.7, 0.7), 0.0])))
-    aa[16] = (0.0, -0.9 + rng.normal(scale=0.25), -0.7 + rng.normal(scale=0.2))
-    aa[17] = (0.0, 0.9 + rng.normal(scale=0.25), 0.7 + rng.normal(scale=0.2))
-    aa[18] = (0.0, -1.4 + rng.normal(scale=0.3), 0.0)
-    aa[19] = (0.0, 1.4 + rng.normal(scale=0.3), 0.0)
-    aa[[20, 21]] = rng.normal(scale=0.45, size=(2, 3))
-    aa[[22, 23]] = 0.0
-    body = geometry.axis_angle_to_matrix(aa)
+    body = random_arms_forward(rng, yaw=0.7, shoulder=(0.25, 0.2), elbow=0.3, wrist=0.45)
     hands = []
     for side in (0, 1):
         f = torch.as_tensor(finger_fractions(name, rng))
@@ -100,7 +91,7 @@ def sweep(anatomy: HandAnatomy, kept: list) -> None:
     torch.set_num_threads(1)  # thousands of tiny 3x3 operations: a thread pool only slows them down
     for noise in (0.006, 0.01, 0.015, 0.02, 0.03):
         errs, q = [], []
-        for side, world, gain, wrist, truth, _ in kept:
+        for side, world, gain, wrist, truth, _, _ in kept:
             post = hand_posterior(anatomy, side, torch.as_tensor(world)[None], torch.tensor([gain]),
                                   torch.as_tensor(wrist)[None], noise_m=noise)
             err = angle_deg(post.local[0].numpy(), truth)
@@ -119,9 +110,9 @@ def posterior_coverage(anatomy: HandAnatomy, kept: list, draws: int = 64) -> np.
     torch.set_num_threads(1)
     generator = torch.Generator().manual_seed(0)
     out = []
-    for side, world, gain, wrist, truth, _ in kept:
+    for side, world, gain, wrist, truth, _, terms in kept:
         w = torch.as_tensor(wrist)[None]
-        post = hand_posterior(anatomy, side, torch.as_tensor(world)[None], torch.tensor([gain]), w)
+        post = hand_posterior(anatomy, side, torch.as_tensor(world)[None], torch.tensor([gain]), w, **terms)
         err = angle_deg(post.local[0].numpy(), truth)
         spread = angle_deg(sample_hand(anatomy, side, post, w, draws, generator)[0].numpy(), post.local[0, None].numpy())
         out.append(np.stack([err <= np.quantile(spread, 0.5, axis=0), err <= np.quantile(spread, 0.9, axis=0)]))
@@ -135,6 +126,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--sweep", action="store_true", help="also re-solve the read hands at other landmark noises")
     parser.add_argument("--save", help="write the first rendered frames here (PNG prefix)")
+    parser.add_argument("--corrected", action="store_true",
+                        help="solve the learned correction's reads (hands/correction.py), not the landmarker's own")
     parser.add_argument("--tracking", action="store_true",
                         help="read the frames as one clip, the hand landmarker tracking from frame to frame (as on "
                              "footage); by default each frame is read as the unrelated still it is")
@@ -153,7 +146,9 @@ def main() -> None:
     # Each frame is a new scene (pose, view, distance): tracking would start every frame from the last
     # frame's unrelated hand, a handicap real footage does not have.
     solver.video = args.tracking
-    spent = {"t": 0.0, "seen": None}
+    if args.corrected:
+        solver.correction = shipped()
+    spent = {"t": 0.0, "seen": None, "raw": None}
     parts: dict[str, list[float]] = {}
 
     def timed(fn):  # noqa: ANN001, ANN202 - wraps the finger solver's steps to time them
@@ -163,14 +158,18 @@ def main() -> None:
                 result = fn(*a, **k)
                 if fn.__name__ == "observe":
                     spent["seen"] = result
+                if fn.__name__ == "corrected":
+                    spent["raw"] = a[0].world.copy()
                 return result
             finally:
-                spent["t"] += time.perf_counter() - t
+                if fn.__name__ != "corrected":  # inside observe, already counted there
+                    spent["t"] += time.perf_counter() - t
                 parts.setdefault(fn.__name__, []).append(time.perf_counter() - t)
         return run
 
     solver.observe, solver.solve, solver.wrist_evidence = timed(solver.observe), timed(solver.solve), \
         timed(solver.wrist_evidence)
+    solver.corrected = timed(solver.corrected)  # inside observe; wrapped to keep its input, the raw read
     for k in range(args.frames):
         name = NAMED[k % len(NAMED)] if k < args.frames // 2 else "random"  # enough hands per named pose
         body, fingers = pose(rng, anatomy, name)
@@ -206,10 +205,10 @@ def main() -> None:
             pred = hand_landmarks(anatomy, side, torch.as_tensor(out["hand_rotmats"][0, cols], dtype=torch.float64), eye)
             gt = hand_landmarks(anatomy, side, torch.as_tensor(fingers[cols]), eye)
             pas.append(pa_mpjpe(pred.numpy(), gt.numpy()))
-            raw_pas.append(pa_mpjpe(spent["seen"].world[0, side], gt.numpy()))
+            raw_pas.append(pa_mpjpe(spent["raw"][0, side], gt.numpy()))
             wrist = world_from_local(torch.as_tensor(out["rotmats"][0], dtype=torch.float64))[20 + side]
             kept.append((side, spent["seen"].world[0, side], spent["seen"].gain[0, side], wrist.numpy(), fingers[cols],
-                         spent["seen"].pixels[0, side]))
+                         spent["seen"].pixels[0, side], spent["seen"].posterior_terms(side)))
             names.append(name)
             halves.append(k % 2)
             px = spent["seen"].pixels[0, side]

@@ -103,6 +103,22 @@ def hand_points(local: np.ndarray, distance: float, rest_hands: np.ndarray, side
     return out + np.array([sideways, 0.1, distance])
 
 
+def random_arms_forward(rng: np.random.Generator, yaw: float, shoulder: tuple[float, float], elbow: float,
+                        wrist: float) -> np.ndarray:
+    """(24, 3, 3) local body rotations: facing the camera turned by up to `yaw` radians, both arms
+    forward with the shoulders' swing and lift spread by `shoulder`, the elbows' flex by `elbow`,
+    the wrists turned at random by `wrist` (all normal spreads, radians); the rest near zero."""
+    aa = rng.normal(scale=0.08, size=(24, 3))
+    aa[0] = matrix_to_axis_angle(SMPL_TO_CAMERA @ axis_angle_to_matrix(np.array([0.0, rng.uniform(-yaw, yaw), 0.0])))
+    aa[16] = (0.0, -0.9 + rng.normal(scale=shoulder[0]), -0.7 + rng.normal(scale=shoulder[1]))
+    aa[17] = (0.0, 0.9 + rng.normal(scale=shoulder[0]), 0.7 + rng.normal(scale=shoulder[1]))
+    aa[18] = (0.0, -1.4 + rng.normal(scale=elbow), 0.0)
+    aa[19] = (0.0, 1.4 + rng.normal(scale=elbow), 0.0)
+    aa[[20, 21]] = rng.normal(scale=wrist, size=(2, 3))
+    aa[[22, 23]] = 0.0
+    return axis_angle_to_matrix(aa)
+
+
 def arms_forward(swing: float, left_flex: float = -0.9, right_flex: float = 0.9) -> np.ndarray:
     """(54, 3, 3) local rotations: facing the camera, both arms swung forward by `swing` radians
     (beyond ~1.2 the hands cross, the right arm a little lower), elbows flexed, fingers at rest."""

@@ -198,9 +198,12 @@ class HandPosterior:
 
 
 def hand_posterior(anatomy: HandAnatomy, side: int, world_landmarks: Tensor, score: Tensor,
-                   wrist: Tensor, noise_m: float = HAND_NOISE_M, bone_weight: Tensor | None = None) -> HandPosterior:
+                   wrist: Tensor, noise_m: float = HAND_NOISE_M, bone_weight: Tensor | None = None,
+                   kappa: Tensor | None = None, temperature: Tensor | None = None) -> HandPosterior:
     """Solve one hand: landmarks (B, 21, 3) in the wrist's world frame, score (B,), wrist (B, 3, 3);
-    bone_weight (B, 15) scales each bone's evidence (default 1)."""
+    bone_weight (B, 15) scales each bone's evidence (default 1). A corrected read
+    (hands/correction.py) brings its own error model: kappa (B, 15), each bone's concentration
+    (before the score), and temperature (B,), instead of the landmark noise and the curl law."""
     dtype = torch.float64
     world_landmarks, score, wrist = world_landmarks.to(dtype), score.to(dtype), wrist.to(dtype)
     B = wrist.shape[0]
@@ -208,7 +211,8 @@ def hand_posterior(anatomy: HandAnatomy, side: int, world_landmarks: Tensor, sco
     t = anatomy.rest_bones()[side]
     a = [p for p, _ in FINGER_BONE_LANDMARKS]
     rest_length = (anatomy.rest[side, [c for _, c in FINGER_BONE_LANDMARKS]] - anatomy.rest[side, a]).norm(dim=-1)
-    kappa = (rest_length / noise_m) ** 2 * score[:, None]
+    base = (rest_length / noise_m) ** 2 if kappa is None else kappa.to(dtype)
+    kappa = base * score[:, None]
     if bone_weight is not None:
         kappa = kappa * bone_weight.to(dtype)
     evidence = kappa[..., None, None] * d[..., :, None] * t[None, :, None, :]
@@ -235,7 +239,8 @@ def hand_posterior(anatomy: HandAnatomy, side: int, world_landmarks: Tensor, sco
         F[:, joints] = G[:, joints] @ (0.5 * (P + P.mT))
         cov[:, joints] = _covariance(precision_from_fisher(G[:, joints], F[:, joints]))
     relative = F @ wrist[:, None].mT
-    tau = curl_temperature(world_landmarks, score)[:, None, None, None]
+    tau = curl_temperature(world_landmarks, score) if temperature is None else temperature.to(dtype)
+    tau = tau[:, None, None, None]
     prior_F = fisher_from_precision(L0, anatomy.prior_precision()[side])[None] / tau
     return HandPosterior(F=relative / (SAMPLE_SHARPNESS * tau), world=G, local=local, evidence=evidence / tau,
                          prior_F=prior_F)

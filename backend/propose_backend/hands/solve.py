@@ -14,7 +14,8 @@ import torch
 
 from ..geometry import ray_rotation, world_from_local
 from ..skeleton import NUM_FINGER_JOINTS, NUM_SMPL_JOINTS, WRIST_OF_SIDE, HAND_SIDES
-from .fingers import HandAnatomy, hand_posterior, palm_evidence, sample_hand, uncertainty_deg
+from .correction import shipped
+from .fingers import HandAnatomy, hand_posterior, observed_curl_deg, palm_evidence, sample_hand, uncertainty_deg
 from .landmarks import HandLandmarker, HandObservation
 
 # A hand this many pixels long (wrist to fingertips) or more counts fully; smaller ones count
@@ -27,6 +28,16 @@ class HandBatch:
     world: np.ndarray  # (B, 2, 21, 3) metric landmarks, camera axes, wrist at 0
     pixels: np.ndarray  # (B, 2, 21, 2)
     gain: np.ndarray  # (B, 2) 0 = unseen, else confidence x size factor in (0, 1]
+    # A corrected read's error model (hands/correction.py): each bone's concentration (B, 2, 15) and
+    # the spread's temperature (B, 2); None: `world` is the landmarker's own read (landmark noise model)
+    kappa: np.ndarray | None = None
+    temperature: np.ndarray | None = None
+
+    def posterior_terms(self, h: int) -> dict[str, torch.Tensor]:
+        """hand_posterior's error-model arguments for hand h (empty for an uncorrected read)."""
+        if self.kappa is None or self.temperature is None:
+            return {}
+        return {"kappa": torch.as_tensor(self.kappa[:, h]), "temperature": torch.as_tensor(self.temperature[:, h])}
 
     def seen_along_rays(self, focal: float, principal: tuple[float, float], view: np.ndarray | None = None) -> None:
         """In place: each seen hand's landmarks turned from the view along its own ray into the body's
@@ -49,6 +60,8 @@ class HandBatch:
         self.world[..., 0] *= -1.0
         self.gain = self.gain[:, ::-1].copy()
         self.pixels = self.pixels[:, ::-1].copy()
+        if self.kappa is not None and self.temperature is not None:
+            self.kappa, self.temperature = self.kappa[:, ::-1].copy(), self.temperature[:, ::-1].copy()
         seen = self.gain > 0  # unseen hands keep their zeros
         self.pixels[..., 0] = np.where(seen[..., None], 2.0 * principal_x - self.pixels[..., 0], self.pixels[..., 0])
 
@@ -58,9 +71,12 @@ class FingerSolver:
 
     hands = True
 
-    def __init__(self, rest_hands: np.ndarray, video: bool = True) -> None:
+    def __init__(self, rest_hands: np.ndarray, video: bool = True, corrected: bool = False) -> None:
         self.anatomy = HandAnatomy.from_rest(rest_hands)
         self.video = video
+        # corrected: the learned correction of the landmarker's reads (hands/correction.py). Off by
+        # default: it helps on rendered hands but curls real open hands (docs/hands.md, The read correction)
+        self.correction = shipped() if corrected else None
         # One landmarker per person (key None: the one person of a single-person run): in tracking
         # mode a landmarker follows the hands it saw last, so two people must never share one.
         self._landmarkers: dict[int | None, HandLandmarker] = {}
@@ -83,7 +99,26 @@ class FingerSolver:
         score = np.stack([f.score for f in found]) if found else np.zeros((0, 2))
         size = np.stack([f.size_px for f in found]) if found else np.zeros((0, 2))
         gain = score * np.clip(size / FULL_SIZE_PX, 0.0, 1.0) ** 2
-        return HandBatch(world, pixels, gain)
+        return self.corrected(HandBatch(world, pixels, gain))
+
+    def corrected(self, hands: HandBatch) -> HandBatch:
+        """The seen hands' reads replaced by the learned correction's (its joints posed on the rest
+        hand under the read palm), with its error model: held-out concentrations per bone and a
+        temperature from how curled the read looks, moved towards 1 as the hand's gain falls."""
+        if self.correction is None or not len(hands.gain):
+            return hands
+        world = hands.world.copy()
+        kappa = np.broadcast_to(self.correction.kappa, hands.gain.shape + (NUM_FINGER_JOINTS,)).astype(np.float64)
+        temperature = np.ones_like(hands.gain)
+        for h in range(2):
+            seen = hands.gain[:, h] > 0
+            if not seen.any():
+                continue
+            read = hands.world[seen, h]
+            world[seen, h] = self.correction.landmarks(self.anatomy, h, read)
+            tau = self.correction.temperature(observed_curl_deg(torch.as_tensor(read)).numpy())
+            temperature[seen, h] = 1.0 + (tau - 1.0) * np.clip(hands.gain[seen, h], 0.0, 1.0)
+        return HandBatch(world, hands.pixels, hands.gain, kappa.copy(), temperature)
 
     def wrist_evidence(self, hands: HandBatch) -> torch.Tensor:
         """(B, 24, 3, 3) the palms' evidence on the wrists' world rotations (zero elsewhere)."""
@@ -152,7 +187,7 @@ class FingerSolver:
         for h, side in enumerate(HAND_SIDES):
             wrist = world_rotmats[:, WRIST_OF_SIDE[side]].to(torch.float64)
             post = hand_posterior(self.anatomy, h, torch.as_tensor(hands.world[:, h]),
-                                  torch.as_tensor(hands.gain[:, h]), wrist)
+                                  torch.as_tensor(hands.gain[:, h]), wrist, **hands.posterior_terms(h))
             cols = slice(h * NUM_FINGER_JOINTS, (h + 1) * NUM_FINGER_JOINTS)
             rot[:, cols], F[:, cols], unc[:, cols] = post.local.numpy(), post.F.numpy(), uncertainty_deg(post).numpy()
             if num_samples and sample_world is not None:  # one draw per body ghost, given its wrist
