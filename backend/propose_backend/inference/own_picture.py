@@ -31,8 +31,6 @@ LIMB_WIDTH = 0.12
 HEAD_RADIUS = 0.08
 TORSO = (0, 1, 2, 3, 6, 9, 12, 13, 14, 16, 17)  # pelvis, hips, spine, neck, collars, shoulders
 HEAD = 15
-STALE_FRAMES = 1  # only bodies seen on the frame before are painted (an older one may have gone anywhere;
-# painting bodies up to 5 frames old made the crossing benchmark worse: 2 switches, walker 1 1.09x)
 
 
 def _bounds(points: np.ndarray) -> tuple[float, float, float, float]:
@@ -90,27 +88,28 @@ def own_picture(image: np.ndarray, box: CropBox, own: tuple[np.ndarray | None, f
     return picture
 
 
-def own_pictures(image: np.ndarray, boxes: dict[int, CropBox],
-                 bodies: dict[int, tuple[np.ndarray | None, float]]) -> dict[int, np.ndarray]:
-    """Each person's picture (own_picture) for a frame: `boxes` their crops by person number,
-    `bodies` the (2D points or None, depth) of everyone followed, where they stand on this frame."""
-    return {number: own_picture(image, box, bodies.get(number),
-                                [body for other, body in bodies.items() if other != number and body[0] is not None])
-            for number, box in boxes.items()}
+def own_pictures(image: np.ndarray, placements, bodies: dict[int, tuple[np.ndarray | None, float]]) -> list[np.ndarray]:  # noqa: ANN001
+    """Each placed person's picture (own_picture) for a frame, in the order of `placements`
+    (crowd.Placement: person number and crop); `bodies` the (2D points or None, depth) of everyone
+    followed, where they stand on this frame (standing)."""
+    return [own_picture(image, p.box, bodies.get(p.number),
+                        [body for other, body in bodies.items() if other != p.number and body[0] is not None])
+            for p in placements]
 
 
-def standing(tracker: CrowdTracker, bodies: dict[int, tuple[int, np.ndarray, float]],
-             frame_index: int) -> dict[int, tuple[np.ndarray | None, float]]:
-    """Where everyone followed stands on frame `frame_index`, for own_pictures: each person's body
-    last seen (`bodies`: frame, 2D points, depth m) no more than STALE_FRAMES ago, moved on as the
-    tracker predicts their crop moves (a person hidden behind another for a moment still is where
-    they were going); a person not seen that recently has only the depth the tracker predicts."""
+def standing(tracker: CrowdTracker, before, frame_index: int) -> dict[int, tuple[np.ndarray | None, float]]:  # noqa: ANN001
+    """Where everyone followed stands on frame `frame_index`, for own_pictures: each body held on the
+    frame before (`before`, a rewind.Past: 2D points and depth m; None at the start) moved on as the
+    tracker predicts its person's crop moves; a person not seen there has only the depth the tracker
+    predicts. Older bodies are not used: one hidden for a while may have gone anywhere (painting
+    bodies last seen up to 5 frames ago made the crossing benchmark worse: 2 switches)."""
+    bodies = before.bodies if before is not None and before.frame.index == frame_index - 1 else {}
     out: dict[int, tuple[np.ndarray | None, float]] = {}
     for track in tracker.live():
-        seen = bodies.get(track.number)
-        if seen is not None and track.boxes and frame_index - seen[0] <= STALE_FRAMES:
+        if track.number in bodies and track.boxes:
             last, ahead = track.boxes[-1][1], track.predict_box(frame_index)
-            out[track.number] = (seen[1] + (ahead.cx - last.cx, ahead.cy - last.cy), seen[2])
+            out[track.number] = (bodies[track.number] + (ahead.cx - last.cx, ahead.cy - last.cy),
+                                 before.depths[track.number])
         elif (position := track.predict_position(frame_index)) is not None:
             out[track.number] = (None, float(position[2]))
     return out
@@ -130,4 +129,4 @@ def past_picture(image: np.ndarray, box: CropBox, number: int, past, later) -> n
                        [(points, past.depths[n]) for n, points in past.bodies.items() if n != number])
 
 
-__all__ = ["STALE_FRAMES", "past_picture", "standing", "HEAD_RADIUS", "LIMB_WIDTH", "own_picture", "own_pictures", "silhouette"]
+__all__ = ["past_picture", "standing", "HEAD_RADIUS", "LIMB_WIDTH", "own_picture", "own_pictures", "silhouette"]

@@ -7,6 +7,7 @@ import cv2
 import numpy as np
 
 from propose_backend.inference.crop import CropBox
+from propose_backend.inference.crowd import Placement
 from propose_backend.inference.own_picture import own_picture, own_pictures
 from propose_backend.skeleton import PARENTS
 
@@ -75,7 +76,7 @@ def test_the_person_in_front_is_painted_out_of_the_picture_of_the_one_behind():
 
 def test_a_person_nobody_comes_near_gets_the_frame_itself():
     image, near, far = scene()
-    pictures = own_pictures(image, {1: CropBox(60.0, 150.0, 80.0), 2: CropBox(180.0, 150.0, 280.0)},
+    pictures = own_pictures(image, [Placement(1, CropBox(60.0, 150.0, 80.0)), Placement(2, CropBox(180.0, 150.0, 280.0))],
                             {1: (person(60.0, 100.0, 80.0), 9.0), 2: (near, 5.0), 3: (far, 7.0)})
-    assert pictures[1] is image  # no copy where nobody else is in the crop
-    assert pictures[2] is not image and count(pictures[2], RED) == count(image, RED)
+    assert pictures[0] is image  # no copy where nobody else is in the crop
+    assert pictures[1] is not image and count(pictures[1], RED) == count(image, RED)
