@@ -39,7 +39,6 @@ from .recorder import ResultsRecorder, _check_writable as check_writable
 from .footage import Frame, open_rows
 from .detect import BlazePoseDetector
 from .people import find_people, paint_body
-from .own_picture import own_pictures, past_picture, standing
 from .run_state import Decoder, Progress, RunSummary, open_clip
 
 MIN_TRACK_FRAMES = 8  # frames with a person a track needs to be kept
@@ -93,7 +92,6 @@ def _read_back(rewind: Rewind, number: int, run, tracker: CrowdTracker, estimato
     def estimate(picture: np.ndarray, index: int, crop) -> dict[str, np.ndarray]:
         nonlocal tried
         tried += 1
-        picture = past_picture(picture, crop, number, rewind.at(index), rewind.at(index + 1))  # others painted
         out = estimator.estimate(_batch([picture], index, [Placement(-number, crop)], estimator, camera, options,
                                         image_size))
         return {**out, "joints2d_seen": np.array(_seen(out, camera, options)["joints2d"])}
@@ -145,6 +143,7 @@ def estimate_everyone(input_path: str | Path, output_path: str | Path, estimator
     the clip index beside `output_path` (OUT.people.json, OUT.person-N.npz). Returns a RunSummary
     whose output is the clip index. A cancel keeps the frames done so far."""
 
+
     cancel = cancel or threading.Event()
     report = progress or (lambda _p: None)
     started = time.perf_counter()
@@ -179,9 +178,8 @@ def estimate_everyone(input_path: str | Path, output_path: str | Path, estimator
             estimated = None
             if placements:
                 tick = time.perf_counter()
-                pictures = own_pictures(frame.image, placements, standing(tracker, rewind.at(frame.index - 1), frame.index))
-                estimated = estimator.estimate(_batch(pictures, frame.index, placements, estimator, camera, options,
-                                                      footage.image_size))
+                estimated = estimator.estimate(_batch([frame.image] * len(placements), frame.index, placements,
+                                                      estimator, camera, options, footage.image_size))
                 timing["estimate_s"] += time.perf_counter() - tick
                 timing["person_frames"] += len(placements)
             tick = time.perf_counter()
