@@ -8,7 +8,7 @@ the single-person pipeline: the per-person MPJPE of the everyone run is compared
 The street clip (../shared/data/footage): number of tracks, their lengths, time per frame
 against the number of people followed, and stills with every tracked person numbered.
 
-    PYTHONPATH=backend:. .venv/bin/python benchmarks/bench_people.py [--skip-street] [--stills DIR]
+    PYTHONPATH=backend:. .venv/bin/python benchmarks/bench_people.py [--skip-street] [--repeat N] [--stills DIR]
 """
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent / "backend")]  # run from a checkout
+
+import propose_backend  # noqa: F401,I001 - first: its OpenMP settings must be in place before torch loads, as in the product
 
 import argparse
 import tempfile
@@ -81,7 +83,7 @@ def mpjpe(data: dict, truth_joints: np.ndarray, only: np.ndarray | None = None) 
     return float(1000 * np.linalg.norm(ours[keep] - truth[keep], axis=-1).mean())
 
 
-def synthetic(estimator, body, folder: Path) -> None:
+def synthetic(estimator, body, folder: Path, repeat: int = 1) -> None:
     people = walkers(body)
     truth = write_crowd_clip(folder / "walkers.avi", people, focal=FOCAL, fps=FPS, body=body)
     options = EstimateOptions(focal_px=FOCAL, smooth=0.0, samples=2, everyone=True)
@@ -120,6 +122,9 @@ def synthetic(estimator, body, folder: Path) -> None:
         print(f"  person {number} = walker {k + 1} (frames per walker {person['frames_of']}, switches "
               f"{person['switches']}): MPJPE {ours:.1f} mm, alone {single:.1f} mm ({ours / single:.2f}x); on the "
               f"{len(both)} frames both have: {ours_both:.1f} / {single_both:.1f} mm ({ours_both / single_both:.2f}x)")
+    if repeat > 1:
+        times_again(estimator, folder, options, person_frames, single_frames, repeat,
+                    (everyone_cpu, single_cpu), [int(np.argmax(p["frames_of"])) for p in report["people"].values()])
     print(f"  time: everyone {1000 * everyone_s / max(person_frames, 1):.0f} ms per person-frame "
           f"({person_frames} person-frames), single-person runs {1000 * single_s / max(single_frames, 1):.0f} ms per frame")
     # The machine is shared: wall time swings with other people's load between the two phases. The
@@ -128,6 +133,28 @@ def synthetic(estimator, body, folder: Path) -> None:
     print(f"  CPU time: everyone {1000 * everyone_cpu / max(person_frames, 1):.0f} ms per person-frame, "
           f"single-person runs {1000 * single_cpu / max(single_frames, 1):.0f} ms per frame "
           f"({1000 * single_cpu / max(single_seen, 1):.0f} ms per frame their walker was found, {single_seen:.0f} frames)")
+
+
+def times_again(estimator, folder: Path, options, person_frames: int, single_frames: float, repeat: int,
+                first: tuple[float, float], walkers_run: list[int]) -> None:
+    """CPU time per person-frame against per single-person frame, `repeat` times, the everyone run and
+    the single-person runs taking turns (the first pair is the run above): the shared machine's load
+    moves one phase's time by 15 % from one minute to the next, so the median ratio is the figure."""
+    ratios = [first[0] / max(person_frames, 1) / (first[1] / max(single_frames, 1))]
+    for _ in range(repeat - 1):
+        cpu = time.process_time()
+        estimate_file(folder / "walkers.avi", folder / "walkers.npz", estimator, options)
+        everyone = (time.process_time() - cpu) / max(person_frames, 1)
+        cpu = time.process_time()
+        for k in walkers_run:
+            estimate_file(folder / f"alone{k}.avi", folder / f"alone{k}.npz", estimator,
+                          EstimateOptions(focal_px=FOCAL, smooth=0.0, samples=2))
+        single = (time.process_time() - cpu) / max(single_frames, 1)
+        ratios.append(everyone / single)
+        print(f"  again: CPU everyone {1000 * everyone:.0f} ms per person-frame, single {1000 * single:.0f} ms per frame "
+              f"({everyone / single:.2f}x)")
+    print(f"  CPU time ratio, everyone per person-frame / single per frame, {repeat} runs taking turns: "
+          f"{' '.join(f'{r:.2f}' for r in ratios)}; median {float(np.median(ratios)):.2f}x")
 
 
 def street(estimator, folder: Path, stills: Path | None, frames: int | None = None) -> None:
@@ -215,6 +242,8 @@ def main() -> None:
     parser.add_argument("--skip-synthetic", action="store_true")
     parser.add_argument("--stills", type=Path, default=None, help="folder for the numbered street stills")
     parser.add_argument("--street-frames", type=int, default=None, help="only the street clip's first N frames")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="time the everyone and single-person runs this many times, taking turns (median ratio)")
     parser.add_argument("--debug", action="store_true", help="log the tracker's decisions (new, lost, found again)")
     args = parser.parse_args()
     if args.debug:
@@ -228,7 +257,7 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory(prefix="propose-people-") as tmp:
             if not args.skip_synthetic:
-                synthetic(estimator, project_body(), Path(tmp))
+                synthetic(estimator, project_body(), Path(tmp), args.repeat)
             if not args.skip_street:
                 street(estimator, Path(tmp), args.stills, args.street_frames)
     finally:

@@ -39,6 +39,7 @@ from .recorder import ResultsRecorder, _check_writable as check_writable
 from .footage import Frame, open_rows
 from .detect import BlazePoseDetector
 from .people import find_people, paint_body
+from .own_picture import own_pictures, past_picture, standing
 from .run_state import Decoder, Progress, RunSummary, open_clip
 
 MIN_TRACK_FRAMES = 8  # frames with a person a track needs to be kept
@@ -92,6 +93,7 @@ def _read_back(rewind: Rewind, number: int, run, tracker: CrowdTracker, estimato
     def estimate(picture: np.ndarray, index: int, crop) -> dict[str, np.ndarray]:
         nonlocal tried
         tried += 1
+        picture = past_picture(picture, crop, number, rewind.at(index), rewind.at(index + 1))  # others painted
         out = estimator.estimate(_batch([picture], index, [Placement(-number, crop)], estimator, camera, options,
                                         image_size))
         return {**out, "joints2d_seen": np.array(_seen(out, camera, options)["joints2d"])}
@@ -143,7 +145,6 @@ def estimate_everyone(input_path: str | Path, output_path: str | Path, estimator
     the clip index beside `output_path` (OUT.people.json, OUT.person-N.npz). Returns a RunSummary
     whose output is the clip index. A cancel keeps the frames done so far."""
 
-
     cancel = cancel or threading.Event()
     report = progress or (lambda _p: None)
     started = time.perf_counter()
@@ -154,6 +155,7 @@ def estimate_everyone(input_path: str | Path, output_path: str | Path, estimator
     tracker = CrowdTracker(lambda image: find_people(image, blazepose=searcher), camera, footage.image_size, every)
     _discard_tracks(output_path)  # a killed older run's tracks: this run writes its own
     recorders: dict[int, ResultsRecorder] = {}  # by track number: each track's rows go to disk as they come
+    first_body = _FirstBody(estimator)  # the body of every track's first chunk
     rewind = Rewind()  # the last frames, to read a person found late back to where they appeared
     earlier: dict[int, list[dict[str, np.ndarray]]] = {}  # by track number: rows read back (few; merged at the end)
     followed: dict[int, list[tuple[float, float, float, float]]] = {}  # every crop by frame: masked in the camera solve
@@ -177,8 +179,9 @@ def estimate_everyone(input_path: str | Path, output_path: str | Path, estimator
             estimated = None
             if placements:
                 tick = time.perf_counter()
-                estimated = estimator.estimate(_batch([frame.image] * len(placements), frame.index, placements,
-                                                      estimator, camera, options, footage.image_size))
+                pictures = own_pictures(frame.image, placements, standing(tracker, rewind.at(frame.index - 1), frame.index))
+                estimated = estimator.estimate(_batch(pictures, frame.index, placements, estimator, camera, options,
+                                                      footage.image_size))
                 timing["estimate_s"] += time.perf_counter() - tick
                 timing["person_frames"] += len(placements)
             tick = time.perf_counter()
@@ -197,7 +200,7 @@ def estimate_everyone(input_path: str | Path, output_path: str | Path, estimator
                 for k, placement in enumerate(placements):
                     if placement.number not in recorders:
                         recorders[placement.number] = _track_recorder(output_path, placement.number, footage,
-                                                                      estimator, options, input_path)
+                                                                      estimator, options, input_path, first_body)
                     recorders[placement.number].add({n: v[k:k + 1] for n, v in block.items()})
             followed[frame.index] = [p.box.xywh() for p in placements]
             points = _seen(estimated, camera, options)["joints2d"] if placements else None
@@ -273,28 +276,44 @@ def _solve_camera(input_path: str | Path, followed: dict[int, list[tuple[float, 
 
 
 def _track_recorder(output_path: str | Path, track: int, footage, estimator: Estimator, options,
-                    source: str | Path) -> ResultsRecorder:
+                    source: str | Path, first: "_FirstBody") -> ResultsRecorder:
     """Track `track`'s rows on disk as they come: OUT.track-K.npz chunks, renumbered at the end."""
     meta = {"estimator": estimator.name, **estimator.describe(), "source": str(Path(source).resolve()),
             "created_by": f"propose-backend {__version__}",
             "person": {"choice": "everyone", "track": track}, **({"mirrored": True} if options.mirrored else {})}
     return ResultsRecorder(people_file.track_path(output_path, track),
                            {"fps": footage.fps, "image_size": footage.image_size}, meta,
-                           _ChunkBody(estimator, track), options.chunk_frames)
+                           _ChunkBody(estimator, track, first), options.chunk_frames)
 
 
 class _ChunkBody:
     """The body a track's chunks carry (only a recovery reads it: the people files get theirs from
     the estimator at the end): refitted at most every BODY_REFRESH_S, since a fit costs a good part
-    of a second and every track writes its own chunks."""
+    of a second and every track writes its own chunks. A track's first chunk comes after a frame or
+    two, too few to tell their build, so every track's first chunk carries one body fitted once
+    for the run (`first`, shared) instead of a fit of its own."""
 
-    def __init__(self, estimator: Estimator, track: int) -> None:
-        self.estimator, self.track = estimator, track
+    def __init__(self, estimator: Estimator, track: int, first: "_FirstBody") -> None:
+        self.estimator, self.track, self.first = estimator, track, first
         self.since, self.body = -math.inf, None
 
     def __call__(self, betas: np.ndarray) -> dict[str, np.ndarray]:
-        if self.body is None or time.monotonic() - self.since > BODY_REFRESH_S:
+        if self.body is None:
+            self.body, self.since = self.first(betas), time.monotonic()
+        elif time.monotonic() - self.since > BODY_REFRESH_S:
             self.body, self.since = self.estimator.rest_geometry(betas, person=self.track), time.monotonic()
+        return self.body
+
+
+class _FirstBody:
+    """The body every track's first chunk carries: the estimator's body, fitted once per run."""
+
+    def __init__(self, estimator: Estimator) -> None:
+        self.estimator, self.body = estimator, None
+
+    def __call__(self, betas: np.ndarray) -> dict[str, np.ndarray]:
+        if self.body is None:
+            self.body = self.estimator.rest_geometry(betas)
         return self.body
 
 

@@ -111,12 +111,13 @@ def read_back(rewind: Rewind, number: int, run: Stretch, tracker: CrowdTracker,
     confidence = run.confidence
     box = boxes[0]
     index = run.start - 1
+    hidden = False  # whether the frame after needed the others painted over
     while run.after is None or index > run.after:
         past = rewind.at(index)
         if past is None:
             break
         crop = CropBox(box.cx + step[0], box.cy + step[1], box.side)
-        row, points = _read(past, number, crop, estimate)
+        row, points, hidden = _read(past, number, crop, estimate, hidden)
         if row is None:
             log.debug("frame %d: person %d read back: nobody of theirs in the crop", index, number)
             break
@@ -139,11 +140,18 @@ def read_back(rewind: Rewind, number: int, run: Stretch, tracker: CrowdTracker,
     return found, confidence
 
 
-def _read(past: Past, number: int, crop: CropBox, estimate: Estimate) -> tuple[dict | None, np.ndarray | None]:
+def _read(past: Past, number: int, crop: CropBox, estimate: Estimate,
+          hidden: bool = False) -> tuple[dict | None, np.ndarray | None, bool]:
     """The body of person `number` in `crop` on a kept frame: as it is, else with the bodies others
-    hold there (and one the crop saw that is not theirs) painted over; (None, None) when neither."""
+    hold there (and one the crop saw that is not theirs) painted over; (None, None, False) when
+    neither. The last item says whether it took the painting. `hidden`: the frame after took it, so
+    this one starts with the others painted over: read backwards, a person stepping out from behind
+    someone is further behind them on each earlier frame, and the picture as it is would show the
+    one in front again (a whole estimate spent; 10 of the crossing clip's 29 read-back reads)."""
     others = [p for n, p in past.bodies.items() if n != number and np.isfinite(p).all()]
-    picture, painted = past.frame.image, []
+    near = [p for p in others if (b := body_box(p)) is not None and CrowdTracker._overlap(b, crop) > 0]
+    painted: list[np.ndarray] = []
+    picture = _painted(past.frame.image, near) if hidden and near else past.frame.image
     for _ in range(2):
         row = estimate(picture, past.frame.index, crop)
         points = row["joints2d_seen"][0] if row is not None and bool(row["valid"][0]) else None
@@ -153,15 +161,21 @@ def _read(past: Past, number: int, crop: CropBox, estimate: Estimate) -> tuple[d
             ratio = box.side / crop.side
             theirs = not any(_same_pose(points, p) for p in others)
             if theirs and offset <= LOST_OFFSET and 1 / LOST_SCALE <= ratio <= LOST_SCALE:
-                return row, points
+                return row, points, picture is not past.frame.image
             painted.append(points)  # someone else, or a body off the crop: look past them
-        near = [p for p in others if (b := body_box(p)) is not None and CrowdTracker._overlap(b, crop) > 0]
         if not near and not painted:
             break
-        picture = past.frame.image.copy()
-        for points in near + painted:
-            paint_body(picture, points)
-    return None, None
+        started_painted = picture is not past.frame.image and not painted  # and saw nobody: as it is, then
+        picture = past.frame.image if started_painted else _painted(past.frame.image, near + painted)
+    return None, None, False
+
+
+def _painted(image: np.ndarray, bodies: list[np.ndarray]) -> np.ndarray:
+    """A copy of `image` with `bodies` (2D points) painted over."""
+    picture = image.copy()
+    for points in bodies:
+        paint_body(picture, points)
+    return picture
 
 
 def _in_front(past: Past, number: int, points: np.ndarray, depth: float) -> np.ndarray:

@@ -105,6 +105,56 @@ def test_a_person_stepping_out_from_behind_another_is_followed_from_where_they_a
     assert np.all((confidence > 0) & (confidence <= 1))
 
 
+def _shirt_pixels(crops: np.ndarray) -> tuple[int, int]:
+    """Red and green shirt pixels (RGB crops, shaded by the renderer) in a stack of crops."""
+    rgb = crops.astype(np.int32)
+    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    return int(((r > g + 60) & (r > b + 60)).sum()), int(((g > r + 40) & (g > b + 40)).sum())
+
+
+def test_a_person_walking_behind_another_is_kept_out_of_the_front_persons_crops(instant, tmp_path, monkeypatch):
+    """Each person is read from their own picture of the frame (own_picture.py): the one walking
+    behind is painted out of the front person's crops except where the front body covers them,
+    and the front person's own shirt stays whole; BlazePose is then not pulled to the other's
+    limbs."""
+    import cv2
+
+    from propose_backend.inference.crop import CropBox, cut
+
+    frames = 32
+    front = swing_walker(frames, (-0.2, 5.0), (0.2, 5.0), SHIRTS[0])
+    behind = swing_walker(frames, (-2.2, 6.5), (1.2, 6.5), SHIRTS[1], phase=1.0)
+    truth = write_crowd_clip(tmp_path / "pass.avi", [front, behind])
+    read: list[tuple[int, int, tuple[float, float, float], np.ndarray]] = []
+    estimate = instant.estimate
+
+    def spy(batch):  # the real estimator, with a note of what each forward crop showed
+        for k, number in enumerate(batch.person):
+            if number > 0:
+                read.append((int(number), int(batch.frame_index[k]), tuple(batch.boxes[k]), batch.crops[k].copy()))
+        return estimate(batch)
+
+    monkeypatch.setattr(instant, "estimate", spy)
+    estimate_file(tmp_path / "pass.avi", tmp_path / "pass.npz", instant, EstimateOptions(**OPTIONS))
+    video = cv2.VideoCapture(str(tmp_path / "pass.avi"))
+    pictures = []
+    while (got := video.read())[0]:
+        pictures.append(got[1])
+    video.release()
+    raw = {(number, index): cut(pictures[index], CropBox(*box)) for number, index, box, _ in read}
+    front_number = next(n for n, index, _, _ in read if index == 0 and np.subtract(*_shirt_pixels(raw[n, 0][None])) > 0)
+    shown = ~np.isnan(truth["boxes"][1, :, 0])  # the one behind in sight (at most half hidden): followed
+    given = [(raw[number, index], crop) for number, index, _, crop in read
+             if number == front_number and index > 0 and shown[index] and shown[index - 1]]
+    assert len(given) >= 10
+    red_plain, green_plain = _shirt_pixels(np.stack([plain for plain, _ in given]))
+    red_given, green_given = _shirt_pixels(np.stack([crop for _, crop in given]))
+    assert green_plain > 0.1 * red_plain, "the one behind must show in the front person's crops"
+    # what is left of them lies where the front body stands, or on frames the tracker had lost them
+    assert green_given < 0.3 * green_plain, (green_given, green_plain)
+    assert red_given > 0.95 * red_plain, (red_given, red_plain)
+
+
 def test_mirrored_footage_follows_everyone_in_the_real_scene(instant, tmp_path):
     """The crossing clip as a selfie camera stores it (every frame flipped) read with --mirrored:
     the trackers follow the footage as it is, and the files describe the real scene (meta

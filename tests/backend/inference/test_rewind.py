@@ -53,9 +53,10 @@ def sees(image: np.ndarray, people: dict, crop: CropBox) -> int | None:
     return None
 
 
-def follow(rewind: Rewind | None, found_from: int):
+def follow(rewind: Rewind | None, found_from: int, reads: list[tuple[int, bool]] | None = None):
     """Track forward; the detector sees green only from `found_from` on. Returns the tracker, who
-    each track was seen as per frame, and what was read back."""
+    each track was seen as per frame, and what was read back; `reads` gets (frame, whether the
+    picture was painted over) for every crop the read-back had estimated."""
     state = {}
     tracker = CrowdTracker(lambda image: [Detection(state["people"][k][:4], 1.0, "test") for k in state["people"]
                                           if k == 0 or state["t"] >= found_from], CAMERA, SIZE, redetect_every=4)
@@ -82,6 +83,8 @@ def follow(rewind: Rewind | None, found_from: int):
                                       for i, p in enumerate(placements) if valid[i]})
         for number, run in due:
             def estimate(image, index, crop):
+                if reads is not None:
+                    reads.append((index, image is not rewind.at(index).frame.image))
                 k = sees(image, pictures[index], crop)
                 points = body(pictures[index][k]) if k is not None else np.full((35, 2), np.nan)
                 return {"valid": np.array([k is not None]), "joints2d_seen": points[None], "who": k,
@@ -104,6 +107,23 @@ def test_a_person_found_late_is_read_back_to_where_they_step_out():
     assert set(back) == {green}
     assert min(back[green]) == first_shown and set(back[green].values()) == {1}  # theirs, not the one in front
     assert sorted(back[green]) == list(range(first_shown, min(seen[green])))
+
+
+def test_once_the_one_in_front_had_to_be_painted_over_earlier_frames_start_painted():
+    reads: list[tuple[int, bool]] = []
+    _, seen, back = follow(Rewind(), found_from=8, reads=reads)
+    green = next(n for n, frames in seen.items() if 1 in frames.values())
+    kept = sorted(back[green], reverse=True)
+    # going back, green is further behind red on each frame: the first frame whose picture as it is
+    # showed red is read again painted over; every earlier frame kept costs one estimate, painted
+    # from the start (the picture as it is would show red again); the frame that ends it, two
+    first = reads.index(next(r for r in reads if r[1]))
+    frame = reads[first][0]
+    assert reads[first - 1] == (frame, False) and frame in kept
+    later = [f for f in kept if f < frame]
+    assert len(later) >= 3
+    assert reads[first + 1:first + 1 + len(later)] == [(f, True) for f in later]
+    assert len(reads) <= first + 1 + len(later) + 2
 
 
 def test_rows_read_back_go_in_before_the_rows_they_lead_into():
