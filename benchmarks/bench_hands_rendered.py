@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import propose_backend  # noqa: F401 - before torch: its OpenMP settings (sleeping workers) apply as in the product
 import torch
 from scipy.stats import spearmanr
 
