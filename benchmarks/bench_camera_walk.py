@@ -37,6 +37,7 @@ import time
 
 import cv2
 import numpy as np
+import propose_backend  # noqa: F401 - before torch: its OpenMP settings (sleeping workers) apply as in the product
 import torch
 
 from bench_temporal_walk import ESTIMATE_TAG, FOOT, FPS, camera_pose, walk_on_body

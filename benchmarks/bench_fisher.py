@@ -16,6 +16,7 @@ import math
 import time
 from collections.abc import Callable
 
+import propose_backend  # noqa: F401 - before torch: its OpenMP settings (sleeping workers) apply as in the product
 import torch
 
 from propose_backend import fisher

@@ -19,6 +19,7 @@ import argparse
 import time
 
 import numpy as np
+import propose_backend  # noqa: F401 - before torch: its OpenMP settings (sleeping workers) apply as in the product
 import torch
 
 from bench_hands_rendered import FOCAL, HEIGHT, NAMED, WIDTH, pa_mpjpe, pose

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import propose_backend  # noqa: F401 - before torch: its OpenMP settings (sleeping workers) apply as in the product
 import torch
 from scipy.stats import spearmanr
 

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import propose_backend  # noqa: F401 - before torch: its OpenMP settings (sleeping workers) apply as in the product
 import torch
 from scipy.stats import spearmanr
 
@@ -33,7 +34,8 @@ from propose_backend.inference.protocol import EstimatorSettings, FrameBatch
 from propose_backend.anatomy import _compose
 from propose_backend.instant.landmark_estimator import KeypointEstimator
 from propose_backend.geometry import world_from_local
-from hand_scene import Scene, random_arms_forward, render
+from hand_scene import Scene, hand_points, random_arms_forward, render
+from propose_backend.geometry import project
 
 WIDTH, HEIGHT, FOCAL = 720, 960, 900.0
 NAMED = ("fist", "point", "pinch", "spread", "relaxed", "thumbs-up")
@@ -140,6 +142,7 @@ def main() -> None:
     camera = ImageCamera(FOCAL, (WIDTH / 2, HEIGHT / 2))
     raw_pas, kept = [], []
     errors, uncs, quants, pas, seen_unc, unseen_unc, times, hand_times, names = [], [], [], [], [], [], [], [], []
+    wrong_hand = 0  # reads whose landmarks lie clearly on the other hand (where the hands overlap)
     sizes: list[float] = []  # hand length in the picture (pixels), as the landmarker found it
     halves: list[int] = []  # even frames: the half the stated spread was fitted on; odd: held out
     solver = estimator.fingers
@@ -190,8 +193,12 @@ def main() -> None:
         out = estimator.estimate(batch)
         times.append(time.perf_counter() - t)
         hand_times.append(spent["t"])
+        true_px = [project(points, FOCAL, (WIDTH / 2, HEIGHT / 2)) for points in hand_points(local, distance, hands_rest)]
         for side in (0, 1):
             cols = slice(15 * side, 15 * side + 15)
+            if out["hand_valid"][0, side]:
+                misses = [np.linalg.norm(spent["seen"].pixels[0, side] - true_px[h], axis=1).mean() for h in (side, 1 - side)]
+                wrong_hand += int(misses[1] < 0.7 * misses[0])
             if not out["hand_valid"][0, side]:
                 unseen_unc.append(out["hand_uncertainty_deg"][0, cols].mean())
                 continue
@@ -216,7 +223,8 @@ def main() -> None:
     estimator.close()
     blazepose.close()
     n_hands = 2 * len(times)
-    print(f"{args.frames} frames rendered, body found in {len(times)}, hands read {len(errors)} of {n_hands}")
+    print(f"{args.frames} frames rendered, body found in {len(times)}, hands read {len(errors)} of {n_hands}, "
+          f"{wrong_hand} of them clearly the other hand (its 2D landmarks under 0.7x as far from the other hand's)")
     if errors:
         e, u = np.array(errors), np.array(uncs)
         q = np.array(quants).mean(axis=(0, 2))

@@ -25,6 +25,7 @@ import time
 
 import numpy as np
 import smplx
+import propose_backend  # noqa: F401 - before torch: its OpenMP settings (sleeping workers) apply as in the product
 import torch
 
 from propose_backend import geometry

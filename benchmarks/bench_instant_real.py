@@ -22,6 +22,7 @@ import argparse
 
 import cv2
 import numpy as np
+import propose_backend  # noqa: F401 - before torch: its OpenMP settings (sleeping workers) apply as in the product
 import torch
 
 from bench_instant import LIMBS, before_posterior

@@ -30,6 +30,7 @@ import time
 
 import cv2
 import numpy as np
+import propose_backend  # noqa: F401 - before torch: its OpenMP settings (sleeping workers) apply as in the product
 import torch
 
 import temporal_baselines as baselines

@@ -8,6 +8,7 @@ code uses it.
 from __future__ import annotations
 
 import numpy as np
+import propose_backend  # noqa: F401 - before torch: its OpenMP settings (sleeping workers) apply as in the product
 import torch
 from torch import Tensor
 

@@ -19,6 +19,7 @@ import copy
 import json
 
 import numpy as np
+import propose_backend  # noqa: F401 - before torch: its OpenMP settings (sleeping workers) apply as in the product
 import torch
 from torch import nn
 

@@ -4,9 +4,11 @@ BlazePose gives each wrist and three points of each hand (pinky, index and thumb
 body says where each hand is and which side it belongs to. A square crop around that spot, cut
 from the full frame and scaled to the landmarker's input, lets the palm detector and the hand
 landmarker (both ship inside the mediapipe wheel; nothing is downloaded) see even a hand a few
-dozen pixels wide. Left and right come from the body: of the hands found in a side's crop, the one
-whose wrist lies nearest that side's body wrist is taken, and none that lies nearer the other
-wrist; MediaPipe's own handedness only breaks ties. A hand out of the picture, smaller than
+dozen pixels wide. Left and right come from the body and MediaPipe's handedness together: the hands
+both crops found are pooled (one hand found by both crops counts once) and shared out between the
+sides by `assign`, each hand to the side whose body wrist it lies near and whose name its handedness
+gives. Where the hands overlap, a crop often finds the other hand, and only the handedness tells
+which is which. A hand out of the picture, smaller than
 MIN_HAND_PX, or not found is marked unseen (score 0) and the fingers fall back to the prior.
 
 On video each side keeps its own landmarker in tracking mode: the crop follows the wrist, so the
@@ -39,6 +41,13 @@ MIN_SCORE = 0.5
 # forearm alone put the hand at a median 0.61 of its true length where the landmarker then missed it.
 HAND_PER_TORSO = 0.3
 _TORSO_POINTS = (11, 12, 23, 24)  # BlazePose shoulders and hips
+# Body wrists closer than this many hand lengths: the hands overlap in the picture (see assign).
+OVERLAP_HANDS = 1.0
+SURE_WRIST = 0.5  # ... when BlazePose's visibility of both wrists is at least this
+HANDEDNESS_WEIGHT = 1.0  # what MediaPipe's handedness against a side costs, in hand lengths of wrist distance
+# Two reads' landmarks a mean under this share of the (larger) hand apart: one hand found twice. Where
+# the hands overlap, reads of the two hands lie 0.22-0.35 of a hand apart on the rendered benchmark.
+SAME_HAND = 0.2
 
 
 @dataclass
@@ -95,6 +104,64 @@ def with_image_xy(world: np.ndarray, pixels: np.ndarray) -> np.ndarray:
     return np.c_[d * scale, world[:, 2]]
 
 
+@dataclass
+class HandRead:
+    """One hand the landmarker found in one side's crop."""
+
+    pixels: np.ndarray  # (21, 2) image pixels
+    world: np.ndarray  # (21, 3) metric landmarks, wrist at 0
+    score: float
+    left_vote: float  # MediaPipe's handedness as a vote: +score for the person's left hand, -score for the right
+    crop: int  # the side whose crop found it
+
+
+def assign(reads: list[HandRead], wrists: np.ndarray, hand_px: np.ndarray, cropped: np.ndarray) -> list[HandRead | None]:
+    """Each side's read (left, right) among all hands both crops found, or None: unseen. wrists (2, 3):
+    BlazePose's, pixels and visibility; hand_px (2,): the hand lengths the crops were cut for; cropped (2,): bool.
+
+    Reads whose landmarks overlap are one hand found twice. Each hand goes to at most one side, as
+    many sides as possible get one, and among those choices the cheapest wins: a read's wrist distance
+    from the side's body wrist in hand lengths, plus HANDEDNESS_WEIGHT when MediaPipe's handedness
+    says the other side. A hand must also lie nearer its own side's body wrist than the other's, unless
+    the hands overlap: BlazePose sees both wrists (SURE_WRIST) within OVERLAP_HANDS hand lengths of
+    each other. There its wrists may sit on either hand (a crop's strongest read can be the other
+    hand, with every landmark on it), and only the handedness tells the hands apart. A wrist BlazePose
+    barely sees next to the other is its guess at a hand it did not find (a baseball glove on one
+    hand of photo 474): the body's arms reach for the wrist it does see, and so does the read."""
+    groups: list[list[HandRead]] = []
+    for read in reads:
+        for group in groups:
+            size = 2.0 * max(np.linalg.norm(r.pixels[9] - r.pixels[0]) for r in (read, group[0]))
+            if np.linalg.norm(group[0].pixels - read.pixels, axis=1).mean() < SAME_HAND * size:
+                group.append(read)
+                break
+        else:
+            groups.append([read])
+    length = np.maximum(hand_px, 1.0)
+    overlap = (np.linalg.norm(wrists[0, :2] - wrists[1, :2]) < OVERLAP_HANDS * length.max()
+               and wrists[:, 2].min() >= SURE_WRIST)
+
+    def cost(group: list[HandRead], h: int) -> float | None:
+        mine, theirs = (np.mean([np.linalg.norm(r.pixels[0] - wrists[k, :2]) for r in group]) for k in (h, 1 - h))
+        if not cropped[h] or mine > 0.6 * CROP_SCALE * length[h] or (not overlap and mine > theirs):
+            return None  # too far from this side's wrist, or (hands apart) nearer the other's
+        vote = np.mean([r.left_vote for r in group]) * (1.0 if h == 0 else -1.0)  # +1: says side h
+        return mine / length[h] + HANDEDNESS_WEIGHT * (1.0 - vote) / 2.0
+
+    best, best_key = [None, None], (0, 0.0)
+    for left in [None, *range(len(groups))]:
+        for right in [None, *range(len(groups))]:
+            if left is not None and left == right:
+                continue
+            costs = [cost(groups[g], h) for h, g in enumerate((left, right)) if g is not None]
+            if any(c is None for c in costs):
+                continue
+            key = (len(costs), -sum(costs))
+            if key > best_key:
+                best, best_key = [left, right], key
+    return [None if g is None else max(groups[g], key=lambda r: (r.crop == h, r.score)) for h, g in enumerate(best)]
+
+
 class HandLandmarker:
     """Finds both hands of one person per frame (see the module docstring)."""
 
@@ -116,7 +183,9 @@ class HandLandmarker:
         with the person's own left/right (already swapped for mirrored footage)."""
         out = HandObservation.unseen()
         height, width = image_bgr.shape[:2]
-        wrists = {side: pose_pixels[_BODY_POINTS[side][1], :2] for side in HAND_SIDES}
+        wrists = np.array([pose_pixels[_BODY_POINTS[side][1]] for side in HAND_SIDES])
+        reads: list[HandRead] = []
+        cropped = np.zeros(2, bool)
         for h, side in enumerate(HAND_SIDES):
             box = hand_box(pose_pixels, side)
             if box is None:
@@ -126,41 +195,35 @@ class HandLandmarker:
             out.size_px[h] = size_px
             if size_px < MIN_HAND_PX or not (0 <= cx < width and 0 <= cy < height):
                 continue
+            cropped[h] = True
             for scale in (1.0, RETRY_SCALE):  # a tighter crop when the wide one finds nothing
-                best = self._best(image_bgr, side, (cx, cy, length * scale), wrists)
-                if best is not None:
-                    out.pixels[h], out.world[h], out.score[h] = best
+                found = self._reads(image_bgr, h, (cx, cy, length * scale))
+                if found:
+                    reads += found
                     break
+        for h, read in enumerate(assign(reads, wrists, out.size_px, cropped)):
+            if read is not None:
+                out.pixels[h], out.world[h], out.score[h] = read.pixels, with_image_xy(read.world, read.pixels), read.score
         return out
 
-    def _best(self, image_bgr: np.ndarray, side: str, box: tuple[float, float, float],
-              wrists: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, float] | None:
-        """(pixels, metric landmarks, score) of the hand of `side` in the crop `box`, or None."""
+    def _reads(self, image_bgr: np.ndarray, h: int, box: tuple[float, float, float]) -> list["HandRead"]:
+        """Every hand the landmarker finds in the crop `box` cut for side h, in image pixels."""
         cx, cy, length = box
         crop = cut_square(image_bgr, cx, cy, length)
         with self._silence():
-            found = self._graphs[side].process(np.ascontiguousarray(crop[:, :, ::-1]))
+            found = self._graphs[HAND_SIDES[h]].process(np.ascontiguousarray(crop[:, :, ::-1]))
         if not found.multi_hand_landmarks:
-            return None
-        other = wrists["right" if side == "left" else "left"]
-        best, best_distance = None, np.inf
+            return []
+        reads = []
         for lms, world, handed in zip(found.multi_hand_landmarks, found.multi_hand_world_landmarks,
                                       found.multi_handedness):
             crop_xy = np.array([(p.x, p.y) for p in lms.landmark]) * CROP_PX
-            pixels = (crop_xy - CROP_PX / 2) * length / CROP_PX + (cx, cy)
-            mine = np.linalg.norm(pixels[0] - wrists[side])
-            theirs = np.linalg.norm(pixels[0] - other)
-            if mine > theirs or mine > 0.6 * length:
-                continue  # the other hand, or something else in the crop
+            metric = np.array([(p.x, p.y, p.z) for p in world.landmark])
             # MediaPipe names hands as seen in a mirror: its "Left" is the person's right hand
-            label = handed.classification[0].label.lower()
-            agrees = (label == "left") == (side == "right")
-            distance = mine * (1.0 if agrees else 1.5)
-            if distance < best_distance:
-                metric = np.array([(p.x, p.y, p.z) for p in world.landmark])
-                best, best_distance = (pixels, with_image_xy(metric - metric[0], pixels),
-                                       handed.classification[0].score), distance
-        return best
+            label = handed.classification[0]
+            reads.append(HandRead((crop_xy - CROP_PX / 2) * length / CROP_PX + (cx, cy), metric - metric[0],
+                                  label.score, label.score * (1.0 if label.label.lower() == "right" else -1.0), h))
+        return reads
 
     def close(self) -> None:
         for graph in self._graphs.values():

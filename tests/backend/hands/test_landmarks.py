@@ -143,3 +143,43 @@ def test_a_forearm_pointing_at_the_camera_still_places_a_crop_the_hand_fits():
     finally:
         pose_detector.close()
         hands.close()
+
+
+def test_where_the_hands_overlap_neither_side_reads_the_other_hand():
+    """The benchmark's frames 5 and 19 (seed 0): one hand in front of the other. BlazePose's wrists sit
+    within a hand length of each other, so the nearest-wrist test let the left crop take the right
+    hand (frame 5, every landmark on it) and the right crop the left (frame 19). Where the hands
+    overlap MediaPipe's handedness decides: each read hand lies on its own hand, the other unseen."""
+    from bench_hands_rendered import FOCAL, HEIGHT, NAMED, WIDTH, pose
+    from hand_scene import hand_points
+    from propose_backend.body.anny_body import DEFAULT_PHENOTYPE, anny_body
+    from propose_backend.geometry import project
+    from propose_backend.hands.fingers import HandAnatomy
+
+    rest_hands = anny_body().hand_rest(DEFAULT_PHENOTYPE)[0]
+    anatomy = HandAnatomy.from_rest(rest_hands)
+    rng = np.random.default_rng(0)  # the benchmark's seed and sequence
+    pose_detector, hands = BlazePoseDetector(video=False), HandLandmarker(video=False)
+    read = 0
+    try:
+        for k in range(20):
+            body, fingers = pose(rng, anatomy, NAMED[k % len(NAMED)])
+            distance = rng.uniform(1.8, 3.0)
+            background = tuple(int(c) for c in rng.integers(90, 200, 3))
+            if k not in (5, 19):
+                continue
+            local = np.concatenate([body, fingers])
+            image, _ = render(local, distance, Scene(WIDTH, HEIGHT, FOCAL), background)
+            true_px = [project(points, FOCAL, (WIDTH / 2, HEIGHT / 2)) for points in hand_points(local, distance, rest_hands)]
+            found = pose_detector.detect(image)
+            assert found
+            seen = hands.find(image, _pixels(found[0], image))
+            for side in (0, 1):
+                if seen.score[side] > 0:
+                    read += 1
+                    mine, theirs = (np.linalg.norm(seen.pixels[side] - true_px[h], axis=1).mean() for h in (side, 1 - side))
+                    assert mine < theirs, f"frame {k}: the {('left', 'right')[side]} hand's read lies on the other hand"
+    finally:
+        pose_detector.close()
+        hands.close()
+    assert read >= 2  # the hand in front is read in both frames
