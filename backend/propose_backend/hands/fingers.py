@@ -18,7 +18,7 @@ PIP/DIP side play, thumb CMC a saddle with ~40° in both axes); sources in docs/
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -85,6 +85,14 @@ class HandAnatomy:
     relaxed: Tensor
     spread: Tensor
     rest: Tensor
+    # Tensors derived from the ones above, built once (the solve asks for them on every frame);
+    # the fields are never changed after from_rest, so they stay valid.
+    _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def _cached(self, key: object, build) -> Tensor:  # noqa: ANN001 - build: () -> Tensor
+        if key not in self._cache:
+            self._cache[key] = build()
+        return self._cache[key]
 
     @staticmethod
     def from_rest(hands: np.ndarray) -> "HandAnatomy":
@@ -117,33 +125,66 @@ class HandAnatomy:
         return HandAnatomy(frames, low, high, relaxed, spread, rest)
 
     def relaxed_rotations(self) -> Tensor:
-        return _compose(self.relaxed, self.frames)
+        """(2, 15, 3, 3) the relaxed pose's local rotations (shared: do not modify in place)."""
+        return self._cached("relaxed", lambda: _compose(self.relaxed, self.frames))
 
-    def clamp(self, local: Tensor, side: int, joints: list[int]) -> Tensor:
-        """(..., len(joints), 3, 3) local rotations moved inside the limits of those joints."""
-        comp = _components(local.to(torch.float64), self.frames[side, joints])
-        lo, hi = self.low[side, joints], self.high[side, joints]
-        return _compose(torch.maximum(torch.minimum(comp, hi), lo), self.frames[side, joints])
+    def _limits(self, side: int, joints: list[int]) -> tuple[Tensor, Tensor, Tensor]:
+        """(frames, low, high) of those joints of one side."""
+        return self._cached(("limits", side, tuple(joints)), lambda: (
+            self.frames[side, joints], self.low[side, joints], self.high[side, joints]))
 
-    def within(self, local: Tensor, side: int, joints: list[int], tol_deg: float = 1e-3) -> Tensor:
-        comp = _components(local.to(torch.float64), self.frames[side, joints])
-        lo, hi = self.low[side, joints], self.high[side, joints]
+    def components(self, local: Tensor, side: int, joints: list[int]) -> Tensor:
+        """(..., len(joints), 3) flexion, abduction, twist of local rotations (..., len(joints), 3, 3),
+        for `within_components` and `clamp_components` when both are asked of the same rotations."""
+        return _components(local.to(torch.float64), self._limits(side, joints)[0])
+
+    def clamp_components(self, comp: Tensor, side: int, joints: list[int]) -> Tensor:
+        """(..., len(joints), 3, 3) the rotations of components `comp`, moved inside the limits."""
+        frames, lo, hi = self._limits(side, joints)
+        return _compose(torch.maximum(torch.minimum(comp, hi), lo), frames)
+
+    def within_components(self, comp: Tensor, side: int, joints: list[int], tol_deg: float = 1e-3) -> Tensor:
+        _, lo, hi = self._limits(side, joints)
         over = torch.clamp(comp - hi, min=0) + torch.clamp(lo - comp, min=0)
         return torch.nan_to_num(over, nan=0.0).max(dim=-1).values <= np.deg2rad(tol_deg)
 
+    def clamp(self, local: Tensor, side: int, joints: list[int]) -> Tensor:
+        """(..., len(joints), 3, 3) local rotations moved inside the limits of those joints."""
+        return self.clamp_components(self.components(local, side, joints), side, joints)
+
+    def within(self, local: Tensor, side: int, joints: list[int], tol_deg: float = 1e-3) -> Tensor:
+        return self.within_components(self.components(local, side, joints), side, joints, tol_deg)
+
     def prior_precision(self) -> Tensor:
-        """(2, 15, 3, 3) precision of each joint's prior in its relaxed rotation's frame."""
+        """(2, 15, 3, 3) precision of each joint's prior in its relaxed rotation's frame (shared)."""
+        return self._cached("precision", self._prior_precision)
+
+    def prior_terms(self, side: int) -> tuple[Tensor, Tensor]:
+        """(covariance (15, 3, 3), matrix-Fisher (15, 3, 3)) of one side's prior (shared)."""
+        def build() -> tuple[Tensor, Tensor]:
+            precision = self.prior_precision()[side]
+            return _covariance(precision), fisher_from_precision(self.relaxed_rotations()[side], precision)
+        return self._cached(("prior", side), build)
+
+    def _prior_precision(self) -> Tensor:
         L0 = self.relaxed_rotations()
         dirs = torch.stack([L0.mT @ self.frames[..., :, 0, None], L0.mT @ self.frames[..., :, 1, None],
                             self.frames[..., :, 2, None]], dim=2)[..., 0]  # (2, 15, 3, 3)
         return torch.einsum("hjc,hjci,hjck->hjik", 1.0 / self.spread ** 2, dirs, dirs)
 
     def rest_bones(self) -> Tensor:
-        """(2, 15, 3) unit rest directions of each joint's bone."""
+        """(2, 15, 3) unit rest directions of each joint's bone (shared)."""
+        d = self._rest_vectors()
+        return self._cached("bones", lambda: d / d.norm(dim=-1, keepdim=True))
+
+    def rest_lengths(self) -> Tensor:
+        """(2, 15) rest lengths of each joint's bone (shared)."""
+        return self._cached("lengths", lambda: self._rest_vectors().norm(dim=-1))
+
+    def _rest_vectors(self) -> Tensor:
         a = [p for p, _ in FINGER_BONE_LANDMARKS]
         b = [c for _, c in FINGER_BONE_LANDMARKS]
-        d = self.rest[:, b] - self.rest[:, a]
-        return d / d.norm(dim=-1, keepdim=True)
+        return self._cached("vectors", lambda: self.rest[:, b] - self.rest[:, a])
 
 
 def observed_bones(world: Tensor) -> tuple[Tensor, Tensor]:
@@ -209,15 +250,14 @@ def hand_posterior(anatomy: HandAnatomy, side: int, world_landmarks: Tensor, sco
     B = wrist.shape[0]
     d, _ = observed_bones(world_landmarks)
     t = anatomy.rest_bones()[side]
-    a = [p for p, _ in FINGER_BONE_LANDMARKS]
-    rest_length = (anatomy.rest[side, [c for _, c in FINGER_BONE_LANDMARKS]] - anatomy.rest[side, a]).norm(dim=-1)
+    rest_length = anatomy.rest_lengths()[side]
     base = (rest_length / noise_m) ** 2 if kappa is None else kappa.to(dtype)
     kappa = base * score[:, None]
     if bone_weight is not None:
         kappa = kappa * bone_weight.to(dtype)
     evidence = kappa[..., None, None] * d[..., :, None] * t[None, :, None, :]
     L0 = anatomy.relaxed_rotations()[side]
-    prior_cov = _covariance(anatomy.prior_precision()[side])
+    prior_cov, prior_fisher = anatomy.prior_terms(side)
     eye = torch.eye(3, dtype=dtype)
     F = torch.zeros(B, NUM_FINGER_JOINTS, 3, 3, dtype=dtype)
     G = torch.zeros_like(F)
@@ -241,7 +281,7 @@ def hand_posterior(anatomy: HandAnatomy, side: int, world_landmarks: Tensor, sco
     relative = F @ wrist[:, None].mT
     tau = curl_temperature(world_landmarks, score) if temperature is None else temperature.to(dtype)
     tau = tau[:, None, None, None]
-    prior_F = fisher_from_precision(L0, anatomy.prior_precision()[side])[None] / tau
+    prior_F = prior_fisher[None] / tau
     return HandPosterior(F=relative / (SAMPLE_SHARPNESS * tau), world=G, local=local, evidence=evidence / tau,
                          prior_F=prior_F)
 
@@ -268,10 +308,12 @@ def sample_hand(anatomy: HandAnatomy, side: int, post: HandPosterior, wrist: Ten
         cand = fisher.sample(F_cond.reshape(-1, 3, 3), candidates, generator=generator)
         cand = cand.reshape(B, S, 5, candidates, 3, 3)
         rel = parent[..., None, :, :].mT @ cand  # local candidates
-        inside = anatomy.within(rel.transpose(2, 3), side, joints).transpose(2, 3)  # (B, S, 5, K)
+        comp = anatomy.components(rel.transpose(2, 3), side, joints).transpose(2, 3)  # (B, S, 5, K, 3)
+        inside = anatomy.within_components(comp.transpose(2, 3), side, joints).transpose(2, 3)  # (B, S, 5, K)
         first = torch.where(inside.any(-1), inside.float().argmax(-1), torch.zeros_like(inside[..., 0], dtype=torch.long))
-        pick = torch.gather(rel, 3, first[..., None, None, None].expand(B, S, 5, 1, 3, 3))[..., 0, :, :]
-        pick = anatomy.clamp(pick, side, joints)
+        # the pick's components are the ones `within` just computed: clamp them without recomputing
+        pick_comp = torch.gather(comp, 3, first[..., None, None].expand(B, S, 5, 1, 3))[..., 0, :]
+        pick = anatomy.clamp_components(pick_comp, side, joints)
         local[:, :, joints] = pick
         G[:, :, joints] = parent @ pick
     return local
