@@ -148,12 +148,13 @@ def assign(reads: list[HandRead], wrists: np.ndarray, hand_px: np.ndarray, cropp
         vote = np.mean([r.left_vote for r in group]) * (1.0 if h == 0 else -1.0)  # +1: says side h
         return mine / length[h] + HANDEDNESS_WEIGHT * (1.0 - vote) / 2.0
 
+    costs_of = [[cost(group, h) for h in range(2)] for group in groups]  # [group][side], None: not allowed
     best, best_key = [None, None], (0, 0.0)
     for left in [None, *range(len(groups))]:
         for right in [None, *range(len(groups))]:
             if left is not None and left == right:
                 continue
-            costs = [cost(groups[g], h) for h, g in enumerate((left, right)) if g is not None]
+            costs = [costs_of[g][h] for h, g in enumerate((left, right)) if g is not None]
             if any(c is None for c in costs):
                 continue
             key = (len(costs), -sum(costs))

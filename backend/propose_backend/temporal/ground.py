@@ -278,7 +278,7 @@ def lock_feet(world: np.ndarray, path: np.ndarray, contacts: np.ndarray, reset: 
 
 def eased(lock: np.ndarray, dt: np.ndarray, reset: np.ndarray) -> np.ndarray:
     """(n, 2) lock weights smoothed over ±EASE_S (within segments), so a leg moves onto its anchor gradually."""
-    return _smoothed(lock, dt, reset, EASE_S / 2)
+    return smoothed(lock, dt, reset, EASE_S / 2)
 
 
 def foot_shift(world: np.ndarray, contacts: np.ndarray, dt: np.ndarray, reset: np.ndarray,
@@ -309,10 +309,10 @@ def foot_shift(world: np.ndarray, contacts: np.ndarray, dt: np.ndarray, reset: n
                     # the mean sole height's own noise shrinks with the contact's length
                     anchor = anchor - _beyond_slack((w * sole[run, f]).sum() / w.sum(), w.sum()) * floor[:3]
                 shift[run, f] = w[:, None] * (anchor - foot[run, f])
-    return _smoothed(shift, dt, reset, SHIFT_SMOOTH_S)
+    return smoothed(shift, dt, reset, SHIFT_SMOOTH_S)
 
 
-def _smoothed(values: np.ndarray, dt: np.ndarray, reset: np.ndarray, sigma_s: float) -> np.ndarray:
+def smoothed(values: np.ndarray, dt: np.ndarray, reset: np.ndarray, sigma_s: float) -> np.ndarray:
     """(n, ...) values smoothed over time by a Gaussian of σ = sigma_s, within segments (never across a split)."""
     sigma = sigma_s / max(float(np.median(dt)) if len(dt) else 1.0, 1e-6)
     if sigma < 0.25:

@@ -17,17 +17,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from .ground import SHIFT_SMOOTH_S, _smoothed, lock_weights
+from .ground import FOOT_POINTS, SHIFT_SMOOTH_S, lock_weights, smoothed
 from .kinematics import joint_positions
 from ..skeleton import NUM_SMPL_JOINTS
 
 LEGS = ((1, 4, 7), (2, 5, 8))  # (hip, knee, ankle) of the left and right leg
-FEET = ((7, 10), (8, 11))  # (ankle, foot) joints of the left and right foot: they turn together
+FEET = tuple(points[:2] for points in FOOT_POINTS.values())  # (ankle, foot) joints of each foot: they turn together
 # Which ankles a planted sole is laid flat for, by the per-frame ankle's uncertainty (deg): one the
 # estimate reads to better than FLAT_FROM_DEG keeps its own pitch (a heel strike, a real tiptoe), one
 # worse than FLAT_FULL_DEG (instant mode's prior-only ankles: ~30-35°) is laid flat, linear between.
 FLAT_FROM_DEG, FLAT_FULL_DEG = 15.0, 25.0
-SOLE = (((29, 30), 31), ((32, 33), 34))  # (toes, heel) surface points of each foot (hanging off its ankle)
+SOLE = tuple((points[2:4], points[4]) for points in FOOT_POINTS.values())  # ((toes), heel) surface points of each foot
 STRAIGHT = 1e-4  # never straighten a leg fully: the knee's bend direction would be lost
 # Within this share of its length a leg nears full extension softly (the reach's distance eases
 # exponentially towards its length). A hard limit makes the knee angle a square root of the
@@ -129,7 +129,7 @@ def pelvis_share(short: np.ndarray, contacts: np.ndarray, dt: np.ndarray, reset:
     support meet halfway), smoothed like the shift itself (ground.SHIFT_SMOOTH_S) within segments."""
     lock = lock_weights(contacts) * (np.linalg.norm(short, axis=-1) > 0)
     move = (lock[..., None] * short).sum(1) / np.maximum(lock.sum(1), 1.0)[:, None]
-    return _smoothed(move, dt, reset, SHIFT_SMOOTH_S)
+    return smoothed(move, dt, reset, SHIFT_SMOOTH_S)
 
 
 def flat_share(ankle_deg: np.ndarray) -> np.ndarray:

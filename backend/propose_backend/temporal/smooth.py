@@ -301,7 +301,7 @@ def smooth_results(data: Mapping[str, Any], *, strength: float = DEFAULT_SMOOTH,
     offsets = kinematics.surface_offsets(world_raw, raw["joints3d"][rows].astype(np.float64), plan.observed)
     rest = np.asarray(data["rest_joints"], dtype=np.float64)
     noise = trajectory.measurement_noise(raw["transl"][rows].astype(np.float64), plan.observed)
-    ankle_deg = _fill_rows(np.asarray(raw["uncertainty_deg"], np.float64), rows, plan.observed)[rows][:, [7, 8]]
+    ankle_deg = _fill_rows(np.asarray(raw["uncertainty_deg"], np.float64), rows, plan.observed)[rows][:, [ankle for ankle, _ in legs.FEET]]
     floor, contacts, path, planted = _plant_feet(tracks, rest, offsets, path, plan, pins, pin_rows, noise, ankle_deg)
     local = kinematics.local_from_world(tracks.mode)
     local[pin_rows, pins.joint] = pins.rotmats  # exact, not merely within the pin's tiny variance
