@@ -39,6 +39,7 @@ from .recorder import ResultsRecorder, _check_writable as check_writable
 from .footage import Frame, open_rows
 from .detect import BlazePoseDetector
 from .people import find_people, paint_body
+from .occlusion import hide_covered
 from .run_state import Decoder, Progress, RunSummary, open_clip
 
 MIN_TRACK_FRAMES = 8  # frames with a person a track needs to be kept
@@ -354,12 +355,11 @@ def _write_people(output_path: str | Path, tracks: dict[int, Path], fps: float, 
     enough). Everyone is put in one world (shared_world.py) with the clip's camera path `cameras`;
     `finish` smooths (False: a failed run keeps its per-frame values). Without `estimator` (a
     recovery) each person keeps the body and meta its chunks carry. `earlier`: rows read back
-    (rewind.py) per track, put in before the rows they lead into."""
-    kept = {}
-    for track, path in tracks.items():
-        data = merge_rows(results.read_results(path), (earlier or {}).get(track, []))
-        if int(data["valid"].sum()) >= MIN_TRACK_FRAMES:
-            kept[track] = data
+    (rewind.py) per track, put in before the rows they lead into. Rows where someone nearer covered
+    most of a person become frames they were not seen on (occlusion.py)."""
+    kept = {track: merge_rows(results.read_results(path), (earlier or {}).get(track, []))
+            for track, path in tracks.items()}
+    kept = hide_covered({n: data for n, data in kept.items() if int(data["valid"].sum()) >= MIN_TRACK_FRAMES})
     if not kept:
         return None
     width, height = image_size
