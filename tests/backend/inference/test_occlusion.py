@@ -23,14 +23,17 @@ def _figure(cx: float, depth: float, focal: float = 800.0, stature: float = 1.7)
 
 def _person(xs: list[float], depth: float) -> dict[str, np.ndarray]:
     """A person's results rows (camera frame, as an everyone run's tracks hold them) at x = xs per frame."""
-    data = results.empty_frames(FRAMES, 2, hands=True)
-    data["frame_index"][:] = np.arange(FRAMES)
+    data = results.empty_frames(len(xs), 2, hands=True)
+    data["frame_index"][:] = np.arange(len(xs))
     data["valid"][:] = True
     data["hand_valid"][:] = True
-    data["identity_confidence"] = np.full(FRAMES, 0.9, np.float32)
+    data["identity_confidence"] = np.full(len(xs), 0.9, np.float32)
     data["focal_px"][:] = 800.0
     data["transl"][:] = (0.0, 0.0, depth)
-    data["rotmats"][:] = np.eye(3)
+    for name in ("rotmats", "samples", "hand_rotmats"):  # a pose (the rest pose) on every frame
+        data[name][:] = np.eye(3)
+    data["posterior_F"][:] = 20.0 * np.eye(3)  # fairly sure of it
+    data["uncertainty_deg"][:] = 12.0
     for t, x in enumerate(xs):
         points = _figure(x, depth)
         data["joints2d"][t] = points
@@ -77,3 +80,30 @@ def test_a_person_alone_or_with_someone_farther_keeps_every_row():
     near = _person([480.0] * FRAMES, 5.0)
     hide_covered({1: near, 2: farther})
     assert near["valid"].all() and not farther["valid"].any()
+
+
+def test_an_everyone_runs_people_files_leave_out_the_rows_hidden_behind_someone(tmp_path):
+    """Through the run's own writing of the people (here a recovery of a killed run's track chunks,
+    which numbers and writes them as a finished run does, unsmoothed)."""
+    from propose_backend import people_file
+    from propose_backend.inference.everyone import recover_people
+    from propose_backend.inference.recorder import ResultsRecorder
+
+    def rest(_betas):  # noqa: ANN001 - the body a track's chunks carry
+        return {"rest_joints": np.zeros((24, 3), np.float32), "rest_vertices": np.zeros((5, 3), np.float32),
+                "faces": np.array([[0, 1, 2], [2, 3, 4]], np.int32), "lbs_weights": np.eye(24, dtype=np.float32)[:5]}
+
+    out = tmp_path / "walk.npz"
+    frames = 10  # a track needs 8 frames with its person to be kept (everyone.MIN_TRACK_FRAMES)
+    tracks = {1: _person([480.0] * frames, 5.0), 2: _person([300.0, 430.0, 480.0, 490.0] + [700.0] * 6, 7.0)}
+    for track, data in tracks.items():
+        data["joints3d"][:, :, 1] = np.linspace(-0.9, 0.8, 35)  # upright: feet 0.9 m under the pelvis
+        recorder = ResultsRecorder(people_file.track_path(out, track), {"fps": 30.0, "image_size": (960, 540)},
+                                   {"estimator": "keypoints", "person": {"choice": "everyone", "track": track}}, rest)
+        recorder.add(data)
+        recorder.flush()
+    index = people_file.read_index(recover_people(out))
+    files = [results.read_results(p["path"]) for p in index["people"]]
+    # numbered left to right on the first frame: person 1 is the one walking behind
+    assert [f["valid"].tolist() for f in files] == [[True, True, False, False] + [True] * 6, [True] * frames]
+    assert [p["valid_frames"] for p in index["people"]] == [frames - 2, frames]
