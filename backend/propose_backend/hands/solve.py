@@ -15,7 +15,8 @@ import torch
 from ..geometry import ray_rotation, world_from_local
 from ..skeleton import NUM_FINGER_JOINTS, NUM_SMPL_JOINTS, WRIST_OF_SIDE, HAND_SIDES
 from .correction import shipped
-from .fingers import HandAnatomy, hand_posterior, observed_curl_deg, palm_evidence, sample_hand, uncertainty_deg
+from .fingers import (HandAnatomy, HandPosterior, hands_posterior, observed_curl_deg, palm_evidence, sample_hand,
+                      uncertainty_deg)
 from .landmarks import HandLandmarker, HandObservation
 
 # A hand this many pixels long (wrist to fingertips) or more counts fully; smaller ones count
@@ -33,11 +34,13 @@ class HandBatch:
     kappa: np.ndarray | None = None
     temperature: np.ndarray | None = None
 
-    def posterior_terms(self, h: int) -> dict[str, torch.Tensor]:
-        """hand_posterior's error-model arguments for hand h (empty for an uncorrected read)."""
+    def posterior_terms(self, h: int | None = None) -> dict[str, torch.Tensor]:
+        """hand_posterior's error-model arguments for hand h, or hands_posterior's for both (h None);
+        empty for an uncorrected read."""
         if self.kappa is None or self.temperature is None:
             return {}
-        return {"kappa": torch.as_tensor(self.kappa[:, h]), "temperature": torch.as_tensor(self.temperature[:, h])}
+        pick = slice(None) if h is None else h
+        return {"kappa": torch.as_tensor(self.kappa[:, pick]), "temperature": torch.as_tensor(self.temperature[:, pick])}
 
     def seen_along_rays(self, focal: float, principal: tuple[float, float], view: np.ndarray | None = None) -> None:
         """In place: each seen hand's landmarks turned from the view along its own ray into the body's
@@ -184,10 +187,12 @@ class FingerSolver:
         F = np.zeros_like(rot)
         unc = np.zeros((B, 2 * NUM_FINGER_JOINTS))
         samples = np.zeros((B, num_samples, 2 * NUM_FINGER_JOINTS, 3, 3))
+        wrists = world_rotmats[:, [WRIST_OF_SIDE[side] for side in HAND_SIDES]].to(torch.float64)  # (B, 2, 3, 3)
+        both = hands_posterior(self.anatomy, (0, 1), torch.as_tensor(hands.world), torch.as_tensor(hands.gain), wrists,
+                               **hands.posterior_terms())
         for h, side in enumerate(HAND_SIDES):
-            wrist = world_rotmats[:, WRIST_OF_SIDE[side]].to(torch.float64)
-            post = hand_posterior(self.anatomy, h, torch.as_tensor(hands.world[:, h]),
-                                  torch.as_tensor(hands.gain[:, h]), wrist, **hands.posterior_terms(h))
+            post = HandPosterior(*(getattr(both, name)[:, h] for name in ("F", "world", "local", "evidence", "prior_F")))
+            wrist = wrists[:, h]
             cols = slice(h * NUM_FINGER_JOINTS, (h + 1) * NUM_FINGER_JOINTS)
             rot[:, cols], F[:, cols], unc[:, cols] = post.local.numpy(), post.F.numpy(), uncertainty_deg(post).numpy()
             if num_samples and sample_world is not None:  # one draw per body ghost, given its wrist
