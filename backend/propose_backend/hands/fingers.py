@@ -316,8 +316,13 @@ def hands_posterior(anatomy: HandAnatomy, sides: tuple[int, ...], world_landmark
 
 
 def uncertainty_deg(post: HandPosterior) -> Tensor:
-    """(B, 15) expected angle between a sample and the mode, degrees (what the bone colours show)."""
-    return fisher.expected_angle_deg(post.F * SAMPLE_SHARPNESS)
+    """(B, 15) expected angle between a sample and the mode, degrees (what the bone colours show);
+    (B, H, 15) for a posterior with a hands axis (hands_posterior), hand by hand (so each hand's
+    quadrature runs on the same elements, and gives the same numbers, as for that hand alone)."""
+    F = post.F * SAMPLE_SHARPNESS
+    if F.dim() == 5:
+        return torch.stack([fisher.expected_angle_deg(F[:, h]) for h in range(F.shape[1])], dim=1)
+    return fisher.expected_angle_deg(F)
 
 
 def sample_hand(anatomy: HandAnatomy, side: int, post: HandPosterior, wrist: Tensor, num_samples: int,
