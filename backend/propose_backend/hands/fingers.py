@@ -228,13 +228,14 @@ def curl_temperature(world: Tensor, score: Tensor) -> Tensor:
 
 def palm_evidence(world: Tensor, score: Tensor, rest: Tensor, noise_m: float = HAND_NOISE_M) -> Tensor:
     """(B, 3, 3) evidence of a hand's palm on the wrist's world rotation: sum kappa d tᵀ over the
-    wrist-to-knuckle bones; world (B, 21, 3) observed, rest (21, 3), score (B,) 0 = unseen."""
-    d = world[:, PALM_LANDMARKS] - world[:, :1]
-    t = rest[list(PALM_LANDMARKS)] - rest[:1]
-    kappa = (t.norm(dim=-1) / noise_m) ** 2 * score[:, None]
+    wrist-to-knuckle bones; world (B, 21, 3) observed, rest (21, 3), score (B,) 0 = unseen. With a
+    hands axis, (B, H, 3, 3) for world (B, H, 21, 3), score (B, H) and rest (H, 21, 3)."""
+    d = world[..., PALM_LANDMARKS, :] - world[..., :1, :]
+    t = rest[..., list(PALM_LANDMARKS), :] - rest[..., :1, :]
+    kappa = (t.norm(dim=-1) / noise_m) ** 2 * score[..., None]
     d = d / d.norm(dim=-1, keepdim=True).clamp_min(1e-9)
     t = t / t.norm(dim=-1, keepdim=True)
-    return torch.einsum("bc,bci,ck->bik", kappa, d, t)
+    return torch.einsum("...c,...ci,...ck->...ik", kappa, d, t)
 
 
 @dataclass
@@ -303,7 +304,8 @@ def hands_posterior(anatomy: HandAnatomy, sides: tuple[int, ...], world_landmark
         G[:, :, joints] = parent @ loc
         P = mode.mT @ F_joint
         F[:, :, joints] = G[:, :, joints] @ (0.5 * (P + P.mT))
-        cov[:, :, joints] = _covariance(precision_from_fisher(G[:, :, joints], F[:, :, joints]))
+        if level < 2:  # carried to the next level's joints (the tips have none)
+            cov[:, :, joints] = _covariance(precision_from_fisher(G[:, :, joints], F[:, :, joints]))
     relative = F @ wrist[:, :, None].mT
     if temperature is None:  # hand by hand: the curl's arccos then runs on the same elements as for one hand
         tau = torch.stack([curl_temperature(world_landmarks[:, h], score[:, h]) for h in range(H)], dim=1)

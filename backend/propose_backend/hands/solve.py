@@ -128,9 +128,7 @@ class FingerSolver:
         """(B, 24, 3, 3) the palms' evidence on the wrists' world rotations (zero elsewhere)."""
         B = hands.world.shape[0]
         out = torch.zeros(B, NUM_SMPL_JOINTS, 3, 3, dtype=torch.float64)
-        for h, side in enumerate(HAND_SIDES):
-            out[:, WRIST_OF_SIDE[side]] = palm_evidence(torch.as_tensor(hands.world[:, h]),
-                                                        torch.as_tensor(hands.gain[:, h]), self.anatomy.rest[h])
+        out[:, _WRISTS] = palm_evidence(torch.as_tensor(hands.world), torch.as_tensor(hands.gain), self.anatomy.rest)
         return out
 
     def refine_wrists(self, hands: HandBatch, rotmats: np.ndarray, posterior_F: np.ndarray,
