@@ -29,7 +29,7 @@ def sample_hands(anatomy: HandAnatomy, post: HandPosterior, wrist: Tensor, num_s
     hands axis, (B, H, 15, 3, 3), sides 0..H-1 as hands_posterior gives them) under wrists
     (B, H, 3, 3): what sample_hand gives for each hand in turn, from the same generator."""
     H = wrist.shape[1]
-    if generator is not None:
+    if isinstance(generator, torch.Generator):  # anything else (None, per-row streams): hand by hand
         start = generator.get_state()
         count = wrist.shape[0] * num_samples * 5
         noise = [[fisher.first_noise(count, CANDIDATES, generator) for _ in range(3)] for _ in range(H)]
