@@ -10,18 +10,7 @@ from propose_backend.geometry import axis_angle_to_matrix_torch, world_from_loca
 from propose_backend.hands import ghosts
 from propose_backend.hands.fingers import HandAnatomy, hand_landmarks, hand_posterior, hands_posterior, sample_hand
 from propose_backend.hands.ghosts import sample_hands
-from propose_backend.hands.rest import template_hands
 from propose_backend.hands.solve import FingerSolver, HandBatch
-
-REST24 = np.zeros((24, 3))
-REST24[20], REST24[22] = (0.7, 0.5, 0.0), (0.8, 0.5, 0.0)
-REST24[21], REST24[23] = (-0.7, 0.5, 0.0), (-0.8, 0.5, 0.0)
-
-
-@pytest.fixture(scope="module")
-def anatomy() -> HandAnatomy:
-    return HandAnatomy.from_rest(template_hands(REST24))
-
 
 def _hands(anatomy: HandAnatomy, B: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Noisy landmarks (B, 2, 21, 3) of random poses within the limits, scores (B, 2) (some hands
@@ -91,13 +80,14 @@ def test_fisher_samples_from_numbers_drawn_ahead_are_the_samples_it_draws() -> N
     assert torch.equal(ahead.get_state(), drawing.get_state())
 
 
-def test_the_solve_on_the_bodys_local_rotations_is_the_solve_on_its_world_rotations(anatomy: HandAnatomy) -> None:
+def test_the_solve_on_the_bodys_local_rotations_is_the_solve_on_its_world_rotations(anatomy: HandAnatomy,
+                                                                                   rest_hands: np.ndarray) -> None:
     """solve_on_body builds only the wrists' world rotations; they are world_from_local's."""
     world, score, _ = _hands(anatomy, 2, seed=4)
     g = torch.Generator().manual_seed(6)
     local = axis_angle_to_matrix_torch(0.4 * torch.randn(2, 24, 3, generator=g, dtype=torch.float64))
     samples = axis_angle_to_matrix_torch(0.4 * torch.randn(2, 3, 24, 3, generator=g, dtype=torch.float64))
-    solver = FingerSolver(template_hands(REST24))
+    solver = FingerSolver(rest_hands)
     hands = HandBatch(world.numpy(), np.zeros((2, 2, 21, 2)), score.numpy())
     fields = {"rotmats": local.numpy(), "samples": samples.numpy()}
     on_body = solver.solve_on_body(hands, fields, 3, torch.Generator().manual_seed(8))
