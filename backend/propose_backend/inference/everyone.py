@@ -142,7 +142,7 @@ def estimate_everyone(input_path: str | Path, output_path: str | Path, estimator
     decoder.start()
     cancelled = False
     estimator.reseed()
-    later = KeptRows(estimator)  # reads for the tracker; ghosts for the rows it keeps
+    later = KeptRows(estimator, frames=options.chunk_frames)  # reads for the tracker; ghosts for the rows kept
     hands = bool(getattr(estimator, "hands", False))
     forget = getattr(estimator, "forget", lambda _person: None)  # an estimator following each person in their crop
 

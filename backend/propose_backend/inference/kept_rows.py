@@ -6,8 +6,8 @@ backwards one crop at a time (rewind.py), throwing away every read that did not 
 An estimator that can read a batch up to its ghosts (`read`, then `finish`: instant mode,
 instant/reading.py) gets only the reads here. The ghosts and fingers — the dearest part, with a
 cost per batch several times its cost per row — are drawn afterwards for the rows kept only:
-frames are held until HOLD_ROWS kept rows wait (a read-back finishes them with its own rows at
-once) and go out in one batch. Each row draws from its own random stream, so its ghosts are those
+frames are held until HOLD_ROWS kept rows wait (or the run's chunk_frames frames; a read-back
+finishes them with its own rows at once) and go out in one batch. Each row draws from its own random stream, so its ghosts are those
 it would get in any batch. Other estimators estimate in full at once, and their rows go out at once.
 """
 from __future__ import annotations
@@ -34,8 +34,10 @@ HOLD_ROWS = 12
 class KeptRows:
     """An estimator's reads for a tracker, and the ghosts of the rows it keeps."""
 
-    def __init__(self, estimator: Estimator, hold: int = HOLD_ROWS) -> None:
-        self.estimator, self.hold = estimator, hold
+    def __init__(self, estimator: Estimator, hold: int = HOLD_ROWS, frames: int | None = None) -> None:
+        """`hold` rows, and at most `frames` reads (a run's chunk_frames: frames asked to be on disk
+        as soon as that many are done are not held longer), wait for their ghosts."""
+        self.estimator, self.hold, self.frames = estimator, hold, frames
         self.deferred = callable(getattr(estimator, "read", None)) and callable(getattr(estimator, "finish", None))
         self.needs_crops = estimator.needs_crops  # reads crops as its estimator does
         self.waiting: list[tuple[list[tuple[dict[str, np.ndarray], np.ndarray]], Callable[[], None] | None]] = []
@@ -55,7 +57,8 @@ class KeptRows:
         """The ghost and finger fields of the rows `keep` (bool) of each read, in place, with those of
         the rows held before, once HOLD_ROWS rows wait; `then` runs when they are in (in order)."""
         self.waiting.append((parts, then))
-        if sum(int(keep.sum()) for held, _ in self.waiting for _, keep in held) >= self.hold or not self.deferred:
+        rows = sum(int(keep.sum()) for held, _ in self.waiting for _, keep in held)
+        if rows >= self.hold or len(self.waiting) >= (self.frames or len(self.waiting) + 1) or not self.deferred:
             self.flush()
 
     def now(self, parts: list[tuple[dict[str, np.ndarray], np.ndarray]]) -> None:
