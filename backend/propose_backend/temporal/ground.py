@@ -131,14 +131,22 @@ def foot_centres(world: np.ndarray) -> np.ndarray:
 def axis_weights(noise: np.ndarray | None) -> np.ndarray:
     """(3,) how much of a foot's speed along each camera axis counts, from the path's noise per axis.
 
-    Speeds are measured in units of the quietest axis' noise: on footage the estimated depth is
-    often several times noisier than x and y (7× on the street clip), and its jitter would read
-    as a moving foot; a planted foot also stays put in the picture (x, y), which is measured well.
+    The depth (z, along the camera ray) counts in units of the picture axes' noise: on footage the
+    estimated depth is often several times noisier than x and y (7× on the street clip) and wanders
+    with the stride, and its jitter would read as a moving foot. A picture axis (x, y) is weighed
+    down only by noise that could read as motion (its speed over the window above SPEED_SCALE_MS):
+    weighing x by its ratio to y alone (a tracker's jittering crop makes x 4× y's 3 mm, still only
+    ~0.1 m/s) let a walker crossing the picture at 2.7 m/s read as one planted foot for a second, and
+    the legs then bent it 0.3-0.4 m back to that contact's anchor (the crossing clip's walker 3,
+    docs/performance.md, issue 21).
     """
     if noise is None:
         return np.ones(3)
     noise = np.maximum(np.asarray(noise, float), 1e-6)
-    return np.clip(noise.min() / noise, MIN_AXIS_WEIGHT, 1.0)
+    # noise whose speed over the window (√2·σ / 2·SPEED_WINDOW_S) stays under SPEED_SCALE_MS cannot read as motion
+    harmless = SPEED_SCALE_MS * 2 * SPEED_WINDOW_S / np.sqrt(2.0)
+    picture = np.clip(max(noise[:2].min(), harmless) / noise[:2], MIN_AXIS_WEIGHT, 1.0)
+    return np.concatenate([picture, np.clip(noise[:2].min() / noise[2:], MIN_AXIS_WEIGHT, 1.0)])
 
 
 def contact_evidence(world: np.ndarray, floor: np.ndarray, dt: np.ndarray, reset: np.ndarray,
@@ -254,8 +262,8 @@ def lock_feet(world: np.ndarray, path: np.ndarray, contacts: np.ndarray, reset: 
     + PATH_BEND Σ (Δ²c_t,a)²  +  ℓ_a Σ c_t,a²  (v: the lock weight of both frames of a step):
     planted feet stop, the path bends no more than it must, and it never wanders far from where
     the footage put it, held less along the path's noisier axes: ℓ_a = PATH_LEASH · w_a², w_a
-    = σ_min/σ_a (axis_weights, at least MIN_AXIS_WEIGHT; noise: (3,) the path's measurement
-    noise per axis, trajectory.measurement_noise; None: every axis alike).
+    the contacts' weight of axis a (axis_weights, at least MIN_AXIS_WEIGHT; noise: (3,) the path's
+    measurement noise per axis, trajectory.measurement_noise; None: every axis alike).
     Nothing couples across a split.
     """
     n = len(path)
