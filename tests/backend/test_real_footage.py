@@ -147,7 +147,7 @@ def test_everyone_in_the_hand_held_street_clip_shares_one_camera_and_world(tmp_p
     from propose_backend import people_file
 
     street = real_data.require(real_data.STREET)
-    done, out = _estimate(tmp_path, street, "--everyone", "--frames", "0:40")
+    done, out = _estimate(tmp_path, street, "--everyone", "--frames", "0:24")
     _assert_clear(done)
     assert done.returncode == 0, done.stderr[-2000:]
     index = people_file.read_index(people_file.index_path(out))
@@ -161,4 +161,4 @@ def test_everyone_in_the_hand_held_street_clip_shares_one_camera_and_world(tmp_p
         assert "hand_valid" in data and data["hand_valid"].shape == (len(data["valid"]), 2)
     turned = np.degrees(np.arccos(np.clip((np.trace(np.linalg.inv(first["world_from_camera"][0, :3, :3])
                                                     @ first["world_from_camera"][-1, :3, :3]) - 1) / 2, -1, 1)))
-    assert turned > 0.25
+    assert turned > 0.25  # 5.0 degrees over these 24 frames
