@@ -170,8 +170,8 @@ def main() -> None:
                 parts.setdefault(fn.__name__, []).append(time.perf_counter() - t)
         return run
 
-    solver.observe, solver.solve, solver.wrist_evidence = timed(solver.observe), timed(solver.solve), \
-        timed(solver.wrist_evidence)
+    solver.observe, solver.solve_on_body, solver.wrist_evidence = timed(solver.observe), timed(solver.solve_on_body), \
+        timed(solver.wrist_evidence)  # the steps the estimator calls
     solver.corrected = timed(solver.corrected)  # inside observe; wrapped to keep its input, the raw read
     for k in range(args.frames):
         name = NAMED[k % len(NAMED)] if k < args.frames // 2 else "random"  # enough hands per named pose

@@ -103,21 +103,31 @@ def _range_of(joint: int) -> JointRange:
     return JointRange(left.along, ((axes[0], *lims[0]), (axes[1], *lims[1])), lims[2], relaxed)  # type: ignore[arg-type]
 
 
+# quaternion_from_matrix's tables: the signs of the diagonal in the four candidates' t = 1 ± m00 ±
+# m11 ± m22; the entries (of the flattened matrix) whose differences and sums fill the candidates,
+# (m21 - m12, m02 - m20, m10 - m01, m10 + m01, m02 + m20, m21 + m12); and where each candidate's
+# four numbers sit in (t0..t3, those six)
+_DIAGONAL_SIGNS = torch.tensor([(1.0, 1.0, -1.0, -1.0), (1.0, -1.0, 1.0, -1.0), (1.0, -1.0, -1.0, 1.0)],
+                               dtype=torch.float64)
+_PAIR_FIRST, _PAIR_SECOND = torch.tensor([7, 2, 3, 3, 2, 7]), torch.tensor([5, 6, 1, 1, 6, 5])
+_PAIR_SIGNS = torch.tensor([-1.0, -1.0, -1.0, 1.0, 1.0, 1.0], dtype=torch.float64)
+_CANDIDATE_ENTRIES = torch.tensor([(0, 4, 5, 6), (4, 1, 7, 8), (5, 7, 2, 9), (6, 8, 9, 3)])
+
+
 def quaternion_from_matrix(R: Tensor) -> Tensor:
-    """(..., 3, 3) rotations -> (..., 4) unit quaternions (w, x, y, z) with w >= 0."""
-    m = R
-    t = torch.stack([1 + m[..., 0, 0] + m[..., 1, 1] + m[..., 2, 2], 1 + m[..., 0, 0] - m[..., 1, 1] - m[..., 2, 2],
-                     1 - m[..., 0, 0] + m[..., 1, 1] - m[..., 2, 2], 1 - m[..., 0, 0] - m[..., 1, 1] + m[..., 2, 2]], -1)
-    # the four candidate quaternions (rows), each well-conditioned when its own t is large
-    cand = torch.stack([
-        torch.stack([t[..., 0], m[..., 2, 1] - m[..., 1, 2], m[..., 0, 2] - m[..., 2, 0], m[..., 1, 0] - m[..., 0, 1]], -1),
-        torch.stack([m[..., 2, 1] - m[..., 1, 2], t[..., 1], m[..., 1, 0] + m[..., 0, 1], m[..., 0, 2] + m[..., 2, 0]], -1),
-        torch.stack([m[..., 0, 2] - m[..., 2, 0], m[..., 1, 0] + m[..., 0, 1], t[..., 2], m[..., 2, 1] + m[..., 1, 2]], -1),
-        torch.stack([m[..., 1, 0] - m[..., 0, 1], m[..., 0, 2] + m[..., 2, 0], m[..., 2, 1] + m[..., 1, 2], t[..., 3]], -1),
-    ], -2)
-    best = t.argmax(-1, keepdim=True)[..., None].expand(*t.shape[:-1], 1, 4)
-    q = cand.gather(-2, best)[..., 0, :]
-    q = q / q.norm(dim=-1, keepdim=True)
+    """(..., 3, 3) rotations -> (..., 4) unit quaternions (w, x, y, z) with w >= 0.
+
+    Of the four candidate quaternions (each well-conditioned when its own t is large) only the
+    best is gathered: this runs per joint level on tiny batches, where the number of tensor
+    operations, not their size, is the cost. (Same numbers as building all four: a - b is
+    a + (-1)·b exactly.)"""
+    m = R.reshape(*R.shape[:-2], 9)
+    signs, pair_signs = _DIAGONAL_SIGNS.to(m), _PAIR_SIGNS.to(m)
+    t = 1 + m[..., 0:1] * signs[0] + m[..., 4:5] * signs[1] + m[..., 8:9] * signs[2]
+    pairs = m.index_select(-1, _PAIR_FIRST.to(m.device)) + m.index_select(-1, _PAIR_SECOND.to(m.device)) * pair_signs
+    best = _CANDIDATE_ENTRIES.to(m.device)[t.argmax(-1)]
+    q = torch.cat([t, pairs], -1).gather(-1, best)
+    q = q / torch.linalg.vector_norm(q, dim=-1, keepdim=True)
     return q * torch.where(q[..., :1] < 0, -1.0, 1.0)
 
 
@@ -125,19 +135,19 @@ def _components(local: Tensor, frames: Tensor) -> Tensor:
     """Swing-twist components of rotations in joint frames (columns: swing 1, swing 2, twist)."""
     q = quaternion_from_matrix(local)
     w, v = q[..., 0], q[..., 1:]
-    axis = frames[..., :, 2].expand_as(v)
+    axis = frames[..., :, 2]
     along = (v * axis).sum(-1)
     twist = 2 * torch.atan2(along, w)
     # swing = q * conj(twist quaternion), twist quaternion = (cos t/2, sin t/2 axis)
-    c, s = torch.cos(twist / 2), torch.sin(twist / 2)
+    half = twist / 2
+    c, s = torch.cos(half), torch.sin(half)
     sw = c * w + s * along
-    sv = c[..., None] * v - (w * s)[..., None] * axis - s[..., None] * torch.linalg.cross(v, axis)
-    sv_norm = sv.norm(dim=-1)
+    sv = c[..., None] * v - (w * s)[..., None] * axis - s[..., None] * torch.linalg.cross(v, axis.expand_as(v))
+    sv_norm = torch.linalg.vector_norm(sv, dim=-1)
     angle = 2 * torch.atan2(sv_norm, sw.abs())
     vec = sv / sv_norm.clamp_min(1e-12)[..., None] * (angle * torch.sign(sw + (sw == 0)))[..., None]
-    s1 = (vec * frames[..., :, 0]).sum(-1)
-    s2 = (vec * frames[..., :, 1]).sum(-1)
-    return torch.stack([s1, s2, twist], dim=-1)
+    swing = (vec[..., None, :] * frames[..., :, :2].mT).sum(-1)
+    return torch.cat([swing, twist[..., None]], dim=-1)
 
 
 def _compose(comp: Tensor, frames: Tensor) -> Tensor:

@@ -16,7 +16,7 @@ from torch import Tensor
 
 from .geometry import quaternion_to_matrix_torch
 
-__all__ = ["proper_svd", "mode", "sample", "log_normalizer", "nll", "expected_angle_deg"]
+__all__ = ["proper_svd", "mode", "sample", "first_noise", "log_normalizer", "nll", "expected_angle_deg"]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -184,6 +184,7 @@ def expected_angle_deg(F: Tensor) -> Tensor:
 # for S = 8). Only then are the missing slots filled with raw envelope proposals — unit
 # quaternions, hence still rotations, merely drawn from the envelope instead of the target.
 _MAX_ROUNDS = 6
+_NEWTON_STEPS = 20  # _optimal_b's
 _DRAWS_PER_SAMPLE = 3
 _DRAWS_EXTRA = 16
 
@@ -193,20 +194,30 @@ def _optimal_b(lam: Tensor) -> Tensor:
 
     The left side is convex and decreasing in b with value ≥ 0 at b = 1 (λ_1 = 0), so Newton's
     method from b = 1 increases monotonically to the root. Any b in (0, 4] keeps the sampler
-    exact; the optimum only makes it faster.
+    exact; the optimum only makes it faster. The steps stop early once they repeat (usually after
+    6-8 of the 20), returning the same numbers as all 20 would.
     """
-    b = torch.ones_like(lam[..., 0])
-    for _ in range(20):
-        d = 1.0 / (b.unsqueeze(-1) + 2.0 * lam)
-        b = b + (d.sum(-1) - 1.0) / (d * d).sum(-1)
+    twice = 2.0 * lam
+    steps = [torch.ones_like(lam[..., 0])]
+    for n in range(_NEWTON_STEPS):
+        d = 1.0 / (steps[-1].unsqueeze(-1) + twice)
+        steps.append(steps[-1] + (d.sum(-1) - 1.0) / (d * d).sum(-1))
+        if n and torch.equal(steps[-1], steps[-3]):
+            # In floating point the steps end on a fixed point or swap between two neighbours; from
+            # here every later step repeats the last two, so the final step's b is known now.
+            b = steps[-1] if (_NEWTON_STEPS - n - 1) % 2 == 0 else steps[-2]
+            return torch.clamp(b, max=4.0)
+    b = steps[-1]
     return torch.clamp(b, max=4.0)
 
 
-def _bingham_quaternions(s: Tensor, num_samples: int, generator: torch.Generator | None) -> Tensor:
+def _bingham_quaternions(s: Tensor, num_samples: int, generator: torch.Generator | None,
+                         noise: tuple[Tensor, Tensor] | None = None) -> Tensor:
     """Exact draws from the Bingham density ∝ exp(−qᵀAq) on S³ for a flat batch of S' (B, 3).
 
     A = diag(0, 2(s2+s3), 2(s1+s3), 2(s1+s2)) is the quaternion form of tr(S'Q(q)) − Σs. All
     elements are handled at once; later rounds only redraw for elements that are still short.
+    noise: the first round's random numbers, drawn ahead by `first_noise` (None: from `generator`).
     """
     s1, s2, s3 = s.unbind(-1)
     lam = torch.stack([torch.zeros_like(s1), 2 * (s2 + s3), 2 * (s1 + s3), 2 * (s1 + s2)], -1)
@@ -214,8 +225,9 @@ def _bingham_quaternions(s: Tensor, num_samples: int, generator: torch.Generator
     omega = 1.0 + 2.0 * lam / b.unsqueeze(-1)
     log_m = -(4.0 - b) / 2.0 + 2.0 * torch.log(4.0 / b)
 
-    def propose(rows: Tensor, n: int) -> Tensor:
-        y = torch.randn((rows.numel(), n, 4), generator=generator, dtype=s.dtype, device=s.device)
+    def propose(rows: Tensor, n: int, normal: Tensor | None = None) -> Tensor:
+        y = torch.randn((rows.numel(), n, 4), generator=generator, dtype=s.dtype, device=s.device) \
+            if normal is None else normal
         y = y / torch.sqrt(omega[rows]).unsqueeze(-2)  # y ~ N(0, Ω⁻¹)
         return y / y.norm(dim=-1, keepdim=True)
 
@@ -223,16 +235,18 @@ def _bingham_quaternions(s: Tensor, num_samples: int, generator: torch.Generator
     out = torch.empty((batch, num_samples, 4), dtype=s.dtype, device=s.device)
     count = torch.zeros(batch, dtype=torch.long, device=s.device)
     draws = _DRAWS_PER_SAMPLE * num_samples + _DRAWS_EXTRA
-    for _ in range(_MAX_ROUNDS):
+    for attempt in range(_MAX_ROUNDS):
         rows = torch.nonzero(count < num_samples).squeeze(-1)
         if rows.numel() == 0:
             break
-        q = propose(rows, draws)
+        ahead = noise if attempt == 0 else None
+        q = propose(rows, draws, None if ahead is None else ahead[0])
         q2 = q * q
         log_ratio = (-(q2 * lam[rows].unsqueeze(-2)).sum(-1)
                      + 2.0 * torch.log((q2 * omega[rows].unsqueeze(-2)).sum(-1))
                      - log_m[rows].unsqueeze(-1))
-        u = torch.rand((rows.numel(), draws), generator=generator, dtype=s.dtype, device=s.device)
+        u = torch.rand((rows.numel(), draws), generator=generator, dtype=s.dtype, device=s.device) \
+            if ahead is None else ahead[1]
         accepted = torch.log(u) < log_ratio
         slot = count[rows].unsqueeze(-1) + accepted.cumsum(-1) - 1
         keep = accepted & (slot < num_samples)
@@ -247,19 +261,33 @@ def _bingham_quaternions(s: Tensor, num_samples: int, generator: torch.Generator
     return out
 
 
-def sample(F: Tensor, num_samples: int, generator: torch.Generator | None = None) -> Tensor:
+def sample(F: Tensor, num_samples: int, generator: torch.Generator | None = None,
+           noise: tuple[Tensor, Tensor] | None = None) -> Tensor:
     """Exact samples of MF(F): (..., 3, 3) → (..., num_samples, 3, 3).
 
     Q ~ MF(diag S') is drawn through its Bingham quaternion and mapped to R = U' Q V'ᵀ. All random
     numbers come from `generator`, so a seeded generator reproduces the samples. The samples carry
     no gradient: a pathwise gradient would reach U' and V' but not S', i.e. it would be biased.
+    noise: the first round's random numbers for the flattened batch, drawn ahead by `first_noise`
+    (later rounds, rarely needed, still draw from `generator`).
     """
     if num_samples < 1:
         raise ValueError(f"num_samples must be positive, got {num_samples}")
     with torch.no_grad():
         U, s, V = proper_svd(F.to(torch.float64))
         flat = s.reshape(-1, 3)
-        q = _bingham_quaternions(flat, num_samples, generator)
+        q = _bingham_quaternions(flat, num_samples, generator, noise)
         Q = quaternion_to_matrix_torch(q).reshape(*F.shape[:-2], num_samples, 3, 3)
         R = U.unsqueeze(-3) @ Q @ V.unsqueeze(-3).mT
     return R.to(F.dtype)
+
+
+def first_noise(count: int, num_samples: int, generator: torch.Generator | None = None,
+                dtype: torch.dtype = torch.float64) -> tuple[Tensor, Tensor]:
+    """The random numbers `sample`'s first round takes for `count` matrices, in the order it draws
+    them. Drawn ahead for several `sample` calls in turn, they let a caller run those calls'
+    arithmetic together and still get the numbers each call would have drawn itself, as long as
+    no call needs a second round (see the bound above `_MAX_ROUNDS`)."""
+    draws = _DRAWS_PER_SAMPLE * num_samples + _DRAWS_EXTRA
+    normal = torch.randn((count, draws, 4), generator=generator, dtype=dtype)
+    return normal, torch.rand((count, draws), generator=generator, dtype=dtype)

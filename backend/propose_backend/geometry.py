@@ -11,6 +11,7 @@ that use them).
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -73,22 +74,58 @@ def matrix_to_axis_angle(R: np.ndarray) -> np.ndarray:
     return Rotation.from_matrix(R.reshape(-1, 3, 3)).as_rotvec().reshape(*R.shape[:-2], 3)
 
 
-def axis_angle_to_matrix_torch(vectors: "Tensor") -> "Tensor":
-    """`axis_angle_to_matrix` for tensors of any leading shape, through smplx's Rodrigues."""
-    from smplx.lbs import batch_rodrigues
+# The cross-product matrix [a]x of a unit axis a, as entries of (0, a, -a) (row-major, 3x3)
+_CROSS_ENTRIES = (0, 6, 2, 3, 0, 4, 5, 1, 0)
 
-    return batch_rodrigues(vectors.reshape(-1, 3)).reshape(*vectors.shape[:-1], 3, 3).to(vectors.dtype)
+
+def axis_angle_to_matrix_torch(vectors: "Tensor") -> "Tensor":
+    """`axis_angle_to_matrix` for tensors of any leading shape (differentiable): Rodrigues'
+    I + sin θ [a]x + (1 - cos θ) [a]x², with θ = |v + 1e-8| as smplx's batch_rodrigues takes it,
+    whose numbers these are, in fewer tensor operations (the joint solves call it on tiny batches)."""
+    import torch
+
+    flat = vectors.reshape(-1, 3)
+    angle = torch.linalg.vector_norm(flat + 1e-8, dim=1, keepdim=True)
+    axis = flat / angle
+    cross = torch.cat([torch.zeros_like(angle), axis, -axis], dim=1)
+    K = cross.index_select(1, _table(_CROSS_ENTRIES, None, flat.device)).view(-1, 3, 3)
+    eye = torch.eye(3, dtype=flat.dtype, device=flat.device)
+    R = eye + torch.sin(angle)[..., None] * K + (1 - torch.cos(angle)[..., None]) * torch.bmm(K, K)
+    return R.reshape(*vectors.shape[:-1], 3, 3)
 
 
 def quaternion_to_matrix_torch(q: "Tensor") -> "Tensor":
-    """Rotation matrices (..., 3, 3) of (w, x, y, z) quaternions (..., 4), normalised first (differentiable)."""
+    """Rotation matrices (..., 3, 3) of (w, x, y, z) quaternions (..., 4), normalised first (differentiable).
+
+    Each entry is 1 - 2 (a² + b²) on the diagonal and 2 (ab ± cd) off it; all pairwise products
+    come from one outer product (the samplers call this on tiny batches, where the number of
+    tensor operations is the cost)."""
     import torch
 
-    w, x, y, z = (q / q.norm(dim=-1, keepdim=True)).unbind(-1)
-    row0 = torch.stack([1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)], -1)
-    row1 = torch.stack([2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)], -1)
-    row2 = torch.stack([2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)], -1)
-    return torch.stack([row0, row1, row2], -2)
+    unit = q / q.norm(dim=-1, keepdim=True)
+    products = (unit[..., :, None] * unit[..., None, :]).flatten(-2)  # (..., 16): index 4 i + j = q_i q_j
+    pairs = (products.index_select(-1, _table(_QUATERNION_FIRST, None, q.device))
+             + products.index_select(-1, _table(_QUATERNION_SECOND, None, q.device))
+             * _table(_QUATERNION_SIGNS, q.dtype, q.device))
+    twice = 2 * pairs
+    return torch.where(_table(_DIAGONAL, None, q.device), 1 - twice, twice).unflatten(-1, (3, 3))
+
+
+# quaternion_to_matrix_torch's entries (row-major): the two products each adds (q_i q_j at 4 i + j,
+# with w, x, y, z = 0..3) and the sign of the second: yy + zz, xy - wz, xz + wy / xy + wz, xx + zz,
+# yz - wx / xz - wy, yz + wx, xx + yy
+_QUATERNION_FIRST = (10, 6, 7, 6, 5, 11, 7, 11, 5)
+_QUATERNION_SECOND = (15, 3, 2, 3, 15, 1, 2, 1, 10)
+_QUATERNION_SIGNS = (1.0, -1.0, 1.0, 1.0, 1.0, -1.0, -1.0, 1.0, 1.0)
+_DIAGONAL = (True, False, False, False, True, False, False, False, True)
+
+
+@lru_cache(maxsize=32)
+def _table(values: tuple, dtype: "torch.dtype | None", device: "torch.device") -> "Tensor":
+    """A constant tensor, made once per dtype and device."""
+    import torch
+
+    return torch.tensor(values, dtype=dtype, device=device)
 
 
 # --- forward kinematics over SMPL's tree (numpy) -------------------------------------------------
@@ -104,6 +141,22 @@ def world_from_local(local: "np.ndarray | Tensor") -> "np.ndarray | Tensor":
     import torch
 
     return torch.stack(world, dim=-3)
+
+
+def world_of_joints(local: "Tensor", joints: "list[int]") -> "Tensor":
+    """World rotations (..., len(joints), 3, 3) of a few joints of local rotations (..., 24, 3, 3):
+    world_from_local's products along those joints' chains only (the same numbers, fewer of them)."""
+    import torch
+
+    needed: set[int] = set()
+    for j in joints:
+        while j >= 0 and j not in needed:
+            needed.add(j)
+            j = SMPL_PARENTS[j]
+    world = {}
+    for j in sorted(needed):  # parents come before their children in SMPL's order
+        world[j] = local[..., 0, :, :] if j == 0 else world[SMPL_PARENTS[j]] @ local[..., j, :, :]
+    return torch.stack([world[j] for j in joints], dim=-3)
 
 
 def local_from_world(world: "np.ndarray | Tensor") -> "np.ndarray | Tensor":

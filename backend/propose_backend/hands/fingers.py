@@ -55,6 +55,8 @@ CURL_TEMPERATURE_T0 = 0.8
 CURL_DEG = 120.0
 CURL_TEMPERATURE_MAX = 2.0  # so a clearly seen fist still states less spread than an unseen hand
 _MAX_VARIANCE = 3.0
+# One side (0 left, 1 right), or several: a tuple, whose tensors get a leading hands axis
+Sides = int | tuple[int, ...]
 
 
 def palm_normal(rest: Tensor, side: int) -> Tensor:
@@ -128,40 +130,48 @@ class HandAnatomy:
         """(2, 15, 3, 3) the relaxed pose's local rotations (shared: do not modify in place)."""
         return self._cached("relaxed", lambda: _compose(self.relaxed, self.frames))
 
-    def _limits(self, side: int, joints: list[int]) -> tuple[Tensor, Tensor, Tensor]:
-        """(frames, low, high) of those joints of one side."""
-        return self._cached(("limits", side, tuple(joints)), lambda: (
-            self.frames[side, joints], self.low[side, joints], self.high[side, joints]))
+    def _limits(self, side: Sides, joints: list[int]) -> tuple[Tensor, Tensor, Tensor]:
+        """(frames, low, high) of those joints of one side ((len(joints), ...)) or of several sides
+        (a tuple: (len(sides), len(joints), ...))."""
+        def build() -> tuple[Tensor, Tensor, Tensor]:
+            if isinstance(side, int):
+                return self.frames[side, joints], self.low[side, joints], self.high[side, joints]
+            return tuple(x[list(side)][:, joints] for x in (self.frames, self.low, self.high))
+        return self._cached(("limits", side, tuple(joints)), build)
 
-    def components(self, local: Tensor, side: int, joints: list[int]) -> Tensor:
+    def components(self, local: Tensor, side: Sides, joints: list[int]) -> Tensor:
         """(..., len(joints), 3) flexion, abduction, twist of local rotations (..., len(joints), 3, 3),
         for `within_components` and `clamp_components` when both are asked of the same rotations."""
         return _components(local.to(torch.float64), self._limits(side, joints)[0])
 
-    def clamp_components(self, comp: Tensor, side: int, joints: list[int]) -> Tensor:
+    def clamp_components(self, comp: Tensor, side: Sides, joints: list[int]) -> Tensor:
         """(..., len(joints), 3, 3) the rotations of components `comp`, moved inside the limits."""
         frames, lo, hi = self._limits(side, joints)
         return _compose(torch.maximum(torch.minimum(comp, hi), lo), frames)
 
-    def within_components(self, comp: Tensor, side: int, joints: list[int], tol_deg: float = 1e-3) -> Tensor:
+    def within_components(self, comp: Tensor, side: Sides, joints: list[int], tol_deg: float = 1e-3) -> Tensor:
         _, lo, hi = self._limits(side, joints)
         over = torch.clamp(comp - hi, min=0) + torch.clamp(lo - comp, min=0)
         return torch.nan_to_num(over, nan=0.0).max(dim=-1).values <= np.deg2rad(tol_deg)
 
-    def clamp(self, local: Tensor, side: int, joints: list[int]) -> Tensor:
+    def clamp(self, local: Tensor, side: Sides, joints: list[int]) -> Tensor:
         """(..., len(joints), 3, 3) local rotations moved inside the limits of those joints."""
         return self.clamp_components(self.components(local, side, joints), side, joints)
 
-    def within(self, local: Tensor, side: int, joints: list[int], tol_deg: float = 1e-3) -> Tensor:
+    def within(self, local: Tensor, side: Sides, joints: list[int], tol_deg: float = 1e-3) -> Tensor:
         return self.within_components(self.components(local, side, joints), side, joints, tol_deg)
 
     def prior_precision(self) -> Tensor:
         """(2, 15, 3, 3) precision of each joint's prior in its relaxed rotation's frame (shared)."""
         return self._cached("precision", self._prior_precision)
 
-    def prior_terms(self, side: int) -> tuple[Tensor, Tensor]:
-        """(covariance (15, 3, 3), matrix-Fisher (15, 3, 3)) of one side's prior (shared)."""
+    def prior_terms(self, side: Sides) -> tuple[Tensor, Tensor]:
+        """(covariance (15, 3, 3), matrix-Fisher (15, 3, 3)) of one side's prior, or of several
+        sides (a tuple: (len(sides), 15, 3, 3) each) (shared)."""
         def build() -> tuple[Tensor, Tensor]:
+            if not isinstance(side, int):
+                terms = [self.prior_terms(h) for h in side]
+                return torch.stack([c for c, _ in terms]), torch.stack([f for _, f in terms])
             precision = self.prior_precision()[side]
             return _covariance(precision), fisher_from_precision(self.relaxed_rotations()[side], precision)
         return self._cached(("prior", side), build)
@@ -218,13 +228,14 @@ def curl_temperature(world: Tensor, score: Tensor) -> Tensor:
 
 def palm_evidence(world: Tensor, score: Tensor, rest: Tensor, noise_m: float = HAND_NOISE_M) -> Tensor:
     """(B, 3, 3) evidence of a hand's palm on the wrist's world rotation: sum kappa d tᵀ over the
-    wrist-to-knuckle bones; world (B, 21, 3) observed, rest (21, 3), score (B,) 0 = unseen."""
-    d = world[:, PALM_LANDMARKS] - world[:, :1]
-    t = rest[list(PALM_LANDMARKS)] - rest[:1]
-    kappa = (t.norm(dim=-1) / noise_m) ** 2 * score[:, None]
+    wrist-to-knuckle bones; world (B, 21, 3) observed, rest (21, 3), score (B,) 0 = unseen. With a
+    hands axis, (B, H, 3, 3) for world (B, H, 21, 3), score (B, H) and rest (H, 21, 3)."""
+    d = world[..., PALM_LANDMARKS, :] - world[..., :1, :]
+    t = rest[..., list(PALM_LANDMARKS), :] - rest[..., :1, :]
+    kappa = (t.norm(dim=-1) / noise_m) ** 2 * score[..., None]
     d = d / d.norm(dim=-1, keepdim=True).clamp_min(1e-9)
     t = t / t.norm(dim=-1, keepdim=True)
-    return torch.einsum("bc,bci,ck->bik", kappa, d, t)
+    return torch.einsum("...c,...ci,...ck->...ik", kappa, d, t)
 
 
 @dataclass
@@ -245,50 +256,75 @@ def hand_posterior(anatomy: HandAnatomy, side: int, world_landmarks: Tensor, sco
     bone_weight (B, 15) scales each bone's evidence (default 1). A corrected read
     (hands/correction.py) brings its own error model: kappa (B, 15), each bone's concentration
     (before the score), and temperature (B,), instead of the landmark noise and the curl law."""
+    def one(x: Tensor | None) -> Tensor | None:
+        return None if x is None else x[:, None]
+    post = hands_posterior(anatomy, (side,), world_landmarks[:, None], score[:, None], wrist[:, None], noise_m,
+                           one(bone_weight), one(kappa), one(temperature))
+    return HandPosterior(*(getattr(post, name)[:, 0] for name in ("F", "world", "local", "evidence", "prior_F")))
+
+
+def hands_posterior(anatomy: HandAnatomy, sides: tuple[int, ...], world_landmarks: Tensor, score: Tensor,
+                    wrist: Tensor, noise_m: float = HAND_NOISE_M, bone_weight: Tensor | None = None,
+                    kappa: Tensor | None = None, temperature: Tensor | None = None) -> HandPosterior:
+    """`hand_posterior` of several hands at once, H = len(sides) (both of a person's: (0, 1)), each
+    field with a hands axis after the batch's: landmarks (B, H, 21, 3), score (B, H), wrist
+    (B, H, 3, 3), bone_weight / kappa (B, H, 15), temperature (B, H). The fingers of one joint level
+    of every hand are solved together (the work is many tiny 3x3 operations, each costing about
+    the same for 5 or 10 joints); the numbers are those of solving each hand alone."""
     dtype = torch.float64
     world_landmarks, score, wrist = world_landmarks.to(dtype), score.to(dtype), wrist.to(dtype)
-    B = wrist.shape[0]
-    d, _ = observed_bones(world_landmarks)
-    t = anatomy.rest_bones()[side]
-    rest_length = anatomy.rest_lengths()[side]
+    B, H = wrist.shape[:2]
+    d, _ = observed_bones(world_landmarks.reshape(B * H, 21, 3))
+    d = d.reshape(B, H, NUM_FINGER_JOINTS, 3)
+    t = anatomy.rest_bones()[list(sides)]
+    rest_length = anatomy.rest_lengths()[list(sides)]
     base = (rest_length / noise_m) ** 2 if kappa is None else kappa.to(dtype)
-    kappa = base * score[:, None]
+    kappa = base * score[..., None]
     if bone_weight is not None:
         kappa = kappa * bone_weight.to(dtype)
-    evidence = kappa[..., None, None] * d[..., :, None] * t[None, :, None, :]
-    L0 = anatomy.relaxed_rotations()[side]
-    prior_cov, prior_fisher = anatomy.prior_terms(side)
+    evidence = kappa[..., None, None] * d[..., :, None] * t[None, ..., :, None, :]
+    L0 = anatomy.relaxed_rotations()[list(sides)]
+    prior_cov, prior_fisher = anatomy.prior_terms(sides)
     eye = torch.eye(3, dtype=dtype)
-    F = torch.zeros(B, NUM_FINGER_JOINTS, 3, 3, dtype=dtype)
+    F = torch.zeros(B, H, NUM_FINGER_JOINTS, 3, 3, dtype=dtype)
     G = torch.zeros_like(F)
     local = torch.zeros_like(F)
     cov = torch.zeros_like(F)
     for level in range(3):
         joints = [3 * f + level for f in range(5)]
-        parent = wrist[:, None].expand(B, 5, 3, 3) if level == 0 else G[:, [j - 1 for j in joints]]
-        parent_cov = torch.zeros(B, 5, 3, 3, dtype=dtype) if level == 0 else cov[:, [j - 1 for j in joints]]
-        carried = L0[joints].mT @ parent_cov @ L0[joints] + prior_cov[joints]
+        parent = wrist[:, :, None].expand(B, H, 5, 3, 3) if level == 0 else G[:, :, [j - 1 for j in joints]]
+        parent_cov = torch.zeros(B, H, 5, 3, 3, dtype=dtype) if level == 0 else cov[:, :, [j - 1 for j in joints]]
+        carried = L0[:, joints].mT @ parent_cov @ L0[:, joints] + prior_cov[:, joints]
         precision = torch.linalg.inv(carried + 1e-9 * eye)
-        prior = fisher_from_precision(parent @ L0[joints], 0.5 * (precision + precision.mT))
-        F_joint = prior + evidence[:, joints]
+        prior = fisher_from_precision(parent @ L0[:, joints], 0.5 * (precision + precision.mT))
+        F_joint = prior + evidence[:, :, joints]
         mode = fisher.mode(F_joint)
-        loc = anatomy.clamp(parent.mT @ mode, side, joints)
-        local[:, joints] = loc
-        G[:, joints] = parent @ loc
+        loc = anatomy.clamp(parent.mT @ mode, sides, joints)
+        local[:, :, joints] = loc
+        G[:, :, joints] = parent @ loc
         P = mode.mT @ F_joint
-        F[:, joints] = G[:, joints] @ (0.5 * (P + P.mT))
-        cov[:, joints] = _covariance(precision_from_fisher(G[:, joints], F[:, joints]))
-    relative = F @ wrist[:, None].mT
-    tau = curl_temperature(world_landmarks, score) if temperature is None else temperature.to(dtype)
-    tau = tau[:, None, None, None]
+        F[:, :, joints] = G[:, :, joints] @ (0.5 * (P + P.mT))
+        if level < 2:  # carried to the next level's joints (the tips have none)
+            cov[:, :, joints] = _covariance(precision_from_fisher(G[:, :, joints], F[:, :, joints]))
+    relative = F @ wrist[:, :, None].mT
+    if temperature is None:  # hand by hand: the curl's arccos then runs on the same elements as for one hand
+        tau = torch.stack([curl_temperature(world_landmarks[:, h], score[:, h]) for h in range(H)], dim=1)
+    else:
+        tau = temperature.to(dtype)
+    tau = tau[..., None, None, None]
     prior_F = prior_fisher[None] / tau
     return HandPosterior(F=relative / (SAMPLE_SHARPNESS * tau), world=G, local=local, evidence=evidence / tau,
                          prior_F=prior_F)
 
 
 def uncertainty_deg(post: HandPosterior) -> Tensor:
-    """(B, 15) expected angle between a sample and the mode, degrees (what the bone colours show)."""
-    return fisher.expected_angle_deg(post.F * SAMPLE_SHARPNESS)
+    """(B, 15) expected angle between a sample and the mode, degrees (what the bone colours show);
+    (B, H, 15) for a posterior with a hands axis (hands_posterior), hand by hand (so each hand's
+    quadrature runs on the same elements, and gives the same numbers, as for that hand alone)."""
+    F = post.F * SAMPLE_SHARPNESS
+    if F.dim() == 5:
+        return torch.stack([fisher.expected_angle_deg(F[:, h]) for h in range(F.shape[1])], dim=1)
+    return fisher.expected_angle_deg(F)
 
 
 def sample_hand(anatomy: HandAnatomy, side: int, post: HandPosterior, wrist: Tensor, num_samples: int,

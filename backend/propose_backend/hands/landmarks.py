@@ -12,7 +12,13 @@ which is which. A hand out of the picture, smaller than
 MIN_HAND_PX, or not found is marked unseen (score 0) and the fingers fall back to the prior.
 
 On video each side keeps its own landmarker in tracking mode: the crop follows the wrist, so the
-hand stays put inside it and the palm detector runs only when the track is lost.
+hand stays put inside it. MediaPipe's graph still runs its palm detector on every call (it skips it
+only while it follows max_num_hands hands, two, and a crop mostly holds one), and on footage most
+calls find nothing: the street clip's performer hides her hands for long stretches, and each
+such frame cost two reads (the wide crop and the tighter retry). A side whose hand has gone unread
+for LOOK_AGAIN_AFTER frames is looked for on every other frame only (`looks_for`): a hand that
+comes back is read at most a frame late, and the reads it drops are mostly stray one-frame reads
+of bags and other people's hands (docs/hands.md, Time on footage).
 """
 from __future__ import annotations
 
@@ -48,6 +54,8 @@ HANDEDNESS_WEIGHT = 1.0  # what MediaPipe's handedness against a side costs, in 
 # Two reads' landmarks a mean under this share of the (larger) hand apart: one hand found twice. Where
 # the hands overlap, reads of the two hands lie 0.22-0.35 of a hand apart on the rendered benchmark.
 SAME_HAND = 0.2
+# Video: a side unread for this many frames in a row is looked for on every other frame only.
+LOOK_AGAIN_AFTER = 4
 
 
 @dataclass
@@ -178,6 +186,8 @@ class HandLandmarker:
                                               min_detection_confidence=MIN_SCORE, min_tracking_confidence=MIN_SCORE)
                             for side in HAND_SIDES}
         self._silence = _native_stderr_silenced
+        self.video = video
+        self.unread = np.zeros(2, int)  # video: frames in a row each side's hand has gone unread
 
     def find(self, image_bgr: np.ndarray, pose_pixels: np.ndarray) -> HandObservation:
         """Both hands in one frame; pose_pixels (33, 3): BlazePose x, y (pixels), visibility,
@@ -196,7 +206,9 @@ class HandLandmarker:
             out.size_px[h] = size_px
             if size_px < MIN_HAND_PX or not (0 <= cx < width and 0 <= cy < height):
                 continue
-            cropped[h] = True
+            cropped[h] = True  # (a hand the other side's crop finds may still go to this side)
+            if not self.looks_for(h):
+                continue
             for scale in (1.0, RETRY_SCALE):  # a tighter crop when the wide one finds nothing
                 found = self._reads(image_bgr, h, (cx, cy, length * scale))
                 if found:
@@ -205,7 +217,14 @@ class HandLandmarker:
         for h, read in enumerate(assign(reads, wrists, out.size_px, cropped)):
             if read is not None:
                 out.pixels[h], out.world[h], out.score[h] = read.pixels, with_image_xy(read.world, read.pixels), read.score
+        self.unread = np.where(out.score > 0, 0, self.unread + 1)
         return out
+
+    def looks_for(self, h: int) -> bool:
+        """Whether side h's crop is read this frame: always on stills; on video, every frame until its
+        hand has gone unread for LOOK_AGAIN_AFTER frames in a row, then every other frame."""
+        late = self.unread[h] - LOOK_AGAIN_AFTER
+        return not self.video or late < 0 or late % 2 == 0
 
     def _reads(self, image_bgr: np.ndarray, h: int, box: tuple[float, float, float]) -> list["HandRead"]:
         """Every hand the landmarker finds in the crop `box` cut for side h, in image pixels."""

@@ -12,15 +12,17 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
-from ..geometry import ray_rotation, world_from_local
+from ..geometry import ray_rotation, world_of_joints
 from ..skeleton import NUM_FINGER_JOINTS, NUM_SMPL_JOINTS, WRIST_OF_SIDE, HAND_SIDES
 from .correction import shipped
-from .fingers import HandAnatomy, hand_posterior, observed_curl_deg, palm_evidence, sample_hand, uncertainty_deg
+from .fingers import HandAnatomy, hands_posterior, observed_curl_deg, palm_evidence, uncertainty_deg
+from .ghosts import sample_hands
 from .landmarks import HandLandmarker, HandObservation
 
 # A hand this many pixels long (wrist to fingertips) or more counts fully; smaller ones count
 # less (their landmarks are noisier), quadratically, down to landmarks.MIN_HAND_PX.
 FULL_SIZE_PX = 60.0
+_WRISTS = [WRIST_OF_SIDE[side] for side in HAND_SIDES]  # body joints of the hands, HAND_SIDES order
 
 
 @dataclass
@@ -33,11 +35,13 @@ class HandBatch:
     kappa: np.ndarray | None = None
     temperature: np.ndarray | None = None
 
-    def posterior_terms(self, h: int) -> dict[str, torch.Tensor]:
-        """hand_posterior's error-model arguments for hand h (empty for an uncorrected read)."""
+    def posterior_terms(self, h: int | None = None) -> dict[str, torch.Tensor]:
+        """hand_posterior's error-model arguments for hand h, or hands_posterior's for both (h None);
+        empty for an uncorrected read."""
         if self.kappa is None or self.temperature is None:
             return {}
-        return {"kappa": torch.as_tensor(self.kappa[:, h]), "temperature": torch.as_tensor(self.temperature[:, h])}
+        pick = slice(None) if h is None else h
+        return {"kappa": torch.as_tensor(self.kappa[:, pick]), "temperature": torch.as_tensor(self.temperature[:, pick])}
 
     def seen_along_rays(self, focal: float, principal: tuple[float, float], view: np.ndarray | None = None) -> None:
         """In place: each seen hand's landmarks turned from the view along its own ray into the body's
@@ -124,9 +128,7 @@ class FingerSolver:
         """(B, 24, 3, 3) the palms' evidence on the wrists' world rotations (zero elsewhere)."""
         B = hands.world.shape[0]
         out = torch.zeros(B, NUM_SMPL_JOINTS, 3, 3, dtype=torch.float64)
-        for h, side in enumerate(HAND_SIDES):
-            out[:, WRIST_OF_SIDE[side]] = palm_evidence(torch.as_tensor(hands.world[:, h]),
-                                                        torch.as_tensor(hands.gain[:, h]), self.anatomy.rest[h])
+        out[:, _WRISTS] = palm_evidence(torch.as_tensor(hands.world), torch.as_tensor(hands.gain), self.anatomy.rest)
         return out
 
     def refine_wrists(self, hands: HandBatch, rotmats: np.ndarray, posterior_F: np.ndarray,
@@ -156,48 +158,52 @@ class FingerSolver:
     def solve_on_body(self, hands: HandBatch, fields: dict[str, np.ndarray], num_samples: int,
                       generator: torch.Generator | None) -> dict[str, np.ndarray]:
         """`solve` on an estimate's body fields as both estimators hold them: its local `rotmats`
-        (B, 24, 3, 3) and, when num_samples, its ghosts' local `samples` (B, S, 24, 3, 3)."""
-        world = world_from_local(torch.as_tensor(fields["rotmats"], dtype=torch.float64))
-        ghosts = world_from_local(torch.as_tensor(fields["samples"], dtype=torch.float64)) if num_samples else None
-        return self.solve(hands, world, num_samples, generator, ghosts)
+        (B, 24, 3, 3) and, when num_samples, its ghosts' local `samples` (B, S, 24, 3, 3). Only the
+        wrists' world rotations are built from them."""
+        wrists = world_of_joints(torch.as_tensor(fields["rotmats"], dtype=torch.float64), _WRISTS)
+        ghosts = world_of_joints(torch.as_tensor(fields["samples"][:, :num_samples], dtype=torch.float64), _WRISTS) \
+            if num_samples else None
+        return self._one_thread(hands, wrists, num_samples, generator, ghosts)
 
     def solve(self, hands: HandBatch, world_rotmats: torch.Tensor, num_samples: int,
               generator: torch.Generator | None, sample_world: torch.Tensor | None = None) -> dict[str, np.ndarray]:
         """The results' hand fields for the batch; world_rotmats (B, 24, 3, 3) the body's modes;
         sample_world (B, S, 24, 3, 3) the body's ghosts as world rotations, if any: finger ghost s
         is then drawn given ghost s's wrist, so it belongs to that ghost (its fingers still point
-        where the landmarks saw them when that ghost's wrist turns).
+        where the landmarks saw them when that ghost's wrist turns)."""
+        wrists = world_rotmats[:, _WRISTS]
+        ghosts = sample_world[:, :num_samples][:, :, _WRISTS] if sample_world is not None and num_samples else None
+        return self._one_thread(hands, wrists, num_samples, generator, ghosts)
 
-        Runs on one torch thread: its work is many tiny 3x3 operations, which a thread pool only
-        slows down (about 8x on a busy two-core machine)."""
+    def _one_thread(self, hands: HandBatch, wrists: torch.Tensor, num_samples: int, generator: torch.Generator | None,
+                    ghost_wrists: torch.Tensor | None) -> dict[str, np.ndarray]:
+        """_solve on one torch thread: its work is many tiny 3x3 operations, which a thread pool
+        only slows down (about 8x on a busy two-core machine)."""
         threads = torch.get_num_threads()
         torch.set_num_threads(1)
         try:
-            return self._solve(hands, world_rotmats, num_samples, generator, sample_world)
+            return self._solve(hands, wrists, num_samples, generator, ghost_wrists)
         finally:
             torch.set_num_threads(threads)
 
-    def _solve(self, hands: HandBatch, world_rotmats: torch.Tensor, num_samples: int,
-               generator: torch.Generator | None, sample_world: torch.Tensor | None = None) -> dict[str, np.ndarray]:
+    def _solve(self, hands: HandBatch, wrists: torch.Tensor, num_samples: int, generator: torch.Generator | None,
+               ghost_wrists: torch.Tensor | None) -> dict[str, np.ndarray]:
+        """wrists (B, 2, 3, 3) the body's wrists' world rotations (HAND_SIDES order); ghost_wrists
+        (B, S, 2, 3, 3) its ghosts', or None (the fingers' ghosts then drawn on the mode's wrists)."""
         B = hands.world.shape[0]
-        rot = np.zeros((B, 2 * NUM_FINGER_JOINTS, 3, 3))
-        F = np.zeros_like(rot)
-        unc = np.zeros((B, 2 * NUM_FINGER_JOINTS))
-        samples = np.zeros((B, num_samples, 2 * NUM_FINGER_JOINTS, 3, 3))
-        for h, side in enumerate(HAND_SIDES):
-            wrist = world_rotmats[:, WRIST_OF_SIDE[side]].to(torch.float64)
-            post = hand_posterior(self.anatomy, h, torch.as_tensor(hands.world[:, h]),
-                                  torch.as_tensor(hands.gain[:, h]), wrist, **hands.posterior_terms(h))
-            cols = slice(h * NUM_FINGER_JOINTS, (h + 1) * NUM_FINGER_JOINTS)
-            rot[:, cols], F[:, cols], unc[:, cols] = post.local.numpy(), post.F.numpy(), uncertainty_deg(post).numpy()
-            if num_samples and sample_world is not None:  # one draw per body ghost, given its wrist
-                ghost_wrists = sample_world[:, :num_samples, WRIST_OF_SIDE[side]].to(torch.float64)
-                per_ghost = replace(post, evidence=post.evidence.repeat_interleave(num_samples, dim=0),
-                                    prior_F=post.prior_F.repeat_interleave(num_samples, dim=0))
-                drawn = sample_hand(self.anatomy, h, per_ghost, ghost_wrists.reshape(-1, 3, 3), 1, generator)
-                samples[:, :, cols] = drawn.reshape(B, num_samples, NUM_FINGER_JOINTS, 3, 3).numpy()
-            elif num_samples:
-                samples[:, :, cols] = sample_hand(self.anatomy, h, post, wrist, num_samples, generator).numpy()
+        wrists = wrists.to(torch.float64)
+        post = hands_posterior(self.anatomy, (0, 1), torch.as_tensor(hands.world), torch.as_tensor(hands.gain), wrists,
+                               **hands.posterior_terms())
+        rot, F = post.local.flatten(1, 2).numpy(), post.F.flatten(1, 2).numpy()
+        unc = uncertainty_deg(post).flatten(1, 2).numpy()
+        if num_samples and ghost_wrists is not None:  # one draw per body ghost, given its wrist
+            per_ghost = replace(post, evidence=post.evidence.repeat_interleave(num_samples, dim=0),
+                                prior_F=post.prior_F.repeat_interleave(num_samples, dim=0))
+            drawn = sample_hands(self.anatomy, per_ghost, ghost_wrists.to(torch.float64).flatten(0, 1), 1, generator)
+        elif num_samples:
+            drawn = sample_hands(self.anatomy, post, wrists, num_samples, generator)
+        samples = drawn.reshape(B, num_samples, 2 * NUM_FINGER_JOINTS, 3, 3).numpy() if num_samples \
+            else np.zeros((B, 0, 2 * NUM_FINGER_JOINTS, 3, 3))
         return {"hand_valid": hands.gain > 0, "hand_score": hands.gain, "hand_rotmats": rot, "hand_posterior_F": F,
                 "hand_uncertainty_deg": unc, "hand_samples": samples, "hand_landmarks2d": hands.pixels}
 

@@ -9,19 +9,9 @@ from propose_backend.geometry import axis_angle_to_matrix_torch
 from propose_backend.hands import fingers
 from propose_backend.hands.fingers import (HandAnatomy, hand_landmarks, hand_posterior, sample_hand,
                                            uncertainty_deg)
-from propose_backend.hands.rest import hand_joints, template_hands
+from propose_backend.hands.rest import hand_joints
 from propose_backend.anatomy import _compose
 from propose_backend.skeleton import FINGER_JOINT_NAMES, RIG_PARENTS, SMPL_JOINT_NAMES
-
-REST24 = np.zeros((24, 3))
-REST24[20], REST24[22] = (0.7, 0.5, 0.0), (0.8, 0.5, 0.0)
-REST24[21], REST24[23] = (-0.7, 0.5, 0.0), (-0.8, 0.5, 0.0)
-
-
-@pytest.fixture(scope="module")
-def anatomy() -> HandAnatomy:
-    return HandAnatomy.from_rest(template_hands(REST24))
-
 
 def _pose(anatomy: HandAnatomy, side: int, fractions: torch.Tensor) -> torch.Tensor:
     """Local rotations at `fractions` (B, 15, 3) of each joint's range (twist kept at 0)."""
@@ -35,14 +25,14 @@ def _angle_deg(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return torch.rad2deg(torch.arccos(cos.clamp(-1, 1)))
 
 
-def test_tables_follow_smplh():
+def test_tables_follow_smplh(rest_hands):
     assert len(FINGER_JOINT_NAMES) == 30 and FINGER_JOINT_NAMES[:4] == ("left_index1", "left_index2",
                                                                          "left_index3", "left_middle1")
     assert FINGER_JOINT_NAMES[12:15] == ("left_thumb1", "left_thumb2", "left_thumb3")
     names = SMPL_JOINT_NAMES + FINGER_JOINT_NAMES
     assert names[RIG_PARENTS[names.index("right_pinky1")]] == "right_wrist"
     assert names[RIG_PARENTS[names.index("left_ring3")]] == "left_ring2"
-    assert hand_joints(template_hands(REST24)).shape == (30, 3)
+    assert hand_joints(rest_hands).shape == (30, 3)
 
 
 @pytest.mark.parametrize("side", [0, 1])
@@ -102,12 +92,12 @@ def test_ghost_hands_stay_within_the_limits_and_spread_like_the_posterior(anatom
     assert spread[0] < spread[1]  # the unseen hand's ghosts differ more
 
 
-def test_a_rest_hand_facing_forward_gives_the_same_joint_frames(anatomy):
+def test_a_rest_hand_facing_forward_gives_the_same_joint_frames(anatomy, rest_hands):
     """The palm's side comes from the hand's chirality, not from which way the rest palm faces: a
     rest hand turned so its palm faces forward (a demo or user body in another T-pose) gets the
     same frames, turned with it (it used to divide by a zero sign and crash in eigh)."""
     turn = torch.tensor([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]], dtype=torch.float64)
-    turned = HandAnatomy.from_rest(template_hands(REST24) @ turn.numpy().T)
+    turned = HandAnatomy.from_rest(rest_hands @ turn.numpy().T)
     torch.testing.assert_close(turned.frames, turn @ anatomy.frames)
     torch.testing.assert_close(turned.low, anatomy.low)
     torch.testing.assert_close(turned.high, anatomy.high)

@@ -183,3 +183,42 @@ def test_where_the_hands_overlap_neither_side_reads_the_other_hand():
         pose_detector.close()
         hands.close()
     assert read >= 2  # the hand in front is read in both frames
+
+
+def test_on_footage_a_hand_hidden_for_a_while_is_looked_for_every_other_frame():
+    """The street clip's first 32 frames, as the single-person run reads them (BlazePose and the
+    hands on the full frame, video). The performer's right hand stays hidden for 20 frames and her
+    left for 15: reading both crops (wide, then tight) on every such frame was most of the hands'
+    time. A side unread for LOOK_AGAIN_AFTER frames is looked for on every other frame: far fewer
+    landmarker reads, and every hand seen on two frames or more in a row is still read, at most a
+    frame late (a stray one-frame read among many misses may go)."""
+    from propose_backend.hands import landmarks
+    from tests.real_data import street_frames
+
+    frames = street_frames(list(range(32)))
+    pose_detector = BlazePoseDetector(video=True)
+    try:
+        poses = [_pixels(pose_detector.detect(frame)[0], frame) for frame in frames]
+    finally:
+        pose_detector.close()
+
+    def run(look_again_after: int) -> tuple[np.ndarray, int]:
+        hands, reads = HandLandmarker(video=True), []
+        original = hands._reads
+        hands._reads = lambda *args: reads.append(1) or original(*args)  # counts landmarker calls
+        saved, landmarks.LOOK_AGAIN_AFTER = landmarks.LOOK_AGAIN_AFTER, look_again_after
+        try:
+            seen = np.array([hands.find(frame, pose).score > 0 for frame, pose in zip(frames, poses)])
+        finally:
+            landmarks.LOOK_AGAIN_AFTER = saved
+            hands.close()
+        return seen, len(reads)
+
+    every_frame, reads_before = run(10 ** 6)
+    seen, reads = run(landmarks.LOOK_AGAIN_AFTER)
+    assert reads <= 0.8 * reads_before, f"{reads} landmarker reads against {reads_before} reading every frame"
+    held = every_frame[1:] & every_frame[:-1]  # a hand read on this frame and the one before
+    assert held.any()
+    late = seen[1:] | seen[:-1]  # read on the frame, or on the one before it
+    assert late[held].all(), "a hand held over two frames was missed"
+    assert seen.sum() >= 0.8 * every_frame.sum()
