@@ -91,12 +91,14 @@ def synthetic(estimator, body, folder: Path, repeat: int = 1) -> None:
     summary = estimate_file(folder / "walkers.avi", folder / "walkers.npz", estimator, options)
     everyone_s, everyone_cpu = time.perf_counter() - started, time.process_time() - cpu_started
     report = identity_report(summary.output, truth["boxes"], truth["placed"], truth["joints"], FOCAL)
+    on_picture = identity_report(summary.output, truth["boxes"], truth["placed"], truth["joints"], FOCAL, depth=False)
     by_centres = identity_report(summary.output, truth["boxes"], truth["placed"])  # the older scoring
     index = people_file.read_index(summary.output)
     print(f"synthetic: {len(people)} walkers (CMU walk; one mirrored and time-shifted; one leaves and comes back), "
           f"{summary.frames} frames")
-    print(f"  tracks: {len(index['people'])}; identity switches: {report['switches']} (rows given to the walker whose "
-          f"joints lie nearest; {by_centres['switches']} by the nearest box centre); frames read back "
+    print(f"  tracks: {len(index['people'])}; identity switches: {report['switches']} (rows given, among the walkers "
+          f"whose joints lie near on the picture, to the one nearest in 3D; {on_picture['switches']} by the picture's "
+          f"joints alone; {by_centres['switches']} by the nearest box centre); frames read back "
           f"(people found late, rewind.py): {index['timing'].get('frames_read_back', 0)}")
     for k, share in enumerate(report["tracked_share"]):
         print(f"  walker {k + 1}: tracked on {100 * share:.1f} % of the frames it is visible")

@@ -122,7 +122,7 @@ def write_crowd_clip(path: Path, walkers: list[Walker], size: tuple[int, int] = 
 
 
 def identity_report(index_path: Path, boxes: np.ndarray, placed: np.ndarray | None = None,
-                    joints: np.ndarray | None = None, focal: float = 800.0) -> dict:
+                    joints: np.ndarray | None = None, focal: float = 800.0, depth: bool = True) -> dict:
     """Score a multi-person run against the true boxes (W, T, 4) of write_crowd_clip.
 
     Every valid row of every person file is given to the true person whose box centre is nearest
@@ -131,7 +131,11 @@ def identity_report(index_path: Path, boxes: np.ndarray, placed: np.ndarray | No
     that follows someone mostly hidden is theirs, not the person in front. With the true `joints`
     (W, T, 24, 3, camera frame, filmed with `focal`) a row goes to the person whose joints, as the
     camera sees them, lie nearest its 24 joints on average: where two bodies overlap almost
-    entirely (box centres a few pixels apart), the pose tells whose it is. Returns per output
+    entirely (box centres a few pixels apart), the pose tells whose it is. Where the bodies overlap
+    on the picture even joint by joint (one passing right in front of the other), the picture cannot
+    say whose a row is, but the row's place in depth can: with `depth` (the default) the row goes,
+    among the people whose joints lie within the gate on the picture, to the one whose true joints
+    lie nearest in 3D (the row's pose at its translation, camera frame). Returns per output
     person the frames given to each true person, the identity switches (changes of true person
     along a track), and per true person the share of the frames they are visible on (`boxes`) where
     some track holds them.
@@ -150,7 +154,9 @@ def identity_report(index_path: Path, boxes: np.ndarray, placed: np.ndarray | No
         valid = np.asarray(data.get("raw_valid", data["valid"]), bool)
         labels = []
         joints2d = np.asarray(data.get("raw_joints2d", data["joints2d"]))
-        for frame, points in zip(data["frame_index"][valid], joints2d[valid]):
+        pose = np.asarray(data.get("raw_joints3d", data["joints3d"]))[:, :24]
+        in_camera = pose - pose[:, :1] + np.asarray(data["transl"])[:, None]  # the pose at its translation
+        for frame, points, body in zip(data["frame_index"][valid], joints2d[valid], in_camera[valid]):
             centre = (points.min(axis=0) + points.max(axis=0)) / 2
             distance = np.linalg.norm(centres[:, frame] - centre, axis=1)
             if joints is not None:  # the mean distance of the joints instead
@@ -158,10 +164,15 @@ def identity_report(index_path: Path, boxes: np.ndarray, placed: np.ndarray | No
                 distance = np.linalg.norm(seen - points[:24], axis=-1).mean(axis=-1)
                 distance[np.isnan(placed[:, frame, 0])] = np.nan
             distance = np.where(np.isnan(distance), np.inf, distance)
+            near = distance < 0.5 * np.nan_to_num(placed[:, frame, 3], nan=0.0)  # within the gate on the picture
             k = int(np.argmin(distance))
-            if np.isfinite(distance[k]) and distance[k] < 0.5 * placed[k, frame, 3]:
-                labels.append(k)
-                tracked[k, frame] = True
+            if not near[k]:
+                continue
+            if joints is not None and depth:  # among those near on the picture, the nearest in 3D
+                apart = np.linalg.norm(joints[:, frame] - body, axis=-1).mean(axis=-1)
+                k = int(np.argmin(np.where(near, apart, np.inf)))
+            labels.append(k)
+            tracked[k, frame] = True
         labels = np.array(labels, int)
         people[person["number"]] = {"frames_of": np.bincount(labels, minlength=walkers).tolist(),
                                     "switches": int((np.diff(labels) != 0).sum()) if len(labels) else 0}

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from . import streams
 from .geometry import quaternion_to_matrix_torch
 
 __all__ = ["proper_svd", "mode", "sample", "first_noise", "log_normalizer", "nll", "expected_angle_deg"]
@@ -226,7 +227,7 @@ def _bingham_quaternions(s: Tensor, num_samples: int, generator: torch.Generator
     log_m = -(4.0 - b) / 2.0 + 2.0 * torch.log(4.0 / b)
 
     def propose(rows: Tensor, n: int, normal: Tensor | None = None) -> Tensor:
-        y = torch.randn((rows.numel(), n, 4), generator=generator, dtype=s.dtype, device=s.device) \
+        y = streams.normal((rows.numel(), n, 4), streams.select(generator, rows), s.dtype, s.device) \
             if normal is None else normal
         y = y / torch.sqrt(omega[rows]).unsqueeze(-2)  # y ~ N(0, Ω⁻¹)
         return y / y.norm(dim=-1, keepdim=True)
@@ -245,7 +246,7 @@ def _bingham_quaternions(s: Tensor, num_samples: int, generator: torch.Generator
         log_ratio = (-(q2 * lam[rows].unsqueeze(-2)).sum(-1)
                      + 2.0 * torch.log((q2 * omega[rows].unsqueeze(-2)).sum(-1))
                      - log_m[rows].unsqueeze(-1))
-        u = torch.rand((rows.numel(), draws), generator=generator, dtype=s.dtype, device=s.device) \
+        u = streams.uniform((rows.numel(), draws), streams.select(generator, rows), s.dtype, s.device) \
             if ahead is None else ahead[1]
         accepted = torch.log(u) < log_ratio
         slot = count[rows].unsqueeze(-1) + accepted.cumsum(-1) - 1
@@ -266,7 +267,8 @@ def sample(F: Tensor, num_samples: int, generator: torch.Generator | None = None
     """Exact samples of MF(F): (..., 3, 3) → (..., num_samples, 3, 3).
 
     Q ~ MF(diag S') is drawn through its Bingham quaternion and mapped to R = U' Q V'ᵀ. All random
-    numbers come from `generator`, so a seeded generator reproduces the samples. The samples carry
+    numbers come from `generator` (a torch generator, or streams.RowStreams: each row of F's batch
+    its own), so a seeded generator reproduces the samples. The samples carry
     no gradient: a pathwise gradient would reach U' and V' but not S', i.e. it would be biased.
     noise: the first round's random numbers for the flattened batch, drawn ahead by `first_noise`
     (later rounds, rarely needed, still draw from `generator`).
@@ -276,7 +278,7 @@ def sample(F: Tensor, num_samples: int, generator: torch.Generator | None = None
     with torch.no_grad():
         U, s, V = proper_svd(F.to(torch.float64))
         flat = s.reshape(-1, 3)
-        q = _bingham_quaternions(flat, num_samples, generator, noise)
+        q = _bingham_quaternions(flat, num_samples, streams.fit(generator, flat.shape[0]), noise)
         Q = quaternion_to_matrix_torch(q).reshape(*F.shape[:-2], num_samples, 3, 3)
         R = U.unsqueeze(-3) @ Q @ V.unsqueeze(-3).mT
     return R.to(F.dtype)

@@ -19,6 +19,8 @@ import math
 import shutil
 import threading
 import time
+from contextlib import suppress
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
@@ -33,29 +35,21 @@ from ..temporal.files import smoothed
 from .crop import ImageCamera, cut
 from .crowd import REDETECT_PEOPLE_EVERY, CrowdTracker, Placement, body_box, same_body
 from .errors import InferenceError
-from .protocol import ESTIMATED_FIELDS, Estimator, FrameBatch, as_seen
+from .protocol import Estimator, FrameBatch, as_seen
 from .rewind import Rewind, merge_rows, read_back
+from .kept_rows import KeptRows, block as _block
 from .recorder import ResultsRecorder, _check_writable as check_writable
 from .footage import Frame, open_rows
 from .detect import BlazePoseDetector
 from .people import find_people, paint_body
+from .occlusion import hide_covered
 from .run_state import Decoder, Progress, RunSummary, open_clip
 
 MIN_TRACK_FRAMES = 8  # frames with a person a track needs to be kept
 BODY_REFRESH_S = 60.0  # a track's chunks refit its body at most this often
 
 
-def _rows(frame_index: int, count: int, num_samples: int, camera: ImageCamera,
-          hands: bool = False) -> dict[str, np.ndarray]:
-    rows = results.empty_frames(count, num_samples, hands=hands)
-    rows["frame_index"][:] = frame_index
-    rows["focal_px"][:] = camera.focal_px
-    rows["principal_pt"][:] = camera.principal_pt
-    rows["identity_confidence"] = np.zeros(count, np.float32)
-    return rows
-
-
-def _batch(images: list[np.ndarray], frame_index: int, placements: list[Placement], estimator: Estimator,
+def _batch(images: list[np.ndarray], frame_index: int, placements: list[Placement], estimator: Estimator | KeptRows,
            camera: ImageCamera, options, image_size: tuple[int, int]) -> FrameBatch:
     """One frame's people as one estimator batch, each row tagged with its person and cut from its
     own picture of the frame (the frame itself, or a copy with someone painted over); the picture
@@ -69,20 +63,7 @@ def _batch(images: list[np.ndarray], frame_index: int, placements: list[Placemen
         images=list(images))
 
 
-def _block(frame_index: int, placements: list[Placement], estimated: dict[str, np.ndarray] | None,
-           valid: np.ndarray, confidence: np.ndarray, camera: ImageCamera, options, hands: bool) -> dict[str, np.ndarray]:
-    """The rows of one frame's people as the results files hold them."""
-    block = _rows(frame_index, len(placements), options.samples, camera, hands)
-    for name in (*ESTIMATED_FIELDS, *(n for n in results.HAND_FIELDS if hands and n in estimated)):
-        block[name][valid] = estimated[name][valid]
-    block["valid"][:] = valid
-    boxes = np.array([p.box.xywh() for p in placements], np.float32).reshape(-1, 4)
-    block["bbox"][valid] = (flip_boxes(boxes, camera.principal_pt[0]) if options.mirrored else boxes)[valid]
-    block["identity_confidence"][:] = confidence
-    return block
-
-
-def _read_back(rewind: Rewind, number: int, run, tracker: CrowdTracker, estimator: Estimator, camera: ImageCamera,
+def _read_back(rewind: Rewind, number: int, run, tracker: CrowdTracker, estimator: KeptRows, camera: ImageCamera,
                options, image_size: tuple[int, int], hands: bool) -> tuple[list[dict[str, np.ndarray]], int]:
     """Person `number`'s rows on the kept frames before `run` (rewind.py), latest first, and how many
     crops were read. The estimator sees them as person -number: their body fit is the same, but a
@@ -92,11 +73,11 @@ def _read_back(rewind: Rewind, number: int, run, tracker: CrowdTracker, estimato
     def estimate(picture: np.ndarray, index: int, crop) -> dict[str, np.ndarray]:
         nonlocal tried
         tried += 1
-        out = estimator.estimate(_batch([picture], index, [Placement(-number, crop)], estimator, camera, options,
-                                        image_size))
+        out = estimator.read(_batch([picture], index, [Placement(-number, crop)], estimator, camera, options, image_size))
         return {**out, "joints2d_seen": np.array(_seen(out, camera, options)["joints2d"])}
 
     found, confidence = read_back(rewind, number, run, tracker, estimate)
+    estimator.now([(fields, np.ones(1, bool)) for _, fields, _ in found])  # the ghosts of the rows kept, one batch
     rows = [_block(index, [Placement(number, crop)], fields, np.ones(1, bool), np.full(1, confidence, np.float32),
                    camera, options, hands) for index, fields, crop in found]
     return rows[::-1], tried
@@ -109,7 +90,7 @@ def _seen(estimated: dict[str, np.ndarray] | None, camera: ImageCamera, options)
 
 
 def _look_behind(frame: Frame, placements: list[Placement], estimated: dict[str, np.ndarray], valid: np.ndarray,
-                 confidence: np.ndarray, tracker: CrowdTracker, estimator: Estimator, camera: ImageCamera,
+                 confidence: np.ndarray, tracker: CrowdTracker, estimator: KeptRows, camera: ImageCamera,
                  options, image_size: tuple[int, int]) -> None:
     """Estimate once more each crop that saw someone else, that body painted grey (as people.py
     searches a frame); what is found now is filled into `estimated`, `valid` and `confidence` in
@@ -125,15 +106,15 @@ def _look_behind(frame: Frame, placements: list[Placement], estimated: dict[str,
             paint_body(masked, points)
         pictures.append(masked)
     chosen = [placements[i] for i in rows]
-    again = estimator.estimate(_batch(pictures, frame.index, [Placement(-p.number, p.box) for p in chosen], estimator,
-                                      camera, options, image_size))  # a second look: out of the person's sequence
+    again = estimator.read(_batch(pictures, frame.index, [Placement(-p.number, p.box) for p in chosen], estimator,
+                                  camera, options, image_size))  # a second look: out of the person's sequence
     found, sure = tracker.observe(frame, chosen, _seen(again, camera, options), learn=False)
     taken = [body_box(estimated["joints2d"][j]) for j in np.flatnonzero(valid)]  # bodies others already have
     for k, i in enumerate(rows):
         box = body_box(again["joints2d"][k]) if found[k] else None
         if box is not None and not any(b is not None and same_body(box, b) for b in taken):
             valid[i], confidence[i] = True, sure[k]
-            for name in (*ESTIMATED_FIELDS, *(n for n in results.HAND_FIELDS if n in again)):
+            for name in again:  # the row's fields (a deferred read: where to draw its ghosts)
                 estimated[name][i] = again[name][k]
 
 
@@ -142,8 +123,6 @@ def estimate_everyone(input_path: str | Path, output_path: str | Path, estimator
     """Follow and estimate everyone in a video or image; write one results file per person and
     the clip index beside `output_path` (OUT.people.json, OUT.person-N.npz). Returns a RunSummary
     whose output is the clip index. A cancel keeps the frames done so far."""
-
-
     cancel = cancel or threading.Event()
     report = progress or (lambda _p: None)
     started = time.perf_counter()
@@ -164,8 +143,18 @@ def estimate_everyone(input_path: str | Path, output_path: str | Path, estimator
     decoder.start()
     cancelled = False
     estimator.reseed()
+    later = KeptRows(estimator, frames=options.chunk_frames)  # reads for the tracker; ghosts for the rows kept
     hands = bool(getattr(estimator, "hands", False))
     forget = getattr(estimator, "forget", lambda _person: None)  # an estimator following each person in their crop
+
+    def record(index: int, placements: list[Placement], estimated: dict, valid: np.ndarray, confidence: np.ndarray):
+        """One frame's rows to their tracks' recorders (once their ghosts are drawn)."""
+        block = _block(index, placements, estimated, valid, confidence, camera, options, hands)
+        for k, placement in enumerate(placements):
+            if placement.number not in recorders:
+                recorders[placement.number] = _track_recorder(output_path, placement.number, footage,
+                                                              estimator, options, input_path, first_body)
+            recorders[placement.number].add({n: v[k:k + 1] for n, v in block.items()})
     estimating_since = time.perf_counter()
     try:
         for (frame,) in decoder.batches():
@@ -178,8 +167,8 @@ def estimate_everyone(input_path: str | Path, output_path: str | Path, estimator
             estimated = None
             if placements:
                 tick = time.perf_counter()
-                estimated = estimator.estimate(_batch([frame.image] * len(placements), frame.index, placements,
-                                                      estimator, camera, options, footage.image_size))
+                estimated = later.read(_batch([frame.image] * len(placements), frame.index, placements,
+                                              estimator, camera, options, footage.image_size))
                 timing["estimate_s"] += time.perf_counter() - tick
                 timing["person_frames"] += len(placements)
             tick = time.perf_counter()
@@ -188,24 +177,21 @@ def estimate_everyone(input_path: str | Path, output_path: str | Path, estimator
             misread = {placements[i].number for i, _ in tracker.hidden_by}  # crops whose reader held someone else
             if tracker.hidden_by:  # someone half behind another: look again with the front body painted over
                 tick = time.perf_counter()
-                _look_behind(frame, placements, estimated, valid, confidence, tracker, estimator, camera, options,
+                _look_behind(frame, placements, estimated, valid, confidence, tracker, later, camera, options,
                              footage.image_size)
                 timing["estimate_s"] += time.perf_counter() - tick
             for number in misread | {placements[k].number for k in np.flatnonzero(~valid)}:
                 forget(number)  # a crop that did not show its person: its reader looks afresh on the next
-            if placements:
-                block = _block(frame.index, placements, estimated, valid, confidence, camera, options, hands)
-                for k, placement in enumerate(placements):
-                    if placement.number not in recorders:
-                        recorders[placement.number] = _track_recorder(output_path, placement.number, footage,
-                                                                      estimator, options, input_path, first_body)
-                    recorders[placement.number].add({n: v[k:k + 1] for n, v in block.items()})
+            if placements:  # the rows kept (forward reads, second looks) go to disk once their ghosts are in
+                tick = time.perf_counter()
+                later.later([(estimated, valid)], partial(record, frame.index, placements, estimated, valid, confidence))
+                timing["estimate_s"] += time.perf_counter() - tick
             followed[frame.index] = [p.box.xywh() for p in placements]
             points = _seen(estimated, camera, options)["joints2d"] if placements else None
             for number, run in rewind.remember(frame, {p.number: (points[k], estimated["transl"][k][2], confidence[k])
                                                        for k, p in enumerate(placements) if valid[k]}):
                 tick = time.perf_counter()  # found after a gap or late: read them back through the kept frames
-                rows, tried = _read_back(rewind, number, run, tracker, estimator, camera, options, footage.image_size, hands)
+                rows, tried = _read_back(rewind, number, run, tracker, later, camera, options, footage.image_size, hands)
                 earlier.setdefault(number, []).extend(rows)
                 for row in rows:
                     followed[int(row["frame_index"][0])].append(tuple(float(v) for v in row["bbox"][0]))
@@ -219,7 +205,10 @@ def estimate_everyone(input_path: str | Path, output_path: str | Path, estimator
             eta = max(0.0, total - frames_done) / fps if total is not None and fps > 0 else None
             report(Progress("estimating", frames_done, total, fps, eta,
                             f"{len(placements)} people followed"))
+        later.flush()  # the rows still held for their ghosts
     except BaseException:
+        with suppress(Exception):  # the rows held for their ghosts, unless drawing them is what failed
+            later.flush()
         for recorder in recorders.values():  # keep what was finished, even when failing
             recorder.flush()
         if recorders:
@@ -354,12 +343,11 @@ def _write_people(output_path: str | Path, tracks: dict[int, Path], fps: float, 
     enough). Everyone is put in one world (shared_world.py) with the clip's camera path `cameras`;
     `finish` smooths (False: a failed run keeps its per-frame values). Without `estimator` (a
     recovery) each person keeps the body and meta its chunks carry. `earlier`: rows read back
-    (rewind.py) per track, put in before the rows they lead into."""
-    kept = {}
-    for track, path in tracks.items():
-        data = merge_rows(results.read_results(path), (earlier or {}).get(track, []))
-        if int(data["valid"].sum()) >= MIN_TRACK_FRAMES:
-            kept[track] = data
+    (rewind.py) per track, put in before the rows they lead into. Rows where someone nearer covered
+    most of a person become frames they were not seen on (occlusion.py)."""
+    kept = {track: merge_rows(results.read_results(path), (earlier or {}).get(track, []))
+            for track, path in tracks.items()}
+    kept = hide_covered({n: data for n, data in kept.items() if int(data["valid"].sum()) >= MIN_TRACK_FRAMES})
     if not kept:
         return None
     width, height = image_size

@@ -18,7 +18,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from .. import fisher
+from .. import fisher, streams
 from ..geometry import local_from_world
 from ..posterior import sample_log_density
 from ..skeleton import NUM_SMPL_JOINTS, SMPL_PARENTS
@@ -60,7 +60,9 @@ def _mirrored_evidence(ip: InstantPosterior) -> Tensor:
 def sample_ghosts(ip: InstantPosterior, num_samples: int, generator: torch.Generator | None = None,
                   depth_flips: bool = True) -> tuple[Tensor, Tensor]:
     """Samples (B, S, 24, 3, 3) local rotations within the limits, and their log densities
-    (B, S) relative to the mode (<= 0), densest first. The root stays at its mode."""
+    (B, S) relative to the mode (<= 0), densest first. The root stays at its mode. `generator`: a
+    torch generator, or streams.RowStreams (one stream per row: a row's ghosts are then the same
+    in any batch)."""
     anatomy = ip.anatomy
     post = ip.posterior
     B, S = post.F.shape[0], num_samples
@@ -70,7 +72,7 @@ def sample_ghosts(ip: InstantPosterior, num_samples: int, generator: torch.Gener
     G[:, :, 0] = post.root.to(dtype)[:, None]
     evidence = ip.evidence.to(dtype)[:, None].expand(B, S, NUM_SMPL_JOINTS, 3, 3)
     if depth_flips:
-        flips = torch.rand(B, S, NUM_SMPL_JOINTS, generator=generator, dtype=dtype) < flip_probability(ip)[:, None]
+        flips = streams.uniform((B, S, NUM_SMPL_JOINTS), generator, dtype) < flip_probability(ip)[:, None]
         evidence = torch.where(flips[..., None, None], _mirrored_evidence(ip)[:, None], evidence)
     else:
         flips = torch.zeros(B, S, NUM_SMPL_JOINTS, dtype=torch.bool)
@@ -80,12 +82,14 @@ def sample_ghosts(ip: InstantPosterior, num_samples: int, generator: torch.Gener
         joint = torch.tensor(level).expand(B, S, len(level)).reshape(-1)
         parent = G[:, :, parents].reshape(-1, 3, 3)
         flipped = flips[:, :, level].reshape(-1)
+        drawing = streams.fit(generator, len(joint))  # per-row streams: each element its row's
         chosen, ok = _draw(parent, parent @ prior[joint] + evidence[:, :, level].reshape(-1, 3, 3),
-                           joint, anatomy, generator)
+                           joint, anatomy, drawing)
         retry = ~ok & flipped  # a mirrored limb that cannot bend that way: keep the data's
         if retry.any():
             again, ok2 = _draw(parent[retry], parent[retry] @ prior[joint[retry]]
-                               + plain[:, :, level].reshape(-1, 3, 3)[retry], joint[retry], anatomy, generator)
+                               + plain[:, :, level].reshape(-1, 3, 3)[retry], joint[retry], anatomy,
+                               streams.select(drawing, retry))
             chosen[retry] = again
             ok[retry] = ok2
         if (~ok).any():  # evidence beyond the limit: the clamp is the nearest allowed pose
@@ -108,7 +112,8 @@ def _draw(parent: Tensor, F: Tensor, joint: Tensor, anatomy: Anatomy, generator:
     """
     chosen, ok = _first_inside(parent, F, joint, anatomy, generator, FIRST_CANDIDATES)
     if (~ok).any():
-        again, ok2 = _first_inside(parent[~ok], F[~ok], joint[~ok], anatomy, generator, CANDIDATES)
+        again, ok2 = _first_inside(parent[~ok], F[~ok], joint[~ok], anatomy, streams.select(generator, ~ok),
+                                   CANDIDATES)
         chosen[~ok] = again
         ok[~ok] = ok2
     return chosen, ok

@@ -16,10 +16,11 @@ import torch
 from .. import posterior as post
 from ..body import load_body
 from ..body.layer import BodyLayer
-from ..geometry import ray_rotation
+from ..geometry import ray_rotation, reflect_local_rotations
 from ..inference.detect import CLOSE_UP_BORDER, BlazePoseDetector, Detection
 from ..inference.errors import InferenceError
 from ..mirrored import mirror_estimate
+from ..streams import RowStreams
 from ..inference.protocol import EstimatorSettings, FrameBatch
 from ..skeleton import CROP_SIZE
 from ..hands.rest import hand_joints, template_hands
@@ -29,6 +30,7 @@ from .ghosts import sample_ghosts
 from .bone_posterior import instant_posterior, solve_translation
 from .foreshortening import LENGTH_WINDOW, leg_depth_from_picture
 from .mapping import BP, DerivationFractions, instant_rest_points, landmarks_to_skeleton
+from .reading import Reading, joined
 
 WEIGHTS_LABEL = "BlazePose full (mediapipe 0.10.14 wheel) + analytical posterior (instant mode)"
 
@@ -70,9 +72,7 @@ def turn_into_camera(fields: dict[str, np.ndarray], hands, turn: np.ndarray, cam
     rot[:, 0] = turn @ rot[:, 0]
     fields["rotmats"] = rot
     if fields["samples"].shape[1]:
-        drawn = fields["samples"].astype(np.float64)
-        drawn[:, :, 0] = turn[:, None] @ drawn[:, :, 0]
-        fields["samples"] = drawn
+        fields["samples"] = turn_ghosts(fields["samples"], turn)
     F = fields["posterior_F"].astype(np.float64)
     F[:, 0] = turn @ F[:, 0]
     F[:, 1:] = turn[:, None] @ F[:, 1:] @ back[:, None]  # root-relative rotations G_j G_0ᵀ turn by conjugation
@@ -80,6 +80,13 @@ def turn_into_camera(fields: dict[str, np.ndarray], hands, turn: np.ndarray, cam
     fields["joints3d"] = np.einsum("nij,nkj->nki", turn, fields["joints3d"].astype(np.float64))
     fields["joints2d"] = camera.project(fields["joints3d"] + fields["transl"][:, None])
     hands.world = np.einsum("nij,nhkj->nhki", turn, hands.world)
+
+
+def turn_ghosts(samples: np.ndarray, turn: np.ndarray) -> np.ndarray:
+    """Ghosts (B, S, 24, 3, 3) drawn in the crop view, turned into the camera's axes (turn_into_camera)."""
+    drawn = samples.astype(np.float64)
+    drawn[:, :, 0] = turn[:, None] @ drawn[:, :, 0]
+    return drawn
 
 
 class KeypointEstimator:
@@ -169,6 +176,12 @@ class KeypointEstimator:
         return out
 
     def estimate(self, batch: FrameBatch) -> dict[str, np.ndarray]:
+        reading = self.read(batch)
+        return {**reading.seen(), **self.finish([(reading, np.arange(len(reading)))])}
+
+    def read(self, batch: FrameBatch) -> Reading:
+        """The batch read up to its ghosts (instant/reading.py): landmarks, hands seen, the
+        posterior, pose, pelvis and overlay, in the camera's axes; `finish` draws the ghosts."""
         count, samples = len(batch.frame_index), batch.num_samples
         seen = [self._landmarks(batch, k) for k in range(count)]
         valid = np.array([s is not None for s in seen])
@@ -214,18 +227,37 @@ class KeypointEstimator:
             "transl": transl,
             "joints2d": batch.camera.project(points35.numpy() + transl[:, None]),
             "valid": valid,
+            "samples": np.zeros((count, 0, 24, 3, 3)),  # drawn by `finish`, in the crop view
         }
-        if samples:
-            drawn, density = sample_ghosts(instant, samples, self.generator)
-            out["samples"], out["sample_log_density"] = drawn.numpy(), density.numpy()
-        else:
-            out["samples"] = np.zeros((count, 0, 24, 3, 3))
-            out["sample_log_density"] = np.zeros((count, 0))
         # the hands take the body's turn (their crops lie on nearly the same ray): the palms keep their place
         turn_into_camera(out, hands, turn, batch.camera)
         if batch.mirrored:  # the figure read so far is reflected to the person's own sides
             mirror_estimate(out, hands, batch.camera)
-        out.update(self.fingers.solve_on_body(hands, out, samples, self.generator))  # ghost s's fingers on its wrist
+        del out["samples"]
+        return Reading(out, instant, hands, turn, np.asarray(batch.frame_index),
+                       None if batch.person is None else np.asarray(batch.person), samples, batch.mirrored)
+
+    def finish(self, parts: list[tuple[Reading, np.ndarray]]) -> dict[str, np.ndarray]:
+        """The ghosts and the fingers (their posterior and ghost fingers) of the rows `rows` of each
+        reading, in order, as one batch: samples, sample_log_density and the hand fields. Rows of
+        an everyone run (person numbers) draw from their own streams, seeded by (seed, frame,
+        person), so a row's ghosts do not depend on the rows finished with it; a single-person
+        run's draw from the run's one generator, frame after frame."""
+        reading = joined(parts)
+        count, samples = len(reading), reading.num_samples
+        generator = self.generator if reading.person is None else \
+            RowStreams.seeded(self.seed, reading.frame_index, np.abs(reading.person))
+        body = {"rotmats": reading.fields["rotmats"]}
+        if samples:
+            drawn, density = sample_ghosts(reading.instant, samples, generator)
+            drawn = turn_ghosts(drawn.numpy(), reading.turn)
+            body["samples"] = reflect_local_rotations(drawn) if reading.mirrored else drawn
+            body["sample_log_density"] = density.numpy()
+        else:
+            body["samples"] = np.zeros((count, 0, 24, 3, 3))
+            body["sample_log_density"] = np.zeros((count, 0))
+        out = {**body, **self.fingers.solve_on_body(reading.hands, body, samples, generator)}  # ghost s's fingers
+        del out["rotmats"]
         return {k: (v if v.dtype == bool else v.astype(np.float32)) for k, v in out.items()}
 
     def rest_geometry(self, betas: np.ndarray, person: int | None = None) -> dict[str, np.ndarray]:
