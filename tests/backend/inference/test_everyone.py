@@ -27,12 +27,29 @@ def instant(tmp_path_factory):
     loaded.close()
 
 
-def test_two_people_crossing_keep_their_identities(instant, tmp_path):
-    frames = 48
+def _crossing(folder, frames: int) -> tuple:
+    """Two people crossing in front of each other (the nearer one hides the farther): (clip, truth)."""
     walkers = [swing_walker(frames, (-1.6, 5.0), (1.6, 5.0), SHIRTS[0]),
                swing_walker(frames, (1.8, 7.0), (-1.8, 7.0), SHIRTS[1], phase=1.0)]
-    truth = write_crowd_clip(tmp_path / "cross.avi", walkers)
-    summary = estimate_file(tmp_path / "cross.avi", tmp_path / "cross.npz", instant, EstimateOptions(**OPTIONS))
+    clip = folder / "cross.avi"
+    return clip, write_crowd_clip(clip, walkers)
+
+
+@pytest.fixture(scope="module")
+def crossing(tmp_path_factory):
+    """The 48-frame crossing (rendered once per module: the suite's time)."""
+    return _crossing(tmp_path_factory.mktemp("crossing"), 48)
+
+
+@pytest.fixture(scope="module")
+def short_crossing(tmp_path_factory):
+    """The same crossing in 24 frames, for the mirrored run and the runs stopped part-way."""
+    return _crossing(tmp_path_factory.mktemp("short_crossing"), 24)
+
+
+def test_two_people_crossing_keep_their_identities(instant, crossing, tmp_path):
+    clip, truth = crossing
+    summary = estimate_file(clip, tmp_path / "cross.npz", instant, EstimateOptions(**OPTIONS))
     assert summary.output == tmp_path / "cross.people.json"
     report = identity_report(summary.output, truth["boxes"], truth["placed"])
     assert len(report["people"]) == 2 and report["switches"] == 0
@@ -105,17 +122,15 @@ def test_a_person_stepping_out_from_behind_another_is_followed_from_where_they_a
     assert np.all((confidence > 0) & (confidence <= 1))
 
 
-def test_mirrored_footage_follows_everyone_in_the_real_scene(instant, tmp_path):
+def test_mirrored_footage_follows_everyone_in_the_real_scene(instant, short_crossing, tmp_path):
     """The crossing clip as a selfie camera stores it (every frame flipped) read with --mirrored:
     the trackers follow the footage as it is, and the files describe the real scene (meta
-    `mirrored`, overlay and boxes on the clip as rendered), identities kept through the crossing."""
+    `mirrored`, overlay and boxes on the clip as rendered), identities kept through the crossing
+    (its 24-frame version: the 48-frame one is the plain crossing test's)."""
     import cv2
 
-    frames = 48
-    walkers = [swing_walker(frames, (-1.6, 5.0), (1.6, 5.0), SHIRTS[0]),
-               swing_walker(frames, (1.8, 7.0), (-1.8, 7.0), SHIRTS[1], phase=1.0)]
-    truth = write_crowd_clip(tmp_path / "cross.avi", walkers)
-    real, selfie = cv2.VideoCapture(str(tmp_path / "cross.avi")), None
+    clip, truth = short_crossing
+    real, selfie = cv2.VideoCapture(str(clip)), None
     while True:
         ok, image = real.read()
         if not ok:
@@ -158,20 +173,17 @@ estimate_file(clip, out, loaded, EstimateOptions(focal_px=800.0, smooth=0.0, sam
 """
 
 
-def test_a_killed_run_leaves_every_finished_row_on_disk(instant, tmp_path):
+def test_a_killed_run_leaves_every_finished_row_on_disk(short_crossing, tmp_path):
     """kill -9 part-way: each track's chunks hold every frame estimated before the kill, readable
     as results, and `propose-backend recover` turns them into the people files and the clip index."""
     import os
     import subprocess
     import sys
 
-    frames, stop = 24, 12
-    walkers = [swing_walker(frames, (-1.6, 5.0), (1.6, 5.0), SHIRTS[0]),
-               swing_walker(frames, (1.8, 7.0), (-1.8, 7.0), SHIRTS[1], phase=1.0)]
-    write_crowd_clip(tmp_path / "cross.avi", walkers)
+    (clip, _), stop = short_crossing, 12
     out = tmp_path / "cross.npz"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
-    run = subprocess.run([sys.executable, "-c", KILLED_RUN, str(tmp_path / "cross.avi"), str(out),
+    run = subprocess.run([sys.executable, "-c", KILLED_RUN, str(clip), str(out),
                           str(tmp_path / "spare"), str(stop)], env=env, capture_output=True, text=True, timeout=600)
     assert run.returncode == -9, run.stderr[-2000:]
     assert not people_file.index_path(out).exists() and not people_file.person_path(out, 1).exists()
@@ -197,13 +209,10 @@ def test_a_killed_run_leaves_every_finished_row_on_disk(instant, tmp_path):
         assert data["meta"]["estimator"] == "keypoints" and len(data["rest_vertices"]) > 0
 
 
-def test_a_run_that_fails_part_way_writes_the_people_so_far(instant, tmp_path):
+def test_a_run_that_fails_part_way_writes_the_people_so_far(instant, short_crossing, tmp_path):
     """An error mid-run (here the progress hook raising): the people followed so far are written
     from their tracks' chunks, unsmoothed, and no track chunk is left behind."""
-    frames, stop = 24, 12
-    walkers = [swing_walker(frames, (-1.6, 5.0), (1.6, 5.0), SHIRTS[0]),
-               swing_walker(frames, (1.8, 7.0), (-1.8, 7.0), SHIRTS[1], phase=1.0)]
-    write_crowd_clip(tmp_path / "cross.avi", walkers)
+    (clip, _), stop = short_crossing, 12
     out = tmp_path / "cross.npz"
 
     def progress(p):
@@ -211,7 +220,7 @@ def test_a_run_that_fails_part_way_writes_the_people_so_far(instant, tmp_path):
             raise RuntimeError("the hook fails")
 
     with pytest.raises(RuntimeError, match="the hook fails"):
-        estimate_file(tmp_path / "cross.avi", out, instant, EstimateOptions(**{**OPTIONS, "smooth": 1.0}), progress)
+        estimate_file(clip, out, instant, EstimateOptions(**{**OPTIONS, "smooth": 1.0}), progress)
     assert not people_file.track_paths(out)
     people = people_file.read_index(people_file.index_path(out))["people"]
     assert [p["number"] for p in people] == [1, 2]

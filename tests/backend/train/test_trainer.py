@@ -33,21 +33,22 @@ def step_losses(out_dir: Path) -> dict[int, float]:
 
 @pytest.mark.slow
 def test_smoke_run_loss_falls(smoke_config: Config) -> None:
-    """200 steps of the tiny network on the synthetic set (batch 8, 64 px)."""
-    config = configure(smoke_config, epochs=25, steps_per_epoch=None, checkpoint_every=25, log_every=1)
-    config = dataclasses.replace(config, optim=dataclasses.replace(config.optim, milestones=(20,)))
+    """104 steps of the tiny network on the synthetic set (batch 8, 64 px; 13 epochs of 8 steps, the
+    learning rate cut after 10): the plumbing learns. docs/training.md has a longer run's curve."""
+    config = configure(smoke_config, epochs=13, steps_per_epoch=None, checkpoint_every=13, log_every=1)
+    config = dataclasses.replace(config, optim=dataclasses.replace(config.optim, milestones=(10,)))
     summary = train(config)
     losses = step_losses(config.train.out_dir)
-    assert summary.steps == len(losses) == 200
+    assert summary.steps == len(losses) == 104
     first = sum(losses[s] for s in range(1, 21)) / 20
-    last = sum(losses[s] for s in range(181, 201)) / 20
+    last = sum(losses[s] for s in range(85, 105)) / 20
     print(f"smoke loss: first 20 steps {first:.2f}, last 20 steps {last:.2f}")
     assert last < 0.6 * first
     assert summary.images_per_s_per_gpu > 0 and summary.rank_digests and len(set(summary.rank_digests)) == 1
 
     net = ProPoseNet(BACKBONES["hrnet_tiny"])
     load_network_weights(net, load_checkpoint_state(summary.exported))  # strict
-    assert (config.train.out_dir / "checkpoints" / "epoch_025.pt").is_file()
+    assert (config.train.out_dir / "checkpoints" / "epoch_013.pt").is_file()
 
 
 def test_resume_reproduces_the_next_step(smoke_config: Config, tmp_path: Path) -> None:
