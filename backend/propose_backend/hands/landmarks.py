@@ -188,10 +188,13 @@ class HandLandmarker:
         self._silence = _native_stderr_silenced
         self.video = video
         self.unread = np.zeros(2, int)  # video: frames in a row each side's hand has gone unread
+        self.last_frame: int | None = None  # video: the source frame number of the last find
 
-    def find(self, image_bgr: np.ndarray, pose_pixels: np.ndarray) -> HandObservation:
+    def find(self, image_bgr: np.ndarray, pose_pixels: np.ndarray, frame: int | None = None) -> HandObservation:
         """Both hands in one frame; pose_pixels (33, 3): BlazePose x, y (pixels), visibility,
-        with the person's own left/right (already swapped for mirrored footage)."""
+        with the person's own left/right (already swapped for mirrored footage); frame: the
+        source frame number (video), so the frames a long-hidden hand is looked for on are the
+        same whichever frame the run started from (see looks_for)."""
         out = HandObservation.unseen()
         height, width = image_bgr.shape[:2]
         wrists = np.array([pose_pixels[_BODY_POINTS[side][1]] for side in HAND_SIDES])
@@ -207,7 +210,7 @@ class HandLandmarker:
             if size_px < MIN_HAND_PX or not (0 <= cx < width and 0 <= cy < height):
                 continue
             cropped[h] = True  # (a hand the other side's crop finds may still go to this side)
-            if not self.looks_for(h):
+            if not self.looks_for(h, frame):
                 continue
             for scale in (1.0, RETRY_SCALE):  # a tighter crop when the wide one finds nothing
                 found = self._reads(image_bgr, h, (cx, cy, length * scale))
@@ -218,13 +221,23 @@ class HandLandmarker:
             if read is not None:
                 out.pixels[h], out.world[h], out.score[h] = read.pixels, with_image_xy(read.world, read.pixels), read.score
         self.unread = np.where(out.score > 0, 0, self.unread + 1)
+        self.last_frame = frame
         return out
 
-    def looks_for(self, h: int) -> bool:
+    def looks_for(self, h: int, frame: int | None = None) -> bool:
         """Whether side h's crop is read this frame: always on stills; on video, every frame until its
-        hand has gone unread for LOOK_AGAIN_AFTER frames in a row, then every other frame."""
+        hand has gone unread for LOOK_AGAIN_AFTER frames in a row, then every other frame. With the
+        source frame number the other frame is picked by the frame's own number (even steps of the
+        clip's stride), not by the length of the streak: a batch piece whose run starts mid-streak
+        then reads the same frames as the whole clip's run once its warm-up has passed
+        LOOK_AGAIN_AFTER frames, so the pieces join without a seam."""
         late = self.unread[h] - LOOK_AGAIN_AFTER
-        return not self.video or late < 0 or late % 2 == 0
+        if not self.video or late < 0:
+            return True
+        if frame is None or self.last_frame is None:
+            return late % 2 == 0
+        stride = abs(frame - self.last_frame) or 1  # read-backs go backwards; a clip may skip frames
+        return (frame // stride) % 2 == 0
 
     def _reads(self, image_bgr: np.ndarray, h: int, box: tuple[float, float, float]) -> list["HandRead"]:
         """Every hand the landmarker finds in the crop `box` cut for side h, in image pixels."""

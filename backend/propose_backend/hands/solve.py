@@ -86,18 +86,20 @@ class FingerSolver:
         self._landmarkers: dict[int | None, HandLandmarker] = {}
 
     def observe(self, images: list[np.ndarray | None], pose_pixels: np.ndarray,
-                people: np.ndarray | None = None) -> HandBatch:
+                people: np.ndarray | None = None, frames: np.ndarray | None = None) -> HandBatch:
         """images: full BGR frames (None: not available); pose_pixels (B, 33, 3) x, y, visibility;
-        people: (B,) person number of each row when several people are followed (FrameBatch.person)."""
+        people: (B,) person number of each row when several people are followed (FrameBatch.person);
+        frames: (B,) source frame numbers (FrameBatch.frame_index), for the landmarker's back-off."""
         found = []
         owners = [None] * len(pose_pixels) if people is None else [int(n) for n in people]
-        for image, pose, owner in zip(images, pose_pixels, owners):
+        numbers = [None] * len(pose_pixels) if frames is None else [int(f) for f in frames]
+        for image, pose, owner, number in zip(images, pose_pixels, owners, numbers):
             if image is None or not np.any(pose[:, 2] > 0):
                 found.append(HandObservation.unseen())
                 continue
             if owner not in self._landmarkers:
                 self._landmarkers[owner] = HandLandmarker(video=self.video)
-            found.append(self._landmarkers[owner].find(image, pose))
+            found.append(self._landmarkers[owner].find(image, pose, number))
         world = np.stack([f.world for f in found]) if found else np.zeros((0, 2, 21, 3))
         pixels = np.stack([f.pixels for f in found]) if found else np.zeros((0, 2, 21, 2))
         score = np.stack([f.score for f in found]) if found else np.zeros((0, 2))

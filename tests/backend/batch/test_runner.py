@@ -65,7 +65,7 @@ def _assert_same(got: dict, want: dict, atol: float = 1e-5) -> None:
 
 @pytest.fixture(scope="module")
 def street_reference(street_long: Path, tmp_path_factory) -> dict:
-    """80 real frames estimated in one process, the whole frame as the person's box (BlazePose per frame)."""
+    """67 real frames estimated in one process, the whole frame as the person's box (BlazePose per frame)."""
     folder = tmp_path_factory.mktemp("reference")
     return _reference(street_long, folder / "ref.npz", _request(folder, detector="full-frame"), folder)
 
@@ -138,13 +138,13 @@ def test_a_clip_cut_into_pieces_joins_without_a_seam(local_ray, street_long: Pat
                                                      tmp_path: Path) -> None:
     out = tmp_path / "out"
     job = Job(street_long, out / "street.propose.npz")
-    summary, printed = _run([job], _request(out, detector="full-frame"), tmp_path, workers=2, piece_frames=34)
+    summary, printed = _run([job], _request(out, detector="full-frame"), tmp_path, workers=2, piece_frames=33)
     assert summary["clips"]["done"] == 1, printed
     books = json.loads((out / "propose-batch.json").read_text())["clips"][str(job.output)]
     assert len(books["pieces"]) == 3 and books["pieces_done"] == [0, 1, 2]
     assert not pieces_dir(job.output).exists()
     joined = results.read_results(job.output)
-    assert joined["frame_index"].tolist() == list(range(80))
+    assert joined["frame_index"].tolist() == list(range(67))
     # One smoothing pass over the joined frames: the same motion as the clip estimated in one piece.
     _assert_same(joined, street_reference, atol=1e-4)
     timeless = lambda meta: {k: v for k, v in meta["temporal"].items() if k != "seconds"}  # noqa: E731
