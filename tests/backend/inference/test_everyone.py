@@ -227,3 +227,30 @@ def test_a_run_that_fails_part_way_writes_the_people_so_far(instant, short_cross
     for person in people:
         data = results.read_results(person["path"])
         assert data["frame_index"].max() == stop - 1 and "raw_valid" not in data  # per-frame values, unsmoothed
+
+
+def test_a_single_person_clip_gives_the_single_person_results(instant, tmp_path):
+    """One person in the shot: the single-person run still writes one plain results file, and the
+    everyone run on the same clip finds that one person and estimates them as well (pelvis-relative
+    joints against the rendered truth within 10 %, the issue's line)."""
+    frames = 24
+    walker = swing_walker(frames, (-0.8, 5.0), (0.8, 5.0), SHIRTS[0])
+    truth = write_crowd_clip(tmp_path / "one.avi", [walker])
+    single = estimate_file(tmp_path / "one.avi", tmp_path / "single.npz", instant,
+                           EstimateOptions(**{**OPTIONS, "everyone": False}))
+    assert single.output == tmp_path / "single.npz" and not (tmp_path / "single.people.json").exists()
+    alone = results.read_results(single.output)
+    assert alone["valid"].all() and "person" not in alone
+    everyone = estimate_file(tmp_path / "one.avi", tmp_path / "all.npz", instant, EstimateOptions(**OPTIONS))
+    index = people_file.read_index(everyone.output)
+    assert len(index["people"]) == 1
+    found = results.read_results(index["people"][0]["path"])
+    assert found["valid"].sum() >= frames - 2
+
+    def error_mm(data) -> float:
+        rows = np.flatnonzero(data["valid"])
+        ours = data["joints3d"][rows, :24] - data["joints3d"][rows, :1]
+        true = truth["joints"][0][data["frame_index"][rows]]
+        return float(1000 * np.linalg.norm(ours - (true - true[:, :1]), axis=-1).mean())
+
+    assert error_mm(found) <= 1.10 * error_mm(alone), (error_mm(found), error_mm(alone))
