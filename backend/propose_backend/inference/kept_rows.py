@@ -58,7 +58,8 @@ class KeptRows:
         the rows held before, once HOLD_ROWS rows wait; `then` runs when they are in (in order)."""
         self.waiting.append((parts, then))
         rows = sum(int(keep.sum()) for held, _ in self.waiting for _, keep in held)
-        if rows >= self.hold or len(self.waiting) >= (self.frames or len(self.waiting) + 1) or not self.deferred:
+        too_long = self.frames is not None and len(self.waiting) >= self.frames
+        if rows >= self.hold or too_long or not self.deferred:
             self.flush()
 
     def now(self, parts: list[tuple[dict[str, np.ndarray], np.ndarray]]) -> None:
