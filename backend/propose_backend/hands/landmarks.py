@@ -28,6 +28,7 @@ import cv2
 import numpy as np
 
 from ..skeleton import HAND_SIDES, NUM_HAND_LANDMARKS
+from .plausible import belongs
 
 # BlazePose landmark ids per side: elbow, wrist, pinky, index, thumb.
 _BODY_POINTS = {"left": (13, 15, 17, 19, 21), "right": (14, 16, 18, 20, 22)}
@@ -121,11 +122,15 @@ class HandRead:
     score: float
     left_vote: float  # MediaPipe's handedness as a vote: +score for the person's left hand, -score for the right
     crop: int  # the side whose crop found it
+    wide: bool = False  # found by a search round the arm's reach (BlazePose's wrist is wrong): see plausible.arm_fit
 
 
-def assign(reads: list[HandRead], wrists: np.ndarray, hand_px: np.ndarray, cropped: np.ndarray) -> list[HandRead | None]:
+def assign(reads: list[HandRead], wrists: np.ndarray, hand_px: np.ndarray, cropped: np.ndarray,
+           pose_pixels: np.ndarray | None = None) -> list[HandRead | None]:
     """Each side's read (left, right) among all hands both crops found, or None: unseen. wrists (2, 3):
-    BlazePose's, pixels and visibility; hand_px (2,): the hand lengths the crops were cut for; cropped (2,): bool.
+    BlazePose's, pixels and visibility; hand_px (2,): the hand lengths the crops were cut for; cropped (2,): bool;
+    pose_pixels (33, 3): BlazePose's, to keep only reads that sit on the side's own arm (`plausible.belongs`:
+    not a bag, a skirt or someone else's hand); without it every read near the wrist may be kept.
 
     Reads whose landmarks overlap are one hand found twice. Each hand goes to at most one side, as
     many sides as possible get one, and among those choices the cheapest wins: a read's wrist distance
@@ -153,6 +158,9 @@ def assign(reads: list[HandRead], wrists: np.ndarray, hand_px: np.ndarray, cropp
         mine, theirs = (np.mean([np.linalg.norm(r.pixels[0] - wrists[k, :2]) for r in group]) for k in (h, 1 - h))
         if not cropped[h] or mine > 0.6 * CROP_SCALE * length[h] or (not overlap and mine > theirs):
             return None  # too far from this side's wrist, or (hands apart) nearer the other's
+        if pose_pixels is not None and not belongs(np.mean([r.pixels for r in group], axis=0), pose_pixels, h, length[h],
+                                                   wide=any(r.wide for r in group)):
+            return None  # not this arm's hand: a bag, a skirt, someone else's hand
         vote = np.mean([r.left_vote for r in group]) * (1.0 if h == 0 else -1.0)  # +1: says side h
         return mine / length[h] + HANDEDNESS_WEIGHT * (1.0 - vote) / 2.0
 
@@ -217,7 +225,7 @@ class HandLandmarker:
                 if found:
                     reads += found
                     break
-        for h, read in enumerate(assign(reads, wrists, out.size_px, cropped)):
+        for h, read in enumerate(assign(reads, wrists, out.size_px, cropped, pose_pixels)):
             if read is not None:
                 out.pixels[h], out.world[h], out.score[h] = read.pixels, with_image_xy(read.world, read.pixels), read.score
         self.unread = np.where(out.score > 0, 0, self.unread + 1)
