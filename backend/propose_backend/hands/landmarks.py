@@ -37,6 +37,7 @@ import cv2
 import numpy as np
 
 from ..skeleton import HAND_SIDES, NUM_HAND_LANDMARKS
+from .plausible import belongs
 
 # BlazePose landmark ids per side: elbow, wrist, pinky, index, thumb.
 _BODY_POINTS = {"left": (13, 15, 17, 19, 21), "right": (14, 16, 18, 20, 22)}
@@ -154,7 +155,9 @@ class HandRead:
     score: float
     left_vote: float  # MediaPipe's handedness as a vote: +score for the person's left hand, -score for the right
     crop: int  # the side whose crop found it
-    wide: bool = False  # found by the wider look over the arm's reach (look_wider), not a crop round the wrist
+    # found by the wider look over the arm's reach (HandLandmarker.look_wider; BlazePose's wrist is wrong): see
+    # plausible.arm_fit
+    wide: bool = False
 
     @property
     def length(self) -> float:
@@ -171,9 +174,12 @@ class HandRead:
         return bool(np.linalg.norm(self.pixels - other.pixels, axis=1).mean() < SAME_HAND * size)
 
 
-def assign(reads: list[HandRead], wrists: np.ndarray, hand_px: np.ndarray, cropped: np.ndarray) -> list[HandRead | None]:
+def assign(reads: list[HandRead], wrists: np.ndarray, hand_px: np.ndarray, cropped: np.ndarray,
+           pose_pixels: np.ndarray | None = None) -> list[HandRead | None]:
     """Each side's read (left, right) among all hands both crops found, or None: unseen. wrists (2, 3):
-    BlazePose's, pixels and visibility; hand_px (2,): the hand lengths the crops were cut for; cropped (2,): bool.
+    BlazePose's, pixels and visibility; hand_px (2,): the hand lengths the crops were cut for; cropped (2,): bool;
+    pose_pixels (33, 3): BlazePose's, to keep only reads that sit on the side's own arm (`plausible.belongs`:
+    not a bag, a skirt or someone else's hand); without it every read near the wrist may be kept.
 
     Reads whose landmarks overlap are one hand found twice. Each hand goes to at most one side, as
     many sides as possible get one, and among those choices the cheapest wins: a read's wrist distance
@@ -201,6 +207,9 @@ def assign(reads: list[HandRead], wrists: np.ndarray, hand_px: np.ndarray, cropp
         mine, theirs = (np.mean([np.linalg.norm(r.pixels[0] - wrists[k, :2]) for r in group]) for k in (h, 1 - h))
         if not cropped[h] or mine > 0.6 * CROP_SCALE * length[h] or (not overlap and mine > theirs):
             return None  # too far from this side's wrist, or (hands apart) nearer the other's
+        if pose_pixels is not None and not belongs(np.mean([r.pixels for r in group], axis=0), pose_pixels, h, length[h],
+                                                   wide=any(r.wide for r in group)):
+            return None  # not this arm's hand: a bag, a skirt, someone else's hand
         vote = np.mean([r.left_vote for r in group]) * (1.0 if h == 0 else -1.0)  # +1: says side h
         return mine / length[h] + HANDEDNESS_WEIGHT * (1.0 - vote) / 2.0
 
@@ -265,7 +274,7 @@ class HandLandmarker:
                 if found:
                     reads += found
                     break
-        chosen = assign(reads, wrists, out.size_px, cropped)
+        chosen = assign(reads, wrists, out.size_px, cropped, pose_pixels)
         if not self.video and None in chosen:
             chosen = self.look_wider(image_bgr, pose_pixels, chosen, wrists, out.size_px, cropped)
         for h, read in enumerate(chosen):
@@ -300,11 +309,15 @@ class HandLandmarker:
         the hand a side already holds; then `assign` shares the crops' hands and these out with the
         body's wrists, as it does the crops' reads, and the sides already read keep their reads."""
         found: list[HandRead] = []
+        hand_px = hand_px.copy()
         for h, side in enumerate(HAND_SIDES):
             box = reach_box(pose_pixels, side) if chosen[h] is None and cropped[h] else None
             if box is None:
                 continue
             cx, cy, length, arm = box
+            # the hand the arm implies (a forearm about as long as the upper arm): the crop's came from
+            # BlazePose's forearm, cut short at its misplaced wrist (395: 71 px for a 123 px hand)
+            hand_px[h] = max(hand_px[h], HAND_PER_FOREARM * arm)
             for read in self._reads(image_bgr, h, (cx, cy, length)):
                 if (read.names(h) and read.length >= MIN_HAND_PX
                         and np.linalg.norm(read.pixels[0] - (cx, cy)) <= REACH_ARMS * arm
@@ -312,7 +325,7 @@ class HandLandmarker:
                     found.append(replace(read, wide=True))
         if not found:
             return chosen
-        again = assign([read for read in chosen if read is not None] + found, wrists, hand_px, cropped)
+        again = assign([read for read in chosen if read is not None] + found, wrists, hand_px, cropped, pose_pixels)
         return [held if held is not None else read if read is not None and read.wide and read.names(h) else None
                 for h, (held, read) in enumerate(zip(chosen, again))]
 
