@@ -8,7 +8,8 @@ dozen pixels wide. Left and right come from the body and MediaPipe's handedness 
 both crops found are pooled (one hand found by both crops counts once) and shared out between the
 sides by `assign`, each hand to the side whose body wrist it lies near and whose name its handedness
 gives. Where the hands overlap, a crop often finds the other hand, and only the handedness tells
-which is which. A hand out of the picture, smaller than
+which is which. A read must also sit on the side's own arm (`plausible.belongs`): on footage the
+landmarker reads bags, skirts and other people's hands next to a hidden hand. A hand out of the picture, smaller than
 MIN_HAND_PX, or not found is marked unseen (score 0) and the fingers fall back to the prior.
 
 On video each side keeps its own landmarker in tracking mode: the crop follows the wrist, so the
