@@ -92,14 +92,16 @@ def synthetic(noise_m: float = 0.005, count: int = 300) -> None:
 
 
 def stills() -> None:
-    """Hands found on real photos: camera view with landmarks, and each hand close up."""
-    from propose_backend.hands.landmarks import HandLandmarker, hand_box
+    """Hands found on real photos: camera view with landmarks, and each hand close up. A hand the crops
+    missed and the still's wider look found (hands/landmarks.py look_wider) gets its arm's reach square
+    drawn dashed. (Time per photo with and without that look: docs/hands.md, Hands the crops miss.)"""
+    from propose_backend.hands.landmarks import HandLandmarker, hand_box, reach_box
     from propose_backend.inference.detect import BlazePoseDetector
 
     pose, hands = BlazePoseDetector(video=False), HandLandmarker(video=False)
     bones = [(0, 1), (1, 2), (2, 3), (3, 4), (0, 5), (5, 6), (6, 7), (7, 8), (5, 9), (9, 10), (10, 11), (11, 12),
              (9, 13), (13, 14), (14, 15), (15, 16), (13, 17), (0, 17), (17, 18), (18, 19), (19, 20)]
-    for stem in ("294", "395", "415", "192", "459", "474"):
+    for stem in ("294", "395", "328", "415", "192", "459", "474"):
         path = next(PHOTOS.glob(f"*{stem}.jpg"))
         image = cv2.imread(str(path))
         found = pose.detect(image)
@@ -108,9 +110,12 @@ def stills() -> None:
             continue
         h, w = image.shape[:2]
         pix = np.c_[found[0].landmarks[:, :2] * (w, h), found[0].landmarks[:, 3]]
-        t = time.perf_counter()
+        crops_only = HandLandmarker(video=True)  # one frame of a clip: the crops alone, no wider look
+        before = crops_only.find(image, pix)
+        crops_only.close()
+        t = time.process_time()
         seen = hands.find(image, pix)
-        spent = time.perf_counter() - t
+        spent = time.process_time() - t
         view = image.copy()
         closeups = []
         for k, (side, colour) in enumerate((("left", (60, 200, 60)), ("right", (60, 60, 230)))):
@@ -118,6 +123,16 @@ def stills() -> None:
             if box is not None:
                 cx, cy, s = box
                 cv2.rectangle(view, (int(cx - s / 2), int(cy - s / 2)), (int(cx + s / 2), int(cy + s / 2)), colour, 1)
+            reach = reach_box(pix, side)
+            if seen.score[k] > 0 and before.score[k] == 0 and reach is not None:  # found by the wider look
+                cx, cy, s = reach[:3]
+                corners = [(cx - s / 2, cy - s / 2), (cx + s / 2, cy - s / 2), (cx + s / 2, cy + s / 2),
+                           (cx - s / 2, cy + s / 2)]
+                for (x0, y0), (x1, y1) in zip(corners, corners[1:] + corners[:1]):
+                    for f in np.arange(0.0, 1.0, 0.04):  # dashes
+                        a = (int(x0 + f * (x1 - x0)), int(y0 + f * (y1 - y0)))
+                        b = (int(x0 + (f + 0.02) * (x1 - x0)), int(y0 + (f + 0.02) * (y1 - y0)))
+                        cv2.line(view, a, b, colour, 1)
             if seen.score[k] > 0:
                 p = seen.pixels[k].astype(int)
                 for a, b in bones:
@@ -136,7 +151,8 @@ def stills() -> None:
             x += part.shape[1]
         out = ROOT / "docs" / "images" / f"hands_{stem}.png"
         cv2.imwrite(str(out), tall)
-        print(f"  -> {out.relative_to(ROOT)} ({1000 * spent:.0f} ms for both hands)")
+        print(f"  -> {out.relative_to(ROOT)} ({1000 * spent:.0f} ms CPU for both hands; the crops alone read "
+              f"{int((before.score > 0).sum())})")
 
 
 if __name__ == "__main__":

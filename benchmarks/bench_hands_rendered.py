@@ -128,6 +128,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--sweep", action="store_true", help="also re-solve the read hands at other landmark noises")
     parser.add_argument("--save", help="write the first rendered frames here (PNG prefix)")
+    parser.add_argument("--dump", help="write each hand's figures here (npz: frame, side, read, finger error, 2D "
+                                       "landmark distance to its own and the other true hand), to compare two runs")
     parser.add_argument("--corrected", action="store_true",
                         help="solve the learned correction's reads (hands/correction.py), not the landmarker's own")
     parser.add_argument("--tracking", action="store_true",
@@ -143,6 +145,7 @@ def main() -> None:
     raw_pas, kept = [], []
     errors, uncs, quants, pas, seen_unc, unseen_unc, times, hand_times, names = [], [], [], [], [], [], [], [], []
     wrong_hand = 0  # reads whose landmarks lie clearly on the other hand (where the hands overlap)
+    records: list[tuple[int, int, bool, float, float, float]] = []  # --dump: frame, side, read, error, own/other px
     sizes: list[float] = []  # hand length in the picture (pixels), as the landmarker found it
     halves: list[int] = []  # even frames: the half the stated spread was fitted on; odd: held out
     solver = estimator.fingers
@@ -196,9 +199,12 @@ def main() -> None:
         true_px = [project(points, FOCAL, (WIDTH / 2, HEIGHT / 2)) for points in hand_points(local, distance, hands_rest)]
         for side in (0, 1):
             cols = slice(15 * side, 15 * side + 15)
+            misses = [np.nan, np.nan]
             if out["hand_valid"][0, side]:
                 misses = [np.linalg.norm(spent["seen"].pixels[0, side] - true_px[h], axis=1).mean() for h in (side, 1 - side)]
                 wrong_hand += int(misses[1] < 0.7 * misses[0])
+            records.append((k, side, bool(out["hand_valid"][0, side]),
+                            angle_deg(out["hand_rotmats"][0, cols], fingers[cols]).mean(), *misses))
             if not out["hand_valid"][0, side]:
                 unseen_unc.append(out["hand_uncertainty_deg"][0, cols].mean())
                 continue
@@ -222,6 +228,9 @@ def main() -> None:
             sizes.append(2.0 * np.linalg.norm(px[9] - px[0]))  # wrist to middle knuckle, twice
     estimator.close()
     blazepose.close()
+    if args.dump:
+        np.savez(args.dump, **dict(zip(("frame", "side", "read", "error", "own_px", "other_px"),
+                                       (np.array(column) for column in zip(*records)))))
     n_hands = 2 * len(times)
     print(f"{args.frames} frames rendered, body found in {len(times)}, hands read {len(errors)} of {n_hands}, "
           f"{wrong_hand} of them clearly the other hand (its 2D landmarks under 0.7x as far from the other hand's)")

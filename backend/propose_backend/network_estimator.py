@@ -102,7 +102,7 @@ class ProPoseEstimator:
         arrays["transl"] = transl.astype(np.float32)
         arrays["joints2d"] = batch.camera.project(arrays["joints3d"] + transl[:, None]).astype(np.float32)
         hands = self.fingers.observe(batch.images or [None] * len(batch.boxes), hand_guides(batch, arrays["joints2d"]),
-                                     batch.person, batch.frame_index)
+                                     batch.person, batch.frame_index, batch.still)
         # the network reads the body in its crop's view (along the ray through the box's centre)
         camera = batch.camera
         hands.seen_along_rays(camera.focal_px, camera.principal_pt,

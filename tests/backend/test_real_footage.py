@@ -77,6 +77,18 @@ def test_every_real_photo_gives_results_on_the_person(photo: Path, every_photo) 
     assert done.returncode == 0, done.stderr[-2000:]  # each of these photos shows at least one person
 
 
+def test_a_photos_hand_the_crop_misses_is_read_as_the_command_line_reads_photos(every_photo) -> None:
+    """Photo 395 (a man on the phone) through the command line: BlazePose's left wrist is on his chest,
+    far below the hand at his ear, and the photo is read as a still, so the hand landmarker looks over
+    the left arm's reach (hands/landmarks.py look_wider) and the results carry that hand on the left."""
+    done, out = every_photo
+    _assert_clear(done)
+    data = results.read_results(out / f"{real_data.photo(395).stem}.propose.npz")
+    assert data["hand_valid"][0].tolist() == [True, False]
+    wrist = data["hand_landmarks2d"][0, 0, 0]  # by eye on the photo, the wrist is at the jaw
+    assert 290 < wrist[0] < 370 and 360 < wrist[1] < 420, wrist
+
+
 def test_a_hard_cut_is_invalid_frames_at_worst_never_the_end(tmp_path: Path) -> None:
     """The end of the street video straight into its start (a hard cut at row 10)."""
     clip = real_data.write_video(tmp_path / "cut.avi", real_data.street_frames(list(range(195, 205)) + list(range(10))))

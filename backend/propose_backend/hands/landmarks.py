@@ -8,7 +8,8 @@ dozen pixels wide. Left and right come from the body and MediaPipe's handedness 
 both crops found are pooled (one hand found by both crops counts once) and shared out between the
 sides by `assign`, each hand to the side whose body wrist it lies near and whose name its handedness
 gives. Where the hands overlap, a crop often finds the other hand, and only the handedness tells
-which is which. A hand out of the picture, smaller than
+which is which. A read must also sit on the side's own arm (`plausible.belongs`): on footage the
+landmarker reads bags, skirts and other people's hands next to a hidden hand. A hand out of the picture, smaller than
 MIN_HAND_PX, or not found is marked unseen (score 0) and the fingers fall back to the prior.
 
 On video each side keeps its own landmarker in tracking mode: the crop follows the wrist, so the
@@ -19,15 +20,25 @@ such frame cost two reads (the wide crop and the tighter retry). A side whose ha
 for LOOK_AGAIN_AFTER frames is looked for on every other frame only (`looks_for`): a hand that
 comes back is read at most a frame late, and the reads it drops are mostly stray one-frame reads
 of bags and other people's hands (docs/hands.md, Time on footage).
+
+On a still, a side whose crops found nothing is looked for once more over the whole reach of its
+arm (`HandLandmarker.look_wider`): BlazePose's wrist can be far off a plainly visible hand (a hand
+held up at the ear, photo 395, whose wrist BlazePose puts at the chest), and the crop cut round that
+wrist then misses it. A hand found there goes to the side only if its wrist lies within the arm's
+reach of the elbow, MediaPipe's handedness names that side, it is not the hand the other side
+already holds, and `assign` (with the body's wrists, as for the crops' reads) gives it that side.
+Video does not look wider: most of a clip's misses are hands truly hidden, and each look is a
+palm detector run on a frame the time target has no room for.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
 
 from ..skeleton import HAND_SIDES, NUM_HAND_LANDMARKS
+from .plausible import belongs
 
 # BlazePose landmark ids per side: elbow, wrist, pinky, index, thumb.
 _BODY_POINTS = {"left": (13, 15, 17, 19, 21), "right": (14, 16, 18, 20, 22)}
@@ -47,6 +58,7 @@ MIN_SCORE = 0.5
 # forearm alone put the hand at a median 0.61 of its true length where the landmarker then missed it.
 HAND_PER_TORSO = 0.3
 _TORSO_POINTS = (11, 12, 23, 24)  # BlazePose shoulders and hips
+_ARM_SHOULDER = {"left": 11, "right": 12}
 # Body wrists closer than this many hand lengths: the hands overlap in the picture (see assign).
 OVERLAP_HANDS = 1.0
 SURE_WRIST = 0.5  # ... when BlazePose's visibility of both wrists is at least this
@@ -56,6 +68,15 @@ HANDEDNESS_WEIGHT = 1.0  # what MediaPipe's handedness against a side costs, in 
 SAME_HAND = 0.2
 # Video: a side unread for this many frames in a row is looked for on every other frame only.
 LOOK_AGAIN_AFTER = 4
+# Stills: the wider look (look_wider). An arm's length is its upper arm in the picture, and at least
+# ARM_PER_TORSO of the torso's (a real upper arm is ~0.3 m against a ~0.5 m torso; an upper arm
+# pointing at the camera looks short). The square searched is centred on the elbow, LOOK_ARMS arm
+# lengths wide; a hand found there is the arm's own only if its wrist lies within REACH_ARMS of the
+# elbow (a forearm is ~0.85 of the upper arm; the rest is room for BlazePose's elbow being off: the
+# ten real photos' hands read by the crops lie at 0.6-1.4 arm lengths from their elbows).
+ARM_PER_TORSO = 0.55
+LOOK_ARMS = 4.0
+REACH_ARMS = 1.5
 
 
 @dataclass
@@ -86,6 +107,20 @@ def hand_box(pose_pixels: np.ndarray, side: str) -> tuple[float, float, float] |
     direction = along / max(np.linalg.norm(along), 1e-6)
     centre = wrist[:2] + 0.45 * length * direction
     return float(centre[0]), float(centre[1]), float(CROP_SCALE * length)
+
+
+def reach_box(pose_pixels: np.ndarray, side: str) -> tuple[float, float, float, float] | None:
+    """(cx, cy, side length, arm length) of the square round one elbow that the arm's hand can lie in,
+    from BlazePose pixels (33, 3); None when BlazePose barely sees the elbow."""
+    elbow = pose_pixels[_BODY_POINTS[side][0]]
+    shoulder = pose_pixels[_ARM_SHOULDER[side]]
+    if elbow[2] < MIN_BODY_VISIBILITY:
+        return None
+    upper = np.linalg.norm(elbow[:2] - shoulder[:2]) if shoulder[2] >= MIN_BODY_VISIBILITY else 0.0
+    arm = max(upper, ARM_PER_TORSO * torso_length(pose_pixels))
+    if arm <= 0.0:
+        return None
+    return float(elbow[0]), float(elbow[1]), float(LOOK_ARMS * arm), float(arm)
 
 
 def torso_length(pose_pixels: np.ndarray) -> float:
@@ -121,11 +156,31 @@ class HandRead:
     score: float
     left_vote: float  # MediaPipe's handedness as a vote: +score for the person's left hand, -score for the right
     crop: int  # the side whose crop found it
+    # found by the wider look over the arm's reach (HandLandmarker.look_wider; BlazePose's wrist is wrong): see
+    # plausible.arm_fit
+    wide: bool = False
+
+    @property
+    def length(self) -> float:
+        """The hand's length in the picture (wrist to middle knuckle x 2), as HandObservation.size_px."""
+        return float(2.0 * np.linalg.norm(self.pixels[9] - self.pixels[0]))
+
+    def names(self, h: int) -> bool:
+        """Whether MediaPipe's handedness says this is side h's hand (0 left, 1 right)."""
+        return self.left_vote * (1.0 if h == 0 else -1.0) > 0.0
+
+    def same_hand(self, other: "HandRead") -> bool:
+        """Whether the two reads are one hand found twice (landmarks a mean under SAME_HAND of a hand apart)."""
+        size = max(self.length, other.length)
+        return bool(np.linalg.norm(self.pixels - other.pixels, axis=1).mean() < SAME_HAND * size)
 
 
-def assign(reads: list[HandRead], wrists: np.ndarray, hand_px: np.ndarray, cropped: np.ndarray) -> list[HandRead | None]:
+def assign(reads: list[HandRead], wrists: np.ndarray, hand_px: np.ndarray, cropped: np.ndarray,
+           pose_pixels: np.ndarray | None = None) -> list[HandRead | None]:
     """Each side's read (left, right) among all hands both crops found, or None: unseen. wrists (2, 3):
-    BlazePose's, pixels and visibility; hand_px (2,): the hand lengths the crops were cut for; cropped (2,): bool.
+    BlazePose's, pixels and visibility; hand_px (2,): the hand lengths the crops were cut for; cropped (2,): bool;
+    pose_pixels (33, 3): BlazePose's, to keep only reads that sit on the side's own arm (`plausible.belongs`:
+    not a bag, a skirt or someone else's hand); without it every read near the wrist may be kept.
 
     Reads whose landmarks overlap are one hand found twice. Each hand goes to at most one side, as
     many sides as possible get one, and among those choices the cheapest wins: a read's wrist distance
@@ -153,6 +208,9 @@ def assign(reads: list[HandRead], wrists: np.ndarray, hand_px: np.ndarray, cropp
         mine, theirs = (np.mean([np.linalg.norm(r.pixels[0] - wrists[k, :2]) for r in group]) for k in (h, 1 - h))
         if not cropped[h] or mine > 0.6 * CROP_SCALE * length[h] or (not overlap and mine > theirs):
             return None  # too far from this side's wrist, or (hands apart) nearer the other's
+        if pose_pixels is not None and not belongs(np.mean([r.pixels for r in group], axis=0), pose_pixels, h, length[h],
+                                                   wide=any(r.wide for r in group)):
+            return None  # not this arm's hand: a bag, a skirt, someone else's hand
         vote = np.mean([r.left_vote for r in group]) * (1.0 if h == 0 else -1.0)  # +1: says side h
         return mine / length[h] + HANDEDNESS_WEIGHT * (1.0 - vote) / 2.0
 
@@ -217,9 +275,14 @@ class HandLandmarker:
                 if found:
                     reads += found
                     break
-        for h, read in enumerate(assign(reads, wrists, out.size_px, cropped)):
+        chosen = assign(reads, wrists, out.size_px, cropped, pose_pixels)
+        if not self.video and None in chosen:
+            chosen = self.look_wider(image_bgr, pose_pixels, chosen, wrists, out.size_px, cropped)
+        for h, read in enumerate(chosen):
             if read is not None:
                 out.pixels[h], out.world[h], out.score[h] = read.pixels, with_image_xy(read.world, read.pixels), read.score
+                if read.wide:  # the crop was cut for BlazePose's hand, which this is not
+                    out.size_px[h] = read.length
         self.unread = np.where(out.score > 0, 0, self.unread + 1)
         self.last_frame = frame
         return out
@@ -238,6 +301,34 @@ class HandLandmarker:
             return late % 2 == 0
         stride = abs(frame - self.last_frame) or 1  # read-backs go backwards; a clip may skip frames
         return (frame // stride) % 2 == 0
+
+    def look_wider(self, image_bgr: np.ndarray, pose_pixels: np.ndarray, chosen: list[HandRead | None],
+                   wrists: np.ndarray, hand_px: np.ndarray, cropped: np.ndarray) -> list[HandRead | None]:
+        """The sides `assign` left unseen looked for again over the square their arm reaches (reach_box),
+        one landmarker read per side (stills). A hand found there is kept for side h only if its wrist
+        lies within REACH_ARMS arm lengths of h's elbow, MediaPipe's handedness names h, and it is not
+        the hand a side already holds; then `assign` shares the crops' hands and these out with the
+        body's wrists, as it does the crops' reads, and the sides already read keep their reads."""
+        found: list[HandRead] = []
+        hand_px = hand_px.copy()
+        for h, side in enumerate(HAND_SIDES):
+            box = reach_box(pose_pixels, side) if chosen[h] is None and cropped[h] else None
+            if box is None:
+                continue
+            cx, cy, length, arm = box
+            # the hand the arm implies (a forearm about as long as the upper arm): the crop's came from
+            # BlazePose's forearm, cut short at its misplaced wrist (395: 71 px for a 123 px hand)
+            hand_px[h] = max(hand_px[h], HAND_PER_FOREARM * arm)
+            for read in self._reads(image_bgr, h, (cx, cy, length)):
+                if (read.names(h) and read.length >= MIN_HAND_PX
+                        and np.linalg.norm(read.pixels[0] - (cx, cy)) <= REACH_ARMS * arm
+                        and not any(held is not None and read.same_hand(held) for held in chosen)):
+                    found.append(replace(read, wide=True))
+        if not found:
+            return chosen
+        again = assign([read for read in chosen if read is not None] + found, wrists, hand_px, cropped, pose_pixels)
+        return [held if held is not None else read if read is not None and read.wide and read.names(h) else None
+                for h, (held, read) in enumerate(zip(chosen, again))]
 
     def _reads(self, image_bgr: np.ndarray, h: int, box: tuple[float, float, float]) -> list["HandRead"]:
         """Every hand the landmarker finds in the crop `box` cut for side h, in image pixels."""

@@ -86,10 +86,12 @@ class FingerSolver:
         self._landmarkers: dict[int | None, HandLandmarker] = {}
 
     def observe(self, images: list[np.ndarray | None], pose_pixels: np.ndarray,
-                people: np.ndarray | None = None, frames: np.ndarray | None = None) -> HandBatch:
+                people: np.ndarray | None = None, frames: np.ndarray | None = None, still: bool = False) -> HandBatch:
         """images: full BGR frames (None: not available); pose_pixels (B, 33, 3) x, y, visibility;
         people: (B,) person number of each row when several people are followed (FrameBatch.person);
-        frames: (B,) source frame numbers (FrameBatch.frame_index), for the landmarker's back-off."""
+        frames: (B,) source frame numbers (FrameBatch.frame_index), for the landmarker's back-off;
+        still: a photo (FrameBatch.still), read as a still whatever `video` says, so the landmarker also
+        looks wider for a hand its crops miss (HandLandmarker.look_wider)."""
         found = []
         owners = [None] * len(pose_pixels) if people is None else [int(n) for n in people]
         numbers = [None] * len(pose_pixels) if frames is None else [int(f) for f in frames]
@@ -98,7 +100,7 @@ class FingerSolver:
                 found.append(HandObservation.unseen())
                 continue
             if owner not in self._landmarkers:
-                self._landmarkers[owner] = HandLandmarker(video=self.video)
+                self._landmarkers[owner] = HandLandmarker(video=self.video and not still)
             found.append(self._landmarkers[owner].find(image, pose, number))
         world = np.stack([f.world for f in found]) if found else np.zeros((0, 2, 21, 3))
         pixels = np.stack([f.pixels for f in found]) if found else np.zeros((0, 2, 21, 2))

@@ -110,7 +110,7 @@ def _frame_arrays(prepared: list[_Prepared], estimated: dict[str, np.ndarray] | 
 
 def _estimate_batch(estimator: Estimator, prepared: list[_Prepared], tracker: PersonTracker,
                     camera: ImageCamera, options: EstimateOptions,
-                    image_size: tuple[int, int]) -> dict[str, np.ndarray] | None:
+                    image_size: tuple[int, int], still: bool = False) -> dict[str, np.ndarray] | None:
     """Run the estimator on the frames that hold a person and tell the tracker where they were."""
     with_person = [p for p in prepared if p.box is not None]
     if not with_person:
@@ -120,7 +120,7 @@ def _estimate_batch(estimator: Estimator, prepared: list[_Prepared], tracker: Pe
         boxes=np.array([(p.box.cx, p.box.cy, p.box.side) for p in with_person]),
         crops=np.stack([p.crop for p in with_person]) if estimator.needs_crops else None,
         detections=[p.detection for p in with_person], camera=camera, num_samples=options.samples,
-        image_size=image_size, mirrored=options.mirrored, images=[p.image for p in with_person])
+        image_size=image_size, mirrored=options.mirrored, images=[p.image for p in with_person], still=still)
     estimated = estimator.estimate(batch)
     seen = as_seen(estimated, camera) if options.mirrored else estimated  # the tracker follows the footage
     ok = estimated.get("valid", np.ones(len(with_person), bool))
@@ -202,7 +202,8 @@ def estimate_file(input_path: str | Path, output_path: str | Path, estimator: Es
                     start = next((p for p in prepared if p.detection is not None), None)
                     if start is not None:
                         person.update(frame=start.index, box=[round(float(v), 1) for v in start.detection.box])
-                estimated = _estimate_batch(estimator, prepared, tracker, camera, options, footage.image_size)
+                estimated = _estimate_batch(estimator, prepared, tracker, camera, options, footage.image_size,
+                                            still=footage.kind == "image")
                 recorder.add(_frame_arrays(prepared, estimated, options.samples, camera,
                                             hands=getattr(estimator, "hands", False), mirrored=options.mirrored))
                 elapsed = time.perf_counter() - estimating_since

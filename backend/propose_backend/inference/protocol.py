@@ -40,6 +40,7 @@ class FrameBatch:
     # tracker (video-mode BlazePose, the hand landmarker) keeps out of it
     person: np.ndarray | None = None
     images: list[np.ndarray] | None = None  # the full BGR frames (hand crops are cut from them)
+    still: bool = False  # a photo, not a clip's frame: its hands are read as a still (hands/landmarks.py)
 
 
 @dataclass

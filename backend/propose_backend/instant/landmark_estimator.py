@@ -210,7 +210,8 @@ class KeypointEstimator:
         obs = landmarks_to_skeleton(world, visibility, self.fractions)
         images = batch.images or [None] * count
         hands = self.fingers.observe(images, np.c_[image[..., :2].reshape(-1, 2), visibility.reshape(-1, 1)]
-                                     .reshape(count, 33, 3) * valid[:, None, None], batch.person, batch.frame_index)
+                                     .reshape(count, 33, 3) * valid[:, None, None], batch.person, batch.frame_index,
+                                     batch.still)
         hands.seen_along_rays(batch.camera.focal_px, batch.camera.principal_pt, turn)  # into BlazePose's view
         instant = instant_posterior(obs, np.repeat(self.rest_points, count, axis=0), self.anatomy,
                                     extra_evidence=self.fingers.wrist_evidence(hands))

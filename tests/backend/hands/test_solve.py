@@ -105,3 +105,32 @@ def test_hands_are_read_along_their_own_ray() -> None:
         blazepose.close()
     assert len(along) >= 5, len(along)
     assert np.mean(along) < 13.0 and np.mean(along) < 0.75 * np.mean(read), (read, along)
+
+
+def test_a_photo_is_read_as_a_still_so_its_hands_are_looked_for_wider(rest_hands: np.ndarray) -> None:
+    """The product's finger solver tracks hands from frame to frame (video), and a photo comes to it as
+    one frame of a run flagged `still` (FrameBatch.still). Photo 395's hand at the ear, which the crop
+    round BlazePose's misplaced wrist misses, is read on the left side only when the photo is read as
+    a still (the wider look over the arm's reach), never on a clip's frame."""
+    import cv2
+
+    from propose_backend.inference.detect import BlazePoseDetector
+    from tests.real_data import photo
+
+    image = cv2.imread(str(photo(395)))
+    detector = BlazePoseDetector(video=False)
+    try:
+        found = detector.detect(image)[0]
+    finally:
+        detector.close()
+    height, width = image.shape[:2]
+    pixels = np.c_[found.landmarks[:, :2] * (width, height), found.landmarks[:, 3]][None]
+    gains = []
+    for still in (False, True):
+        solver = FingerSolver(rest_hands)  # video=True, as both estimators make it
+        try:
+            gains.append(solver.observe([image], pixels, frames=np.array([0]), still=still).gain[0])
+        finally:
+            solver.close()
+    assert gains[0].tolist() == [0.0, 0.0]
+    assert gains[1][0] > 0.9 and gains[1][1] == 0.0
