@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "backend"), str(ROOT), str(ROOT / "tests" / "blender")]
+sys.path[:0] = [str(ROOT / "backend"), str(ROOT), str(ROOT / "tests" / "blender"), str(ROOT / "benchmarks")]
 
 import bpy  # noqa: E402
 import numpy as np  # noqa: E402
@@ -30,6 +30,7 @@ from mathutils import Quaternion, Vector  # noqa: E402
 
 import build_addon  # noqa: E402
 import target_rigs  # noqa: E402
+from render_retarget_stills import _markers as markers  # noqa: E402 - octahedra in a target's bone colours
 
 MODULE = "bl_ext.user_default.propose_blender"
 FINGERS = [f"{s}_{f}{k}" for s in ("left", "right") for f in ("index", "middle", "pinky", "ring", "thumb")
@@ -391,7 +392,7 @@ def retargets(rig, out: Path, tag: str, frames: range, frame: int) -> None:
              [len(mapped), round(float(np.max(errors)), 2), round(float(turn), 1)])
         scene.frame_set(frame)
         retarget.refresh_colors(scene)
-        _mapped_markers(target, [names[n] for n in mapped] + [names.get("left_wrist", "")])
+        markers(target, [names[n] for n in mapped] + [names["left_wrist"]])
         side = "left"
         hand = target.pose.bones[names[f"{side}_middle1"]]
         wrist = target.pose.bones[names[f"{side}_wrist"]]
@@ -405,23 +406,6 @@ def retargets(rig, out: Path, tag: str, frames: range, frame: int) -> None:
         cam.rotation_euler = (centre - cam.location).to_track_quat("-Z", "Y").to_euler()
         render(cam, out / f"{tag}_retarget_{preset}_hand.png", [], xray=False)
         bpy.data.objects.remove(cam)
-
-
-def _mapped_markers(target, bones: list[str]) -> None:
-    snapshot = addon("snapshot")
-    for name in filter(None, bones):
-        bone = target.data.bones[name]
-        length, w = bone.length, 0.18 * bone.length
-        verts = [(0, -length, 0), (w, -0.8 * length, 0), (0, -0.8 * length, w), (-w, -0.8 * length, 0),
-                 (0, -0.8 * length, -w), (0, 0, 0)]
-        mesh = bpy.data.meshes.new(f"marker {name}")
-        mesh.from_pydata(verts, [], snapshot._OCTAHEDRON_FACES)
-        color = target.pose.bones[name].color
-        rgb = tuple(color.custom.normal) if color.palette == "CUSTOM" else (0.6, 0.6, 0.6)
-        mesh.materials.append(snapshot._material(f"marker {tuple(round(c, 3) for c in rgb)}", rgb))
-        marker = bpy.data.objects.new(mesh.name, mesh)
-        bpy.context.scene.collection.objects.link(marker)
-        marker.parent, marker.parent_type, marker.parent_bone = target, "BONE", name
 
 
 def step(name: str, fn, *args) -> None:
