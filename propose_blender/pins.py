@@ -50,9 +50,12 @@ def current_rotations(rig: bpy.types.Object, bones: list[str]) -> np.ndarray:
 def pin(rig: bpy.types.Object, frame: int, bones: list[str]) -> int:
     """Pin `bones` on `frame` to their current pose (replacing earlier pins there) and key that pose."""
     names = rig_module.joint_names()
-    bones = [b for b in bones if b in names]
-    if not bones:
-        raise ValueError("Select the bones to pin first (in Pose Mode), after posing them.")
+    body = [b for b in bones if b in names]
+    if not body:
+        raise ValueError("Pins hold the body's bones only (the re-solve does not move the fingers); select the "
+                         "body bones to pin (in Pose Mode), after posing them." if bones else
+                         "Select the bones to pin first (in Pose Mode), after posing them.")
+    bones = body
     if frame not in set(review_frames(rig).tolist()):
         raise ValueError(f"Frame {frame} has no estimate (no person was found there); pin a frame that has one.")
     local = current_rotations(rig, bones)

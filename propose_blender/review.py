@@ -165,7 +165,7 @@ def select_bone(context: bpy.types.Context, rig: bpy.types.Object, bone: str, ke
 
 def jump(context: bpy.types.Context, rig: bpy.types.Object, found: Queue, span: int) -> tuple[int, str]:
     """Go to span `span`'s peak: set the frame and select its bone. Returns (frame, bone)."""
-    frame, bone = int(found.peak_frame[span]), rig_module.joint_names()[int(found.peak_joint[span])]
+    frame, bone = int(found.peak_frame[span]), rig_module.all_joint_names(rig)[int(found.peak_joint[span])]
     context.scene.frame_set(frame)
     select_bone(context, rig, bone)
     return frame, bone
@@ -225,6 +225,6 @@ def refresh_markers(context: bpy.types.Context) -> int:
 
 
 def selected_bones(rig: bpy.types.Object) -> list[str]:
-    """The SMPL bones selected in Pose Mode."""
-    names = set(rig_module.joint_names())
+    """The body's and fingers' bones selected in Pose Mode (not root or the IK targets)."""
+    names = set(rig_module.all_joint_names(rig))
     return [b.name for b in rig.pose.bones if b.name in names and compat.pose_bone_selected(b)]

@@ -23,6 +23,7 @@ from . import ghosts, results, rig as rig_module, uncertainty
 from .names import MARKER_TAG, META  # noqa: F401 (callers read module.NAME too)
 
 
+BACKDROP = (1.0, 1.0, 1.0)  # behind a still without footage (the ghosts), on every Blender
 _OCTAHEDRON_FACES = [(0, 2, 1), (0, 3, 2), (0, 4, 3), (0, 1, 4), (5, 1, 2), (5, 2, 3), (5, 3, 4), (5, 4, 1)]
 
 
@@ -194,7 +195,11 @@ def render_ghosts(rig: bpy.types.Object, path: str | Path, spacing: float = 0.9,
         scene.camera = camera
         scene.render.resolution_x, scene.render.resolution_y = resolution
         with _workbench(scene, transparent=False):
-            _render_rgba(scene, path)
+            layer = _render_rgba(scene, path)
+        # Workbench leaves the background transparent where the scene has no world (white under the
+        # alpha on 4.2, black on 4.5 / 5.0): lay the picture on one backdrop, alike everywhere
+        alpha = layer[..., 3:]
+        _write_png(layer[..., :3] * alpha + np.asarray(BACKDROP, np.float32) * (1 - alpha), path)
     finally:
         scene.camera = saved_camera
         scene.render.resolution_x, scene.render.resolution_y = saved_res

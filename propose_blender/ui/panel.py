@@ -163,8 +163,9 @@ class PROPOSE_PT_uncertainty(_ProposePanel, bpy.types.Panel):
         bone = context.active_pose_bone
         if rig is not None and bone is not None and bone.id_data == rig:
             degrees = uncertainty.at_frame(rig, context.scene.frame_current)
-            if degrees is not None:
-                value = degrees[rig_module.joint_names().index(bone.name)]
+            names = rig_module.all_joint_names(rig)[:0 if degrees is None else len(degrees)]
+            if bone.name in names:  # fingers too; root and the IK targets have no uncertainty
+                value = degrees[names.index(bone.name)]
                 layout.label(text=f"{bone.name}: " + ("no person" if value != value else f"{value:.1f}°"))
         layout.label(text="Curves: Graph Editor > propose_unc_<bone>", icon="GRAPH")
 

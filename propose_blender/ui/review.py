@@ -45,7 +45,7 @@ class PROPOSE_PT_review(_ProposePanel, bpy.types.Panel):
         if not len(found):
             layout.label(text=f"Nothing reaches {settings.threshold:.0f}°.", icon="CHECKMARK")
             return
-        names = rig_module.joint_names()
+        names = rig_module.all_joint_names(rig)  # a span's worst bone may be a finger
         here = found.span_at(context.scene.frame_current)
         layout.label(text=f"{len(found)} uncertain spans, most uncertain first:")
         column = layout.column(align=True)

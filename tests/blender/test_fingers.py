@@ -1,13 +1,14 @@
 """Fingers in Blender: 30 bones that curl about X, keyed from the results, coloured, swappable from ghosts."""
 from __future__ import annotations
 
+import bpy
 import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
 from propose_backend.results import write_results
 from propose_backend.skeleton import FINGER_JOINT_NAMES
-from propose_blender import ghosts, importer, keyframes, motion, rig as rig_module, uncertainty
+from propose_blender import ghosts, importer, keyframes, motion, review, rig as rig_module, uncertainty
 from propose_blender.fingers import rest_joints
 
 from tests.blender.test_ghosts import _all_keys
@@ -225,3 +226,66 @@ def test_smplh_and_smplx_bodies_are_skinned_to_the_finger_bones(blender, tmp_pat
     flat, _ = lbs(b, rest_fingers, layer.v_template, layer.shapedirs, torch.zeros(53 * 9, V * 3, dtype=torch.float64),
                   regressor, torch.tensor(RIG_PARENTS), torch.from_numpy(layer.rig_weights).double(), pose2rot=False)
     assert np.linalg.norm(flat[0].numpy() - expected, axis=1).max() > 0.02
+
+
+def test_the_review_buttons_and_panels_go_to_a_finger(blender, hands_file):
+    """On footage the least sure bone is often a finger (the street clip: every span at 20° peaks on one).
+    Next jumps there and selects it, the queue's list names it, and with it active the Uncertainty panel
+    shows its value (before: an IndexError / ValueError from the body's 24 names)."""
+    from propose_blender import compat
+    from propose_blender.ui import panel, review as review_panel
+    from test_panel import _draw
+
+    rig = importer.import_results(blender, hands_file[0]).rig
+    scene = blender.scene
+    scene.propose_review.threshold = 30.0  # the right hand's fingers (45°) only
+    blender.view_layer.objects.active = rig
+    scene.frame_set(scene.frame_start - 1)  # the one span (every frame) peaks on its first frame
+    assert bpy.ops.propose.review_next() == {"FINISHED"}
+    chosen = [b.name for b in rig.pose.bones if compat.pose_bone_selected(b)]
+    assert len(chosen) == 1 and chosen[0] in FINGER_JOINT_NAMES[15:] and rig.data.bones.active.name == chosen[0]
+    assert bpy.ops.propose.review_jump(rank=0) == {"FINISHED"}
+    drawn = [line for cls in review_panel.CLASSES for line in _draw(cls, blender)]
+    assert "operator propose.review_jump" in drawn
+    drawn = _draw(panel.PROPOSE_PT_uncertainty, blender)
+    assert f"label {chosen[0]}: 45.0°" in drawn, drawn
+    review.select_bone(blender, rig, "root")  # a bone without an uncertainty: no value, no error
+    assert not any(line.startswith("label root:") for line in _draw(panel.PROPOSE_PT_uncertainty, blender))
+
+
+def test_part_of_a_ghost_takes_the_selected_finger_from_the_panel(blender, hands_file):
+    """Select one finger's base bone in Pose Mode, pick a ghost, Apply ghost to bones: that finger's three
+    bones change on this frame only (before: the button saw no bone selected and refused)."""
+    rig = importer.import_results(blender, hands_file[0]).rig
+    scene = blender.scene
+    scene.frame_set(2)
+    blender.view_layer.objects.active = rig
+    assert bpy.ops.propose.show_ghosts() == {"FINISHED"}
+    review.select_bone(blender, rig, "left_index1")
+    before = _all_keys(rig)
+    assert bpy.ops.propose.apply_ghost_bones(index=1) == {"FINISHED"}
+    after = _all_keys(rig)
+    moved = {c[0].split('"')[1] for c, keys in after.items() if np.any(keys != before[c])}
+    assert moved == {"left_index1", "left_index2", "left_index3"}
+    assert all(set(keys[np.any(keys != before[c], axis=1), 0].tolist()) <= {2.0} for c, keys in after.items())
+
+
+@pytest.mark.parametrize("preset", ["mixamo", "ue5"])
+def test_mixamo_and_ue5_finger_bones_follow_the_fingers(blender, hands_file, preset):
+    """Rigs with their own finger chains (Mixamo's four bones a finger, UE5's metacarpals, other rolls, an
+    A-pose, centimetres): every mapped finger bone points where the source's does, frame by frame."""
+    import target_rigs
+    from propose_blender import bone_map, retarget
+    from test_retarget import _directions, _turn_z
+
+    source = importer.import_results(blender, hands_file[0]).rig
+    rig = target_rigs.mixamo_rig(fingers=True) if preset == "mixamo" else target_rigs.ue5_rig(fingers=True)
+    facing = 0.0 if preset == "mixamo" else np.pi / 2  # the UE5 rig faces +X: the motion turns with it
+    names = bone_map.preset(preset).resolve(rig)
+    assert all(n in names for n in FINGER_JOINT_NAMES)
+    retarget.retarget(blender, source, rig, bone_map.preset(preset), bone_map.identity())
+    frames = range(blender.scene.frame_start, blender.scene.frame_end + 1)
+    want = _directions(source, FINGER_JOINT_NAMES, frames) @ _turn_z(facing).T
+    got = _directions(rig, [names[n] for n in FINGER_JOINT_NAMES], frames)
+    assert np.degrees(np.arccos(np.clip((want * got).sum(-1), -1, 1))).max() < 2.0
+    assert np.degrees(np.arccos(np.clip((got * got[:1]).sum(-1), -1, 1))).max() > 20.0  # they do move

@@ -142,3 +142,23 @@ def test_snapshot_stills_carry_the_legend(blender, tmp_path):
     for _label, rgb in uncertainty.legend():  # every swatch's colour is in the strip, exactly
         assert np.any(np.all(np.abs(strip - np.array(rgb)) < 2.5 / 255, axis=2)), rgb
     assert "ProPose legend" not in bpy.data.scenes and not any("legend" in o.name for o in bpy.data.objects)
+
+
+def test_the_ghosts_still_is_opaque_and_alike_on_every_blender(blender, tmp_path):
+    """The ghosts still has no footage behind it. Workbench without a world leaves its background
+    transparent, white under the alpha on 4.2 and black on 4.5 / 5.0, so the picture (its dark labels
+    included) changed with the viewer and the release. It is laid on a white backdrop: every pixel opaque,
+    the background white, on each release."""
+    from propose_blender import snapshot
+
+    rig = _clip(tmp_path, blender)
+    blender.scene.frame_set(4)
+    still = snapshot.render_ghosts(rig, tmp_path / "ghosts.png", resolution=(400, 150))
+    image = bpy.data.images.load(str(still))
+    w, h = image.size
+    pixels = np.empty(w * h * 4, np.float32)
+    image.pixels.foreach_get(pixels)
+    picture = pixels.reshape(h, w, 4)[::-1]  # top row first
+    assert picture[..., 3].min() == 1.0
+    np.testing.assert_allclose(picture[2, 2, :3], snapshot.BACKDROP, atol=1 / 255)
+    assert np.ptp(picture[:150, :, :3].reshape(-1, 3), axis=0).max() > 0.3  # the bodies are there

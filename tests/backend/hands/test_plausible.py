@@ -109,3 +109,16 @@ def test_a_hand_continuing_the_forearm_belongs_and_a_bent_back_or_oversized_one_
     assert not belongs(_hand(tuple(short[15, :2]), (0.0, 1.0), 40.0), short, 0, hand_px)
     short[15, 2] = 0.9  # the same arm with its wrist seen: an arm pointing at the camera
     assert belongs(_hand(tuple(short[15, :2]), (0.0, 1.0), 40.0), short, 0, hand_px)
+
+
+def test_a_read_from_the_wider_look_is_judged_from_the_elbow_not_from_a_misplaced_wrist():
+    """The wider look on stills (HandLandmarker.look_wider) finds hands BlazePose's wrist is far from;
+    such a read (wide) is judged against the forearm from the elbow to its own wrist."""
+    pose, hand_px = _arm(), 40.0
+    wrist = (pose[15, 0] + 50.0, pose[15, 1] + 50.0)  # 1.8 hand lengths off BlazePose's wrist, down and out
+    direction = np.subtract(wrist, pose[13, :2]) / np.linalg.norm(np.subtract(wrist, pose[13, :2]))
+    hand = _hand(wrist, direction, 40.0)  # continuing the line from the elbow
+    assert not belongs(hand, pose, 0, hand_px)
+    assert belongs(hand, pose, 0, hand_px, wide=True)
+    folded = _hand(wrist, -direction, 40.0)  # pointing back at the elbow
+    assert not belongs(folded, pose, 0, hand_px, wide=True)
