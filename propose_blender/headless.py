@@ -178,6 +178,10 @@ def _background_frame(footage: Path | None, scene_frame: int, args: argparse.Nam
     source_frame = scene_frame - results.FIRST_SCENE_FRAME
     png = folder / f"frame{source_frame:06d}.png"
     python = args.python or preferences.settings().python
+    if not python:  # a results file needs no backend, but the video's frame does
+        _warn(f"the still has a grey background: decoding frame {source_frame} of {footage} needs the backend's "
+              f"Python; pass --python, or set ${preferences.PYTHON_ENV_VAR}.")
+        return None
     try:
         done = subprocess.run([python, "-m", "propose_backend", "frame", "--input", str(footage),
                                "--frame", str(source_frame), "--output", str(png)],

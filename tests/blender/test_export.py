@@ -100,3 +100,19 @@ def test_batch_refuses_a_wrong_export_file_name_before_running(tmp_path):
     with pytest.raises(batch.BatchFailed, match="--gltf needs a file name ending in .glb or .gltf"):
         batch.run(["--input", str(tmp_path / "x.npz"), "--output", str(tmp_path / "a.blend"),
                    "--gltf", str(tmp_path / "a.fbx")])
+
+
+def test_a_still_over_a_video_without_a_backend_python_says_what_to_set(tmp_path, monkeypatch, capsys):
+    """Decoding the video frame behind a batch still needs the backend's Python. With none set, the
+    warning says what to pass (before: "[Errno 13] Permission denied: ''", from running an empty path)."""
+    import argparse
+
+    from propose_blender import headless, preferences
+
+    monkeypatch.delenv(preferences.PYTHON_ENV_VAR, raising=False)
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"not decoded")
+    assert headless._background_frame(clip, 17, argparse.Namespace(python=None), tmp_path) is None
+    warning = capsys.readouterr().err
+    assert "frame 16 of" in warning and "--python" in warning and preferences.PYTHON_ENV_VAR in warning, warning
+    assert "Permission denied" not in warning

@@ -87,11 +87,12 @@ class HandObservation:
     pixels: np.ndarray  # (2, 21, 2) image pixels
     score: np.ndarray  # (2,) 0 = unseen; else MediaPipe's confidence that this is a hand
     size_px: np.ndarray  # (2,) hand length in the picture (wrist to middle knuckle x 2), 0 if unknown
+    wide: np.ndarray | None = None  # (2,) bool: found by the wider look, away from BlazePose's wrist
 
     @staticmethod
     def unseen(count: int = 1) -> "HandObservation":
         return HandObservation(np.zeros((2, NUM_HAND_LANDMARKS, 3)), np.zeros((2, NUM_HAND_LANDMARKS, 2)),
-                               np.zeros(2), np.zeros(2))
+                               np.zeros(2), np.zeros(2), np.zeros(2, bool))
 
 
 def hand_box(pose_pixels: np.ndarray, side: str) -> tuple[float, float, float] | None:
@@ -282,7 +283,7 @@ class HandLandmarker:
             if read is not None:
                 out.pixels[h], out.world[h], out.score[h] = read.pixels, with_image_xy(read.world, read.pixels), read.score
                 if read.wide:  # the crop was cut for BlazePose's hand, which this is not
-                    out.size_px[h] = read.length
+                    out.size_px[h], out.wide[h] = read.length, True
         self.unread = np.where(out.score > 0, 0, self.unread + 1)
         self.last_frame = frame
         return out

@@ -34,6 +34,9 @@ class HandBatch:
     # the spread's temperature (B, 2); None: `world` is the landmarker's own read (landmark noise model)
     kappa: np.ndarray | None = None
     temperature: np.ndarray | None = None
+    # (B, 2) bool: hands a still's wider look found away from BlazePose's wrist (landmarks.look_wider),
+    # where instant mode moves the body's wrist onto the hand (instant/arm_reach.py); None: none
+    wide: np.ndarray | None = None
 
     def posterior_terms(self, h: int | None = None) -> dict[str, torch.Tensor]:
         """hand_posterior's error-model arguments for hand h, or hands_posterior's for both (h None);
@@ -66,6 +69,8 @@ class HandBatch:
         self.pixels = self.pixels[:, ::-1].copy()
         if self.kappa is not None and self.temperature is not None:
             self.kappa, self.temperature = self.kappa[:, ::-1].copy(), self.temperature[:, ::-1].copy()
+        if self.wide is not None:
+            self.wide = self.wide[:, ::-1].copy()
         seen = self.gain > 0  # unseen hands keep their zeros
         self.pixels[..., 0] = np.where(seen[..., None], 2.0 * principal_x - self.pixels[..., 0], self.pixels[..., 0])
 
@@ -107,7 +112,8 @@ class FingerSolver:
         score = np.stack([f.score for f in found]) if found else np.zeros((0, 2))
         size = np.stack([f.size_px for f in found]) if found else np.zeros((0, 2))
         gain = score * np.clip(size / FULL_SIZE_PX, 0.0, 1.0) ** 2
-        return self.corrected(HandBatch(world, pixels, gain))
+        wide = np.stack([f.wide for f in found]) if found else np.zeros((0, 2), bool)
+        return self.corrected(HandBatch(world, pixels, gain, wide=wide if wide.any() else None))
 
     def corrected(self, hands: HandBatch) -> HandBatch:
         """The seen hands' reads replaced by the learned correction's (its joints posed on the rest
@@ -126,7 +132,7 @@ class FingerSolver:
             world[seen, h] = self.correction.landmarks(self.anatomy, h, read)
             tau = self.correction.temperature(observed_curl_deg(torch.as_tensor(read)).numpy())
             temperature[seen, h] = 1.0 + (tau - 1.0) * np.clip(hands.gain[seen, h], 0.0, 1.0)
-        return HandBatch(world, hands.pixels, hands.gain, kappa.copy(), temperature)
+        return HandBatch(world, hands.pixels, hands.gain, kappa.copy(), temperature, hands.wide)
 
     def wrist_evidence(self, hands: HandBatch) -> torch.Tensor:
         """(B, 24, 3, 3) the palms' evidence on the wrists' world rotations (zero elsewhere)."""

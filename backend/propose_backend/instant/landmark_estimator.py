@@ -28,6 +28,7 @@ from ..hands.solve import FingerSolver
 from ..anatomy import Anatomy
 from .ghosts import sample_ghosts
 from .bone_posterior import instant_posterior, solve_translation
+from .arm_reach import arms_to_found_hands
 from .foreshortening import LENGTH_WINDOW, leg_depth_from_picture
 from .mapping import BP, DerivationFractions, instant_rest_points, landmarks_to_skeleton
 from .reading import Reading, joined
@@ -207,11 +208,12 @@ class KeypointEstimator:
                                    batch.camera.focal_px, batch.camera.principal_pt)
         placed = self._legs_from_picture(batch, seen - pelvis_world[:, None] + transl[:, None], image, visibility)
         world = world + np.einsum("nji,nkj->nki", turn, placed - transl[:, None] + pelvis_world[:, None] - seen)
-        obs = landmarks_to_skeleton(world, visibility, self.fractions)
         images = batch.images or [None] * count
         hands = self.fingers.observe(images, np.c_[image[..., :2].reshape(-1, 2), visibility.reshape(-1, 1)]
                                      .reshape(count, 33, 3) * valid[:, None, None], batch.person, batch.frame_index,
                                      batch.still)
+        arms_to_found_hands(world, placed, hands, turn, batch.camera.focal_px, batch.camera.principal_pt)
+        obs = landmarks_to_skeleton(world, visibility, self.fractions)
         hands.seen_along_rays(batch.camera.focal_px, batch.camera.principal_pt, turn)  # into BlazePose's view
         instant = instant_posterior(obs, np.repeat(self.rest_points, count, axis=0), self.anatomy,
                                     extra_evidence=self.fingers.wrist_evidence(hands))
