@@ -19,6 +19,8 @@ later detection, starts a new segment of its track with an identity confidence: 
 its own appearance and position fit than the next candidate's (1 = no doubt). A track that is
 matched to nobody for HIDDEN_FRAMES frames, or whose box leaves the picture, is lost; a new
 detection that looks like a lost person enough gets that person's number back.
+A photo (`still`): every person its one search found starts a track (in footage one inside someone
+followed is them, partly seen); a crop's body is judged by what the picture shows (not limbs guessed past it).
 """
 from __future__ import annotations
 
@@ -32,7 +34,7 @@ from scipy.optimize import linear_sum_assignment
 
 from .appearance import BLAZEPOSE_TORSO, SMPL_TORSO, appearance_distance, torso_histogram
 from .crop import CropBox, ImageCamera
-from .detect import Detection, box_from_points
+from .detect import Detection, box_from_points, clip_box
 from .footage import Frame
 from .track import LOST_OFFSET, LOST_SCALE, iou
 
@@ -63,8 +65,6 @@ NEWCOMER_OVERLAP = 0.5  # a detection this much inside a followed person's box i
 SAME_BODY = 0.25  # two estimates whose boxes are this close (in box sides) show the same body
 MARGIN_SCALE = 0.25  # identity confidence = 1 - exp(-margin / MARGIN_SCALE)
 MIN_CONFIDENCE = 0.05
-
-
 
 
 def looks_like(histogram: np.ndarray | None, track: "Track") -> float:
@@ -151,10 +151,9 @@ class CrowdTracker:
     """Decides every track's crop each frame and who is who after the estimates (module docstring)."""
 
     def __init__(self, find: Callable[[np.ndarray], list[Detection]], camera: ImageCamera,
-                 image_size: tuple[int, int], redetect_every: int = REDETECT_PEOPLE_EVERY) -> None:
-        self.find = find
-        self.camera = camera
-        self.image_size = image_size
+                 image_size: tuple[int, int], redetect_every: int = REDETECT_PEOPLE_EVERY, still: bool = False) -> None:
+        self.find, self.still = find, still
+        self.camera, self.image_size = camera, image_size
         self.redetect_every = max(1, redetect_every)
         self.tracks: list[Track] = []
         self._last_detection = -(10**9)
@@ -240,8 +239,8 @@ class CrowdTracker:
             if r in matched or len(self.live()) >= MAX_TRACKS:
                 continue
             box = CropBox.around(*detection.box)
-            inside = [t for t in self.live() if self._overlap(box, t.predict_box(frame.index)) > NEWCOMER_OVERLAP
-                      and not self._stranger(histograms[r], t)]
+            inside = [] if self.still else [t for t in self.live() if not self._stranger(histograms[r], t)
+                                            and self._overlap(box, t.predict_box(frame.index)) > NEWCOMER_OVERLAP]
             fits = {t.number: looks_like(histograms[r], t) for t in inside}
             hidden = [t for t in inside if t.state == "hidden" and t.views >= LEARNED_VIEWS and fits[t.number] <= REID_MAX]
             if len(hidden) == 1 and all(d > REID_MAX for n, d in fits.items() if n != hidden[0].number):
@@ -312,7 +311,8 @@ class CrowdTracker:
             if not (ok[i] and np.isfinite(estimated["joints2d"][i]).all()):
                 log.debug("frame %d: person %d: nobody found in the crop", frame.index, placement.number)
                 continue
-            box = CropBox.around(*box_from_points(estimated["joints2d"][i]))
+            box = box_from_points(estimated["joints2d"][i])
+            box = CropBox.around(*(clip_box(box, *self.image_size) if self.still else box))
             offset = math.hypot(box.cx - placement.box.cx, box.cy - placement.box.cy) / placement.box.side
             ratio = box.side / placement.box.side
             if offset <= LOST_OFFSET and 1 / LOST_SCALE <= ratio <= LOST_SCALE:

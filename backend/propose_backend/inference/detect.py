@@ -73,6 +73,13 @@ def _native_stderr_silenced():
         os.close(devnull)
 
 
+def clip_box(box: tuple[float, ...], width: int, height: int) -> tuple[float, float, float, float]:
+    """A box (x, y, w, h) clipped to the picture (BlazePose extrapolates limbs beyond its edges)."""
+    x0, y0 = max(0.0, box[0]), max(0.0, box[1])
+    x1, y1 = min(float(width), box[0] + box[2]), min(float(height), box[1] + box[3])
+    return (x0, y0, max(1.0, x1 - x0), max(1.0, y1 - y0))
+
+
 def box_from_points(points: np.ndarray) -> tuple[float, float, float, float]:
     """Person box around 2D keypoints (N, 2), padded so it covers the body outline, not just joints."""
     points = points[np.isfinite(points).all(axis=-1)]

@@ -18,6 +18,10 @@ The tracking itself is left exactly as it was: who is who, the read-backs and ev
 The place a person should fill is taken from their crop (the tracker's box for them, centred where
 they were expected and sized from the body followed), not from the row's own 2D points, which the
 guessed limbs pull out of the covered part; the nearer body is the box round its 2D points.
+A person whose every seen row is covered keeps them as read: there is no seen frame to bridge
+from, and a file without one cannot be animated (its body is fitted to its seen rows). On a photo
+that is each person's one row, and the nearer body's box is often wide (an arm held out) over
+someone beside them who shows plainly (photo 241).
 A single-person run follows one person and has nobody to compare with: it is not touched.
 """
 from __future__ import annotations
@@ -66,7 +70,8 @@ def covered_share(box: tuple[float, float, float, float], others: list[np.ndarra
 def hide_covered(people: dict[int, dict[str, np.ndarray]]) -> dict[int, dict[str, np.ndarray]]:
     """In place (and returned): every person's rows (results fields, camera frame, unsmoothed)
     where more than HIDDEN_SHARE of their place is covered by a person nearer the camera on that
-    frame become rows they were not seen on (see the module docstring)."""
+    frame become rows they were not seen on (see the module docstring), unless that would leave the
+    person no row seen at all."""
     seen: dict[int, list[tuple[np.ndarray, float]]] = {}  # by frame: (2D points, depth) of each person seen
     for data in people.values():
         for row in np.flatnonzero(np.asarray(data["valid"], bool)):
@@ -80,7 +85,7 @@ def hide_covered(people: dict[int, dict[str, np.ndarray]]) -> dict[int, dict[str
             nearer = [p for p, d in seen.get(int(data["frame_index"][row]), []) if d < depth - NEARER_BY_M]
             if nearer and covered_share(place(np.asarray(data["bbox"][row])), nearer) > HIDDEN_SHARE:
                 hidden.append(row)
-        if hidden:
+        if hidden and len(hidden) < int(np.count_nonzero(data["valid"])):  # some seen row left to bridge from
             blank = results.empty_frames(len(hidden), np.shape(data["samples"])[1], hands="hand_valid" in data)
             for name, value in blank.items():
                 if name in data and name not in KEPT_FIELDS:

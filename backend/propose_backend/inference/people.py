@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .detect import BlazePoseDetector, Detection, HogDetector
+from .detect import BlazePoseDetector, Detection, HogDetector, clip_box
 from .errors import InferenceError
 from ..request import FrameRange
 from .footage import open_footage
@@ -86,7 +86,7 @@ def find_people(image_bgr: np.ndarray, max_people: int = MAX_PEOPLE,
             hits = blazepose.detect(searched)
             if not hits:
                 break
-            box = _clip(hits[0].box, width, height)
+            box = clip_box(hits[0].box, width, height)
             if any(_overlap(box, p.box) > 0.8 for p in found):
                 break  # painting over did not hide them: the same person again
             found.append(Detection(box, hits[0].score, hits[0].source, hits[0].landmarks, hits[0].world_landmarks))
@@ -101,13 +101,6 @@ def find_people(image_bgr: np.ndarray, max_people: int = MAX_PEOPLE,
         if len(found) < max_people and all(_overlap(hog.box, p.box) < SAME_PERSON_IOU for p in found):
             found.append(hog)
     return sorted(found, key=lambda d: d.box[0] + d.box[2] / 2)
-
-
-def _clip(box: tuple[float, ...], width: int, height: int) -> tuple[float, float, float, float]:
-    """A landmark box clipped to the frame (BlazePose extrapolates limbs beyond the edges)."""
-    x0, y0 = max(0.0, box[0]), max(0.0, box[1])
-    x1, y1 = min(float(width), box[0] + box[2]), min(float(height), box[1] + box[3])
-    return (x0, y0, max(1.0, x1 - x0), max(1.0, y1 - y0))
 
 
 def people_in_file(path: str, frame: int = 0) -> FramePeople:

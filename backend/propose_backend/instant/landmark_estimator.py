@@ -145,8 +145,9 @@ class KeypointEstimator:
             return np.c_[pixels, det.landmarks[:, 3]], det.world_landmarks[:, :3]
         if batch.crops is None:
             return None
-        person = int(batch.person[k]) if batch.person is not None else 0
-        if person > 0:  # followed frame after frame (-n, a read-back or a second look: one crop at a time)
+        person = int(batch.person[k]) if batch.person is not None and not batch.still else 0
+        if person > 0:  # followed frame after frame (-n, a read-back or a second look: one crop at a time;
+            # a photo's crops are stills, read as the single-person run reads its crop)
             if person not in self._person_poses:
                 self._person_poses[person] = BlazePoseDetector(video=True, border=CLOSE_UP_BORDER)
             pose = self._person_poses[person]

@@ -76,10 +76,18 @@ def test_only_rows_mostly_behind_someone_nearer_become_unseen():
 def test_a_person_alone_or_with_someone_farther_keeps_every_row():
     alone = _person([480.0] * FRAMES, 5.0)
     assert hide_covered({1: alone})[1]["valid"].all()
-    farther = _person([480.0] * FRAMES, 9.0)
+    farther = _person([480.0] * (FRAMES - 1) + [900.0], 9.0)  # behind, then clear on the last frame
     near = _person([480.0] * FRAMES, 5.0)
     hide_covered({1: near, 2: farther})
-    assert near["valid"].all() and not farther["valid"].any()
+    assert near["valid"].all() and farther["valid"].tolist() == [False] * (FRAMES - 1) + [True]
+
+
+def test_a_person_behind_someone_on_every_frame_they_were_seen_keeps_their_rows():
+    """Nothing to bridge from (a photo's one row, or a track wholly behind): the rows stay as read."""
+    for frames in (1, FRAMES):
+        behind, front = _person([480.0] * frames, 9.0), _person([480.0] * frames, 5.0)
+        hide_covered({1: front, 2: behind})
+        assert behind["valid"].all() and np.all(behind["identity_confidence"] == np.float32(0.9))
 
 
 def test_an_everyone_runs_people_files_leave_out_the_rows_hidden_behind_someone(tmp_path):
