@@ -239,8 +239,8 @@ class CrowdTracker:
             if r in matched or len(self.live()) >= MAX_TRACKS:
                 continue
             box = CropBox.around(*detection.box)
-            inside = [] if self.still else [t for t in self.live() if not self._stranger(histograms[r], t)
-                                            and self._overlap(box, t.predict_box(frame.index)) > NEWCOMER_OVERLAP]
+            inside = [] if self.still else [t for t in self.live() if not self._stranger(histograms[r], t) and
+                                            self._overlap(box, t.predict_box(frame.index)) > NEWCOMER_OVERLAP]
             fits = {t.number: looks_like(histograms[r], t) for t in inside}
             hidden = [t for t in inside if t.state == "hidden" and t.views >= LEARNED_VIEWS and fits[t.number] <= REID_MAX]
             if len(hidden) == 1 and all(d > REID_MAX for n, d in fits.items() if n != hidden[0].number):
@@ -345,7 +345,7 @@ class CrowdTracker:
                 self.hidden_by.append((i, estimated["joints2d"][i]))
                 others.append(estimated["joints2d"][i])
                 seen[i] = None
-        valid = np.array([s is not None for s in seen])
+        valid = np.array([s is not None for s in seen], bool)  # bool also when nobody was followed
         confidence = np.zeros(count, np.float32)
         for i, placement in enumerate(placements):
             track = tracks[placement.number]

@@ -10,9 +10,8 @@ not everyone's rows, and a killed run leaves every track's finished frames on di
 end every person with enough frames becomes a results file of their own (smoothed like a
 single-person run) and the clip index lists them (people_file.py); the track chunks go.
 Tracks too short to animate (a passer-by glimpsed for a few frames, a false detection) are left
-out, except in a clip too short to tell (a photo: everyone found on it is kept, one frame each);
-the rest are numbered in order of first appearance, left to right on a shared first frame,
-so the numbers match those `propose-backend people` gives on the first frame.
+out (in a clip too short to tell, a photo, everyone found is kept); the rest are numbered in order
+of first appearance, left to right on a shared first frame, as `propose-backend people` numbers them.
 """
 from __future__ import annotations
 
@@ -51,10 +50,9 @@ BODY_REFRESH_S = 60.0  # a track's chunks refit its body at most this often
 
 
 def min_track_frames(clip_frames: int | None) -> int:
-    """Frames with their person a track needs to be kept. In footage a track seen for fewer than
-    MIN_TRACK_FRAMES is a flicker (a false detection, a passer-by glimpsed); a clip shorter than
-    that (`clip_frames`, None: not known) cannot tell, so there a track needs the whole clip: on a
-    photo, every person found on its one frame is kept."""
+    """Frames with their person a track needs to be kept: fewer than MIN_TRACK_FRAMES in footage is a
+    flicker (a false detection, a passer-by glimpsed); a shorter clip (`clip_frames`; None: not
+    known) cannot tell, so there it is the whole clip (a photo: each person found on it)."""
     return MIN_TRACK_FRAMES if clip_frames is None else max(1, min(MIN_TRACK_FRAMES, clip_frames))
 
 
@@ -62,8 +60,7 @@ def _batch(images: list[np.ndarray], frame_index: int, placements: list[Placemen
            camera: ImageCamera, options, image_size: tuple[int, int], still: bool = False) -> FrameBatch:
     """One frame's people as one estimator batch, each row tagged with its person and cut from its
     own picture of the frame (the frame itself, or a copy with someone painted over); the picture
-    goes with the row, so each person's hands are found by their own hand landmarker. `still`: the
-    frame is a photo (its hands read as a still, FrameBatch.still)."""
+    goes with the row, so each person's hands are found by their own hand landmarker (`still`: a photo's)."""
     return FrameBatch(
         frame_index=np.full(len(placements), frame_index),
         boxes=np.array([(p.box.cx, p.box.cy, p.box.side) for p in placements]),
@@ -140,8 +137,9 @@ def estimate_everyone(input_path: str | Path, output_path: str | Path, estimator
     check_writable(people_file.index_path(output_path))  # fails now, before any work, if it cannot write
     every = options.redetect_every if options.redetect_every != REDETECT_EVERY else REDETECT_PEOPLE_EVERY
     searcher = BlazePoseDetector(video=False)  # one still-image BlazePose for every search of the clip
+    still = footage.kind == "image"  # a photo: its crops and hands read as stills, as a single-person run's
     tracker = CrowdTracker(lambda image: find_people(image, blazepose=searcher), camera, footage.image_size, every,
-                           still=footage.kind == "image")
+                           still)
     _discard_tracks(output_path)  # a killed older run's tracks: this run writes its own
     recorders: dict[int, ResultsRecorder] = {}  # by track number: each track's rows go to disk as they come
     first_body = _FirstBody(estimator)  # the body of every track's first chunk
@@ -157,7 +155,6 @@ def estimate_everyone(input_path: str | Path, output_path: str | Path, estimator
     later = KeptRows(estimator, frames=options.chunk_frames)  # reads for the tracker; ghosts for the rows kept
     hands = bool(getattr(estimator, "hands", False))
     forget = getattr(estimator, "forget", lambda _person: None)  # an estimator following each person in their crop
-    still = footage.kind == "image"  # a photo: hands read as a still, as a single-person run reads them
 
     def record(index: int, placements: list[Placement], estimated: dict, valid: np.ndarray, confidence: np.ndarray):
         """One frame's rows to their tracks' recorders (once their ghosts are drawn)."""
@@ -226,21 +223,19 @@ def estimate_everyone(input_path: str | Path, output_path: str | Path, estimator
         if recorders:
             _write_people(output_path, _finished(recorders), footage.fps, footage.image_size, estimator, options,
                           frames_done, {}, shared_world.still(sorted(followed)), finish=False, earlier=earlier,
-                          clip_frames=footage.frame_count)
+                          min_frames=min_track_frames(footage.frame_count))
             _discard_tracks(output_path)
         raise
     finally:
         decoder.close()
         searcher.close()
-    clip_frames = footage.frame_count if cancelled else frames_done  # read to its end: the clip's true length
-    needed = min_track_frames(clip_frames)
+    needed = min_track_frames(footage.frame_count if cancelled else frames_done)  # read to its end: its true length
     kept = {n: r for n, r in recorders.items() if r.valid_frames + len(earlier.get(n, ())) >= needed}
     if not kept:
         _discard_tracks(output_path)
         if frames_done and not cancelled:
-            raise InferenceError("no_person", f"No person was found in the image {input_path}."
-                                 if footage.kind == "image" else
-                                 f"No person was followed long enough in any frame of the video {input_path}.")
+            found = "found in the image" if footage.kind == "image" else "followed long enough in any frame of the video"
+            raise InferenceError("no_person", f"No person was {found} {input_path}.")
         return RunSummary(None, frames_done, 0, cancelled, estimator.name, time.perf_counter() - started,
                           footage.warnings, footage.frame_count)
     cameras, solve = shared_world.still(sorted(followed)), None
@@ -253,8 +248,7 @@ def estimate_everyone(input_path: str | Path, output_path: str | Path, estimator
         "seconds": round(seconds, 2), "estimate_s": round(timing["estimate_s"], 2),
         "track_s": round(timing["track_s"], 2), "person_frames": timing["person_frames"],
         "detector_runs": tracker.detections_run, "tracks_started": len(tracker.tracks),
-        "frames_read_back": sum(map(len, earlier.values()))}, cameras, solve=solve, earlier=earlier,
-        clip_frames=clip_frames)
+        "frames_read_back": sum(map(len, earlier.values()))}, cameras, solve=solve, earlier=earlier, min_frames=needed)
     _discard_tracks(output_path)
     return RunSummary(index, frames_done, with_anyone, cancelled, estimator.name, seconds,
                       footage.warnings, footage.frame_count)
@@ -353,28 +347,25 @@ def recover_people(output_path: str | Path) -> Path | None:
 
 def _write_people(output_path: str | Path, tracks: dict[int, Path], fps: float, image_size: tuple[int, int],
                   estimator: Estimator | None, options, frames_done: int, timing: dict, cameras: shared_world.ClipCameras,
-                  solve: dict | None = None, finish: bool = True,
-                  earlier: dict[int, list[dict[str, np.ndarray]]] | None = None,
-                  clip_frames: int | None = None) -> Path | None:
+                  solve: dict | None = None, finish: bool = True, min_frames: int = MIN_TRACK_FRAMES,
+                  earlier: dict[int, list[dict[str, np.ndarray]]] | None = None) -> Path | None:
     """Each track followed long enough (read back from its chunks) as a results file, numbered by
     first appearance, and the clip index; returns the index path (None when nobody was followed long
     enough). Everyone is put in one world (shared_world.py) with the clip's camera path `cameras`;
     `finish` smooths (False: a failed run keeps its per-frame values). Without `estimator` (a
     recovery) each person keeps the body and meta its chunks carry. `earlier`: rows read back
-    (rewind.py) per track, put in before the rows they lead into. `clip_frames`: the clip's length,
-    for how long a track must be to be kept (min_track_frames; None: not known, a recovery). Rows
-    where someone nearer covered most of a person become frames they were not seen on
-    (occlusion.py)."""
+    (rewind.py) per track, put in before the rows they lead into; a track needs `min_frames` seen
+    (min_track_frames). Rows where someone nearer covered most of a person become frames they were
+    not seen on (occlusion.py)."""
     kept = {track: merge_rows(results.read_results(path), (earlier or {}).get(track, []))
             for track, path in tracks.items()}
-    needed = min_track_frames(clip_frames)
-    kept = hide_covered({n: data for n, data in kept.items() if int(data["valid"].sum()) >= needed})
+    kept = hide_covered({n: data for n, data in kept.items() if data["valid"].sum() >= min_frames})
     if not kept:
         return None
     width, height = image_size
     order = sorted(kept, key=lambda n: (int(kept[n]["frame_index"][0]),  # left to right by crop centre, as `people`
-                                        float(kept[n]["bbox"][0, 0] + kept[n]["bbox"][0, 2] / 2)
-                                        if kept[n]["valid"][0] else 0.0, n))
+                                        float(kept[n]["bbox"][0, 0] + kept[n]["bbox"][0, 2] / 2) if kept[n]["valid"][0]
+                                        else 0.0, n))
     recorded = {k: v for k, v in kept[order[0]]["meta"].items() if k != "person"}
     meta = {**recorded, **({"estimator": estimator.name, **estimator.describe()} if estimator is not None else {}),
             "created_by": f"propose-backend {__version__}", **({"camera": solve} if solve is not None else {})}

@@ -76,7 +76,8 @@ def joined(parts: list[tuple[Reading, np.ndarray]]) -> Reading:
             return rows(lambda r: np.zeros(r.hands.gain.shape, bool) if r.hands.wide is None else r.hands.wide)
         return rows(lambda r: getattr(r.hands, name))
     return Reading(fields={n: rows(lambda r, n=n: r.fields[n]) for n in first.fields}, instant=instant,
-                   hands=HandBatch(**{f.name: hand_rows(f.name) for f in dataclass_fields(HandBatch)}), turn=rows(lambda r: r.turn),
+                   hands=HandBatch(**{f.name: hand_rows(f.name) for f in dataclass_fields(HandBatch)}),
+                   turn=rows(lambda r: r.turn),
                    frame_index=rows(lambda r: r.frame_index),
                    person=None if first.person is None else rows(lambda r: r.person),
                    num_samples=first.num_samples, mirrored=first.mirrored)
