@@ -9,22 +9,11 @@ import pytest
 
 from propose_backend import people_file, results
 from propose_backend.crowd_clip import SHIRTS, identity_report, swing_walker, write_crowd_clip
-from propose_backend.estimators import open_estimator
-from propose_backend.inference import EstimateOptions, EstimatorSettings, estimate_file
-from propose_backend.inference.model_files import ModelFiles
+from propose_backend.inference import EstimateOptions, estimate_file
 
 pytestmark = pytest.mark.slow  # renders bodies and runs BlazePose on every person of every frame
 
 OPTIONS = dict(focal_px=800.0, smooth=0.0, samples=2, everyone=True)
-
-
-@pytest.fixture(scope="module")
-def instant(tmp_path_factory):
-    """Instant mode (BlazePose landmarks) with the Anny body: real poses without model files."""
-    files = ModelFiles(None, None, tmp_path_factory.mktemp("no_model_files"))
-    loaded, _ = open_estimator("keypoints", EstimatorSettings(files))
-    yield loaded
-    loaded.close()
 
 
 def _crossing(folder, frames: int) -> tuple:

@@ -8,25 +8,14 @@ import numpy as np
 import pytest
 
 from propose_backend import people_file, results
-from propose_backend.estimators import open_estimator
-from propose_backend.inference import EstimateOptions, EstimatorSettings, InferenceError, estimate_file
+from propose_backend.inference import EstimateOptions, InferenceError, estimate_file
 from propose_backend.inference.detect import box_from_points
 from propose_backend.inference.everyone import MIN_TRACK_FRAMES, min_track_frames, recover_people
-from propose_backend.inference.model_files import ModelFiles
 from propose_backend.inference.people import people_in_file
 from propose_backend.inference.recorder import ResultsRecorder
 from tests.real_data import photo
 
 OPTIONS = dict(smooth=0.0, samples=2, everyone=True)
-
-
-@pytest.fixture(scope="module")
-def instant(tmp_path_factory):
-    """Instant mode (BlazePose landmarks) with the Anny body: real poses without model files."""
-    files = ModelFiles(None, None, tmp_path_factory.mktemp("no_model_files"))
-    loaded, _ = open_estimator("keypoints", EstimatorSettings(files))
-    yield loaded
-    loaded.close()
 
 
 def test_a_group_photo_gives_one_file_per_person(instant, tmp_path):
