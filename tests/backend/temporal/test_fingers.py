@@ -6,7 +6,7 @@ import numpy as np
 from propose_backend import geometry
 from propose_backend.posterior import SAMPLE_SHARPNESS
 from propose_backend.skeleton import HAND_SIDES, NUM_FINGER_JOINTS, WRIST_OF_SIDE
-from propose_backend.temporal import kinematics, smooth_results
+from propose_backend.temporal import kinematics, smooth_results, so3
 from propose_backend.temporal.fingers import hand_frame
 
 from .synthetic import clip, true_motion
@@ -51,3 +51,35 @@ def test_finger_ghosts_are_ranked_densest_first_like_the_body() -> None:
     # they are still distinct draws around the smoothed fingers
     spread = np.ptp(smoothed["hand_samples"][T // 2, :, 0].reshape(S, -1), axis=0).max()
     assert spread > 0.01
+
+
+def test_a_hand_hidden_for_long_eases_back_to_the_relaxed_pose_and_a_short_gap_is_bridged() -> None:
+    """The left hand curls on the first 8 frames and is then hidden for a second (the estimator's
+    per-frame answer there: the relaxed pose with the prior's weak information); on the right hand two
+    frames go unseen mid-clip. The long stretch must end relaxed, the short gap must keep the bridge."""
+    data, _ = clip(true_motion(T), samples=S)
+    data = _with_fingers(data)
+    relaxed = geometry.axis_angle_to_matrix(np.tile([0.15, 0.0, 0.0], (T, 30, 1)))  # a slight curl
+    hidden = np.zeros((T, 2), bool)
+    hidden[8:, 0] = True
+    hidden[20:22, 1] = True
+    rows = np.repeat(hidden, NUM_FINGER_JOINTS, axis=1)
+    data["hand_valid"] = ~hidden
+    data["hand_rotmats"] = np.where(rows[..., None, None], relaxed, data["hand_rotmats"]).astype(np.float32)
+    wrist = _wrists(data["rotmats"])
+    weak = 0.3 * wrist @ hand_frame(relaxed) @ np.swapaxes(wrist, -1, -2) / SAMPLE_SHARPNESS
+    data["hand_posterior_F"] = np.where(rows[..., None, None], weak, data["hand_posterior_F"]).astype(np.float32)
+    smoothed = smooth_results(data)
+    fingers = hand_frame(smoothed["hand_rotmats"].astype(np.float64))
+    rest = hand_frame(relaxed)
+    left, right = slice(0, NUM_FINGER_JOINTS), slice(NUM_FINGER_JOINTS, 2 * NUM_FINGER_JOINTS)
+    end = so3.angle_deg(fingers[-1, left], rest[-1, left])
+    assert end.max() < 2.0, end  # 32 frames (1.07 s) after the last seen one
+    first_hidden = so3.angle_deg(fingers[8, left], rest[8, left])
+    assert first_hidden.mean() > 10.0, first_hidden  # one frame after it: still the seen curl, bridged
+    # the ghosts go with the fingers they are drawn around
+    ghosts = hand_frame(smoothed["hand_samples"][-1].astype(np.float64))
+    assert so3.angle_deg(ghosts[:, left], fingers[-1, None, left]).mean() < 60.0
+    to_neighbours = so3.angle_deg(fingers[20:22, right], fingers[[19, 22], right]).mean()
+    to_relaxed = so3.angle_deg(fingers[20:22, right], rest[20:22, right]).mean()
+    assert to_neighbours < 0.5 * to_relaxed, (to_neighbours, to_relaxed)
