@@ -29,11 +29,12 @@ from propose_backend.results import SCHEMA_VERSION, empty_frames, write_results 
 from propose_blender import importer, motion, rig as rig_module, rotations, uncertainty  # noqa: E402
 
 
-def synthetic_results(num_frames: int, num_samples: int, seed: int = 0) -> dict:
-    """A results dict of the right shapes: random smooth-ish rotations on the Anny body (13,718 vertices)."""
+def synthetic_results(num_frames: int, num_samples: int, seed: int = 0, hands: bool = False) -> dict:
+    """A results dict of the right shapes: random smooth-ish rotations on the Anny body (13,718 vertices);
+    with `hands`, random finger rotations and uncertainties too (the right hand's larger, as if unseen)."""
     rng = np.random.default_rng(seed)
     body = load_body(None)[0]
-    data = empty_frames(num_frames, num_samples)
+    data = empty_frames(num_frames, num_samples, hands=hands)
     q = rng.normal(size=(num_frames, 24, 4)) * [1.0, 0.1, 0.1, 0.1] + [3.0, 0, 0, 0]
     data["rotmats"][:] = rotations.matrices(q)
     data["samples"][:] = rotations.matrices(q[:, None] + rng.normal(size=(num_frames, num_samples, 24, 4)) * 0.05)
@@ -42,6 +43,16 @@ def synthetic_results(num_frames: int, num_samples: int, seed: int = 0) -> dict:
     data["valid"][:] = True
     data["transl"][:] = [0.0, 0.2, 3.0] + rng.normal(size=(num_frames, 3)) * 0.01
     data["uncertainty_deg"][:] = rng.gamma(2.0, 5.0, size=(num_frames, 24))
+    data["posterior_F"][:] = 10.0 * data["rotmats"]  # a matrix-Fisher posterior about the mode
+    data["bbox"][:] = (100.0, 100.0, 400.0, 800.0)
+    if hands:
+        q = rng.normal(size=(num_frames, 30, 4)) * [1.0, 0.2, 0.05, 0.05] + [3.0, 0, 0, 0]
+        data["hand_rotmats"][:] = rotations.matrices(q)
+        data["hand_posterior_F"][:] = 10.0 * data["hand_rotmats"]
+        data["hand_samples"][:] = rotations.matrices(q[:, None] + rng.normal(size=(num_frames, num_samples, 30, 4)) * 0.05)
+        data["hand_uncertainty_deg"][:] = rng.gamma(2.0, 6.0, size=(num_frames, 30)) + np.repeat([0.0, 25.0], 15)
+        data["hand_valid"][:] = [True, False]
+        data["hand_score"][:] = [0.9, 0.0]
     data["focal_px"][:], data["principal_pt"][:] = 1000.0, (960.0, 540.0)
     data.update(schema_version=np.int64(SCHEMA_VERSION), fps=np.float32(30.0), image_size=np.array([1920, 1080]),
                 rest_joints=(body.J_regressor @ body.v_template).astype(np.float32),

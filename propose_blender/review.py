@@ -8,7 +8,9 @@ ranking, the next one after a frame) is a few vectorised numpy passes over that 
 
 An uncertain *span* is a run of consecutive frames (with a person) on which some considered bone's
 uncertainty reaches the threshold; it is represented by its peak: the frame and bone where the
-uncertainty is largest. Spans show as timeline markers at their peaks and as hold bars of the
+uncertainty is largest. The body and each hand have spans of their own (`PARTS`): a hand the footage
+does not show stays uncertain for long stretches, and ranked together with the body its spans would
+swallow the body's (each span one peak), so neither the list nor Next would ever reach an arm. Spans show as timeline markers at their peaks and as hold bars of the
 rig's `propose_review` channel in the Dope Sheet.
 """
 from __future__ import annotations
@@ -50,8 +52,10 @@ class Queue:
         return k if k >= 0 else None
 
     def span_at(self, frame: float) -> int | None:
-        k = int(np.searchsorted(self.start, frame, side="right")) - 1
-        return k if k >= 0 and frame <= self.end[k] else None
+        """The span holding `frame` (the surest-to-check one, its peak highest, where the body's and a
+        hand's spans overlap)."""
+        inside = np.flatnonzero((self.start <= frame) & (frame <= self.end))
+        return int(inside[np.argmax(self.peak_deg[inside])]) if len(inside) else None
 
 
 _tables: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
@@ -122,15 +126,37 @@ def spans(frames: np.ndarray, degrees: np.ndarray, threshold: float, joints: np.
                  rank=np.argsort(-peak_deg, kind="stable"))
 
 
+def parts(columns: int) -> list[np.ndarray]:
+    """The table's column groups ranked apart: the body's joints, then each hand's 15 fingers."""
+    body = len(rig_module.joint_names())
+    hands = [np.arange(start, start + 15) for start in range(body, columns - 14, 15)]
+    return [np.arange(min(body, columns)), *hands]
+
+
+def merged(queues: list[Queue]) -> Queue:
+    """One queue of several parts' spans, in the order of their peaks (Next and Previous walk it)."""
+    if len(queues) == 1:
+        return queues[0]
+    start, end, peak_frame, peak_joint, peak_deg = (np.concatenate([getattr(q, f) for q in queues]) for f in
+                                                     ("start", "end", "peak_frame", "peak_joint", "peak_deg"))
+    order = np.lexsort((start, peak_frame))
+    peak_deg = peak_deg[order]
+    return Queue(start[order], end[order], peak_frame[order], peak_joint[order], peak_deg,
+                 np.argsort(-peak_deg, kind="stable"))
+
+
 def queue(rig: bpy.types.Object, threshold: float, joints: tuple[int, ...] | None = None) -> Queue:
-    """The rig's spans for `threshold` degrees (cached until the threshold, bones or curves change)."""
+    """The rig's spans for `threshold` degrees, the body's and each hand's apart (cached until the
+    threshold, bones or curves change)."""
     key = (*_key(rig), round(float(threshold), 4), joints)
     found = _queues.get(key)
     if found is None:
         if len(_queues) > 64:
             _queues.clear()
         frames, degrees = table(rig)
-        found = _queues[key] = spans(frames, degrees, threshold, None if joints is None else np.array(joints, int))
+        groups = [g if joints is None else np.intersect1d(g, joints) for g in parts(degrees.shape[1])]
+        found = _queues[key] = merged([spans(frames, degrees, threshold, g) for g in groups if len(g)]
+                                      or [spans(frames, degrees, threshold, np.zeros(0, int))])
     return found
 
 
@@ -194,9 +220,10 @@ def update_markers(scene: bpy.types.Scene, rig: bpy.types.Object | None, found: 
 def write_strip(rig: bpy.types.Object, found: Queue) -> None:
     """A 0/1 constant curve: keys (start, 1), (end, 1), (end + 1, 0) per span, so the Dope Sheet draws
     each span as a hold bar and the Graph Editor as a step."""
-    frames = np.stack([found.start, found.end, found.end + 1], axis=1).ravel()
-    values = np.tile(np.array([1.0, 1.0, 0.0], np.float32), len(found))
-    if len(found):
+    start, end = _union(found.start, found.end)  # the body's and a hand's spans may overlap
+    frames = np.stack([start, end, end + 1], axis=1).ravel()
+    values = np.tile(np.array([1.0, 1.0, 0.0], np.float32), len(start))
+    if len(start):
         keep = np.concatenate([[True], np.diff(frames) > 0])  # one-frame spans: start == end
         frames, values = frames[keep], values[keep]
     if STRIP_PROPERTY not in rig:
@@ -205,6 +232,16 @@ def write_strip(rig: bpy.types.Object, found: Queue) -> None:
             min=0.0, max=1.0, description="1 on frames the review queue finds uncertain (see the threshold)")
     keyframes.write_curve(keyframes.channelbag(rig), f'["{STRIP_PROPERTY}"]', 0, frames, values,
                           group=uncertainty.GROUP, interpolation="CONSTANT")
+
+
+def _union(start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The frame ranges [start, end] joined where they overlap or touch, in order."""
+    order = np.argsort(start, kind="stable")
+    start, end = start[order], end[order]
+    reach = np.maximum.accumulate(end) if len(end) else end
+    new = np.concatenate([[True], start[1:] > reach[:-1] + 1]) if len(start) else np.zeros(0, bool)
+    last = np.concatenate([np.flatnonzero(new)[1:] - 1, [len(start) - 1]]) if len(start) else np.zeros(0, int)
+    return start[new], reach[last]
 
 
 # The scene's review settings applied to the active rig (the panel, the jumps and the re-solve share them).

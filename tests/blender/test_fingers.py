@@ -289,3 +289,28 @@ def test_mixamo_and_ue5_finger_bones_follow_the_fingers(blender, hands_file, pre
     got = _directions(rig, [names[n] for n in FINGER_JOINT_NAMES], frames)
     assert np.degrees(np.arccos(np.clip((want * got).sum(-1), -1, 1))).max() < 2.0
     assert np.degrees(np.arccos(np.clip((got * got[:1]).sum(-1), -1, 1))).max() > 20.0  # they do move
+
+
+def test_an_uncertain_hand_does_not_hide_the_body_in_the_review_queue(blender, tmp_path, results_file):
+    """An unseen hand is uncertain for long stretches (on the street clip some finger is above 20° on 187
+    of 205 frames, the body on 24). Ranked together, every body span melted into one finger span whose
+    worst bone was a finger, so the list and Next never reached the body. The body and each hand are
+    ranked apart: the body's span is in the queue with its own peak, next to the hand's."""
+    _, data = results_file(num_frames=8, num_samples=2)
+    data = _with_hands(data)
+    data["uncertainty_deg"][:] = 3.0
+    data["uncertainty_deg"][4, 18] = 35.0  # frame 5: left_elbow
+    data["hand_uncertainty_deg"][:, 15:] = 45.0  # the right hand unseen throughout
+    data["hand_uncertainty_deg"][:, :15] = 8.0
+    rig = importer.import_results(blender, write_results(tmp_path / "hand_and_body.npz", data)).rig
+    names = rig_module.all_joint_names(rig)
+    found = review.queue(rig, 20.0)
+    peaks = sorted((int(f), names[int(j)]) for f, j in zip(found.peak_frame, found.peak_joint))
+    assert (5, "left_elbow") in peaks and any(n in FINGER_JOINT_NAMES[15:] for _, n in peaks), peaks
+    assert found.span_at(5) is not None and found.span_at(100) is None
+    blender.view_layer.objects.active = rig
+    blender.scene.propose_review.threshold = 20.0
+    blender.scene.frame_set(4)
+    assert bpy.ops.propose.review_next() == {"FINISHED"}
+    assert blender.scene.frame_current == 5 and rig.data.bones.active.name == "left_elbow"
+    assert sorted(m.name for m in blender.scene.timeline_markers if m.name.startswith("? "))[0] == "? left_elbow 35°"
