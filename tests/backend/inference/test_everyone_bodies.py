@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 
 from propose_backend.inference import everyone
-from tests.backend.inference.test_everyone import instant  # noqa: F401 - the instant-mode estimator fixture
 
 
 def test_every_track_starts_with_one_shared_fit_then_refits_its_own(instant, monkeypatch):

@@ -12,7 +12,7 @@ from propose_backend.inference.crop import CropBox, ImageCamera
 from propose_backend.inference.crowd import Placement
 from propose_backend.inference.kept_rows import KeptRows
 from propose_backend.inference.people import find_people
-from tests.backend.inference.test_everyone import OPTIONS, instant  # noqa: F401 - the instant-mode estimator fixture
+from tests.backend.inference.test_everyone import OPTIONS
 from tests.real_data import street_frames
 
 GHOSTS = ("samples", "sample_log_density", "hand_samples", "hand_rotmats", "hand_valid")
