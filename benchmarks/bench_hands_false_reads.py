@@ -23,7 +23,6 @@ sys.path[:0] = [str(ROOT / "backend"), str(ROOT)]
 
 import propose_backend  # noqa: F401,E402,I001 - first: its OpenMP settings apply before torch loads, as in the product
 
-import argparse  # noqa: E402
 import json  # noqa: E402
 import tempfile  # noqa: E402
 
@@ -33,6 +32,7 @@ from propose_backend.estimators import open_estimator  # noqa: E402
 from propose_backend.hands import landmarks  # noqa: E402
 from propose_backend.inference import EstimateOptions, EstimatorSettings, estimate_file, find_model_files  # noqa: E402
 from propose_backend.request import FrameRange  # noqa: E402
+from bench_hands_time import street_options  # noqa: E402 - the same command line and clip
 
 LABELS = ROOT / "benchmarks" / "street_hand_labels.json"
 MATCH_PX = 12.0  # a read's wrist this close to a labelled one on the same frame is that read (hands there are 25-60 px long)
@@ -93,13 +93,7 @@ def score(kept: list[tuple[int, int, np.ndarray]], labels: list[dict], frames: i
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
-    parser.add_argument("--frames", type=int, default=205)
-    args = parser.parse_args()
-    clip = args.data / "footage" / "street_crowd_720p50.avi"
-    if not clip.exists():
-        raise SystemExit(f"{clip} not found: pass --data with the shared data folder (its footage/ holds the street clip)")
+    args, clip = street_options(__doc__.split("\n\n")[0], 205)
     labels = json.loads(LABELS.read_text())["reads"]
     for check in (False, True):
         kept, calls = run(clip, args.frames, check)

@@ -30,14 +30,20 @@ from propose_backend.request import FrameRange  # noqa: E402
 STEPS = ("observe", "wrist_evidence", "solve_on_body")  # FingerSolver's per-frame work
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def street_options(description: str, frames: int) -> tuple[argparse.Namespace, Path]:
+    """The hands' street benchmarks' command line (--data, --frames) and the street clip it names."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
-    parser.add_argument("--frames", type=int, default=80)
+    parser.add_argument("--frames", type=int, default=frames)
     args = parser.parse_args()
     clip = args.data / "footage" / "street_crowd_720p50.avi"
     if not clip.exists():
         raise SystemExit(f"{clip} not found: pass --data with the shared data folder (its footage/ holds the street clip)")
+    return args, clip
+
+
+def main() -> None:
+    args, clip = street_options(__doc__.split("\n\n")[0], 80)
     estimator, _ = open_estimator("keypoints", EstimatorSettings(find_model_files(None)))
     spent = {"wall": 0.0, "cpu": 0.0}
     steps = {step: 0.0 for step in STEPS}  # CPU per step
