@@ -127,9 +127,9 @@ def spans(frames: np.ndarray, degrees: np.ndarray, threshold: float, joints: np.
 
 
 def parts(columns: int) -> list[np.ndarray]:
-    """The table's column groups ranked apart: the body's joints, then each hand's 15 fingers."""
-    body = len(rig_module.joint_names())
-    hands = [np.arange(start, start + 15) for start in range(body, columns - 14, 15)]
+    """The table's column groups ranked apart: the body's joints, then each hand's fingers."""
+    body, fingers = len(rig_module.joint_names()), rig_module.skeleton().NUM_FINGER_JOINTS
+    hands = [np.arange(start, start + fingers) for start in range(body, columns - fingers + 1, fingers)]
     return [np.arange(min(body, columns)), *hands]
 
 

@@ -35,7 +35,8 @@ class HandBatch:
     kappa: np.ndarray | None = None
     temperature: np.ndarray | None = None
     # (B, 2) bool: hands a still's wider look found away from BlazePose's wrist (landmarks.look_wider),
-    # where instant mode moves the body's wrist onto the hand (instant/arm_reach.py); None: none
+    # where instant mode moves the body's wrist onto the hand (instant/arm_reach.py); `observe` always
+    # sets it; None (a batch made elsewhere): none
     wide: np.ndarray | None = None
 
     def posterior_terms(self, h: int | None = None) -> dict[str, torch.Tensor]:
@@ -113,7 +114,7 @@ class FingerSolver:
         size = np.stack([f.size_px for f in found]) if found else np.zeros((0, 2))
         gain = score * np.clip(size / FULL_SIZE_PX, 0.0, 1.0) ** 2
         wide = np.stack([f.wide for f in found]) if found else np.zeros((0, 2), bool)
-        return self.corrected(HandBatch(world, pixels, gain, wide=wide if wide.any() else None))
+        return self.corrected(HandBatch(world, pixels, gain, wide=wide))
 
     def corrected(self, hands: HandBatch) -> HandBatch:
         """The seen hands' reads replaced by the learned correction's (its joints posed on the rest

@@ -69,14 +69,10 @@ def joined(parts: list[tuple[Reading, np.ndarray]]) -> Reading:
                         for f in dataclass_fields(Posterior)})
     instant = replace(first.instant, posterior=post,
                       **{n: rows(lambda r, n=n: getattr(r.instant, n)) for n in _ROW_FIELDS})
-    def hand_rows(name: str) -> np.ndarray | None:  # wide is None where no hand was found wide: all False
-        if all(getattr(r.hands, name) is None for r, _ in parts):
-            return None
-        if name == "wide":
-            return rows(lambda r: np.zeros(r.hands.gain.shape, bool) if r.hands.wide is None else r.hands.wide)
-        return rows(lambda r: getattr(r.hands, name))
+    hand_rows = {f.name: (None if getattr(first.hands, f.name) is None
+                          else rows(lambda r, n=f.name: getattr(r.hands, n))) for f in dataclass_fields(HandBatch)}
     return Reading(fields={n: rows(lambda r, n=n: r.fields[n]) for n in first.fields}, instant=instant,
-                   hands=HandBatch(**{f.name: hand_rows(f.name) for f in dataclass_fields(HandBatch)}),
+                   hands=HandBatch(**hand_rows),
                    turn=rows(lambda r: r.turn),
                    frame_index=rows(lambda r: r.frame_index),
                    person=None if first.person is None else rows(lambda r: r.person),

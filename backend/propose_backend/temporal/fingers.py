@@ -68,7 +68,7 @@ def relax_weights(seen: np.ndarray, dt: np.ndarray) -> np.ndarray:
     return out
 
 
-def _relax(tracks, relaxed: np.ndarray, keep: np.ndarray) -> None:
+def _relax(tracks: kalman.SmoothedTracks, relaxed: np.ndarray, keep: np.ndarray) -> None:
     """Turn the smoothed modes (n, 30) a share 1 - keep of the way to `relaxed` (in the wrist's frame),
     and every ghost trajectory with them (the same turn), in place."""
     moved = keep < 1.0  # (rows kept whole stay bit for bit as the smoother gave them)
